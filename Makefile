@@ -1,0 +1,57 @@
+# api-operator-istio
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+BIN            ?= $(CURDIR)/bin
+K8S_VERSION    ?= 1.37.2
+ENVTEST_ASSETS ?= $(BIN)/k8s
+GO_TEST_FLAGS  ?= -count=1
+export KUBEBUILDER_ASSETS := $(ENVTEST_ASSETS)
+export ENVTEST_K8S_VERSION := $(K8S_VERSION)
+
+.PHONY: all
+all: build
+
+##@ Development
+
+.PHONY: manifests
+manifests: ## Generate the CRDs (config/crd, test/crds) and RBAC (config/rbac) from the Go sources.
+	go tool controller-gen crd paths=./api/... output:crd:dir=config/crd/bases
+	mv config/crd/bases/oda.tmforum.org_components.yaml test/crds/oda.tmforum.org_components.yaml
+	go tool controller-gen rbac:roleName=api-operator-istio paths=./controllers/... paths=./certs/... output:rbac:dir=config/rbac
+
+.PHONY: generate
+generate: ## Generate deepcopy code.
+	go tool controller-gen object paths=./api/...
+
+.PHONY: fmt
+fmt: ## gofmt every Go file.
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: vet
+vet: ## go vet.
+	go vet ./...
+
+.PHONY: lint
+lint: vet ## gofmt check and go vet.
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+.PHONY: build
+build: ## Build bin/api-operator-istio.
+	go build -o $(BIN)/api-operator-istio ./cmd/api-operator-istio
+
+##@ Testing
+
+.PHONY: envtest-assets
+envtest-assets: ## Put kube-apiserver, etcd and kubectl in bin/k8s (cached; built offline when needed).
+	@bash test/tools/envtest-assets.sh $(ENVTEST_ASSETS)
+
+.PHONY: test
+test: envtest-assets lint ## Run every test against a real API server.
+	go test $(GO_TEST_FLAGS) ./... 2>&1 | tee $(BIN)/test.log
+
+.PHONY: fuzz
+fuzz: ## Fuzz each target for FUZZTIME (default 30s).
+	@for t in $$(grep -rhoE '^func (Fuzz[A-Za-z0-9_]+)' --include='*_test.go' . | awk '{print $$2}' | sed 's/(.*//'); do \
+	  pkg=$$(grep -rlE "^func $$t\(" --include='*_test.go' . | xargs dirname); \
+	  echo "fuzzing $$t in $$pkg"; go test -run=^$$ -fuzz=^$$t$$ -fuzztime=$${FUZZTIME:-30s} $$pkg; done

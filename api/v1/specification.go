@@ -1,0 +1,65 @@
+package v1
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// Specification locates the specification document of an API.
+//
+// ExposedAPIs created as v1beta3/v1beta4 are served as v1 without conversion, so a stored
+// object may hold a string, a list of strings or a list of objects here. Decoding accepts
+// every shape (a type that refused one would stop the informer from listing all the other
+// objects): the first entry becomes URL and Version, the rest are kept in Dropped.
+// +kubebuilder:object:generate=true
+type Specification struct {
+	// URL of the specification document, e.g. of the OpenAPI (swagger) file.
+	URL string `json:"url,omitempty"`
+	// Version of the API specification, e.g. v4.0.1.
+	Version string `json:"version,omitempty"`
+
+	// Legacy is true when the stored value had one of the older shapes.
+	Legacy bool `json:"-"`
+	// Dropped holds the entries after the first of a legacy list.
+	Dropped []Specification `json:"-"`
+}
+
+type specificationObject struct {
+	URL     string `json:"url,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// UnmarshalJSON accepts the v1 object and every older shape; it never fails on a value of a
+// shape it does not know, which decodes as an empty specification.
+func (s *Specification) UnmarshalJSON(data []byte) error {
+	*s = Specification{}
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
+		return nil
+	}
+	switch data[0] {
+	case '{':
+		var o specificationObject
+		_ = json.Unmarshal(data, &o)
+		s.URL, s.Version = o.URL, o.Version
+	case '"':
+		s.Legacy = true
+		_ = json.Unmarshal(data, &s.URL)
+	case '[':
+		s.Legacy = true
+		var items []Specification
+		_ = json.Unmarshal(data, &items)
+		if len(items) > 0 {
+			s.URL, s.Version = items[0].URL, items[0].Version
+			s.Dropped = items[1:]
+		}
+	default:
+		s.Legacy = true
+	}
+	return nil
+}
+
+// MarshalJSON writes the v1 object shape.
+func (s Specification) MarshalJSON() ([]byte, error) {
+	return json.Marshal(specificationObject{URL: s.URL, Version: s.Version})
+}

@@ -1,0 +1,209 @@
+package validation
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8svalidation "k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
+// APITypes are the accepted values of spec.apiType.
+var APITypes = []string{odav1.APITypeOpenAPI, odav1.APITypePrometheus, odav1.APITypeOpenMetrics, odav1.APITypeMCP}
+
+// Segments are the accepted values of spec.segment.
+var Segments = []string{odav1.SegmentCore, odav1.SegmentManagement, odav1.SegmentSecurity}
+
+// ValidateExposedAPI checks a whole ExposedAPI: its spec and its component label.
+func ValidateExposedAPI(api *odav1.ExposedAPI) field.ErrorList {
+	errs := validateComponentLabel(api.Labels, field.NewPath("metadata", "labels"))
+	return append(errs, ValidateSpec(&api.Spec, field.NewPath("spec"))...)
+}
+
+func validateComponentLabel(labels map[string]string, fld *field.Path) field.ErrorList {
+	v, ok := labels[odav1.ComponentNameLabel]
+	fld = fld.Key(odav1.ComponentNameLabel)
+	if !ok || v == "" {
+		return field.ErrorList{field.Required(fld, "the name of the ODA Component this API belongs to")}
+	}
+	var errs field.ErrorList
+	for _, msg := range k8svalidation.IsValidLabelValue(v) {
+		errs = append(errs, field.Invalid(fld, v, msg))
+	}
+	return errs
+}
+
+// ValidateSpec checks a spec as stored (after defaulting), one error per bad field.
+func ValidateSpec(spec *odav1.ExposedAPISpec, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if spec.Name == "" {
+		errs = append(errs, field.Required(fld.Child("name"), "the name of the API"))
+	}
+	errs = append(errs, validateAPIType(spec.APIType, fld.Child("apiType"))...)
+	errs = append(errs, validateImplementation(spec.Implementation, fld.Child("implementation"))...)
+	errs = append(errs, validatePath(spec.Path, fld.Child("path"), true)...)
+	errs = append(errs, validatePath(spec.DeveloperUI, fld.Child("developerUI"), false)...)
+	errs = append(errs, validatePort(spec.Port, fld.Child("port"))...)
+	errs = append(errs, validateHostname(spec.Hostname, fld.Child("hostname"))...)
+	errs = append(errs, validateSegment(spec.Segment, fld.Child("segment"))...)
+	errs = append(errs, validateSpecification(spec.Specification, fld.Child("specification"))...)
+	errs = append(errs, validateCORS(spec.CORS, fld.Child("CORS"))...)
+	errs = append(errs, validateRateLimit(spec.RateLimit, fld.Child("rateLimit"))...)
+	return append(errs, validateQuota(spec.Quota, fld.Child("quota"))...)
+}
+
+// ToStatusError turns errors into the Invalid status kubectl prints field by field.
+func ToStatusError(name string, errs field.ErrorList) error {
+	return apierrors.NewInvalid(schema.GroupKind{Group: odav1.GroupVersion.Group, Kind: "ExposedAPI"}, name, errs)
+}
+
+func validateAPIType(v string, fld *field.Path) field.ErrorList {
+	if v == "" {
+		return field.ErrorList{field.Required(fld, "one of "+quoted(APITypes))}
+	}
+	if !contains(APITypes, v) {
+		return field.ErrorList{field.NotSupported(fld, v, APITypes)}
+	}
+	return nil
+}
+
+func validateImplementation(v string, fld *field.Path) field.ErrorList {
+	if v == "" {
+		return field.ErrorList{field.Required(fld, "the name of the Service that implements the API")}
+	}
+	if msgs := k8svalidation.IsDNS1035Label(v); len(msgs) > 0 {
+		return field.ErrorList{field.Invalid(fld, v, "must be the name of a Service in the same namespace: "+strings.Join(msgs, "; "))}
+	}
+	return nil
+}
+
+func validatePort(p int32, fld *field.Path) field.ErrorList {
+	if p == 0 {
+		return field.ErrorList{field.Required(fld, "the port of the implementation Service, 1 to 65535")}
+	}
+	if p < 1 || p > 65535 {
+		return field.ErrorList{field.Invalid(fld, p, "must be a port number from 1 to 65535")}
+	}
+	return nil
+}
+
+// validatePath accepts what an Istio uri prefix match can hold: an absolute path of
+// unreserved, sub-delimiter, ':' and '@' characters and percent escapes.
+func validatePath(p string, fld *field.Path, required bool) field.ErrorList {
+	if p == "" {
+		if required {
+			return field.ErrorList{field.Required(fld, "the root path of the API, e.g. /tmf-api/productCatalogManagement/v4")}
+		}
+		return nil
+	}
+	if !strings.HasPrefix(p, "/") {
+		return field.ErrorList{field.Invalid(fld, p, "must start with '/'")}
+	}
+	if NormalizePath(p) != p {
+		return field.ErrorList{field.Invalid(fld, p, fmt.Sprintf("must be normalised (no '//', '.' or '..' segments, no trailing '/'): %s", NormalizePath(p)))}
+	}
+	if i, r := badPathChar(p); i >= 0 {
+		return field.ErrorList{field.Invalid(fld, p, fmt.Sprintf("character %q at offset %d cannot be in a URI path prefix; use letters, digits, '-._~!$&'()*+,;=:@/' or %%-escapes", r, i))}
+	}
+	return nil
+}
+
+func badPathChar(p string) (int, rune) {
+	for i, r := range p {
+		switch {
+		case r < 0x80 && (isAlnum(byte(r)) || strings.ContainsRune("-._~!$&'()*+,;=:@/", r)):
+		case r == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]):
+		default:
+			return i, r
+		}
+	}
+	return -1, 0
+}
+
+func isAlnum(c byte) bool {
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func validateHostname(h string, fld *field.Path) field.ErrorList {
+	if h == "" {
+		return nil
+	}
+	name := strings.TrimPrefix(h, "*.")
+	if msgs := k8svalidation.IsDNS1123Subdomain(name); len(msgs) > 0 {
+		return field.ErrorList{field.Invalid(fld, h, "must be a DNS name or a wildcard like *.example.com, lower case: "+strings.Join(msgs, "; "))}
+	}
+	return nil
+}
+
+func validateSegment(s string, fld *field.Path) field.ErrorList {
+	if s != "" && !contains(Segments, s) {
+		return field.ErrorList{field.NotSupported(fld, s, Segments)}
+	}
+	return nil
+}
+
+func validateSpecification(s *odav1.Specification, fld *field.Path) field.ErrorList {
+	if s == nil || s.URL == "" {
+		return nil
+	}
+	u, err := url.Parse(s.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return field.ErrorList{field.Invalid(fld.Child("url"), s.URL, "must be an absolute http or https URL, e.g. https://example.com/api/openapi.yaml")}
+	}
+	return nil
+}
+
+func validateRateLimit(r *odav1.RateLimit, fld *field.Path) field.ErrorList {
+	if r == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	if r.Interval != "" && r.Interval != "ps" && r.Interval != "pm" {
+		errs = append(errs, field.NotSupported(fld.Child("interval"), r.Interval, []string{"ps", "pm"}))
+	}
+	return append(errs, validateCount(r.Limit, fld.Child("limit"))...)
+}
+
+func validateQuota(q *odav1.Quota, fld *field.Path) field.ErrorList {
+	if q == nil {
+		return nil
+	}
+	return validateCount(q.Limit, fld.Child("limit"))
+}
+
+func validateCount(s string, fld *field.Path) field.ErrorList {
+	if s == "" {
+		return nil
+	}
+	if n, err := strconv.ParseUint(s, 10, 63); err != nil || n == 0 {
+		return field.ErrorList{field.Invalid(fld, s, "must be a whole number greater than 0, written as a string, e.g. \"100\"")}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func quoted(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}

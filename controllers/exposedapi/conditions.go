@@ -1,0 +1,25 @@
+package exposedapi
+
+// Condition types of an ExposedAPI.
+const (
+	// ConditionAccepted: the spec is valid and the route it asks for is free.
+	ConditionAccepted = "Accepted"
+	// ConditionProgrammed: the VirtualService routes the API on the gateway.
+	ConditionProgrammed = "Programmed"
+	// ConditionReady: programmed, reachable at a known URL, and the implementation is ready.
+	ConditionReady = "Ready"
+)
+
+// Reasons a person can act on.
+const (
+	ReasonValid                  = "Valid"
+	ReasonInvalidSpec            = "InvalidSpec"
+	ReasonRouteConflict          = "RouteConflict"
+	ReasonProgrammed             = "VirtualServiceProgrammed"
+	ReasonNotAccepted            = "NotAccepted"
+	ReasonVirtualServiceNotOwned = "VirtualServiceNotOwned"
+	ReasonReady                  = "Ready"
+	ReasonNotProgrammed          = "NotProgrammed"
+	ReasonNoIngressAddress       = "NoIngressAddress"
+	ReasonImplementationNotReady = "ImplementationNotReady"
+)

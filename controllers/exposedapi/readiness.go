@@ -1,0 +1,57 @@
+package exposedapi
+
+import (
+	"context"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+)
+
+// ServiceNameIndex indexes EndpointSlices by the Service they belong to.
+const ServiceNameIndex = "endpointslice.serviceName"
+
+// implementationReady tells whether any endpoint of the Service service in namespace is
+// ready. A nil ready condition means ready, as the EndpointSlice API defines it.
+func (r *Reconciler) implementationReady(ctx context.Context, namespace, service string) (bool, error) {
+	var slices discoveryv1.EndpointSliceList
+	if err := r.Client.List(ctx, &slices, client.InNamespace(namespace), client.MatchingFields{ServiceNameIndex: service}); err != nil {
+		return false, err
+	}
+	for i := range slices.Items {
+		if anyReady(&slices.Items[i]) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func anyReady(s *discoveryv1.EndpointSlice) bool {
+	for _, ep := range s.Endpoints {
+		if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
+			return true
+		}
+	}
+	return false
+}
+
+func indexServiceName(o client.Object) []string {
+	if name := o.GetLabels()[discoveryv1.LabelServiceName]; name != "" {
+		return []string{name}
+	}
+	return nil
+}
+
+// readinessChanged drops slice updates that leave the slice's readiness as it was: slices
+// change on every pod event, and most of those changes do not matter here.
+func readinessChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, ok1 := e.ObjectOld.(*discoveryv1.EndpointSlice)
+			n, ok2 := e.ObjectNew.(*discoveryv1.EndpointSlice)
+			return !ok1 || !ok2 || anyReady(o) != anyReady(n) ||
+				o.Labels[discoveryv1.LabelServiceName] != n.Labels[discoveryv1.LabelServiceName]
+		},
+	}
+}

@@ -1,0 +1,174 @@
+// Package exposedapi turns each ExposedAPI into an Istio VirtualService on the component
+// gateway and keeps the ExposedAPI's status true.
+package exposedapi
+
+import (
+	"context"
+	"fmt"
+
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8svalidation "k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
+	"github.com/oda-canvas/api-operator-istio/controllers/statuswrite"
+	"github.com/oda-canvas/api-operator-istio/internal/routes"
+)
+
+// Reconciler reconciles ExposedAPIs.
+type Reconciler struct {
+	// Client reads from the manager's cache and writes to the API server.
+	Client client.Client
+	// Gateways reads the Istio ingress gateway Services (a cache of only those).
+	Gateways client.Reader
+	// Routes holds the component gateway and public host name.
+	Routes routes.Settings
+	// PublicHostname replaces the ingress address in URLs when set.
+	PublicHostname string
+	Status         *statuswrite.Writer
+	Events         recorder.EventRecorder
+	// Extensions make further children (metrics scraping) once the route is accepted.
+	Extensions []Extension
+}
+
+// Extension makes children beyond the route for an accepted API. Its condition, when not
+// nil, is added to the API's status, and a False one keeps the API from being Ready.
+type Extension interface {
+	Name() string
+	Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*metav1.Condition, error)
+}
+
+// observed is what a reconcile learned about an API and its surroundings.
+type observed struct {
+	spec     odav1.ExposedAPISpec // normalised
+	invalid  field.ErrorList
+	owner    *odav1.ExposedAPI // the other API that owns this route, if any
+	vs       *networkingv1.VirtualService
+	foreign  bool // a VirtualService of this name that another owner controls
+	ingress  ingress
+	ready    bool
+	extConds []metav1.Condition
+}
+
+// +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis,verbs=get;list;watch;patch;update
+// +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one ExposedAPI's route and status in line with its spec.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	api := &odav1.ExposedAPI{}
+	if err := r.Client.Get(ctx, req.NamespacedName, api); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if api.DeletionTimestamp != nil {
+		return ctrl.Result{}, nil
+	}
+	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("component", api.Labels[odav1.ComponentNameLabel]))
+	obs, err := r.observe(ctx, api)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.act(ctx, api, obs); err != nil {
+		if apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err) {
+			// The cache is behind the API server; its event brings us back.
+			logf.FromContext(ctx).V(1).Info("child changed under us, retrying", "reason", err.Error())
+			return ctrl.Result{Requeue: true}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	return r.writeStatus(ctx, api, r.wantedStatus(api, obs))
+}
+
+// observe gathers every fact the reconcile decides on, all from caches.
+func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*observed, error) {
+	obs := &observed{spec: normalised(&api.Spec)}
+	obs.invalid = validation.ValidateSpec(&obs.spec, field.NewPath("spec"))
+	var err error
+	if len(obs.invalid) == 0 {
+		if obs.owner, err = r.routeOwner(ctx, api, &obs.spec); err != nil {
+			return nil, err
+		}
+	}
+	if obs.vs, err = r.currentVirtualService(ctx, api); err != nil {
+		return nil, err
+	}
+	obs.foreign = obs.vs != nil && !ownedBy(obs.vs, api.UID)
+	if obs.ingress, err = r.ingress(ctx); err != nil {
+		return nil, err
+	}
+	if len(k8svalidation.IsDNS1035Label(obs.spec.Implementation)) == 0 {
+		obs.ready, err = r.implementationReady(ctx, api.Namespace, obs.spec.Implementation)
+	}
+	return obs, err
+}
+
+func (obs *observed) accepted() bool { return len(obs.invalid) == 0 && obs.owner == nil }
+
+// act programs or withdraws the route and runs the extensions.
+func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observed) error {
+	log := logf.FromContext(ctx)
+	if obs.owner != nil {
+		withdrawn, err := r.withdrawRoute(ctx, api, obs.vs)
+		if withdrawn {
+			obs.vs = nil
+			log.Info("route withdrawn: another ExposedAPI owns it", "owner", client.ObjectKeyFromObject(obs.owner))
+			r.event(api, "Warning", "RouteWithdrawn", "Delete", "VirtualService %s deleted: %s owns the route", api.Name, client.ObjectKeyFromObject(obs.owner))
+		}
+		return err
+	}
+	if !obs.accepted() || obs.foreign {
+		return nil
+	}
+	vs, did, err := r.programRoute(ctx, api, &obs.spec, obs.vs)
+	if err != nil {
+		return err
+	}
+	obs.vs = vs
+	if did != "" {
+		log.Info("VirtualService "+lower(did), "virtualService", api.Name, "route", routeDescription(r, &obs.spec))
+		r.event(api, "Normal", "VirtualService"+did, did, "VirtualService %s routes %s", api.Name, routeDescription(r, &obs.spec))
+	}
+	return r.runExtensions(ctx, api, obs)
+}
+
+func (r *Reconciler) runExtensions(ctx context.Context, api *odav1.ExposedAPI, obs *observed) error {
+	for _, ext := range r.Extensions {
+		cond, err := ext.Ensure(ctx, api, &obs.spec)
+		if err != nil {
+			return fmt.Errorf("%s: %w", ext.Name(), err)
+		}
+		if cond != nil {
+			obs.extConds = append(obs.extConds, *cond)
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) event(api *odav1.ExposedAPI, kind, reason, action, note string, args ...any) {
+	if r.Events != nil {
+		r.Events.Eventf(api, nil, kind, reason, action, note, args...)
+	}
+}
+
+// normalised is the spec as the defaulting webhook would store it; the controller does not
+// count on the webhook having run.
+func normalised(in *odav1.ExposedAPISpec) odav1.ExposedAPISpec {
+	spec := *in.DeepCopy()
+	spec.Path = validation.NormalizePath(spec.Path)
+	spec.DeveloperUI = validation.NormalizePath(spec.DeveloperUI)
+	spec.APIType = lower(spec.APIType)
+	if spec.Segment == "" {
+		spec.Segment = odav1.SegmentCore
+	}
+	return spec
+}

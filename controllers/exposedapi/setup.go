@@ -1,0 +1,113 @@
+package exposedapi
+
+import (
+	"context"
+
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/routes"
+)
+
+// ImplementationIndex indexes ExposedAPIs by the Service that implements them.
+const ImplementationIndex = "exposedapi.implementation"
+
+// SetupIndexes registers the cache indexes the controller and the webhook look up.
+func (r *Reconciler) SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &odav1.ExposedAPI{}, routes.IndexKey, r.routeKeys); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &odav1.ExposedAPI{}, ImplementationIndex, func(o client.Object) []string {
+		return []string{o.(*odav1.ExposedAPI).Spec.Implementation}
+	}); err != nil {
+		return err
+	}
+	return idx.IndexField(ctx, &discoveryv1.EndpointSlice{}, ServiceNameIndex, indexServiceName)
+}
+
+// SetupWithManager registers the controller; gateways is the cache of the ingress gateway
+// Services.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, gateways cache.Cache, opts controller.Options) error {
+	if err := r.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("exposedapi").
+		WithOptions(opts).
+		For(&odav1.ExposedAPI{}).
+		Owns(&networkingv1.VirtualService{}).
+		Watches(&odav1.ExposedAPI{}, r.routePeers()).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.apisOfSlice),
+			builder.WithPredicates(readinessChanged())).
+		WatchesRawSource(source.Kind(gateways, &corev1.Service{},
+			handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, _ *corev1.Service) []reconcile.Request {
+				return r.allAPIs(ctx)
+			}), gatewayChanged())).
+		Complete(r)
+}
+
+// apisOfSlice maps an EndpointSlice to the ExposedAPIs its Service implements.
+func (r *Reconciler) apisOfSlice(ctx context.Context, o client.Object) []reconcile.Request {
+	svc := o.GetLabels()[discoveryv1.LabelServiceName]
+	if svc == "" {
+		return nil
+	}
+	return r.requests(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{ImplementationIndex: svc})
+}
+
+func (r *Reconciler) allAPIs(ctx context.Context) []reconcile.Request {
+	return r.requests(ctx)
+}
+
+func (r *Reconciler) requests(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	var list odav1.ExposedAPIList
+	if err := r.Client.List(ctx, &list, opts...); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing ExposedAPIs from the cache")
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}
+
+// routePeers wakes the other claimants of a route when one changes or goes, so that a
+// loser takes the route over when the owner leaves it. An update wakes both the old and the
+// new route's claimants.
+func (r *Reconciler) routePeers() handler.EventHandler {
+	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+	wake := func(ctx context.Context, o client.Object, q queue) {
+		for _, key := range r.routeKeys(o) {
+			for _, req := range r.requests(ctx, client.MatchingFields{routes.IndexKey: key}) {
+				if req.NamespacedName != client.ObjectKeyFromObject(o) {
+					q.Add(req)
+				}
+			}
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q queue) { wake(ctx, e.Object, q) },
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q queue) {
+			if e.ObjectOld.GetGeneration() == e.ObjectNew.GetGeneration() && e.ObjectNew.GetDeletionTimestamp() == nil {
+				return
+			}
+			wake(ctx, e.ObjectOld, q)
+			wake(ctx, e.ObjectNew, q)
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q queue) { wake(ctx, e.Object, q) },
+	}
+}

@@ -1,0 +1,148 @@
+package exposedapi
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
+// wantedStatus is the status that tells the truth about what observe saw and act did.
+func (r *Reconciler) wantedStatus(api *odav1.ExposedAPI, obs *observed) odav1.ExposedAPIStatus {
+	st := *api.Status.DeepCopy()
+	st.Implementation = &odav1.ImplementationStatus{Ready: obs.ready}
+	switch {
+	case obs.owner != nil:
+		st.APIStatus = nil // the route was withdrawn or never made
+	case obs.accepted() && !obs.foreign && obs.vs != nil:
+		st.APIStatus = apiStatus(api, obs)
+	}
+	// An invalid spec keeps the last apiStatus: the route it describes is still in place.
+	for _, c := range r.conditions(api, obs) {
+		c.ObservedGeneration = api.Generation
+		meta.SetStatusCondition(&st.Conditions, c)
+	}
+	return st
+}
+
+// apiStatus is R4.1/R4.2: the route and the URL it is reachable at.
+func apiStatus(api *odav1.ExposedAPI, obs *observed) *odav1.APIStatus {
+	spec := &obs.spec
+	s := &odav1.APIStatus{
+		Name: api.Name, UID: string(obs.vs.UID), Path: spec.Path, Port: spec.Port,
+		Implementation: spec.Implementation,
+	}
+	if obs.ingress.address == "" {
+		return s
+	}
+	host := obs.ingress.address
+	if spec.Hostname != "" {
+		host = spec.Hostname
+	}
+	base := "https://" + urlHost(host) + obs.ingress.portSuffix
+	s.URL = base + spec.Path
+	if spec.DeveloperUI != "" {
+		s.DeveloperUI = base + spec.DeveloperUI
+	}
+	s.IP = obs.ingress.address
+	return s
+}
+
+func (r *Reconciler) conditions(api *odav1.ExposedAPI, obs *observed) []metav1.Condition {
+	accepted := r.acceptedCondition(obs)
+	programmed := programmedCondition(api, obs, accepted)
+	ready := readyCondition(obs, programmed)
+	return append([]metav1.Condition{accepted, programmed, ready}, obs.extConds...)
+}
+
+func (r *Reconciler) acceptedCondition(obs *observed) metav1.Condition {
+	switch {
+	case len(obs.invalid) > 0:
+		return cond(ConditionAccepted, false, ReasonInvalidSpec, obs.invalid.ToAggregate().Error())
+	case obs.owner != nil:
+		return cond(ConditionAccepted, false, ReasonRouteConflict, fmt.Sprintf(
+			"route %s is already exposed by ExposedAPI %s (the oldest claimant wins); change spec.path or spec.hostname",
+			routeDescription(r, &obs.spec), client.ObjectKeyFromObject(obs.owner)))
+	}
+	return cond(ConditionAccepted, true, ReasonValid, "spec is valid and route "+routeDescription(r, &obs.spec)+" is free")
+}
+
+func programmedCondition(api *odav1.ExposedAPI, obs *observed, accepted metav1.Condition) metav1.Condition {
+	switch {
+	case obs.foreign:
+		return cond(ConditionProgrammed, false, ReasonVirtualServiceNotOwned, fmt.Sprintf(
+			"VirtualService %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name))
+	case accepted.Status != metav1.ConditionTrue && obs.vs != nil:
+		return cond(ConditionProgrammed, true, ReasonProgrammed, "VirtualService "+api.Name+" keeps the last accepted route")
+	case accepted.Status != metav1.ConditionTrue:
+		return cond(ConditionProgrammed, false, ReasonNotAccepted, "no route: "+accepted.Message)
+	}
+	return cond(ConditionProgrammed, true, ReasonProgrammed, "VirtualService "+api.Name+" is in place")
+}
+
+func readyCondition(obs *observed, programmed metav1.Condition) metav1.Condition {
+	switch {
+	case !obs.accepted():
+		return cond(ConditionReady, false, ReasonNotAccepted, "the spec is not accepted: see the Accepted condition")
+	case programmed.Status != metav1.ConditionTrue:
+		return cond(ConditionReady, false, ReasonNotProgrammed, programmed.Message)
+	case obs.ingress.address == "":
+		return cond(ConditionReady, false, ReasonNoIngressAddress,
+			"the Istio ingress gateway Service (label istio=ingressgateway) has no load balancer address yet; the URL follows when it has one")
+	case !obs.ready:
+		return cond(ConditionReady, false, ReasonImplementationNotReady,
+			fmt.Sprintf("Service %s has no ready endpoint", obs.spec.Implementation))
+	}
+	for _, c := range obs.extConds {
+		if c.Status == metav1.ConditionFalse {
+			return cond(ConditionReady, false, c.Reason, c.Message)
+		}
+	}
+	return cond(ConditionReady, true, ReasonReady, "reachable at its URL and the implementation is ready")
+}
+
+func cond(t string, ok bool, reason, msg string) metav1.Condition {
+	s := metav1.ConditionFalse
+	if ok {
+		s = metav1.ConditionTrue
+	}
+	return metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg}
+}
+
+// writeStatus writes status once, and only when it changed.
+func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, want odav1.ExposedAPIStatus) (ctrl.Result, error) {
+	if equality.Semantic.DeepEqual(api.Status, want) {
+		return ctrl.Result{}, nil
+	}
+	next := api.DeepCopy()
+	next.Status = want
+	bumps, err := r.Status.BumpsGeneration(api)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if bumps {
+		// Without a status subresource this very write increments the generation.
+		for i := range next.Status.Conditions {
+			next.Status.Conditions[i].ObservedGeneration = api.Generation + 1
+		}
+	}
+	err = r.Status.Patch(ctx, next, client.MergeFromWithOptions(api, client.MergeFromWithOptimisticLock{}))
+	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		return ctrl.Result{Requeue: true}, nil
+	}
+	if err == nil {
+		logf.FromContext(ctx).V(1).Info("status written", "ready", meta.IsStatusConditionTrue(want.Conditions, ConditionReady))
+	}
+	return ctrl.Result{}, err
+}
+
+func lower(s string) string { return strings.ToLower(s) }

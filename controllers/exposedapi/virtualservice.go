@@ -1,0 +1,119 @@
+package exposedapi
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+	istioapi "istio.io/api/networking/v1alpha3"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
+// virtualServiceSpec is the route of R3.1: the API's path prefix on the component gateway
+// to the implementation Service's port.
+func (r *Reconciler) virtualServiceSpec(spec *odav1.ExposedAPISpec) *istioapi.VirtualService {
+	return &istioapi.VirtualService{
+		Hosts:    []string{r.Routes.Host(spec)},
+		Gateways: []string{r.Routes.Gateway},
+		Http: []*istioapi.HTTPRoute{{
+			Match: []*istioapi.HTTPMatchRequest{{
+				Uri: &istioapi.StringMatch{MatchType: &istioapi.StringMatch_Prefix{Prefix: spec.Path}},
+			}},
+			Route: []*istioapi.HTTPRouteDestination{{
+				Destination: &istioapi.Destination{
+					Host: spec.Implementation,
+					Port: &istioapi.PortSelector{Number: uint32(spec.Port)},
+				},
+			}},
+		}},
+	}
+}
+
+// currentVirtualService is the API's VirtualService from the cache, or nil.
+func (r *Reconciler) currentVirtualService(ctx context.Context, api *odav1.ExposedAPI) (*networkingv1.VirtualService, error) {
+	vs := &networkingv1.VirtualService{}
+	err := r.Client.Get(ctx, client.ObjectKeyFromObject(api), vs)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return vs, err
+}
+
+func ownedBy(obj metav1.Object, uid types.UID) bool {
+	ref := metav1.GetControllerOf(obj)
+	return ref != nil && ref.UID == uid
+}
+
+// programRoute creates or updates the VirtualService, writing only when it differs from
+// what is wanted. It returns the VirtualService as stored and what it did ("" for nothing).
+func (r *Reconciler) programRoute(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec, vs *networkingv1.VirtualService) (*networkingv1.VirtualService, string, error) {
+	want := r.virtualServiceSpec(spec)
+	if vs == nil {
+		vs = &networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{
+			Name: api.Name, Namespace: api.Namespace, Labels: childLabels(api),
+		}}
+		want.DeepCopyInto(&vs.Spec)
+		if err := controllerutil.SetControllerReference(api, vs, r.Client.Scheme()); err != nil {
+			return nil, "", err
+		}
+		if err := r.Client.Create(ctx, vs); err != nil {
+			return nil, "", err
+		}
+		return vs, "Created", nil
+	}
+	if proto.Equal(&vs.Spec, want) && labelsMatch(vs.Labels, childLabels(api)) {
+		return vs, "", nil
+	}
+	vs = vs.DeepCopy()
+	want.DeepCopyInto(&vs.Spec)
+	if vs.Labels == nil {
+		vs.Labels = map[string]string{}
+	}
+	for k, v := range childLabels(api) {
+		vs.Labels[k] = v
+	}
+	if err := r.Client.Update(ctx, vs); err != nil {
+		return nil, "", err
+	}
+	return vs, "Updated", nil
+}
+
+// withdrawRoute deletes the API's own VirtualService, if it has one.
+func (r *Reconciler) withdrawRoute(ctx context.Context, api *odav1.ExposedAPI, vs *networkingv1.VirtualService) (bool, error) {
+	if vs == nil || !ownedBy(vs, api.UID) {
+		return false, nil
+	}
+	err := r.Client.Delete(ctx, vs, client.Preconditions{UID: &vs.UID})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func childLabels(api *odav1.ExposedAPI) map[string]string {
+	l := map[string]string{"app.kubernetes.io/managed-by": "api-operator-istio"}
+	if c := api.Labels[odav1.ComponentNameLabel]; c != "" {
+		l[odav1.ComponentNameLabel] = c
+	}
+	return l
+}
+
+func labelsMatch(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func routeDescription(r *Reconciler, spec *odav1.ExposedAPISpec) string {
+	return fmt.Sprintf("%s%s on gateway %s to %s:%d", r.Routes.Host(spec), spec.Path, r.Routes.Gateway, spec.Implementation, spec.Port)
+}

@@ -1,0 +1,193 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/zapr"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/discovery"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/crdwatch"
+	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
+	"github.com/oda-canvas/api-operator-istio/controllers/statuswrite"
+	"github.com/oda-canvas/api-operator-istio/internal/routes"
+)
+
+// Scheme holds every kind the operator reads or writes.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(apiextensionsv1.AddToScheme(s))
+	utilruntime.Must(odav1.AddToScheme(s))
+	utilruntime.Must(networkingv1.AddToScheme(s))
+	utilruntime.Must(monitoringv1.AddToScheme(s))
+	return s
+}
+
+// NewLogger is zap through zapr at the configured level; JSON, one line per event.
+func NewLogger(o *Options) (logr.Logger, error) {
+	lvl, err := ParseLogLevel(o.LogLevel)
+	if err != nil {
+		return logr.Discard(), err
+	}
+	cfg := zap.NewProductionConfig()
+	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	cfg.Sampling = nil
+	z, err := cfg.Build()
+	if err != nil {
+		return logr.Discard(), err
+	}
+	return zapr.NewLogger(z), nil
+}
+
+// Operator is a configured manager with the parts tests and tools reach into.
+type Operator struct {
+	Manager  ctrl.Manager
+	Status   *statuswrite.Writer
+	Gateways cache.Cache
+}
+
+// New builds the operator's manager on cfg: caches, controllers, probes.
+func New(cfg *rest.Config, o *Options) (*Operator, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
+	mgr, err := ctrl.NewManager(cfg, managerOptions(o))
+	if err != nil {
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	gateways, err := gatewayCache(cfg, mgr, o)
+	if err != nil {
+		return nil, err
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	op := &Operator{Manager: mgr, Status: statuswrite.New(mgr.GetClient(), dc), Gateways: gateways}
+	if err := op.setupControllers(o); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	return op, mgr.AddReadyzCheck("ping", healthz.Ping)
+}
+
+func managerOptions(o *Options) ctrl.Options {
+	opts := ctrl.Options{
+		Scheme:                  Scheme(),
+		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
+		HealthProbeBindAddress:  o.HealthProbeBindAddress,
+		LeaderElection:          o.LeaderElect,
+		LeaderElectionID:        "api-operator-istio.oda.tmforum.org",
+		LeaderElectionNamespace: o.LeaderElectionNamespace,
+		GracefulShutdownTimeout: &o.GracefulShutdown,
+		Cache: cache.Options{
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				&discoveryv1.EndpointSlice{}: {Transform: slimEndpointSlice},
+			},
+		},
+		WebhookServer: webhook.NewServer(webhook.Options{Port: o.WebhookPort, CertDir: o.WebhookCertDir}),
+	}
+	if len(o.Namespaces) > 0 {
+		opts.Cache.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range o.Namespaces {
+			opts.Cache.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return opts
+}
+
+// slimEndpointSlice keeps only what readiness needs: slices are many and change often.
+func slimEndpointSlice(obj any) (any, error) {
+	s, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return obj, nil
+	}
+	slim := &discoveryv1.EndpointSlice{TypeMeta: s.TypeMeta, AddressType: s.AddressType}
+	slim.ObjectMeta = *s.ObjectMeta.DeepCopy()
+	slim.ManagedFields, slim.Annotations = nil, nil
+	slim.Endpoints = make([]discoveryv1.Endpoint, len(s.Endpoints))
+	for i, ep := range s.Endpoints {
+		slim.Endpoints[i] = discoveryv1.Endpoint{Conditions: ep.Conditions}
+	}
+	return slim, nil
+}
+
+// gatewayCache holds only the Istio ingress gateway Services, wherever they are: the
+// operator may watch the component namespaces only, and the gateway lives in another.
+func gatewayCache(cfg *rest.Config, mgr ctrl.Manager, o *Options) (cache.Cache, error) {
+	opts := cache.Options{
+		Scheme: mgr.GetScheme(),
+		Mapper: mgr.GetRESTMapper(),
+		ByObject: map[client.Object]cache.ByObject{&corev1.Service{}: {
+			Label: labels.SelectorFromSet(labels.Set{exposedapi.IngressGatewayLabel: exposedapi.IngressGatewayValue}),
+		}},
+		DefaultTransform: cache.TransformStripManagedFields(),
+	}
+	if o.IngressGatewayNamespace != "" {
+		opts.DefaultNamespaces = map[string]cache.Config{o.IngressGatewayNamespace: {}}
+	}
+	c, err := cache.New(cfg, opts)
+	if err != nil {
+		return nil, fmt.Errorf("creating the gateway cache: %w", err)
+	}
+	return c, mgr.Add(c)
+}
+
+func (op *Operator) setupControllers(o *Options) error {
+	mgr := op.Manager
+	r := &exposedapi.Reconciler{
+		Client:         mgr.GetClient(),
+		Gateways:       op.Gateways,
+		Routes:         routes.Settings{Gateway: o.ComponentGateway, PublicHostname: o.PublicHostname},
+		PublicHostname: o.PublicHostname,
+		Status:         op.Status,
+		Events:         mgr.GetEventRecorder("api-operator-istio"),
+	}
+	ctx := context.Background()
+	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o)); err != nil {
+		return fmt.Errorf("setting up the ExposedAPI controller: %w", err)
+	}
+	crds := &crdwatch.Reconciler{OnChange: []func(context.Context, string){
+		func(_ context.Context, group string) { op.Status.Forget(group) },
+	}}
+	return crds.SetupWithManager(mgr, controllerOptions(o))
+}
+
+func controllerOptions(o *Options) controller.Options {
+	return controller.Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles, SkipNameValidation: &o.SkipNameValidation}
+}
+
+// Run starts the operator and blocks until ctx ends.
+func Run(ctx context.Context, cfg *rest.Config, o *Options) error {
+	op, err := New(cfg, o)
+	if err != nil {
+		return err
+	}
+	return op.Manager.Start(ctx)
+}

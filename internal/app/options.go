@@ -1,0 +1,155 @@
+// Package app holds the operator's settings and wires its manager: the one place main and
+// the tools that embed the operator (tests, demo) start it from.
+package app
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+)
+
+// OpenMetrics implementation patterns (OPENMETRICS_IMPLEMENTATION).
+const (
+	ServiceMonitor       = "ServiceMonitor"
+	PrometheusAnnotation = "PrometheusAnnotation"
+	DataDogAnnotation    = "DataDogAnnotation"
+)
+
+// Patterns lists the accepted OpenMetrics implementation patterns.
+var Patterns = []string{ServiceMonitor, PrometheusAnnotation, DataDogAnnotation}
+
+// Options are the operator's settings. Each has a flag; the ODA Canvas environment
+// variables give the defaults, so the operator is a drop-in for the Python one.
+type Options struct {
+	Namespaces                []string
+	ComponentGateway          string
+	PublicHostname            string
+	OpenMetricsImplementation string
+	IngressGatewayNamespace   string
+	LogLevel                  string
+
+	Kubeconfig              string
+	MetricsBindAddress      string
+	HealthProbeBindAddress  string
+	LeaderElect             bool
+	LeaderElectionNamespace string
+	KubeAPIQPS              float64
+	KubeAPIBurst            int
+	MaxConcurrentReconciles int
+
+	EnableWebhooks        bool
+	WebhookPort           int
+	WebhookCertDir        string
+	WebhookServiceName    string
+	WebhookNamespace      string
+	MutatingWebhookName   string
+	ValidatingWebhookName string
+	CASecretName          string
+
+	GracefulShutdown time.Duration
+
+	// SkipNameValidation lets several managers run in one process (tests); not a flag.
+	SkipNameValidation bool
+}
+
+// envOr is the environment's value of key, or def when it is unset or empty.
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// AddFlags registers the flags on fs, with defaults from the environment.
+func (o *Options) AddFlags(fs *flag.FlagSet) {
+	fs.Func("namespaces", "comma-separated namespaces to watch; empty watches all (env COMPONENT_NAMESPACE)", func(s string) error {
+		o.Namespaces = splitList(s)
+		return nil
+	})
+	o.Namespaces = splitList(os.Getenv("COMPONENT_NAMESPACE"))
+	fs.StringVar(&o.ComponentGateway, "component-gateway", envOr("APIOPERATORISTIO_COMPONENTGATEWAY", "component-gateway"), "Istio Gateway the VirtualServices attach to (env APIOPERATORISTIO_COMPONENTGATEWAY)")
+	fs.StringVar(&o.PublicHostname, "public-hostname", os.Getenv("APIOPERATORISTIO_PUBLICHOSTNAME"), "public host name or IPv4 that replaces the ingress address (env APIOPERATORISTIO_PUBLICHOSTNAME)")
+	fs.StringVar(&o.OpenMetricsImplementation, "openmetrics-implementation", envOr("OPENMETRICS_IMPLEMENTATION", ServiceMonitor), "how metrics APIs are scraped: "+strings.Join(Patterns, ", ")+" (env OPENMETRICS_IMPLEMENTATION)")
+	fs.StringVar(&o.IngressGatewayNamespace, "ingress-gateway-namespace", "", "namespace of the istio=ingressgateway Service; empty looks in all")
+	fs.StringVar(&o.LogLevel, "log-level", envOr("LOGGING", "info"), "debug, info, warn, error, or the Python levels 10, 20, 30, 40 (env LOGGING)")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "path to a kubeconfig; default in-cluster or $KUBECONFIG")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
+	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect one active controller among the replicas (all replicas serve webhooks)")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election lease; default the pod's")
+	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 50, "steady requests per second to the API server")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 100, "burst of requests to the API server")
+	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "ExposedAPIs reconciled at once")
+	fs.BoolVar(&o.EnableWebhooks, "enable-webhooks", true, "serve the defaulting and validating admission webhooks")
+	fs.IntVar(&o.WebhookPort, "webhook-port", 9443, "port of the webhook server")
+	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "", "directory with tls.crt and tls.key (reloaded on change); empty or without them, certificates are self-managed")
+	fs.StringVar(&o.WebhookServiceName, "webhook-service-name", "api-operator-istio-webhook", "Service in front of the webhooks (names of the self-managed certificate)")
+	fs.StringVar(&o.WebhookNamespace, "webhook-namespace", envOr("POD_NAMESPACE", "default"), "namespace of the webhook Service and the self-managed CA Secret (env POD_NAMESPACE)")
+	fs.StringVar(&o.MutatingWebhookName, "mutating-webhook-name", "api-operator-istio", "MutatingWebhookConfiguration whose CA bundle the self-managed certificates keep")
+	fs.StringVar(&o.ValidatingWebhookName, "validating-webhook-name", "api-operator-istio", "ValidatingWebhookConfiguration whose CA bundle the self-managed certificates keep")
+	fs.StringVar(&o.CASecretName, "ca-secret-name", "api-operator-istio-ca", "Secret holding the self-managed CA")
+	fs.DurationVar(&o.GracefulShutdown, "graceful-shutdown-timeout", 30*time.Second, "how long running work may take to stop")
+}
+
+// Validate reports settings that cannot work, naming the allowed values.
+func (o *Options) Validate() error {
+	if !contains(Patterns, o.OpenMetricsImplementation) {
+		return fmt.Errorf("invalid --openmetrics-implementation (env OPENMETRICS_IMPLEMENTATION) %q: must be one of %s",
+			o.OpenMetricsImplementation, strings.Join(Patterns, ", "))
+	}
+	if o.ComponentGateway == "" {
+		return fmt.Errorf("--component-gateway (env APIOPERATORISTIO_COMPONENTGATEWAY) must not be empty")
+	}
+	if _, err := ParseLogLevel(o.LogLevel); err != nil {
+		return err
+	}
+	if o.KubeAPIQPS <= 0 || o.KubeAPIBurst <= 0 {
+		return fmt.Errorf("--kube-api-qps and --kube-api-burst must be positive")
+	}
+	return nil
+}
+
+// ParseLogLevel reads a level by name or by Python's numbers (10 debug ... 40 error).
+func ParseLogLevel(s string) (zapcore.Level, error) {
+	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
+		switch {
+		case n <= 10:
+			return zapcore.DebugLevel, nil
+		case n <= 20:
+			return zapcore.InfoLevel, nil
+		case n <= 30:
+			return zapcore.WarnLevel, nil
+		default:
+			return zapcore.ErrorLevel, nil
+		}
+	}
+	var l zapcore.Level
+	if err := l.UnmarshalText([]byte(strings.ToLower(strings.TrimSpace(s)))); err != nil {
+		return l, fmt.Errorf("invalid --log-level (env LOGGING) %q: use debug, info, warn, error or 10, 20, 30, 40", s)
+	}
+	return l, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

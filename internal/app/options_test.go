@@ -1,0 +1,76 @@
+package app
+
+import (
+	"flag"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zapcore"
+)
+
+func parse(t *testing.T, args ...string) *Options {
+	t.Helper()
+	o := &Options{}
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	o.AddFlags(fs)
+	require.NoError(t, fs.Parse(args))
+	return o
+}
+
+func TestDefaultsWithoutEnvironment(t *testing.T) {
+	for _, k := range []string{"COMPONENT_NAMESPACE", "APIOPERATORISTIO_COMPONENTGATEWAY", "APIOPERATORISTIO_PUBLICHOSTNAME", "OPENMETRICS_IMPLEMENTATION", "LOGGING"} {
+		t.Setenv(k, "")
+	}
+	o := parse(t)
+	assert.Empty(t, o.Namespaces, "no namespaces means all")
+	assert.Equal(t, "component-gateway", o.ComponentGateway)
+	assert.Empty(t, o.PublicHostname)
+	assert.Equal(t, ServiceMonitor, o.OpenMetricsImplementation)
+	assert.Equal(t, "info", o.LogLevel)
+	assert.True(t, o.EnableWebhooks)
+	require.NoError(t, o.Validate())
+}
+
+func TestEnvironmentThenFlags(t *testing.T) {
+	t.Setenv("COMPONENT_NAMESPACE", "components, other")
+	t.Setenv("APIOPERATORISTIO_COMPONENTGATEWAY", "env-gateway")
+	t.Setenv("APIOPERATORISTIO_PUBLICHOSTNAME", "env.example.com")
+	t.Setenv("OPENMETRICS_IMPLEMENTATION", "DataDogAnnotation")
+	t.Setenv("LOGGING", "10")
+
+	o := parse(t)
+	assert.Equal(t, []string{"components", "other"}, o.Namespaces)
+	assert.Equal(t, "env-gateway", o.ComponentGateway)
+	assert.Equal(t, "env.example.com", o.PublicHostname)
+	assert.Equal(t, DataDogAnnotation, o.OpenMetricsImplementation)
+	assert.Equal(t, "10", o.LogLevel)
+
+	o = parse(t, "--namespaces=a,b", "--component-gateway=flag-gateway", "--public-hostname=10.1.2.3",
+		"--openmetrics-implementation=PrometheusAnnotation", "--log-level=warn")
+	assert.Equal(t, []string{"a", "b"}, o.Namespaces)
+	assert.Equal(t, "flag-gateway", o.ComponentGateway)
+	assert.Equal(t, "10.1.2.3", o.PublicHostname)
+	assert.Equal(t, PrometheusAnnotation, o.OpenMetricsImplementation)
+	assert.Equal(t, "warn", o.LogLevel)
+}
+
+func TestUnknownPatternIsAnError(t *testing.T) {
+	o := parse(t, "--openmetrics-implementation=Graphite")
+	err := o.Validate()
+	require.Error(t, err)
+	assert.Equal(t, `invalid --openmetrics-implementation (env OPENMETRICS_IMPLEMENTATION) "Graphite": must be one of ServiceMonitor, PrometheusAnnotation, DataDogAnnotation`, err.Error())
+}
+
+func TestLogLevels(t *testing.T) {
+	for in, want := range map[string]zapcore.Level{
+		"10": zapcore.DebugLevel, "20": zapcore.InfoLevel, "30": zapcore.WarnLevel, "40": zapcore.ErrorLevel, "50": zapcore.ErrorLevel,
+		"debug": zapcore.DebugLevel, "INFO": zapcore.InfoLevel, "warn": zapcore.WarnLevel, "error": zapcore.ErrorLevel,
+	} {
+		got, err := ParseLogLevel(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	_, err := ParseLogLevel("loud")
+	require.EqualError(t, err, `invalid --log-level (env LOGGING) "loud": use debug, info, warn, error or 10, 20, 30, 40`)
+}
