@@ -57,9 +57,9 @@ func TestStatusURLs(t *testing.T) {
 		waitAPIStatus(t, env, named, wantStatus{}, "NoIngressAddress")
 
 		cases := []struct {
-			name        string
-			ip, host    string
-			ports       []corev1.ServicePort
+			name         string
+			ip, host     string
+			ports        []corev1.ServicePort
 			plain, named wantStatus
 		}{
 			{"gateway appears with an ip, http2 on 80", "20.0.0.1", "", []corev1.ServicePort{{Name: "http2", Port: 80}},
