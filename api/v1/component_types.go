@@ -36,6 +36,9 @@ type ComponentAPIStatus struct {
 	DeveloperUI string `json:"developerUI,omitempty"`
 	// +optional
 	Ready bool `json:"ready,omitempty"`
+
+	// ReadySet tells whether the stored entry has a ready field at all.
+	ReadySet bool `json:"-"`
 }
 
 // UnmarshalJSON reads an entry written by any operator without ever failing: a field of an
@@ -50,9 +53,9 @@ func (c *ComponentAPIStatus) UnmarshalJSON(data []byte) error {
 	c.Name, c.UID, c.URL, c.DeveloperUI = str("name"), str("uid"), str("url"), str("developerUI")
 	switch r := fields["ready"].(type) {
 	case bool:
-		c.Ready = r
+		c.Ready, c.ReadySet = r, true
 	case string:
-		c.Ready = r == "true" || r == "True"
+		c.Ready, c.ReadySet = r == "true" || r == "True", true
 	}
 	return nil
 }

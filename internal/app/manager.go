@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/component"
 	"github.com/oda-canvas/api-operator-istio/controllers/crdwatch"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/controllers/statuswrite"
@@ -172,6 +173,10 @@ func (op *Operator) setupControllers(o *Options) error {
 	ctx := context.Background()
 	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o)); err != nil {
 		return fmt.Errorf("setting up the ExposedAPI controller: %w", err)
+	}
+	comps := &component.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Status: op.Status}
+	if err := comps.SetupWithManager(ctx, mgr, controllerOptions(o)); err != nil {
+		return fmt.Errorf("setting up the Component controller: %w", err)
 	}
 	crds := &crdwatch.Reconciler{OnChange: []func(context.Context, string){
 		func(_ context.Context, group string) { op.Status.Forget(group) },

@@ -1,0 +1,69 @@
+package component
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
+// ParentIndex indexes ExposedAPIs by the name of their parent Component.
+const ParentIndex = "exposedapi.parentComponent"
+
+// parentRef is the ExposedAPI's first ownerReference when it is a Component (R5.1).
+func parentRef(api *odav1.ExposedAPI) *metav1.OwnerReference {
+	refs := api.OwnerReferences
+	if len(refs) == 0 || refs[0].Kind != "Component" {
+		return nil
+	}
+	return &refs[0]
+}
+
+// SetupWithManager registers the index and the controller.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
+	err := mgr.GetFieldIndexer().IndexField(ctx, &odav1.ExposedAPI{}, ParentIndex, func(o client.Object) []string {
+		if ref := parentRef(o.(*odav1.ExposedAPI)); ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("component").
+		WithOptions(opts).
+		For(&odav1.Component{}, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		Watches(&odav1.ExposedAPI{}, handler.EnqueueRequestsFromMapFunc(toParent),
+			builder.WithPredicates(summaryChanged())).
+		Complete(r)
+}
+
+func toParent(_ context.Context, o client.Object) []reconcile.Request {
+	ref := parentRef(o.(*odav1.ExposedAPI))
+	if ref == nil {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: ref.Name}}}
+}
+
+// summaryChanged lets through only ExposedAPI changes that can change a Component entry.
+func summaryChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, n := e.ObjectOld.(*odav1.ExposedAPI), e.ObjectNew.(*odav1.ExposedAPI)
+			return factsOf(o) != factsOf(n) || !equality.Semantic.DeepEqual(o.OwnerReferences, n.OwnerReferences)
+		},
+		DeleteFunc: func(event.DeleteEvent) bool { return false },
+	}
+}

@@ -1,0 +1,132 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+func ownedAPI(ns, name, path, impl, segment, parent string, parentUID types.UID) *odav1.ExposedAPI {
+	api := harness.API(ns, name, path, impl, 8080)
+	api.Spec.Segment = segment
+	api.OwnerReferences = []metav1.OwnerReference{{
+		APIVersion: "oda.tmforum.org/v1", Kind: "Component", Name: parent, UID: parentUID, Controller: ptr.To(true),
+	}}
+	return api
+}
+
+// entryOf finds the entry with uid in a raw status array.
+func entryOf(status map[string]any, list, uid string) map[string]any {
+	items, _ := status[list].([]any)
+	for _, it := range items {
+		if e, ok := it.(map[string]any); ok && e["uid"] == uid {
+			return e
+		}
+	}
+	return nil
+}
+
+func waitEntry(t *testing.T, env *harness.Env, ns, comp, list string, api *odav1.ExposedAPI, url string, ready bool) {
+	t.Helper()
+	harness.Eventually(t, fmt.Sprintf("%s entry of %s: url %s ready %v", list, api.Name, url, ready), func() error {
+		e := entryOf(env.ComponentStatus(t, ns, comp), list, string(api.UID))
+		if e == nil {
+			return fmt.Errorf("no entry")
+		}
+		if e["url"] != url || e["ready"] != ready {
+			return fmt.Errorf("entry %v", e)
+		}
+		return nil
+	})
+}
+
+func TestComponentSummary(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		for _, impl := range []string{"core", "mgmt", "sec"} {
+			env.Implementation(t, ns, impl, 8080, true)
+		}
+		harness.StartOperator(t, env, harness.DefaultOptions())
+
+		comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}
+		require.NoError(t, env.Client.Create(ctx, comp))
+		apis := map[string]*odav1.ExposedAPI{
+			"coreAPIs":       ownedAPI(ns, "shop-core", "/shop/core", "core", odav1.SegmentCore, "shop", comp.UID),
+			"managementAPIs": ownedAPI(ns, "shop-mgmt", "/shop/mgmt", "mgmt", odav1.SegmentManagement, "shop", comp.UID),
+			"securityAPIs":   ownedAPI(ns, "shop-sec", "/shop/sec", "sec", odav1.SegmentSecurity, "shop", comp.UID),
+		}
+		status := map[string]any{"summary/status": map[string]any{"deployment_status": "In-Progress"}}
+		for list, api := range apis {
+			require.NoError(t, env.Client.Create(ctx, api))
+			// The component operator lists each API it created, by uid, with fields of its own.
+			status[list] = []any{
+				map[string]any{"name": "someone-else", "uid": "not-ours", "url": "keep-me"},
+				map[string]any{"name": api.Spec.Name, "uid": string(api.UID), "owner": "component-operator"},
+			}
+		}
+		env.PatchComponentStatus(t, comp, status)
+
+		for list, api := range apis {
+			waitEntry(t, env, ns, "shop", list, api, "https://20.0.0.1"+api.Spec.Path, true)
+		}
+		got := env.ComponentStatus(t, ns, "shop")
+		assert.Equal(t, "component-operator", entryOf(got, "coreAPIs", string(apis["coreAPIs"].UID))["owner"], "other fields of our entries stay")
+		assert.Equal(t, "keep-me", entryOf(got, "coreAPIs", "not-ours")["url"], "other entries stay")
+		assert.Equal(t, map[string]any{"deployment_status": "In-Progress"}, got["summary/status"])
+
+		// Ready follows the implementation; a concurrent writer of other status fields
+		// loses none of its writes meanwhile.
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 1; i <= 30; i++ {
+				env.PatchComponentStatus(t, comp, map[string]any{"summary/status": map[string]any{"deployment_status": fmt.Sprint(i)}})
+			}
+		}()
+		for _, ready := range []bool{false, true, false} {
+			env.SetReady(t, ns, "mgmt", ready)
+			waitEntry(t, env, ns, "shop", "managementAPIs", apis["managementAPIs"], "https://20.0.0.1/shop/mgmt", ready)
+		}
+		wg.Wait()
+		got = env.ComponentStatus(t, ns, "shop")
+		assert.Equal(t, map[string]any{"deployment_status": "30"}, got["summary/status"], "the other writer's last write is there")
+		waitEntry(t, env, ns, "shop", "managementAPIs", apis["managementAPIs"], "https://20.0.0.1/shop/mgmt", false)
+		waitEntry(t, env, ns, "shop", "coreAPIs", apis["coreAPIs"], "https://20.0.0.1/shop/core", true)
+	})
+}
+
+// TestComponentCreatedLater: the ExposedAPIs exist first; the Component, and its entries,
+// come later and are filled in as soon as they appear.
+func TestComponentCreatedLater(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		env.Implementation(t, ns, "late-impl", 8080, true)
+		harness.StartOperator(t, env, harness.DefaultOptions())
+
+		api := ownedAPI(ns, "late-api", "/late", "late-impl", "", "late", "00000000-0000-0000-0000-000000000001")
+		require.NoError(t, env.Client.Create(ctx, api))
+		waitReady(t, env, api, "https://20.0.0.1/late")
+
+		comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "late"}}
+		require.NoError(t, env.Client.Create(ctx, comp))
+		env.PatchComponentStatus(t, comp, map[string]any{"coreAPIs": []any{map[string]any{"name": "late", "uid": string(api.UID)}}})
+		waitEntry(t, env, ns, "late", "coreAPIs", api, "https://20.0.0.1/late", true)
+	})
+}
