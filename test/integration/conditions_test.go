@@ -1,0 +1,194 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// waitCondition waits until the API's condition has the status and reason, and returns its
+// message.
+func waitCondition(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, typ string, status bool, reason string) string {
+	t.Helper()
+	var msg string
+	harness.Eventually(t, fmt.Sprintf("%s %s=%v %s", api.Name, typ, status, reason), func() error {
+		got := &odav1.ExposedAPI{}
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), got); err != nil {
+			return err
+		}
+		c := meta.FindStatusCondition(got.Status.Conditions, typ)
+		if c == nil || (c.Status == "True") != status || c.Reason != reason {
+			return fmt.Errorf("condition %+v", c)
+		}
+		msg = c.Message
+		return nil
+	})
+	return msg
+}
+
+func TestNotReadyReasons(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Implementation(t, ns, "down", 8080, false)
+		harness.StartOperator(t, env, harness.DefaultOptions())
+
+		api := harness.API(ns, "waiting", "/waiting", "down", 8080)
+		require.NoError(t, env.Client.Create(ctx, api))
+		msg := waitCondition(t, env, api, "Ready", false, "NoIngressAddress")
+		assert.Contains(t, msg, "istio=ingressgateway")
+		env.Gateway(t, "20.0.0.1", "")
+		assert.Equal(t, "Service down has no ready endpoint", waitCondition(t, env, api, "Ready", false, "ImplementationNotReady"))
+		env.SetReady(t, ns, "down", true)
+		waitCondition(t, env, api, "Ready", true, "Ready")
+
+		// A spec the webhook would have refused (it was bypassed) is reported, not applied.
+		bad := harness.API(ns, "bad-port", "/bad", "down", 8080)
+		bad.Spec.Port = 70000
+		require.NoError(t, env.Client.Create(ctx, bad))
+		assert.Equal(t, "spec.port: Invalid value: 70000: must be a port number from 1 to 65535",
+			waitCondition(t, env, bad, "Accepted", false, "InvalidSpec"))
+		waitCondition(t, env, bad, "Ready", false, "NotAccepted")
+		err := env.Client.Get(ctx, client.ObjectKeyFromObject(bad), &networkingv1VirtualService{})
+		assert.True(t, isNotFound(err), "no route for an invalid spec: %v", err)
+
+		// A VirtualService of the same name that someone else made is never overwritten.
+		foreign := &networkingv1VirtualService{}
+		foreign.Namespace, foreign.Name = ns, "taken"
+		foreign.Spec.Hosts = []string{"other.example.com"}
+		require.NoError(t, env.Client.Create(ctx, foreign))
+		taken := harness.API(ns, "taken", "/taken", "down", 8080)
+		require.NoError(t, env.Client.Create(ctx, taken))
+		waitCondition(t, env, taken, "Programmed", false, "VirtualServiceNotOwned")
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(foreign), foreign))
+		assert.Equal(t, []string{"other.example.com"}, foreign.Spec.Hosts)
+
+		assertEvent(t, env, ns, "waiting", "VirtualServiceCreated")
+	})
+}
+
+func assertEvent(t *testing.T, env *harness.Env, ns, regarding, reason string) {
+	t.Helper()
+	harness.Eventually(t, "event "+reason+" for "+regarding, func() error {
+		var list eventsv1.EventList
+		if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		for _, e := range list.Items {
+			if e.Regarding.Name == regarding && e.Reason == reason {
+				return nil
+			}
+		}
+		return fmt.Errorf("%d events, none %s for %s", len(list.Items), reason, regarding)
+	})
+}
+
+func TestTwoAPIsShareOneImplementation(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		env.Implementation(t, ns, "shared", 8080, false)
+		harness.StartOperator(t, env, harness.DefaultOptions())
+		a, b := harness.API(ns, "a", "/a", "shared", 8080), harness.API(ns, "b", "/b", "shared", 8080)
+		require.NoError(t, env.Client.Create(ctx, a))
+		require.NoError(t, env.Client.Create(ctx, b))
+		for _, ready := range []bool{false, true, false, true} {
+			env.SetReady(t, ns, "shared", ready)
+			for _, api := range []*odav1.ExposedAPI{a, b} {
+				harness.Eventually(t, fmt.Sprintf("%s ready=%v", api.Name, ready), func() error {
+					got := &odav1.ExposedAPI{}
+					if err := env.Client.Get(ctx, client.ObjectKeyFromObject(api), got); err != nil {
+						return err
+					}
+					return statusIs(got, "https://20.0.0.1/"+api.Name, ready)
+				})
+			}
+		}
+		// The Service's slices go away: not ready.
+		require.NoError(t, env.Client.DeleteAllOf(ctx, &discoveryEndpointSlice{}, client.InNamespace(ns)))
+		waitCondition(t, env, a, "Ready", false, "ImplementationNotReady")
+		waitCondition(t, env, b, "Ready", false, "ImplementationNotReady")
+	})
+}
+
+// TestRouteConflict: several ExposedAPIs race for one gateway + host + path. Exactly one
+// VirtualService routes it, the oldest claimant's; the others say who owns it; when the
+// owner goes, the next oldest takes the route over.
+func TestRouteConflict(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		nsA, nsB := env.Namespace(t, "team-a"), env.Namespace(t, "team-b")
+		env.Gateway(t, "20.0.0.1", "")
+		harness.StartOperator(t, env, harness.DefaultOptions())
+
+		claimants := []*odav1.ExposedAPI{
+			harness.API(nsA, "one", "/shared", "impl", 8080),
+			harness.API(nsB, "two", "/shared/", "impl", 8080), // the same route once normalised
+			harness.API(nsA, "three", "//shared", "impl", 8080),
+		}
+		var wg sync.WaitGroup
+		for _, api := range claimants {
+			wg.Add(1)
+			go func() { defer wg.Done(); assert.NoError(t, env.Client.Create(ctx, api)) }()
+		}
+		wg.Wait()
+		for len(claimants) > 0 {
+			winner := oldest(t, env, claimants)
+			virtualService(t, env, winner, routeIs("*", "component-gateway", "/shared", "impl", 8080))
+			for _, api := range claimants {
+				if api == winner {
+					continue
+				}
+				msg := waitCondition(t, env, api, "Accepted", false, "RouteConflict")
+				assert.Contains(t, msg, "ExposedAPI "+winner.Namespace+"/"+winner.Name)
+				harness.Eventually(t, "no VirtualService for loser "+api.Name, func() error {
+					err := env.Client.Get(ctx, client.ObjectKeyFromObject(api), &networkingv1VirtualService{})
+					if !isNotFound(err) {
+						return fmt.Errorf("loser %s has a VirtualService (err %v)", api.Name, err)
+					}
+					return nil
+				})
+			}
+			require.NoError(t, env.Client.Delete(ctx, winner))
+			claimants = without(claimants, winner)
+		}
+	})
+}
+
+// oldest is the claimant the rule picks: creation time, then namespace/name.
+func oldest(t *testing.T, env *harness.Env, apis []*odav1.ExposedAPI) *odav1.ExposedAPI {
+	t.Helper()
+	var best *odav1.ExposedAPI
+	for _, api := range apis {
+		require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), api))
+		if best == nil || api.CreationTimestamp.Before(&best.CreationTimestamp) ||
+			(api.CreationTimestamp.Equal(&best.CreationTimestamp) && api.Namespace+"/"+api.Name < best.Namespace+"/"+best.Name) {
+			best = api
+		}
+	}
+	return best
+}
+
+func without(apis []*odav1.ExposedAPI, drop *odav1.ExposedAPI) []*odav1.ExposedAPI {
+	var out []*odav1.ExposedAPI
+	for _, a := range apis {
+		if a != drop {
+			out = append(out, a)
+		}
+	}
+	return out
+}
