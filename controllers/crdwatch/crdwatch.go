@@ -8,36 +8,80 @@ import (
 	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 )
 
-// Reconciler calls OnChange with the API group of every CRD event.
+// Reconciler calls OnChange with the API group of every CRD event, and again until the
+// API server's discovery serves the CRD's resource: discovery lags the CRD's own events, and
+// a kind looked up too early would read as missing until the next change.
 type Reconciler struct {
-	OnChange []func(ctx context.Context, group string)
+	Client    client.Reader
+	Discovery discovery.DiscoveryInterface
+	OnChange  []func(ctx context.Context, group string)
 }
 
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 
 // Reconcile reports the group of the CRD named in req; CRD names are <plural>.<group>.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	_, group, ok := strings.Cut(req.Name, ".")
+	plural, group, ok := strings.Cut(req.Name, ".")
 	if !ok {
 		return ctrl.Result{}, nil
 	}
 	for _, f := range r.OnChange {
 		f(ctx, group)
 	}
-	return ctrl.Result{}, nil
+	crd := crdMeta()
+	err := r.Client.Get(ctx, req.NamespacedName, crd)
+	if apierrors.IsNotFound(err) || (err == nil && crd.DeletionTimestamp != nil) {
+		return ctrl.Result{}, nil
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	// Until discovery serves it, try again with the rate limiter's growing backoff.
+	return ctrl.Result{Requeue: !r.served(group, plural)}, nil
+}
+
+func (r *Reconciler) served(group, plural string) bool {
+	groups, err := r.Discovery.ServerGroups()
+	if err != nil {
+		return false
+	}
+	for _, g := range groups.Groups {
+		if g.Name != group {
+			continue
+		}
+		for _, v := range g.Versions {
+			list, err := r.Discovery.ServerResourcesForGroupVersion(v.GroupVersion)
+			if err != nil {
+				continue
+			}
+			for _, res := range list.APIResources {
+				if res.Name == plural {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func crdMeta() *metav1.PartialObjectMetadata {
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	return crd
 }
 
 // SetupWithManager watches CRD metadata only.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	crd := &metav1.PartialObjectMetadata{}
-	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
 	return ctrl.NewControllerManagedBy(mgr).Named("crdwatch").WithOptions(opts).
-		For(crd, builder.OnlyMetadata).
+		For(crdMeta(), builder.OnlyMetadata).
 		Complete(r)
 }

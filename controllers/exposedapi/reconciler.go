@@ -42,7 +42,11 @@ type Reconciler struct {
 // nil, is added to the API's status, and a False one keeps the API from being Ready.
 type Extension interface {
 	Name() string
+	// ConditionType is the condition Ensure reports; it is removed when Ensure returns nil.
+	ConditionType() string
 	Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*metav1.Condition, error)
+	// Finalize undoes what cannot be garbage collected, when the API is being deleted.
+	Finalize(ctx context.Context, api *odav1.ExposedAPI) error
 }
 
 // observed is what a reconcile learned about an API and its surroundings.
@@ -55,6 +59,8 @@ type observed struct {
 	ingress  ingress
 	ready    bool
 	extConds []metav1.Condition
+	// extGone are the condition types of extensions with nothing to report.
+	extGone []string
 }
 
 // +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis,verbs=get;list;watch;patch;update
@@ -71,7 +77,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if api.DeletionTimestamp != nil {
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.finalize(ctx, api)
 	}
 	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("component", api.Labels[odav1.ComponentNameLabel]))
 	obs, err := r.observe(ctx, api)
@@ -149,6 +155,19 @@ func (r *Reconciler) runExtensions(ctx context.Context, api *odav1.ExposedAPI, o
 		}
 		if cond != nil {
 			obs.extConds = append(obs.extConds, *cond)
+		} else {
+			obs.extGone = append(obs.extGone, ext.ConditionType())
+		}
+	}
+	return nil
+}
+
+// finalize lets each extension undo its work on an API being deleted; children with an
+// ownerReference go by garbage collection.
+func (r *Reconciler) finalize(ctx context.Context, api *odav1.ExposedAPI) error {
+	for _, ext := range r.Extensions {
+		if err := ext.Finalize(ctx, api); err != nil {
+			return fmt.Errorf("%s: %w", ext.Name(), err)
 		}
 	}
 	return nil

@@ -40,11 +40,12 @@ func (r *Reconciler) SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 
 // SetupWithManager registers the controller; gateways is the cache of the ingress gateway
 // Services.
-func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, gateways cache.Cache, opts controller.Options) error {
+// extra adds the watches of the extensions.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, gateways cache.Cache, opts controller.Options, extra ...func(*builder.Builder) *builder.Builder) error {
 	if err := r.SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("exposedapi").
 		WithOptions(opts).
 		For(&odav1.ExposedAPI{}).
@@ -55,8 +56,11 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, gat
 		WatchesRawSource(source.Kind(gateways, &corev1.Service{},
 			handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, _ *corev1.Service) []reconcile.Request {
 				return r.allAPIs(ctx)
-			}), gatewayChanged())).
-		Complete(r)
+			}), gatewayChanged()))
+	for _, add := range extra {
+		b = add(b)
+	}
+	return b.Complete(r)
 }
 
 // apisOfSlice maps an EndpointSlice to the ExposedAPIs its Service implements.
@@ -66,6 +70,11 @@ func (r *Reconciler) apisOfSlice(ctx context.Context, o client.Object) []reconci
 		return nil
 	}
 	return r.requests(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{ImplementationIndex: svc})
+}
+
+// APIsOfService maps a Service to the ExposedAPIs it implements.
+func (r *Reconciler) APIsOfService(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.requests(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{ImplementationIndex: o.GetName()})
 }
 
 func (r *Reconciler) allAPIs(ctx context.Context) []reconcile.Request {

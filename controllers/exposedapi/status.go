@@ -31,6 +31,9 @@ func (r *Reconciler) wantedStatus(api *odav1.ExposedAPI, obs *observed) odav1.Ex
 		c.ObservedGeneration = api.Generation
 		meta.SetStatusCondition(&st.Conditions, c)
 	}
+	for _, t := range obs.extGone {
+		meta.RemoveStatusCondition(&st.Conditions, t)
+	}
 	return st
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/oda-canvas/api-operator-istio/controllers/component"
 	"github.com/oda-canvas/api-operator-istio/controllers/crdwatch"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
+	"github.com/oda-canvas/api-operator-istio/controllers/metrics"
 	"github.com/oda-canvas/api-operator-istio/controllers/statuswrite"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 )
@@ -66,6 +67,8 @@ type Operator struct {
 	Manager  ctrl.Manager
 	Status   *statuswrite.Writer
 	Gateways cache.Cache
+
+	discovery discovery.DiscoveryInterface
 }
 
 // New builds the operator's manager on cfg: caches, controllers, probes.
@@ -87,7 +90,7 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
-	op := &Operator{Manager: mgr, Status: statuswrite.New(mgr.GetClient(), dc), Gateways: gateways}
+	op := &Operator{Manager: mgr, Status: statuswrite.New(mgr.GetClient(), dc), Gateways: gateways, discovery: dc}
 	if err := op.setupControllers(o); err != nil {
 		return nil, err
 	}
@@ -110,6 +113,7 @@ func managerOptions(o *Options) ctrl.Options {
 			DefaultTransform: cache.TransformStripManagedFields(),
 			ByObject: map[client.Object]cache.ByObject{
 				&discoveryv1.EndpointSlice{}: {Transform: slimEndpointSlice},
+				&corev1.Pod{}:                {Transform: metrics.SlimPod},
 			},
 		},
 		WebhookServer: webhook.NewServer(webhook.Options{Port: o.WebhookPort, CertDir: o.WebhookCertDir}),
@@ -171,15 +175,21 @@ func (op *Operator) setupControllers(o *Options) error {
 		Events:         mgr.GetEventRecorder("api-operator-istio"),
 	}
 	ctx := context.Background()
-	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o)); err != nil {
+	m, err := newMetricsWiring(ctx, mgr, o.OpenMetricsImplementation)
+	if err != nil {
+		return err
+	}
+	r.Extensions = []exposedapi.Extension{m.scraper}
+	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r)); err != nil {
 		return fmt.Errorf("setting up the ExposedAPI controller: %w", err)
 	}
 	comps := &component.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Status: op.Status}
 	if err := comps.SetupWithManager(ctx, mgr, controllerOptions(o)); err != nil {
 		return fmt.Errorf("setting up the Component controller: %w", err)
 	}
-	crds := &crdwatch.Reconciler{OnChange: []func(context.Context, string){
+	crds := &crdwatch.Reconciler{Client: mgr.GetClient(), Discovery: op.discovery, OnChange: []func(context.Context, string){
 		func(_ context.Context, group string) { op.Status.Forget(group) },
+		m.onCRDChange,
 	}}
 	return crds.SetupWithManager(mgr, controllerOptions(o))
 }

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -127,4 +129,51 @@ func Eventually(t testing.TB, what string, cond func() error) {
 		time.Sleep(Tick)
 	}
 	t.Fatalf("timed out waiting for %s: %v", what, err)
+}
+
+// ServiceMonitorCRD is the test-only ServiceMonitor CRD, generated from the
+// prometheus-operator Go types.
+func ServiceMonitorCRD(t testing.TB) string {
+	return filepath.Join(RepoRoot(t), "test", "crds", "monitoring.coreos.com_servicemonitors.yaml")
+}
+
+// Pod creates a pod with the labels and one container named app.
+func (e *Env) Pod(t testing.TB, ns, name string, labels map[string]string) *corev1.Pod {
+	t.Helper()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example/app:1"}, {Name: "sidecar", Image: "example/proxy:1"}}},
+	}
+	if err := e.Client.Create(context.Background(), pod); err != nil {
+		t.Fatal(err)
+	}
+	return pod
+}
+
+// Service creates a Service with the selector.
+func (e *Env) Service(t testing.TB, ns, name string, selector map[string]string) {
+	t.Helper()
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       corev1.ServiceSpec{Selector: selector, Ports: []corev1.ServicePort{{Name: "metrics", Port: 9090}}},
+	}
+	if err := e.Client.Create(context.Background(), svc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// UpdateAPI changes an ExposedAPI as a user would, reading it again when the operator wrote
+// its status in between (without a status subresource that changes the object).
+func (e *Env) UpdateAPI(t testing.TB, api *odav1.ExposedAPI, change func(*odav1.ExposedAPI)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := e.Client.Get(context.Background(), client.ObjectKeyFromObject(api), api); err != nil {
+			return err
+		}
+		change(api)
+		return e.Client.Update(context.Background(), api)
+	})
+	if err != nil {
+		t.Fatalf("updating ExposedAPI %s: %v", api.Name, err)
+	}
 }

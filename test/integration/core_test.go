@@ -69,9 +69,9 @@ func TestVirtualServiceLifecycle(t *testing.T) {
 		firstUID := vs.UID
 
 		// Change path, port and implementation: the same VirtualService is updated in place.
-		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), api))
-		api.Spec.Path, api.Spec.Port, api.Spec.Implementation = "/catalog/v5", 9090, "catalog-v2"
-		require.NoError(t, env.Client.Update(ctx, api))
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) {
+			api.Spec.Path, api.Spec.Port, api.Spec.Implementation = "/catalog/v5", 9090, "catalog-v2"
+		})
 		vs = virtualService(t, env, api, routeIs("*", "component-gateway", "/catalog/v5", "catalog-v2", 9090))
 		assert.Equal(t, firstUID, vs.UID, "updated in place, not recreated")
 

@@ -1,0 +1,123 @@
+// Package metrics makes Prometheus scrape the metrics APIs (apiType prometheus or
+// openmetrics), by the pattern the operator is configured with: a ServiceMonitor, or
+// annotations on every pod of the implementation Service (Prometheus or DataDog style).
+//
+// Switching pattern: whatever pattern is active, the forms of the other patterns that this
+// operator made for an API are removed when the API is next reconciled (a restart
+// reconciles them all). Pods that may carry our annotations are known from the API's
+// finalizer and from a marker annotation on each pod.
+package metrics
+
+import (
+	"context"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
+// Patterns (OPENMETRICS_IMPLEMENTATION values).
+const (
+	ServiceMonitor       = "ServiceMonitor"
+	PrometheusAnnotation = "PrometheusAnnotation"
+	DataDogAnnotation    = "DataDogAnnotation"
+)
+
+// ConditionScraping tells whether metrics scraping is set up for a metrics API.
+const ConditionScraping = "Scraping"
+
+// Finalizer is on a metrics API while pods may carry annotations it made.
+const Finalizer = "oda.tmforum.org/metrics-annotations"
+
+// MarkerAnnotation on a pod names the ExposedAPI whose scraping annotations it carries.
+const MarkerAnnotation = "metrics.oda.tmforum.org/exposedapi"
+
+// MarkerIndex indexes pods by their marker annotation.
+const MarkerIndex = "pod.metricsMarker"
+
+// MetricsAPIIndex indexes the ExposedAPIs that are metrics APIs.
+const MetricsAPIIndex = "exposedapi.metrics"
+
+// Scraper is the ExposedAPI reconciler's extension for metrics APIs.
+type Scraper struct {
+	Client  client.Client
+	Pattern string
+}
+
+// Name names the extension in errors.
+func (s *Scraper) Name() string { return "metrics scraping" }
+
+// ConditionType is the condition the extension reports.
+func (s *Scraper) ConditionType() string { return ConditionScraping }
+
+// IsMetricsAPI tells whether spec asks for scraping.
+func IsMetricsAPI(spec *odav1.ExposedAPISpec) bool {
+	t := strings.ToLower(spec.APIType)
+	return t == odav1.APITypePrometheus || t == odav1.APITypeOpenMetrics
+}
+
+// Ensure sets up scraping for a metrics API by the active pattern and removes what other
+// patterns (or an earlier apiType) left. It returns nil for an API that is not a metrics API.
+func (s *Scraper) Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*metav1.Condition, error) {
+	metricsAPI := IsMetricsAPI(spec)
+	if !metricsAPI || s.Pattern != ServiceMonitor {
+		if err := s.deleteServiceMonitor(ctx, api); err != nil {
+			return nil, err
+		}
+	}
+	if !metricsAPI || s.Pattern == ServiceMonitor {
+		if err := s.Finalize(ctx, api); err != nil {
+			return nil, err
+		}
+	}
+	if !metricsAPI {
+		return nil, nil
+	}
+	if s.Pattern == ServiceMonitor {
+		return s.ensureServiceMonitor(ctx, api, spec)
+	}
+	return s.ensureAnnotations(ctx, api, spec)
+}
+
+// Finalize removes our annotations from every pod that carries them for api, then the
+// finalizer. It needs neither the Service nor the pods to exist any more.
+func (s *Scraper) Finalize(ctx context.Context, api *odav1.ExposedAPI) error {
+	if !controllerutil.ContainsFinalizer(api, Finalizer) {
+		return nil
+	}
+	var pods corev1.PodList
+	if err := s.Client.List(ctx, &pods, client.InNamespace(api.Namespace), client.MatchingFields{MarkerIndex: api.Name}); err != nil {
+		return err
+	}
+	for i := range pods.Items {
+		if err := s.unannotate(ctx, &pods.Items[i]); err != nil {
+			return err
+		}
+	}
+	return s.setFinalizer(ctx, api, false)
+}
+
+func (s *Scraper) setFinalizer(ctx context.Context, api *odav1.ExposedAPI, on bool) error {
+	if controllerutil.ContainsFinalizer(api, Finalizer) == on {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(api.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	if on {
+		controllerutil.AddFinalizer(api, Finalizer)
+	} else {
+		controllerutil.RemoveFinalizer(api, Finalizer)
+	}
+	return s.Client.Patch(ctx, api, patch)
+}
+
+func cond(ok bool, reason, msg string) *metav1.Condition {
+	st := metav1.ConditionFalse
+	if ok {
+		st = metav1.ConditionTrue
+	}
+	return &metav1.Condition{Type: ConditionScraping, Status: st, Reason: reason, Message: msg}
+}

@@ -1,0 +1,118 @@
+package metrics
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors,verbs=get;list;watch;create;update;delete
+
+// serviceMonitorSpec is R3.2's ServiceMonitor: the implementation Service's pods, scraped
+// at the API's path and port every 15s, with the API's basicAuth.
+func serviceMonitorSpec(spec *odav1.ExposedAPISpec) (monitoringv1.ServiceMonitorSpec, error) {
+	ep := monitoringv1.Endpoint{
+		Path:       spec.Path,
+		TargetPort: ptr.To(intstr.FromInt32(spec.Port)),
+		Interval:   "15s",
+		Scheme:     ptr.To(monitoringv1.Scheme("http")),
+	}
+	if spec.BasicAuth != nil {
+		ba := &monitoringv1.BasicAuth{}
+		if err := json.Unmarshal(spec.BasicAuth.Raw, ba); err != nil {
+			return monitoringv1.ServiceMonitorSpec{}, fmt.Errorf("spec.basicAuth is not a ServiceMonitor basicAuth: %w", err)
+		}
+		ep.BasicAuth = ba
+	}
+	return monitoringv1.ServiceMonitorSpec{
+		Selector:  metav1.LabelSelector{MatchLabels: map[string]string{"name": spec.Implementation}},
+		Endpoints: []monitoringv1.Endpoint{ep},
+	}, nil
+}
+
+func (s *Scraper) ensureServiceMonitor(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*metav1.Condition, error) {
+	want, err := serviceMonitorSpec(spec)
+	if err != nil {
+		return cond(false, "InvalidBasicAuth", err.Error()), nil
+	}
+	sm := &monitoringv1.ServiceMonitor{}
+	err = s.Client.Get(ctx, client.ObjectKeyFromObject(api), sm)
+	switch {
+	case meta.IsNoMatchError(err):
+		return crdMissing(), nil
+	case apierrors.IsNotFound(err):
+		return s.createServiceMonitor(ctx, api, want)
+	case err != nil:
+		return nil, err
+	case !ownedBy(sm, api):
+		return cond(false, "ServiceMonitorNotOwned", fmt.Sprintf(
+			"ServiceMonitor %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name)), nil
+	}
+	if !equality.Semantic.DeepEqual(sm.Spec, want) {
+		sm = sm.DeepCopy()
+		sm.Spec = want
+		if err := s.Client.Update(ctx, sm); err != nil {
+			return nil, err
+		}
+	}
+	return programmed(api), nil
+}
+
+func (s *Scraper) createServiceMonitor(ctx context.Context, api *odav1.ExposedAPI, want monitoringv1.ServiceMonitorSpec) (*metav1.Condition, error) {
+	sm := &monitoringv1.ServiceMonitor{
+		ObjectMeta: metav1.ObjectMeta{Name: api.Name, Namespace: api.Namespace, Labels: map[string]string{
+			"app.kubernetes.io/managed-by": "api-operator-istio",
+		}},
+		Spec: want,
+	}
+	if err := controllerutil.SetControllerReference(api, sm, s.Client.Scheme()); err != nil {
+		return nil, err
+	}
+	err := s.Client.Create(ctx, sm)
+	if meta.IsNoMatchError(err) {
+		return crdMissing(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return programmed(api), nil
+}
+
+// deleteServiceMonitor removes the API's own ServiceMonitor, if the kind exists and it has one.
+func (s *Scraper) deleteServiceMonitor(ctx context.Context, api *odav1.ExposedAPI) error {
+	sm := &monitoringv1.ServiceMonitor{}
+	err := s.Client.Get(ctx, client.ObjectKeyFromObject(api), sm)
+	if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil || !ownedBy(sm, api) {
+		return err
+	}
+	return client.IgnoreNotFound(s.Client.Delete(ctx, sm, client.Preconditions{UID: &sm.UID}))
+}
+
+func ownedBy(obj metav1.Object, api *odav1.ExposedAPI) bool {
+	ref := metav1.GetControllerOf(obj)
+	return ref != nil && ref.UID == api.UID
+}
+
+func crdMissing() *metav1.Condition {
+	return cond(false, "ServiceMonitorCRDMissing",
+		"the ServiceMonitor kind (monitoring.coreos.com/v1) is not installed: install the Prometheus Operator CRDs, or set OPENMETRICS_IMPLEMENTATION to PrometheusAnnotation or DataDogAnnotation; this API is set up as soon as the CRD appears")
+}
+
+func programmed(api *odav1.ExposedAPI) *metav1.Condition {
+	return cond(true, "ServiceMonitorProgrammed", "ServiceMonitor "+api.Name+" selects the implementation Service")
+}

@@ -1,0 +1,106 @@
+package metrics
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
+// SetupIndexes registers the cache indexes the scraper looks up.
+func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &corev1.Pod{}, MarkerIndex, func(o client.Object) []string {
+		if v := o.GetAnnotations()[MarkerAnnotation]; v != "" {
+			return []string{v}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return idx.IndexField(ctx, &odav1.ExposedAPI{}, MetricsAPIIndex, func(o client.Object) []string {
+		if IsMetricsAPI(&o.(*odav1.ExposedAPI).Spec) {
+			return []string{"true"}
+		}
+		return nil
+	})
+}
+
+// SlimPod keeps what the scraper reads of a pod (labels, annotations, the first
+// container's name): a cluster's pods are many, and this cache holds them all.
+func SlimPod(obj any) (any, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	slim := &corev1.Pod{TypeMeta: pod.TypeMeta}
+	slim.ObjectMeta = metaOnly(pod)
+	if len(pod.Spec.Containers) > 0 {
+		slim.Spec.Containers = []corev1.Container{{Name: pod.Spec.Containers[0].Name}}
+	}
+	return slim, nil
+}
+
+func metaOnly(pod *corev1.Pod) (m metav1.ObjectMeta) {
+	m.Name, m.Namespace, m.UID, m.ResourceVersion = pod.Name, pod.Namespace, pod.UID, pod.ResourceVersion
+	m.Labels, m.Annotations, m.DeletionTimestamp = pod.Labels, pod.Annotations, pod.DeletionTimestamp
+	return m
+}
+
+// APIsOfPod maps a pod to the metrics APIs whose implementation Service selects it.
+func (s *Scraper) APIsOfPod(ctx context.Context, o client.Object) []reconcile.Request {
+	var apis odav1.ExposedAPIList
+	if err := s.Client.List(ctx, &apis, client.InNamespace(o.GetNamespace()), client.MatchingFields{MetricsAPIIndex: "true"}); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range apis.Items {
+		api := &apis.Items[i]
+		if s.selects(ctx, api, o) || o.GetAnnotations()[MarkerAnnotation] == api.Name {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(api)})
+		}
+	}
+	return reqs
+}
+
+func (s *Scraper) selects(ctx context.Context, api *odav1.ExposedAPI, pod client.Object) bool {
+	svc := &corev1.Service{}
+	if s.Client.Get(ctx, client.ObjectKey{Namespace: api.Namespace, Name: api.Spec.Implementation}, svc) != nil {
+		return false
+	}
+	return len(svc.Spec.Selector) > 0 && labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(pod.GetLabels()))
+}
+
+// PodChanged lets through pod events that can change what the scraper writes.
+func PodChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return !equality.Semantic.DeepEqual(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels()) ||
+				!equality.Semantic.DeepEqual(e.ObjectOld.GetAnnotations(), e.ObjectNew.GetAnnotations())
+		},
+		DeleteFunc: func(event.DeleteEvent) bool { return false },
+	}
+}
+
+// MetricsAPIs lists the metrics APIs, e.g. to set them up once the ServiceMonitor CRD
+// appears.
+func (s *Scraper) MetricsAPIs(ctx context.Context) []client.Object {
+	var apis odav1.ExposedAPIList
+	if err := s.Client.List(ctx, &apis, client.MatchingFields{MetricsAPIIndex: "true"}); err != nil {
+		return nil
+	}
+	out := make([]client.Object, len(apis.Items))
+	for i := range apis.Items {
+		out[i] = &apis.Items[i]
+	}
+	return out
+}
