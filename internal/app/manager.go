@@ -33,6 +33,7 @@ import (
 	"github.com/oda-canvas/api-operator-istio/controllers/metrics"
 	"github.com/oda-canvas/api-operator-istio/controllers/statuswrite"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
+	"github.com/oda-canvas/api-operator-istio/webhooks"
 )
 
 // Scheme holds every kind the operator reads or writes.
@@ -97,7 +98,12 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
 	}
-	return op, mgr.AddReadyzCheck("ping", healthz.Ping)
+	ready := healthz.Ping
+	if o.EnableWebhooks {
+		webhooks.Register(mgr.GetWebhookServer(), routeSettings(o), mgr.GetCache())
+		ready = mgr.GetWebhookServer().StartedChecker()
+	}
+	return op, mgr.AddReadyzCheck("ready", ready)
 }
 
 func managerOptions(o *Options) ctrl.Options {
@@ -116,7 +122,7 @@ func managerOptions(o *Options) ctrl.Options {
 				&corev1.Pod{}:                {Transform: metrics.SlimPod},
 			},
 		},
-		WebhookServer: webhook.NewServer(webhook.Options{Port: o.WebhookPort, CertDir: o.WebhookCertDir}),
+		WebhookServer: webhook.NewServer(webhook.Options{Host: o.WebhookHost, Port: o.WebhookPort, CertDir: o.WebhookCertDir}),
 	}
 	if len(o.Namespaces) > 0 {
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{}
@@ -169,7 +175,7 @@ func (op *Operator) setupControllers(o *Options) error {
 	r := &exposedapi.Reconciler{
 		Client:         mgr.GetClient(),
 		Gateways:       op.Gateways,
-		Routes:         routes.Settings{Gateway: o.ComponentGateway, PublicHostname: o.PublicHostname},
+		Routes:         routeSettings(o),
 		PublicHostname: o.PublicHostname,
 		Status:         op.Status,
 		Events:         mgr.GetEventRecorder("api-operator-istio"),
@@ -196,6 +202,10 @@ func (op *Operator) setupControllers(o *Options) error {
 
 func controllerOptions(o *Options) controller.Options {
 	return controller.Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles, SkipNameValidation: &o.SkipNameValidation}
+}
+
+func routeSettings(o *Options) routes.Settings {
+	return routes.Settings{Gateway: o.ComponentGateway, PublicHostname: o.PublicHostname}
 }
 
 // Run starts the operator and blocks until ctx ends.

@@ -44,6 +44,7 @@ type Options struct {
 
 	EnableWebhooks        bool
 	WebhookPort           int
+	WebhookHost           string
 	WebhookCertDir        string
 	WebhookServiceName    string
 	WebhookNamespace      string
@@ -87,6 +88,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "ExposedAPIs reconciled at once")
 	fs.BoolVar(&o.EnableWebhooks, "enable-webhooks", true, "serve the defaulting and validating admission webhooks")
 	fs.IntVar(&o.WebhookPort, "webhook-port", 9443, "port of the webhook server")
+	fs.StringVar(&o.WebhookHost, "webhook-host", "", "address the webhook server listens on; empty means all")
 	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "", "directory with tls.crt and tls.key (reloaded on change); empty or without them, certificates are self-managed")
 	fs.StringVar(&o.WebhookServiceName, "webhook-service-name", "api-operator-istio-webhook", "Service in front of the webhooks (names of the self-managed certificate)")
 	fs.StringVar(&o.WebhookNamespace, "webhook-namespace", envOr("POD_NAMESPACE", "default"), "namespace of the webhook Service and the self-managed CA Secret (env POD_NAMESPACE)")

@@ -36,7 +36,8 @@ type Env struct {
 	Config *rest.Config
 	// Client talks to the API server directly (no cache).
 	Client client.Client
-	env    *envtest.Environment
+	env      *envtest.Environment
+	webhooks bool
 }
 
 // RepoRoot is the directory of go.mod.
@@ -87,6 +88,17 @@ func EachCRDSet(t *testing.T, fn func(t *testing.T, set CRDSet)) {
 // it when the test ends.
 func Start(t testing.TB, set CRDSet, extraCRDPaths ...string) *Env {
 	t.Helper()
+	return start(t, set, false, extraCRDPaths)
+}
+
+// StartWithWebhooks is Start with our webhook configurations (config/webhook) installed,
+// pointing at a local port that the operator started by StartOperator serves.
+func StartWithWebhooks(t testing.TB, set CRDSet, extraCRDPaths ...string) *Env {
+	t.Helper()
+	return start(t, set, true, extraCRDPaths)
+}
+
+func start(t testing.TB, set CRDSet, webhooks bool, extraCRDPaths []string) *Env {
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets(t),
 		CRDInstallOptions: envtest.CRDInstallOptions{
@@ -94,6 +106,9 @@ func Start(t testing.TB, set CRDSet, extraCRDPaths ...string) *Env {
 			Paths:              append([]string{IstioCRDs(t)}, extraCRDPaths...),
 			ErrorIfPathMissing: true,
 		},
+	}
+	if webhooks {
+		env.WebhookInstallOptions = envtest.WebhookInstallOptions{Paths: []string{filepath.Join(RepoRoot(t), "config", "webhook")}}
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -104,7 +119,7 @@ func Start(t testing.TB, set CRDSet, extraCRDPaths ...string) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{Set: set, Config: cfg, Client: c, env: env}
+	return &Env{Set: set, Config: cfg, Client: c, env: env, webhooks: webhooks}
 }
 
 func crdsOf(t testing.TB, set CRDSet) []*apiextensionsv1.CustomResourceDefinition {
@@ -174,4 +189,9 @@ func ModuleDir(t testing.TB, module string) string {
 // IstioCRDs is the file of Istio's CRDs that the istio.io/api module ships.
 func IstioCRDs(t testing.TB) string {
 	return filepath.Join(ModuleDir(t, "istio.io/api"), "kubernetes", "customresourcedefinitions.gen.yaml")
+}
+
+// AddUser adds a user with its own credentials to the control plane.
+func (e *Env) AddUser(u envtest.User) (*envtest.AuthenticatedUser, error) {
+	return e.env.AddUser(u, nil)
 }

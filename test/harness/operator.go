@@ -93,6 +93,10 @@ func DefaultOptions() *app.Options {
 func StartOperator(t testing.TB, env *Env, o *app.Options) *Operator {
 	t.Helper()
 	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(testWriter{t})))
+	if env.webhooks {
+		w := env.env.WebhookInstallOptions
+		o.EnableWebhooks, o.WebhookHost, o.WebhookPort, o.WebhookCertDir = true, w.LocalServingHost, w.LocalServingPort, w.LocalServingCertDir
+	}
 	counter := &RequestCounter{}
 	op, err := app.New(counter.Wrap(env.Config), o)
 	if err != nil {

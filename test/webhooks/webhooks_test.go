@@ -1,0 +1,193 @@
+// Package webhooks tests the admission webhooks as a user meets them: the real API server
+// calls the operator's webhook server.
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+func validSpec() map[string]any {
+	return map[string]any{"name": "catalog", "apiType": "openapi", "implementation": "catalog", "path": "/catalog", "port": int64(8080)}
+}
+
+func object(name string, spec, labels map[string]any) *unstructured.Unstructured {
+	if labels == nil {
+		labels = map[string]any{"oda.tmforum.org/componentName": "shop"}
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "oda.tmforum.org/v1", "kind": "ExposedAPI",
+		"metadata": map[string]any{"name": name, "namespace": "components", "labels": labels},
+		"spec":     spec,
+	}}
+}
+
+func merged(over map[string]any) map[string]any {
+	spec := validSpec()
+	for k, v := range over {
+		if v == nil {
+			delete(spec, k)
+		} else {
+			spec[k] = v
+		}
+	}
+	return spec
+}
+
+// startWithWebhooks runs a control plane whose API server calls the operator's webhooks.
+func startWithWebhooks(t *testing.T, set harness.CRDSet) *harness.Env {
+	env := harness.StartWithWebhooks(t, set)
+	env.Namespace(t, "components")
+	harness.StartOperator(t, env, harness.DefaultOptions())
+	harness.Eventually(t, "the webhook server to answer", func() error {
+		err := env.Client.Create(context.Background(), object("probe", merged(map[string]any{"port": int64(0)}), nil), client.DryRunAll)
+		if err == nil || !strings.Contains(err.Error(), "denied the request") {
+			return fmt.Errorf("not yet: %v", err)
+		}
+		return nil
+	})
+	return env
+}
+
+func TestBadExposedAPIsAreRefused(t *testing.T) {
+	require.GreaterOrEqual(t, len(badCases), 40)
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env := startWithWebhooks(t, set)
+		for _, c := range badCases {
+			t.Run(c.name, func(t *testing.T) {
+				err := env.Client.Create(context.Background(), object(c.name, merged(c.spec), c.labels))
+				require.Error(t, err, "must be refused")
+				prefix := `admission webhook "vexposedapi.oda.tmforum.org" denied the request: `
+				if c.bySchema {
+					prefix = ""
+				}
+				assert.Equal(t, prefix+`ExposedAPI.oda.tmforum.org "`+c.name+`" is invalid: `+c.want, err.Error())
+			})
+		}
+	})
+}
+
+func TestGoodAndLegacyExposedAPIs(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env := startWithWebhooks(t, set)
+		c, warnings := env.WarningClient(t)
+		ctx := context.Background()
+
+		good := object("good", merged(map[string]any{"segment": "managementFunction", "futureField": "kept",
+			"specification": map[string]any{"url": "https://e.com/a.yaml", "version": "v4"}}), nil)
+		want := good.DeepCopy()
+		require.NoError(t, c.Create(ctx, good))
+		assert.Empty(t, warnings.Take())
+		assert.Equal(t, want.Object["spec"], good.Object["spec"], "a good object is stored untouched")
+
+		normalised := object("normalised", merged(map[string]any{"path": "catalog//v4/./x/../", "apiType": "OpenAPI",
+			"developerUI": "/docs/", "segment": nil}), nil)
+		require.NoError(t, c.Create(ctx, normalised))
+		spec := normalised.Object["spec"].(map[string]any)
+		assert.Equal(t, "/catalog/v4", spec["path"])
+		assert.Equal(t, "/docs", spec["developerUI"])
+		assert.Equal(t, "openapi", spec["apiType"])
+		assert.Equal(t, "coreFunction", spec["segment"])
+
+		legacy := []struct {
+			name  string
+			value any
+			want  map[string]any
+			warn  string
+		}{
+			{"legacy-string", "https://e.com/a.yaml", map[string]any{"url": "https://e.com/a.yaml"},
+				"spec.specification: converted from a string (an older shape) to the v1 object {url}"},
+			{"legacy-strings", []any{"https://e.com/a.yaml", "https://e.com/b.yaml"}, map[string]any{"url": "https://e.com/a.yaml"},
+				`spec.specification: converted from a list of 2 (an older shape) to the v1 object {url, version} of its first entry; dropped: "https://e.com/b.yaml"`},
+		}
+		if set == harness.Generated {
+			// The ODA CRD refuses a list of objects while decoding, before any webhook (R2.1).
+			legacy = append(legacy, struct {
+				name  string
+				value any
+				want  map[string]any
+				warn  string
+			}{"legacy-objects", []any{map[string]any{"url": "https://e.com/a.yaml", "version": "v4"}, map[string]any{"url": "https://e.com/b.yaml", "version": "v5"}},
+				map[string]any{"url": "https://e.com/a.yaml", "version": "v4"},
+				`spec.specification: converted from a list of 2 (an older shape) to the v1 object {url, version} of its first entry; dropped: {"url":"https://e.com/b.yaml","version":"v5"}`})
+		}
+		for _, l := range legacy {
+			obj := object(l.name, merged(map[string]any{"specification": l.value, "path": "/" + l.name}), nil)
+			require.NoError(t, c.Create(ctx, obj), l.name)
+			assert.Equal(t, []string{l.warn}, warnings.Take(), l.name)
+			stored := &unstructured.Unstructured{}
+			stored.SetGroupVersionKind(obj.GroupVersionKind())
+			require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(obj), stored))
+			assert.Equal(t, l.want, stored.Object["spec"].(map[string]any)["specification"], l.name)
+		}
+	})
+}
+
+func TestRouteConflictAtAdmission(t *testing.T) {
+	env := startWithWebhooks(t, harness.Generated)
+	ctx := context.Background()
+	require.NoError(t, env.Client.Create(ctx, object("first", validSpec(), nil)))
+	harness.Eventually(t, "the cache to see the first API", func() error {
+		err := env.Client.Create(ctx, object("second", merged(map[string]any{"path": "/catalog/"}), nil), client.DryRunAll)
+		if err == nil {
+			return fmt.Errorf("not refused yet")
+		}
+		assert.Equal(t, `admission webhook "vexposedapi.oda.tmforum.org" denied the request: ExposedAPI.oda.tmforum.org "second" is invalid: `+
+			`spec.path: Invalid value: "/catalog": route */catalog on gateway component-gateway is already exposed by ExposedAPI components/first; choose another path or hostname`, err.Error())
+		return nil
+	})
+	// Another host is another route.
+	require.NoError(t, env.Client.Create(ctx, object("other-host", merged(map[string]any{"hostname": "api.example.com"}), nil)))
+}
+
+// TestKubectlApply runs the real kubectl against the control plane and checks what a user
+// reads.
+func TestKubectlApply(t *testing.T) {
+	env := startWithWebhooks(t, harness.Generated)
+	kubectl := filepath.Join(harness.RepoRoot(t), "bin", "k8s", "kubectl")
+	if _, err := os.Stat(kubectl); err != nil {
+		t.Skipf("no kubectl in bin/k8s: run make envtest-assets: %v", err)
+	}
+	kubeconfig := writeKubeconfig(t, env)
+	manifest := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(manifest, []byte(`apiVersion: oda.tmforum.org/v1
+kind: ExposedAPI
+metadata:
+  name: bad-port
+  namespace: components
+  labels: {oda.tmforum.org/componentName: shop}
+spec:
+  name: catalog
+  apiType: openapi
+  implementation: catalog
+  path: /catalog
+  port: 70000
+`), 0o600))
+	out, err := exec.Command(kubectl, "--kubeconfig", kubeconfig, "apply", "-f", manifest).CombinedOutput()
+	require.Error(t, err)
+	assert.Equal(t, `The ExposedAPI "bad-port" is invalid: spec.port: Invalid value: 70000: must be a port number from 1 to 65535`+"\n", string(out))
+}
+
+func writeKubeconfig(t *testing.T, env *harness.Env) string {
+	t.Helper()
+	user, err := env.AddUser(envtest.User{Name: "tester", Groups: []string{"system:masters"}})
+	require.NoError(t, err)
+	raw, err := user.KubeConfig()
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(path, raw, 0o600))
+	return path
+}

@@ -1,0 +1,118 @@
+// Package webhooks holds the ExposedAPI admission webhooks: a defaulter that normalises
+// paths and older specification shapes, and a validator that refuses a bad spec with a
+// message per field, or a route another ExposedAPI already exposes.
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
+)
+
+// +kubebuilder:webhook:path=/mutate-oda-tmforum-org-v1-exposedapi,mutating=true,failurePolicy=fail,sideEffects=None,groups=oda.tmforum.org,resources=exposedapis,verbs=create;update,versions=v1,name=mexposedapi.oda.tmforum.org,admissionReviewVersions=v1
+
+// Defaulter normalises an ExposedAPI before it is stored (R2.1). It works on the raw JSON
+// object, never on the Go type: the ODA CRD keeps unknown fields, and a round trip through
+// a Go type would drop them.
+type Defaulter struct{}
+
+// Handle answers one admission request with a JSON patch and warnings.
+func (Defaulter) Handle(_ context.Context, req admission.Request) admission.Response {
+	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
+		return admission.Allowed("")
+	}
+	out, warnings, err := Default(req.Object.Raw)
+	if err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	resp := admission.PatchResponseFromRaw(req.Object.Raw, out)
+	resp.Warnings = warnings
+	return resp
+}
+
+// Default returns the object raw normalised as R2.1 says, with a warning for each older
+// shape converted; anything it does not normalise is returned as it was.
+func Default(raw []byte) ([]byte, []string, error) {
+	obj, err := decode(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec, ok := obj["spec"].(map[string]any)
+	if !ok {
+		return nil, nil, fmt.Errorf("spec: must be an object holding the ExposedAPI's fields")
+	}
+	for _, k := range []string{"path", "developerUI"} {
+		if p, ok := spec[k].(string); ok && p != "" {
+			spec[k] = validation.NormalizePath(p)
+		}
+	}
+	if t, ok := spec["apiType"].(string); ok {
+		spec["apiType"] = strings.ToLower(t)
+	}
+	if s, ok := spec["segment"]; !ok || s == nil || s == "" {
+		spec["segment"] = odav1.SegmentCore
+	}
+	warnings := defaultSpecification(spec)
+	out, err := json.Marshal(obj)
+	return out, warnings, err
+}
+
+func decode(raw []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // numbers come back exactly as they were written
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil {
+		return nil, fmt.Errorf("the object is not a JSON object: %w", err)
+	}
+	return obj, nil
+}
+
+// defaultSpecification turns an older specification shape into the v1 object.
+func defaultSpecification(spec map[string]any) []string {
+	const fld = "spec.specification"
+	switch s := spec["specification"].(type) {
+	case string:
+		spec["specification"] = map[string]any{"url": s}
+		return []string{fld + ": converted from a string (an older shape) to the v1 object {url}"}
+	case []any:
+		if len(s) == 0 {
+			delete(spec, "specification")
+			return []string{fld + ": an empty list (an older shape) was removed"}
+		}
+		spec["specification"] = specificationObject(s[0])
+		w := fmt.Sprintf("%s: converted from a list of %d (an older shape) to the v1 object {url, version} of its first entry", fld, len(s))
+		if len(s) > 1 {
+			w += "; dropped: " + describe(s[1:])
+		}
+		return []string{w}
+	}
+	return nil
+}
+
+func specificationObject(v any) any {
+	switch e := v.(type) {
+	case string:
+		return map[string]any{"url": e}
+	case map[string]any:
+		return e
+	}
+	return v // an entry of no known shape: the validator reports it
+}
+
+func describe(entries []any) string {
+	parts := make([]string, len(entries))
+	for i, e := range entries {
+		b, _ := json.Marshal(e)
+		parts[i] = string(b)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,116 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
+	"github.com/oda-canvas/api-operator-istio/internal/routes"
+)
+
+// +kubebuilder:webhook:path=/validate-oda-tmforum-org-v1-exposedapi,mutating=false,failurePolicy=fail,sideEffects=None,groups=oda.tmforum.org,resources=exposedapis,verbs=create;update,versions=v1,name=vexposedapi.oda.tmforum.org,admissionReviewVersions=v1
+
+// Validator refuses an ExposedAPI whose spec is invalid (R2.2) or whose route another
+// ExposedAPI already exposes (R2.3), with the standard Invalid status: kubectl prints each
+// field path and what is wrong with it.
+type Validator struct {
+	// Routes are the operator's gateway and public host name.
+	Routes routes.Settings
+	// Reader finds other claimants of a route through the cache index routes.IndexKey;
+	// nil skips the conflict check.
+	Reader client.Reader
+}
+
+// Handle answers one admission request.
+func (v *Validator) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
+		return admission.Allowed("")
+	}
+	api := &odav1.ExposedAPI{}
+	if err := json.Unmarshal(req.Object.Raw, api); err != nil {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the ExposedAPI: %w", err))
+	}
+	errs := validation.ValidateExposedAPI(api)
+	var old *odav1.ExposedAPI
+	if req.Operation == admissionv1.Update {
+		old = &odav1.ExposedAPI{}
+		if err := json.Unmarshal(req.OldObject.Raw, old); err != nil {
+			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the stored ExposedAPI: %w", err))
+		}
+		if unchangedSpec(old, api) {
+			// R2.4: an object stored before the webhook existed can still get its status,
+			// labels or finalizers written; its problems are warnings until the spec changes.
+			return admission.Allowed("").WithWarnings(warningsOf(errs)...)
+		}
+	}
+	if len(errs) == 0 && v.Reader != nil {
+		conflict, err := v.conflict(ctx, api, old)
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+		if conflict != nil {
+			errs = append(errs, conflict)
+		}
+	}
+	if len(errs) > 0 {
+		return denied(validation.ToStatusError(api.Name, errs))
+	}
+	return admission.Allowed("").WithWarnings(legacyWarnings(api)...)
+}
+
+func unchangedSpec(old, api *odav1.ExposedAPI) bool {
+	return equality.Semantic.DeepEqual(old.Spec, api.Spec) && old.Labels[odav1.ComponentNameLabel] == api.Labels[odav1.ComponentNameLabel]
+}
+
+// conflict refuses a route that another live ExposedAPI claims; on update only when the
+// route itself changes, so that a loser of an earlier race can still be edited.
+func (v *Validator) conflict(ctx context.Context, api, old *odav1.ExposedAPI) (*field.Error, error) {
+	key := v.Routes.Key(&api.Spec)
+	if old != nil && v.Routes.Key(&old.Spec) == key {
+		return nil, nil
+	}
+	var claimants odav1.ExposedAPIList
+	if err := v.Reader.List(ctx, &claimants, client.MatchingFields{routes.IndexKey: key}); err != nil {
+		return nil, fmt.Errorf("looking up the routes of other ExposedAPIs: %w", err)
+	}
+	for _, c := range claimants.Items {
+		if c.DeletionTimestamp != nil || (c.Namespace == api.Namespace && c.Name == api.Name) {
+			continue
+		}
+		return field.Invalid(field.NewPath("spec", "path"), api.Spec.Path, fmt.Sprintf(
+			"route %s%s on gateway %s is already exposed by ExposedAPI %s/%s; choose another path or hostname",
+			v.Routes.Host(&api.Spec), api.Spec.Path, v.Routes.Gateway, c.Namespace, c.Name)), nil
+	}
+	return nil, nil
+}
+
+func denied(err error) admission.Response {
+	status := err.(apierrors.APIStatus).Status()
+	return admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{Allowed: false, Result: &status}}
+}
+
+func warningsOf(errs field.ErrorList) []string {
+	out := make([]string, len(errs))
+	for i, e := range errs {
+		out[i] = e.Error()
+	}
+	return out
+}
+
+// legacyWarnings reach a user whose object skipped the defaulter (an older shape stored as is).
+func legacyWarnings(api *odav1.ExposedAPI) []string {
+	if s := api.Spec.Specification; s != nil && s.Legacy {
+		return []string{"spec.specification: an older shape (a string or a list); write the v1 object {url, version}"}
+	}
+	return nil
+}
