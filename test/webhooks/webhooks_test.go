@@ -191,3 +191,51 @@ func writeKubeconfig(t *testing.T, env *harness.Env) string {
 	require.NoError(t, os.WriteFile(path, raw, 0o600))
 	return path
 }
+
+// TestRaceForOneRoute: APIs created at once for one route. The webhook refuses those whose
+// rival it already sees; any that slip past it (cache lag) get RouteConflict from the
+// controller. In the end exactly one VirtualService routes the path.
+func TestRaceForOneRoute(t *testing.T) {
+	env := startWithWebhooks(t, harness.Generated)
+	ctx := context.Background()
+	names := []string{"r1", "r2", "r3", "r4", "r5", "r6"}
+	errs := make(chan error, len(names))
+	for _, n := range names {
+		go func() { errs <- env.Client.Create(ctx, object(n, merged(map[string]any{"path": "/race"}), nil)) }()
+	}
+	var admitted []string
+	for range names {
+		if err := <-errs; err != nil {
+			assert.Contains(t, err.Error(), "is already exposed by ExposedAPI components/")
+		}
+	}
+	for _, n := range names {
+		if env.Client.Get(ctx, client.ObjectKey{Namespace: "components", Name: n}, object(n, nil, nil)) == nil {
+			admitted = append(admitted, n)
+		}
+	}
+	require.NotEmpty(t, admitted)
+	harness.Eventually(t, "exactly one VirtualService for /race, the others in conflict", func() error {
+		owners, conflicts := 0, 0
+		for _, n := range admitted {
+			vs := &unstructured.Unstructured{}
+			vs.SetAPIVersion("networking.istio.io/v1")
+			vs.SetKind("VirtualService")
+			if env.Client.Get(ctx, client.ObjectKey{Namespace: "components", Name: n}, vs) == nil {
+				owners++
+			}
+			api := object(n, nil, nil)
+			require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), api))
+			conds, _, _ := unstructured.NestedSlice(api.Object, "status", "conditions")
+			for _, c := range conds {
+				if m := c.(map[string]any); m["type"] == "Accepted" && m["reason"] == "RouteConflict" {
+					conflicts++
+				}
+			}
+		}
+		if owners != 1 || conflicts != len(admitted)-1 {
+			return fmt.Errorf("%d admitted, %d VirtualServices, %d in conflict", len(admitted), owners, conflicts)
+		}
+		return nil
+	})
+}

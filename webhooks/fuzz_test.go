@@ -1,0 +1,92 @@
+package webhooks
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
+)
+
+func FuzzNormalizePath(f *testing.F) {
+	f.Fuzz(func(t *testing.T, p string) {
+		once := validation.NormalizePath(p)
+		if p == "" {
+			require.Empty(t, once)
+			return
+		}
+		require.Equal(t, once, validation.NormalizePath(once), "normalising twice equals once")
+		require.True(t, strings.HasPrefix(once, "/"), "one leading slash: %q", once)
+		require.NotContains(t, once, "//")
+		if once != "/" {
+			require.False(t, strings.HasSuffix(once, "/"), "no trailing slash: %q", once)
+		}
+		for _, seg := range strings.Split(once, "/") {
+			require.NotContains(t, []string{".", ".."}, seg, "no dot segments: %q", once)
+		}
+	})
+}
+
+// FuzzDefaultThenValidate: Default never panics nor loses a field; its output defaulted
+// again is unchanged; and its paths pass the validator whenever they hold only characters
+// a path may hold.
+func FuzzDefaultThenValidate(f *testing.F) {
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		out, _, err := Default(raw)
+		if err != nil {
+			return
+		}
+		again, _, err := Default(out)
+		require.NoError(t, err)
+		require.JSONEq(t, string(out), string(again), "defaulting twice equals once")
+		patch, err := jsonpatch.CreateMergePatch(raw, out)
+		require.NoError(t, err)
+		assertOnlyDefaultedFields(t, patch)
+
+		var api odav1.ExposedAPI
+		if json.Unmarshal(out, &api) != nil {
+			return
+		}
+		for _, e := range validation.ValidateSpec(&api.Spec, field.NewPath("spec")) {
+			if (e.Field == "spec.path" || e.Field == "spec.developerUI") && e.Type == field.ErrorTypeInvalid {
+				require.Contains(t, e.Detail, "cannot be in a URI path prefix", "a defaulted path is only refused for its characters: %v", e)
+			}
+		}
+	})
+}
+
+func assertOnlyDefaultedFields(t *testing.T, mergePatch []byte) {
+	t.Helper()
+	var p map[string]any
+	require.NoError(t, json.Unmarshal(mergePatch, &p))
+	for k := range p {
+		require.Equal(t, "spec", k, "Default changes nothing outside spec")
+	}
+	spec, _ := p["spec"].(map[string]any)
+	for k := range spec {
+		require.Contains(t, []string{"path", "developerUI", "apiType", "segment", "specification"}, k)
+	}
+}
+
+func TestDefaultLeavesAGoodObjectAlone(t *testing.T) {
+	in := `{"apiVersion":"oda.tmforum.org/v1","kind":"ExposedAPI","metadata":{"name":"a"},"spec":{"name":"a","apiType":"openapi",` +
+		`"implementation":"impl","path":"/a","port":8080,"segment":"coreFunction","big":12345678901234567890,"x":{"y":[1,2.5]}}}`
+	out, warnings, err := Default([]byte(in))
+	require.NoError(t, err)
+	assert.Empty(t, warnings)
+	assert.JSONEq(t, in, string(out))
+	assert.Contains(t, string(out), "12345678901234567890", "numbers are kept exactly")
+}
+
+func TestDefaultRefusesWhatIsNotAnObject(t *testing.T) {
+	_, _, err := Default([]byte(`[1,2]`))
+	require.EqualError(t, err, "the object is not a JSON object: json: cannot unmarshal array into Go value of type map[string]interface {}")
+	_, _, err = Default([]byte(`{"spec":"x"}`))
+	require.EqualError(t, err, "spec: must be an object holding the ExposedAPI's fields")
+}
