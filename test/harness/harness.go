@@ -35,7 +35,7 @@ type Env struct {
 	Set    CRDSet
 	Config *rest.Config
 	// Client talks to the API server directly (no cache).
-	Client client.Client
+	Client   client.Client
 	env      *envtest.Environment
 	webhooks bool
 }
