@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/certs"
 	"github.com/oda-canvas/api-operator-istio/controllers/component"
 	"github.com/oda-canvas/api-operator-istio/controllers/crdwatch"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
@@ -69,7 +70,18 @@ type Operator struct {
 	Status   *statuswrite.Writer
 	Gateways cache.Cache
 
+	// ReadyChecks are the checks behind /readyz, by name.
+	ReadyChecks map[string]healthz.Checker
+
 	discovery discovery.DiscoveryInterface
+}
+
+func (op *Operator) addReadyCheck(name string, c healthz.Checker) error {
+	if op.ReadyChecks == nil {
+		op.ReadyChecks = map[string]healthz.Checker{}
+	}
+	op.ReadyChecks[name] = c
+	return op.Manager.AddReadyzCheck(name, c)
 }
 
 // New builds the operator's manager on cfg: caches, controllers, probes.
@@ -79,7 +91,16 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
-	mgr, err := ctrl.NewManager(cfg, managerOptions(o))
+	mopts := managerOptions(o)
+	var serving *certs.Provider
+	if o.EnableWebhooks {
+		var err error
+		if serving, err = servingCerts(cfg, o); err != nil {
+			return nil, err
+		}
+		mopts.WebhookServer = webhook.NewServer(webhook.Options{Host: o.WebhookHost, Port: o.WebhookPort, TLSOpts: serving.TLSOpts()})
+	}
+	mgr, err := ctrl.NewManager(cfg, mopts)
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
@@ -98,12 +119,33 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
 	}
-	ready := healthz.Ping
-	if o.EnableWebhooks {
-		webhooks.Register(mgr.GetWebhookServer(), routeSettings(o), mgr.GetCache())
-		ready = mgr.GetWebhookServer().StartedChecker()
+	if serving == nil {
+		return op, op.addReadyCheck("ping", healthz.Ping)
 	}
-	return op, mgr.AddReadyzCheck("ready", ready)
+	webhooks.Register(mgr.GetWebhookServer(), routeSettings(o), mgr.GetCache())
+	if err := serving.AddToManager(mgr); err != nil {
+		return nil, err
+	}
+	if err := op.addReadyCheck("webhook-certificate", serving.Checker); err != nil {
+		return nil, err
+	}
+	return op, op.addReadyCheck("webhook-server", mgr.GetWebhookServer().StartedChecker())
+}
+
+// servingCerts are the webhook's certificates: mounted files when --webhook-cert-dir has
+// them, else self-managed with the CA in a Secret.
+func servingCerts(cfg *rest.Config, o *Options) (*certs.Provider, error) {
+	direct, err := client.New(cfg, client.Options{Scheme: Scheme()})
+	if err != nil {
+		return nil, err
+	}
+	svc := o.WebhookServiceName + "." + o.WebhookNamespace
+	return certs.New(cfg, direct, direct, certs.Options{
+		CertDir:         o.WebhookCertDir,
+		SecretNamespace: o.WebhookNamespace, SecretName: o.CASecretName,
+		DNSNames:            append([]string{o.WebhookServiceName, svc, svc + ".svc", svc + ".svc.cluster.local"}, o.WebhookExtraDNSNames...),
+		MutatingWebhookName: o.MutatingWebhookName, ValidatingWebhookName: o.ValidatingWebhookName,
+	})
 }
 
 func managerOptions(o *Options) ctrl.Options {
@@ -122,7 +164,6 @@ func managerOptions(o *Options) ctrl.Options {
 				&corev1.Pod{}:                {Transform: metrics.SlimPod},
 			},
 		},
-		WebhookServer: webhook.NewServer(webhook.Options{Host: o.WebhookHost, Port: o.WebhookPort, CertDir: o.WebhookCertDir}),
 	}
 	if len(o.Namespaces) > 0 {
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{}

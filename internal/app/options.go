@@ -51,6 +51,8 @@ type Options struct {
 	MutatingWebhookName   string
 	ValidatingWebhookName string
 	CASecretName          string
+	// WebhookExtraDNSNames are added to the self-managed certificate (local runs; not a flag).
+	WebhookExtraDNSNames []string
 
 	GracefulShutdown time.Duration
 

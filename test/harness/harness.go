@@ -108,7 +108,10 @@ func start(t testing.TB, set CRDSet, webhooks bool, extraCRDPaths []string) *Env
 		},
 	}
 	if webhooks {
-		env.WebhookInstallOptions = envtest.WebhookInstallOptions{Paths: []string{filepath.Join(RepoRoot(t), "config", "webhook")}}
+		// localhost, not an IP: the self-managed certificate carries DNS names only.
+		env.WebhookInstallOptions = envtest.WebhookInstallOptions{
+			Paths: []string{filepath.Join(RepoRoot(t), "config", "webhook")}, LocalServingHost: "localhost", LocalServingHostExternalName: "localhost",
+		}
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -189,6 +192,13 @@ func ModuleDir(t testing.TB, module string) string {
 // IstioCRDs is the file of Istio's CRDs that the istio.io/api module ships.
 func IstioCRDs(t testing.TB) string {
 	return filepath.Join(ModuleDir(t, "istio.io/api"), "kubernetes", "customresourcedefinitions.gen.yaml")
+}
+
+// WebhookServing is where the API server expects the webhooks: host, port, and the
+// directory of the certificate envtest made for them.
+func (e *Env) WebhookServing() (host string, port int, certDir string) {
+	w := e.env.WebhookInstallOptions
+	return w.LocalServingHost, w.LocalServingPort, w.LocalServingCertDir
 }
 
 // AddUser adds a user with its own credentials to the control plane.

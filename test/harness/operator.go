@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -93,9 +94,9 @@ func DefaultOptions() *app.Options {
 func StartOperator(t testing.TB, env *Env, o *app.Options) *Operator {
 	t.Helper()
 	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(testWriter{t})))
-	if env.webhooks {
-		w := env.env.WebhookInstallOptions
-		o.EnableWebhooks, o.WebhookHost, o.WebhookPort, o.WebhookCertDir = true, w.LocalServingHost, w.LocalServingPort, w.LocalServingCertDir
+	if env.webhooks && !o.EnableWebhooks {
+		o.EnableWebhooks = true
+		o.WebhookHost, o.WebhookPort, o.WebhookCertDir = env.WebhookServing()
 	}
 	counter := &RequestCounter{}
 	op, err := app.New(counter.Wrap(env.Config), o)
@@ -111,6 +112,16 @@ func StartOperator(t testing.TB, env *Env, o *app.Options) *Operator {
 
 // Requests counts what the operator sent to the API server.
 func (h *Operator) Requests() *RequestCounter { return h.requests }
+
+// ReadyCheck runs every /readyz check; the first failure is returned.
+func (h *Operator) ReadyCheck(req *http.Request) error {
+	for name, check := range h.ReadyChecks {
+		if err := check(req); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
 
 // Stop stops the operator and waits for it.
 func (h *Operator) Stop() {

@@ -1,0 +1,124 @@
+// Package certs provides the webhook server's serving certificate. Mounted files (from
+// cert-manager in a cluster) are used when present and reloaded when they change; otherwise
+// the operator keeps its own CA in a Secret, issues and rotates its serving certificate, and
+// writes the CA bundle into its own webhook configurations. Both are cert-manager's
+// pkg/server/tls certificate sources; nothing here makes keys or certificates itself.
+package certs
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	cmtls "github.com/cert-manager/cert-manager/pkg/server/tls"
+	"github.com/cert-manager/cert-manager/pkg/server/tls/authority"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+)
+
+// Options say where certificates come from.
+type Options struct {
+	// CertDir holds CertName and KeyName when certificates are provided.
+	CertDir, CertName, KeyName string
+	// SecretNamespace and SecretName name the self-managed CA's Secret.
+	SecretNamespace, SecretName string
+	// DNSNames of the self-managed serving certificate, e.g. <service>.<namespace>.svc.
+	DNSNames []string
+	// MutatingWebhookName and ValidatingWebhookName are the configurations whose CA
+	// bundle the self-managed mode keeps.
+	MutatingWebhookName, ValidatingWebhookName string
+	// FileCheckInterval is how often mounted files are checked for changes (default 10s).
+	FileCheckInterval time.Duration
+}
+
+// source is what cert-manager's certificate sources have in common.
+type source interface {
+	manager.Runnable
+	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	Healthy() bool
+}
+
+// Provider serves the webhook certificate.
+type Provider struct {
+	source   source
+	injector *caInjector // nil when certificates are mounted
+}
+
+// New picks the mode: mounted files when CertDir holds them, else self-managed.
+func New(cfg *rest.Config, r client.Reader, c client.Client, o Options) (*Provider, error) {
+	if o.CertName == "" {
+		o.CertName, o.KeyName = "tls.crt", "tls.key"
+	}
+	if o.CertDir != "" && exists(filepath.Join(o.CertDir, o.CertName)) && exists(filepath.Join(o.CertDir, o.KeyName)) {
+		return &Provider{source: &cmtls.FileCertificateSource{
+			CertPath:       filepath.Join(o.CertDir, o.CertName),
+			KeyPath:        filepath.Join(o.CertDir, o.KeyName),
+			UpdateInterval: o.FileCheckInterval,
+		}}, nil
+	}
+	if o.SecretNamespace == "" || o.SecretName == "" || len(o.DNSNames) == 0 {
+		return nil, errors.New("self-managed webhook certificates need the CA Secret's namespace and name and the Service's DNS names")
+	}
+	ca := &authority.DynamicAuthority{
+		SecretNamespace: o.SecretNamespace, SecretName: o.SecretName, RESTConfig: cfg,
+		CommonName: "api-operator-istio-webhook-ca",
+	}
+	return &Provider{
+		source:   &cmtls.DynamicSource{DNSNames: o.DNSNames, Authority: ca},
+		injector: newCAInjector(r, c, ca, o),
+	}, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// SelfManaged tells whether the operator makes its own certificates.
+func (p *Provider) SelfManaged() bool { return p.injector != nil }
+
+// TLSOpts make the webhook server take its certificate from the provider, TLS 1.2 at least.
+func (p *Provider) TLSOpts() []func(*tls.Config) {
+	return []func(*tls.Config){func(c *tls.Config) {
+		c.GetCertificate = p.source.GetCertificate
+		c.MinVersion = tls.VersionTLS12
+	}}
+}
+
+// AddToManager runs the certificate source and, self-managed, the CA bundle injector on
+// every replica (each serves webhooks, leader or not).
+func (p *Provider) AddToManager(mgr manager.Manager) error {
+	if err := mgr.Add(everyReplica{p.source}); err != nil {
+		return err
+	}
+	if p.injector != nil {
+		return mgr.Add(everyReplica{p.injector})
+	}
+	return nil
+}
+
+// Checker fails until a serving certificate is available.
+func (p *Provider) Checker(*http.Request) error {
+	if !p.source.Healthy() {
+		return fmt.Errorf("no webhook serving certificate yet")
+	}
+	if _, err := p.source.GetCertificate(nil); err != nil {
+		return fmt.Errorf("no webhook serving certificate yet: %w", err)
+	}
+	return nil
+}
+
+type everyReplica struct{ manager.Runnable }
+
+func (everyReplica) NeedLeaderElection() bool { return false }
+
+var _ manager.LeaderElectionRunnable = everyReplica{}
+
+// Start is the runnable's, made explicit so the embedded interface's method is used.
+func (e everyReplica) Start(ctx context.Context) error { return e.Runnable.Start(ctx) }

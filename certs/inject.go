@@ -1,0 +1,129 @@
+package certs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/cert-manager/cert-manager/pkg/server/tls/authority"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations;validatingwebhookconfigurations,verbs=get;patch
+
+// caInjector writes the self-managed CA into the webhook configurations: at start, when the
+// CA rotates, and every resync in case a deploy tool reset it.
+type caInjector struct {
+	// reader reads the API server directly: a cache would watch every Secret.
+	reader client.Reader
+	client client.Client
+	ca     *authority.DynamicAuthority
+	opts   Options
+	resync time.Duration
+}
+
+func newCAInjector(r client.Reader, c client.Client, ca *authority.DynamicAuthority, o Options) *caInjector {
+	return &caInjector{reader: r, client: c, ca: ca, opts: o, resync: time.Minute}
+}
+
+// Start keeps the bundles in place until ctx ends.
+func (i *caInjector) Start(ctx context.Context) error {
+	rotated := make(chan struct{}, 1)
+	i.ca.WatchRotation(rotated)
+	defer i.ca.StopWatchingRotation(rotated)
+	log := logf.FromContext(ctx).WithName("ca-injector")
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	next := time.Now()
+	for {
+		if !time.Now().Before(next) {
+			if err := i.injectAll(ctx); err != nil {
+				log.Info("CA bundle not written yet, trying again", "reason", err.Error())
+				next = time.Now().Add(time.Second)
+			} else {
+				next = time.Now().Add(i.resync)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-rotated:
+			next = time.Now()
+		case <-tick.C:
+		}
+	}
+}
+
+func (i *caInjector) injectAll(ctx context.Context) error {
+	bundle, err := i.bundle(ctx)
+	if err != nil {
+		return err
+	}
+	if err := i.inject(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{}, i.opts.MutatingWebhookName, bundle); err != nil {
+		return err
+	}
+	return i.inject(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{}, i.opts.ValidatingWebhookName, bundle)
+}
+
+// bundle is the CA certificate from the authority's Secret.
+func (i *caInjector) bundle(ctx context.Context) ([]byte, error) {
+	s := &corev1.Secret{}
+	if err := i.reader.Get(ctx, client.ObjectKey{Namespace: i.opts.SecretNamespace, Name: i.opts.SecretName}, s); err != nil {
+		return nil, fmt.Errorf("reading the CA Secret: %w", err)
+	}
+	ca := s.Data["ca.crt"]
+	if len(ca) == 0 {
+		return nil, fmt.Errorf("the CA Secret %s/%s has no ca.crt yet", s.Namespace, s.Name)
+	}
+	return ca, nil
+}
+
+// inject patches only the caBundle of the entries that lack this bundle.
+func (i *caInjector) inject(ctx context.Context, cfg client.Object, name string, bundle []byte) error {
+	if name == "" {
+		return nil
+	}
+	if err := i.reader.Get(ctx, client.ObjectKey{Name: name}, cfg); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil // not installed in this mode or cluster
+		}
+		return err
+	}
+	var ops []map[string]any
+	for n, have := range caBundles(cfg) {
+		if !bytes.Equal(have, bundle) {
+			ops = append(ops, map[string]any{"op": "add", "path": fmt.Sprintf("/webhooks/%d/clientConfig/caBundle", n), "value": bundle})
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	raw, err := json.Marshal(ops)
+	if err != nil {
+		return err
+	}
+	return i.client.Patch(ctx, cfg, client.RawPatch(types.JSONPatchType, raw))
+}
+
+func caBundles(cfg client.Object) [][]byte {
+	var out [][]byte
+	switch c := cfg.(type) {
+	case *admissionregistrationv1.MutatingWebhookConfiguration:
+		for _, w := range c.Webhooks {
+			out = append(out, w.ClientConfig.CABundle)
+		}
+	case *admissionregistrationv1.ValidatingWebhookConfiguration:
+		for _, w := range c.Webhooks {
+			out = append(out, w.ClientConfig.CABundle)
+		}
+	}
+	return out
+}

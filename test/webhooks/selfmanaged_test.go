@@ -1,0 +1,100 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// TestSelfManagedCertificates: with no certificate mounted, the operator makes its CA, keeps
+// it in a Secret, writes the bundle into its webhook configurations, and the API server
+// reaches the webhooks trusting that bundle alone.
+func TestSelfManagedCertificates(t *testing.T) {
+	ctx := context.Background()
+	env := harness.StartWithWebhooks(t, harness.Generated)
+	env.Namespace(t, "components")
+	env.Namespace(t, "operator")
+	const mutating, validating = "mutating-webhook-configuration", "validating-webhook-configuration"
+	clearBundles(t, env, mutating, validating)
+
+	o := harness.DefaultOptions()
+	host, port, _ := env.WebhookServing()
+	o.EnableWebhooks, o.WebhookHost, o.WebhookPort, o.WebhookCertDir = true, host, port, t.TempDir()
+	o.WebhookNamespace, o.CASecretName = "operator", "api-operator-istio-ca"
+	o.MutatingWebhookName, o.ValidatingWebhookName = mutating, validating
+	o.WebhookServiceName, o.WebhookExtraDNSNames = "api-operator-istio-webhook", []string{"localhost"}
+	op := harness.StartOperator(t, env, o)
+
+	secret := &corev1.Secret{}
+	harness.Eventually(t, "the CA Secret and both bundles", func() error {
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "operator", Name: "api-operator-istio-ca"}, secret); err != nil {
+			return err
+		}
+		for _, b := range bundles(t, env, mutating, validating) {
+			if !bytes.Equal(b, secret.Data["ca.crt"]) {
+				return fmt.Errorf("a webhook's caBundle is not the Secret's CA")
+			}
+		}
+		return nil
+	})
+	require.True(t, strings.HasPrefix(string(secret.Data["ca.crt"]), "-----BEGIN CERTIFICATE-----"))
+
+	harness.Eventually(t, "the API server to call the webhook", func() error {
+		err := env.Client.Create(ctx, object("bad", merged(map[string]any{"port": int64(70000)}), nil))
+		if err == nil || !strings.Contains(err.Error(), `denied the request: ExposedAPI.oda.tmforum.org "bad" is invalid: spec.port`) {
+			return fmt.Errorf("not refused by the webhook: %v", err)
+		}
+		return nil
+	})
+	checkReady(t, op)
+}
+
+func checkReady(t *testing.T, op *harness.Operator) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "/readyz", nil)
+	harness.Eventually(t, "readyz", func() error { return op.ReadyCheck(req) })
+}
+
+func clearBundles(t *testing.T, env *harness.Env, mutating, validating string) {
+	t.Helper()
+	ctx := context.Background()
+	m := &admissionregistrationv1.MutatingWebhookConfiguration{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: mutating}, m))
+	for i := range m.Webhooks {
+		m.Webhooks[i].ClientConfig.CABundle = nil
+	}
+	require.NoError(t, env.Client.Update(ctx, m))
+	v := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: validating}, v))
+	for i := range v.Webhooks {
+		v.Webhooks[i].ClientConfig.CABundle = nil
+	}
+	require.NoError(t, env.Client.Update(ctx, v))
+}
+
+func bundles(t *testing.T, env *harness.Env, mutating, validating string) [][]byte {
+	t.Helper()
+	ctx := context.Background()
+	m := &admissionregistrationv1.MutatingWebhookConfiguration{}
+	v := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: mutating}, m))
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: validating}, v))
+	var out [][]byte
+	for _, w := range m.Webhooks {
+		out = append(out, w.ClientConfig.CABundle)
+	}
+	for _, w := range v.Webhooks {
+		out = append(out, w.ClientConfig.CABundle)
+	}
+	return out
+}
