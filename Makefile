@@ -43,6 +43,12 @@ lint: vet ## gofmt check and go vet.
 build: ## Build bin/api-operator-istio.
 	go build -o $(BIN)/api-operator-istio ./cmd/api-operator-istio
 
+##@ Running
+
+.PHONY: demo
+demo: envtest-assets ## Run the operator on a local control plane with the samples, until Ctrl-C.
+	go run ./test/demo/cmd/demo --root $(CURDIR) --log $(BIN)/demo-operator.log
+
 ##@ Testing
 
 .PHONY: envtest-assets

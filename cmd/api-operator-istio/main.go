@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/oda-canvas/api-operator-istio/internal/app"
@@ -32,6 +33,7 @@ func run() error {
 		return err
 	}
 	ctrl.SetLogger(log)
+	klog.SetLogger(log)
 	cfg, err := restConfig(o.Kubeconfig)
 	if err != nil {
 		return fmt.Errorf("loading the kubeconfig: %w", err)

@@ -3,11 +3,14 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/zapr"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -48,20 +51,20 @@ func Scheme() *runtime.Scheme {
 	return s
 }
 
-// NewLogger is zap through zapr at the configured level; JSON, one line per event.
+// NewLogger is zap through zapr at the configured level, to standard error.
 func NewLogger(o *Options) (logr.Logger, error) {
+	return NewLoggerTo(o, os.Stderr)
+}
+
+// NewLoggerTo is zap through zapr at the configured level: JSON, one line per event.
+func NewLoggerTo(o *Options, w io.Writer) (logr.Logger, error) {
 	lvl, err := ParseLogLevel(o.LogLevel)
 	if err != nil {
 		return logr.Discard(), err
 	}
-	cfg := zap.NewProductionConfig()
-	cfg.Level = zap.NewAtomicLevelAt(lvl)
-	cfg.Sampling = nil
-	z, err := cfg.Build()
-	if err != nil {
-		return logr.Discard(), err
-	}
-	return zapr.NewLogger(z), nil
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	core := zapcore.NewCore(enc, zapcore.AddSync(w), lvl)
+	return zapr.NewLogger(zap.New(core, zap.AddCaller())), nil
 }
 
 // Operator is a configured manager with the parts tests and tools reach into.

@@ -1,0 +1,37 @@
+// Command demo runs the operator on a local control plane with the samples (make demo).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/oda-canvas/api-operator-istio/test/demo"
+)
+
+func main() {
+	exit := flag.Bool("exit", os.Getenv("DEMO_EXIT") != "", "stop once the table is printed (env DEMO_EXIT)")
+	root := flag.String("root", ".", "the repository")
+	logFile := flag.String("log", "", "file for the operator's logs (default: not kept)")
+	flag.Parse()
+	if abs, err := filepath.Abs(*root); err == nil {
+		*root = abs
+	}
+	o := demo.Options{Root: *root, Assets: filepath.Join(*root, "bin", "k8s"), Exit: *exit}
+	if *logFile != "" {
+		f, err := os.Create(*logFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "demo:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		o.Log = f
+	}
+	if _, err := demo.Run(ctrl.SetupSignalHandler(), o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,65 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// TestDemo runs `make demo` without waiting for Ctrl-C and checks what it showed.
+func TestDemo(t *testing.T) {
+	root := harness.RepoRoot(t)
+	assets := filepath.Join(root, "bin", "k8s")
+	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
+		t.Skipf("no kube-apiserver in %s: run make envtest-assets", assets)
+	}
+	var out bytes.Buffer
+	res, err := Run(context.Background(), Options{Root: root, Assets: assets, Exit: true}, &out)
+	require.NoError(t, err, out.String())
+
+	want := map[string]string{
+		"productcatalog-tmf620":    "https://192.0.2.10/productcatalog/tmf-api/productCatalogManagement/v4",
+		"productcatalog-events":    "https://192.0.2.10/productcatalog/tmf-api/event/v4",
+		"productcatalog-metrics":   "https://192.0.2.10/productcatalog/metrics",
+		"productcatalog-mcp":       "https://192.0.2.10/productcatalog/mcp",
+		"productcatalog-partyrole": "https://security.example.com/productcatalog/tmf-api/partyRoleManagement/v4",
+	}
+	got := map[string]string{}
+	for _, r := range res.APIs {
+		assert.True(t, r.Ready, "%s is Ready", r.Name)
+		assert.Equal(t, r.Name, r.VirtualService, "%s has its VirtualService", r.Name)
+		got[r.Name] = r.URL
+	}
+	assert.Equal(t, want, got)
+
+	lists := map[string]string{}
+	for _, c := range res.Components {
+		assert.True(t, c.Ready, "component entry %s ready", c.Name)
+		assert.Equal(t, want[c.Name], c.URL, "component entry %s url", c.Name)
+		lists[c.Name] = c.List
+	}
+	assert.Equal(t, map[string]string{"productcatalog-tmf620": "coreAPIs", "productcatalog-mcp": "coreAPIs", "productcatalog-events": "managementAPIs",
+		"productcatalog-metrics": "managementAPIs", "productcatalog-partyrole": "securityAPIs"}, lists)
+
+	refused := map[string]string{}
+	for _, r := range res.Refusals {
+		refused[r.Name] = r.Message
+	}
+	prefix := `admission webhook "vexposedapi.oda.tmforum.org" denied the request: ExposedAPI.oda.tmforum.org `
+	assert.Equal(t, prefix+`"invalid-port" is invalid: spec.port: Invalid value: 70000: must be a port number from 1 to 65535`, refused["invalid-port"])
+	assert.Equal(t, prefix+`"invalid-duplicate-route" is invalid: spec.path: Invalid value: "/productcatalog/tmf-api/productCatalogManagement/v4": `+
+		`route */productcatalog/tmf-api/productCatalogManagement/v4 on gateway component-gateway is already exposed by ExposedAPI components/productcatalog-tmf620; choose another path or hostname`,
+		refused["invalid-duplicate-route"])
+	assert.Contains(t, refused["invalid-path"], `spec.specification.url: Invalid value: "ftp://example.com/TMF622.json"`)
+	assert.Contains(t, refused["invalid-cors"], "spec.CORS.allowCredentials: Invalid value: true")
+	assert.Len(t, refused, 4)
+	assert.Contains(t, out.String(), "EXPOSEDAPI")
+	assert.Contains(t, out.String(), "apply -f "+root+"/config/samples/invalid/")
+}

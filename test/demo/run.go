@@ -1,0 +1,135 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/oda-canvas/api-operator-istio/internal/app"
+)
+
+// Options of a demo run.
+type Options struct {
+	// Root is the repository; Assets holds kube-apiserver, etcd and kubectl.
+	Root, Assets string
+	// Exit stops everything once the table is printed (tests, CI); otherwise the demo
+	// runs until ctx ends (Ctrl-C).
+	Exit bool
+	// Log receives the operator's logs (discarded when nil).
+	Log io.Writer
+}
+
+// Result is what the demo showed.
+type Result struct {
+	APIs       []APIRow
+	Components []ComponentRow
+	Refusals   []Refusal
+	Kubeconfig string
+}
+
+// Run starts the control plane and the operator, applies the samples and prints the table.
+func Run(ctx context.Context, o Options, out io.Writer) (*Result, error) {
+	dir, err := os.MkdirTemp("", "api-operator-istio-demo-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	say(out, "starting a local control plane (kube-apiserver and etcd from %s)", o.Assets)
+	env, err := controlPlane(o.Root, o.Assets)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = env.Stop() }()
+	c, err := client.New(env.Config, client.Options{Scheme: app.Scheme()})
+	if err != nil {
+		return nil, err
+	}
+	if err := forgetEnvtestCA(ctx, c); err != nil {
+		return nil, err
+	}
+	stop, err := startOperator(ctx, env.Config, env.WebhookInstallOptions.LocalServingPort, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	res, err := show(ctx, c, o, out)
+	if err != nil {
+		return nil, err
+	}
+	if res.Kubeconfig, err = writeKubeconfig(env, dir); err != nil {
+		return nil, err
+	}
+	printNext(out, res.Kubeconfig, filepath.Join(o.Root, "bin", "k8s", "kubectl"), o.Root)
+	if !o.Exit {
+		say(out, "running until Ctrl-C")
+		<-ctx.Done()
+		say(out, "stopping the operator and the control plane, removing %s", dir)
+	}
+	return res, nil
+}
+
+// show applies the samples, waits for them and prints the table and the refusals.
+func show(ctx context.Context, c client.Client, o Options, out io.Writer) (*Result, error) {
+	samples := filepath.Join(o.Root, "config", "samples")
+	say(out, "applying config/samples")
+	if err := applySamples(ctx, c, samples); err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	var err error
+	if res.APIs, err = waitReady(ctx, c, 60*time.Second); err != nil {
+		return nil, err
+	}
+	if res.Components, err = components(ctx, c); err != nil {
+		return nil, err
+	}
+	printTable(out, res)
+	say(out, "applying config/samples/invalid: each must be refused")
+	if res.Refusals, err = applyInvalid(ctx, c, samples); err != nil {
+		return nil, err
+	}
+	printRefusals(out, res.Refusals)
+	return res, nil
+}
+
+// startOperator runs the operator in this process with self-managed webhook certificates.
+func startOperator(ctx context.Context, cfg *rest.Config, port int, logs io.Writer) (func(), error) {
+	o := &app.Options{
+		ComponentGateway: "component-gateway", OpenMetricsImplementation: app.ServiceMonitor, LogLevel: "info",
+		MetricsBindAddress: "0", HealthProbeBindAddress: "0", KubeAPIQPS: 50, KubeAPIBurst: 100,
+		MaxConcurrentReconciles: 4, EnableWebhooks: true, WebhookHost: "localhost", WebhookPort: port,
+		WebhookServiceName: "api-operator-istio-webhook", WebhookNamespace: "default", CASecretName: "api-operator-istio-ca",
+		MutatingWebhookName: mutatingName, ValidatingWebhookName: validatingName, WebhookExtraDNSNames: []string{"localhost"},
+		GracefulShutdown: 5 * time.Second, SkipNameValidation: true,
+	}
+	log := logr.Discard()
+	if logs != nil {
+		var err error
+		if log, err = app.NewLoggerTo(o, logs); err != nil {
+			return nil, err
+		}
+	}
+	ctrl.SetLogger(log)
+	klog.SetLogger(log) // cert-manager's certificate sources log through klog
+	op, err := app.New(cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- op.Manager.Start(ctx) }()
+	return func() { cancel(); <-done }, nil
+}
+
+func say(out io.Writer, format string, args ...any) {
+	fmt.Fprintf(out, "==> "+format+"\n", args...)
+}
