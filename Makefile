@@ -18,6 +18,7 @@ all: build
 manifests: ## Generate the CRDs (config/crd; test-only Component and ServiceMonitor CRDs in test/crds) and RBAC (config/rbac) from the Go sources.
 	go tool controller-gen crd paths=./api/... output:crd:dir=config/crd/bases
 	mv config/crd/bases/oda.tmforum.org_components.yaml test/crds/oda.tmforum.org_components.yaml
+	cp config/crd/bases/oda.tmforum.org_exposedapis.yaml charts/api-operator-istio/files/
 	tmp=$$(mktemp -d) && go tool controller-gen crd paths=github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1 output:crd:dir=$$tmp \
 	  && cp $$tmp/monitoring.coreos.com_servicemonitors.yaml test/crds/ && rm -rf $$tmp
 	go tool controller-gen webhook paths=./webhooks/... output:webhook:dir=config/webhook
@@ -43,6 +44,12 @@ lint: vet ## gofmt check and go vet.
 build: ## Build bin/api-operator-istio.
 	go build -o $(BIN)/api-operator-istio ./cmd/api-operator-istio
 
+IMG ?= api-operator-istio:dev
+
+.PHONY: docker-build
+docker-build: ## Build the container image IMG (needs a Docker engine; none runs on the build machines).
+	docker build -t $(IMG) .
+
 ##@ Running
 
 .PHONY: demo
@@ -55,8 +62,12 @@ demo: envtest-assets ## Run the operator on a local control plane with the sampl
 envtest-assets: ## Put kube-apiserver, etcd and kubectl in bin/k8s (cached; built offline when needed).
 	@bash test/tools/envtest-assets.sh $(ENVTEST_ASSETS)
 
+.PHONY: helm
+helm: ## Put helm in bin/ (built from its Go module, cached).
+	@bash test/tools/helm.sh $(BIN)
+
 .PHONY: test
-test: envtest-assets lint ## Run every test against a real API server.
+test: envtest-assets helm lint ## Run every test against a real API server.
 	go test $(GO_TEST_FLAGS) ./... 2>&1 | tee $(BIN)/test.log
 
 .PHONY: fuzz

@@ -63,8 +63,8 @@ type observed struct {
 	extGone []string
 }
 
-// +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis,verbs=get;list;watch;patch;update
-// +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis/status,verbs=get;patch
 // +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch

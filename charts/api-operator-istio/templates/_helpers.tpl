@@ -1,0 +1,55 @@
+{{- define "aoi.name" -}}api-operator-istio{{- end -}}
+{{- define "aoi.fullname" -}}{{ .Release.Name | trunc 40 | trimSuffix "-" }}-api-operator-istio{{- end -}}
+{{- define "aoi.labels" -}}
+app.kubernetes.io/name: {{ include "aoi.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
+{{- end -}}
+{{- define "aoi.selector" -}}
+app.kubernetes.io/name: {{ include "aoi.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+{{- define "aoi.webhookService" -}}{{ include "aoi.fullname" . }}-webhook{{- end -}}
+{{- define "aoi.certSecret" -}}{{ include "aoi.fullname" . }}-webhook-tls{{- end -}}
+{{- define "aoi.caSecret" -}}{{ include "aoi.fullname" . }}-ca{{- end -}}
+{{- define "aoi.injectCA" -}}
+{{- if .Values.certManager.enabled }}
+annotations:
+  cert-manager.io/inject-ca-from: {{ .Release.Namespace }}/{{ include "aoi.fullname" . }}-webhook
+{{- end }}
+{{- end -}}
+{{/* Rules the controllers need wherever they watch ExposedAPIs (kept in step with config/rbac/role.yaml by a test). */}}
+{{- define "aoi.namespacedRules" -}}
+- apiGroups: ["oda.tmforum.org"]
+  resources: ["exposedapis"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["oda.tmforum.org"]
+  resources: ["exposedapis/status"]
+  verbs: ["get", "patch"]
+- apiGroups: ["oda.tmforum.org"]
+  resources: ["components"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["oda.tmforum.org"]
+  resources: ["components/status"]
+  verbs: ["get", "patch"]
+- apiGroups: ["networking.istio.io"]
+  resources: ["virtualservices"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
+- apiGroups: ["monitoring.coreos.com"]
+  resources: ["servicemonitors"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["discovery.k8s.io"]
+  resources: ["endpointslices"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end -}}
