@@ -22,7 +22,7 @@ manifests: ## Generate the CRDs (config/crd; test-only Component and ServiceMoni
 	tmp=$$(mktemp -d) && go tool controller-gen crd paths=github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1 output:crd:dir=$$tmp \
 	  && cp $$tmp/monitoring.coreos.com_servicemonitors.yaml test/crds/ && rm -rf $$tmp
 	go tool controller-gen webhook paths=./webhooks/... output:webhook:dir=config/webhook
-	go tool controller-gen rbac:roleName=api-operator-istio paths=./controllers/... paths=./certs/... output:rbac:dir=config/rbac
+	go tool controller-gen rbac:roleName=api-operator-istio paths=./controllers/... paths=./certs/... paths=./internal/... output:rbac:dir=config/rbac
 
 .PHONY: generate
 generate: ## Generate deepcopy code.

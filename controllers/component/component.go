@@ -31,7 +31,7 @@ type Reconciler struct {
 }
 
 // +kubebuilder:rbac:groups=oda.tmforum.org,resources=components,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups=oda.tmforum.org,resources=components/status,verbs=get;patch
+// +kubebuilder:rbac:groups=oda.tmforum.org,resources=components/status,verbs=patch
 
 // Reconcile writes the changed summary fields of one Component.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

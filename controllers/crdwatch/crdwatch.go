@@ -26,27 +26,29 @@ type Reconciler struct {
 	OnChange  []func(ctx context.Context, group string)
 }
 
-// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=list;watch
 
 // Reconcile reports the group of the CRD named in req; CRD names are <plural>.<group>.
+// A CRD that exists is reported only once discovery serves it: reported earlier, a kind
+// looked up at once would still read as missing, and nothing would report it again.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	plural, group, ok := strings.Cut(req.Name, ".")
 	if !ok {
 		return ctrl.Result{}, nil
 	}
+	crd := crdMeta()
+	err := r.Client.Get(ctx, req.NamespacedName, crd)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, err
+	}
+	if err == nil && crd.DeletionTimestamp == nil && !r.served(group, plural) {
+		// Try again with the rate limiter's growing backoff.
+		return ctrl.Result{Requeue: true}, nil
+	}
 	for _, f := range r.OnChange {
 		f(ctx, group)
 	}
-	crd := crdMeta()
-	err := r.Client.Get(ctx, req.NamespacedName, crd)
-	if apierrors.IsNotFound(err) || (err == nil && crd.DeletionTimestamp != nil) {
-		return ctrl.Result{}, nil
-	}
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	// Until discovery serves it, try again with the rate limiter's growing backoff.
-	return ctrl.Result{Requeue: !r.served(group, plural)}, nil
+	return ctrl.Result{}, nil
 }
 
 func (r *Reconciler) served(group, plural string) bool {

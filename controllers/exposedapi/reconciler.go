@@ -63,11 +63,11 @@ type observed struct {
 	extGone []string
 }
 
-// +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis/status,verbs=get;patch
-// +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices,verbs=get;list;watch;create;update;delete
-// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
-// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis,verbs=list;watch;patch
+// +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis/status,verbs=patch
+// +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices,verbs=list;watch;create;update;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one ExposedAPI's route and status in line with its spec.

@@ -15,7 +15,7 @@ import (
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 )
 
-// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch;patch
 
 // Prometheus annotation keys.
 const (

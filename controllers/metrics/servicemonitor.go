@@ -18,7 +18,7 @@ import (
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 )
 
-// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors,verbs=list;watch;create;update;delete
 
 // serviceMonitorSpec is R3.2's ServiceMonitor: the implementation Service's pods, scraped
 // at the API's path and port every 15s, with the API's basicAuth.

@@ -40,6 +40,10 @@ import (
 	"github.com/oda-canvas/api-operator-istio/webhooks"
 )
 
+// Leader election: its lease, and the events it records with the core events API.
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
 // Scheme holds every kind the operator reads or writes.
 func Scheme() *runtime.Scheme {
 	s := runtime.NewScheme()
@@ -159,6 +163,8 @@ func managerOptions(o *Options) ctrl.Options {
 		LeaderElection:          o.LeaderElect,
 		LeaderElectionID:        "api-operator-istio.oda.tmforum.org",
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
+		// A replica that stops hands the lease over at once instead of after its expiry.
+		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout: &o.GracefulShutdown,
 		Cache: cache.Options{
 			DefaultTransform: cache.TransformStripManagedFields(),

@@ -28,6 +28,7 @@ type RequestCounter struct {
 	mu     sync.Mutex
 	counts map[string]int
 	paths  []string
+	all    []*http.Request
 }
 
 // Wrap makes cfg count its requests here.
@@ -43,6 +44,7 @@ func (c *RequestCounter) Wrap(cfg *rest.Config) *rest.Config {
 			if r.Method != http.MethodGet {
 				c.paths = append(c.paths, r.Method+" "+r.URL.Path)
 			}
+			c.all = append(c.all, &http.Request{Method: r.Method, URL: r.URL})
 			c.mu.Unlock()
 			return rt.RoundTrip(r)
 		})
@@ -61,6 +63,13 @@ func (c *RequestCounter) Writes() (int, []string) {
 		}
 	}
 	return n, append([]string(nil), c.paths...)
+}
+
+// All are every request sent so far (method and URL only).
+func (c *RequestCounter) All() []*http.Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*http.Request(nil), c.all...)
 }
 
 // Reads is how many GET requests (gets, lists, watches) were sent.
@@ -93,13 +102,20 @@ func DefaultOptions() *app.Options {
 // StartOperator runs the operator on env until the test ends.
 func StartOperator(t testing.TB, env *Env, o *app.Options) *Operator {
 	t.Helper()
+	return StartOperatorAs(t, env, env.Config, o)
+}
+
+// StartOperatorAs runs the operator with the client configuration cfg, e.g. one that
+// impersonates a ServiceAccount.
+func StartOperatorAs(t testing.TB, env *Env, cfg *rest.Config, o *app.Options) *Operator {
+	t.Helper()
 	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(testWriter{t})))
 	if env.webhooks && !o.EnableWebhooks {
 		o.EnableWebhooks = true
 		o.WebhookHost, o.WebhookPort, o.WebhookCertDir = env.WebhookServing()
 	}
 	counter := &RequestCounter{}
-	op, err := app.New(counter.Wrap(env.Config), o)
+	op, err := app.New(counter.Wrap(cfg), o)
 	if err != nil {
 		t.Fatalf("building the operator: %v", err)
 	}

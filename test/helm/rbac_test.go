@@ -1,0 +1,156 @@
+package helm
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/oda-canvas/api-operator-istio/internal/app"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// unexercised are grants the scenario below does not reach, each with the reason it is
+// still needed. Anything else granted and unused fails the test.
+var unexercised = map[harness.Access]string{
+	{Group: "", Resource: "secrets", Verb: "update"}:                   "the self-managed CA is rewritten only when it nears expiry",
+	{Group: "oda.tmforum.org", Resource: "components", Verb: "patch"}:  "Component status is patched through the object where the CRD has no status subresource (the ODA Canvas CRD)",
+	{Group: "oda.tmforum.org", Resource: "exposedapis", Verb: "patch"}: "status through the object without a status subresource; finalizers",
+	{Group: "events.k8s.io", Resource: "events", Verb: "patch"}:        "a repeated event is patched into the series",
+	{Group: "oda.tmforum.org", Resource: "components", Verb: "get"}:    "a Component is read afresh after a write conflict with another operator",
+	{Group: "", Resource: "events", Verb: "patch"}:                     "a repeated leader election event is patched",
+}
+
+const chartSA = "system:serviceaccount:" + releaseNS + ":canvas-api-operator-istio"
+
+// TestChartRBACIsWhatTheOperatorUses runs the operator as the chart's ServiceAccount, bound
+// only by the chart's rendered RBAC, through routes, conflicts, status, the parent
+// Component, both metrics patterns and self-managed webhook certificates; then compares
+// what it used with what the chart grants.
+func TestChartRBACIsWhatTheOperatorUses(t *testing.T) {
+	env := harness.Start(t, harness.Generated, harness.ServiceMonitorCRD(t))
+	for _, ns := range []string{releaseNS, "components", "istio-system"} {
+		env.Namespace(t, ns)
+	}
+	objs := render(t, "certManager.enabled=false", "watchNamespaces={components}", "ingressGateway.namespace=istio-system",
+		"webhook.failurePolicy=Ignore")
+	granted := applyRBAC(t, env, objs)
+
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: chartSA}
+	used := map[harness.Access]bool{}
+	s := newScenario(t, env)
+	for _, pattern := range []string{app.ServiceMonitor, app.PrometheusAnnotation} {
+		op := harness.StartOperatorAs(t, env, cfg, operatorOptions(t, pattern))
+		s.run(pattern)
+		op.Stop()
+		for _, r := range op.Requests().All() {
+			if a, ok := harness.AccessOf(r); ok {
+				used[a] = true
+			}
+		}
+	}
+	assertBundleInjected(t, env)
+
+	var unused []string
+	for a := range granted {
+		if !used[a] && unexercised[a] == "" {
+			unused = append(unused, fmt.Sprint(a))
+		}
+	}
+	sort.Strings(unused)
+	assert.Empty(t, unused, "the chart grants what the operator never used")
+	assertMarkersCover(t, granted)
+}
+
+func operatorOptions(t *testing.T, pattern string) *app.Options {
+	o := harness.DefaultOptions()
+	o.OpenMetricsImplementation = pattern
+	o.Namespaces, o.IngressGatewayNamespace = []string{"components"}, "istio-system"
+	o.LeaderElect, o.LeaderElectionNamespace = true, releaseNS
+	o.EnableWebhooks, o.WebhookHost, o.WebhookPort, o.WebhookCertDir = true, "127.0.0.1", freePort(t), t.TempDir()
+	o.WebhookServiceName, o.WebhookNamespace, o.CASecretName = "canvas-api-operator-istio-webhook", releaseNS, "canvas-api-operator-istio-ca"
+	o.MutatingWebhookName, o.ValidatingWebhookName = "canvas-api-operator-istio", "canvas-api-operator-istio"
+	return o
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// applyRBAC creates the rendered ServiceAccount, RBAC and webhook configurations, and returns
+// what the rules grant; no rule may hold a wildcard.
+func applyRBAC(t *testing.T, env *harness.Env, objs []*unstructured.Unstructured) map[harness.Access]bool {
+	t.Helper()
+	granted := map[harness.Access]bool{}
+	for _, obj := range objs {
+		switch obj.GetKind() {
+		case "ServiceAccount", "RoleBinding", "ClusterRoleBinding", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration":
+		case "Role", "ClusterRole":
+			for _, a := range rulesOf(t, obj) {
+				granted[a] = true
+			}
+		default:
+			continue
+		}
+		require.NoError(t, env.Client.Create(context.Background(), obj), "%s %s", obj.GetKind(), obj.GetName())
+	}
+	require.NotEmpty(t, granted)
+	return granted
+}
+
+func rulesOf(t *testing.T, obj *unstructured.Unstructured) []harness.Access {
+	t.Helper()
+	role := &rbacv1.ClusterRole{}
+	require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, role))
+	var out []harness.Access
+	for _, r := range role.Rules {
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, v := range r.Verbs {
+					require.NotContains(t, []string{g, res, v}, "*", "wildcard in %s %s", obj.GetKind(), obj.GetName())
+					out = append(out, harness.Access{Group: g, Resource: res, Verb: v})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// assertMarkersCover: the chart grants nothing that the kubebuilder markers
+// (config/rbac/role.yaml) do not list.
+func assertMarkersCover(t *testing.T, granted map[harness.Access]bool) {
+	t.Helper()
+	raw := readFile(t, filepath.Join(harness.RepoRoot(t), "config", "rbac", "role.yaml"))
+	u := &unstructured.Unstructured{}
+	require.NoError(t, yaml.Unmarshal(raw, &u.Object))
+	markers := map[harness.Access]bool{}
+	for _, a := range rulesOf(t, u) {
+		markers[a] = true
+	}
+	for a := range granted {
+		assert.True(t, markers[a], "%v is granted by the chart but no kubebuilder marker asks for it", a)
+	}
+}
+
+func assertBundleInjected(t *testing.T, env *harness.Env) {
+	t.Helper()
+	v := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Name: "canvas-api-operator-istio"}, v))
+	assert.NotEmpty(t, v.Webhooks[0].ClientConfig.CABundle, "the self-managed CA bundle was written")
+}

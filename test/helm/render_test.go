@@ -1,0 +1,153 @@
+// Package helm tests the chart: lint, renderings, their acceptance by a real API server,
+// the values schema, and that its RBAC is exactly what the operator needs.
+package helm
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+const release, releaseNS = "canvas", "oda-operators"
+
+func helm(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	bin := filepath.Join(harness.RepoRoot(t), "bin", "helm")
+	if _, err := os.Stat(bin); err != nil {
+		t.Skipf("no helm in bin/: run 'make helm' (make test does): %v", err)
+	}
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if err != nil {
+		return errOut.String(), err
+	}
+	return out.String(), nil
+}
+
+func chartDir(t *testing.T) string {
+	return filepath.Join(harness.RepoRoot(t), "charts", "api-operator-istio")
+}
+
+// render runs helm template with the --set values and returns the objects.
+func render(t *testing.T, sets ...string) []*unstructured.Unstructured {
+	t.Helper()
+	args := []string{"template", release, chartDir(t), "--namespace", releaseNS}
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	out, err := helm(t, args...)
+	require.NoError(t, err, out)
+	var objs []*unstructured.Unstructured
+	for _, doc := range strings.Split(out, "\n---") {
+		js, err := yaml.YAMLToJSON([]byte(doc))
+		require.NoError(t, err)
+		u := &unstructured.Unstructured{}
+		if u.UnmarshalJSON(js) == nil && u.GetKind() != "" {
+			objs = append(objs, u)
+		}
+	}
+	require.NotEmpty(t, objs)
+	return objs
+}
+
+var valueSets = map[string][]string{
+	"defaults":          nil,
+	"cert-manager-off":  {"certManager.enabled=false"},
+	"namespaced":        {"watchNamespaces={components,team-b}", "ingressGateway.namespace=istio-system"},
+	"custom-issuer":     {"certManager.issuerRef.name=corporate-ca", "certManager.issuerRef.kind=ClusterIssuer"},
+	"all-namespaces-ig": {"ingressGateway.namespace=", "crds.install=true", "openmetricsImplementation=DataDogAnnotation"},
+}
+
+func TestLint(t *testing.T) {
+	out, err := helm(t, "lint", "--strict", chartDir(t))
+	require.NoError(t, err, out)
+}
+
+// TestRenderingsApply: every object of every rendering passes a server-side dry-run apply
+// on a control plane with our CRDs and cert-manager's.
+func TestRenderingsApply(t *testing.T) {
+	certManagerCRDs := filepath.Join(harness.ModuleDir(t, "github.com/cert-manager/cert-manager"), "deploy", "crds")
+	env := harness.Start(t, harness.Generated, certManagerCRDs)
+	for _, ns := range []string{releaseNS, "components", "team-b", "istio-system"} {
+		env.Namespace(t, ns)
+	}
+	for name, sets := range valueSets {
+		t.Run(name, func(t *testing.T) {
+			kinds := map[string]int{}
+			for _, obj := range render(t, sets...) {
+				kinds[obj.GetKind()]++
+				err := env.Client.Patch(context.Background(), obj, client.Apply, client.DryRunAll, client.ForceOwnership, client.FieldOwner("chart-test"))
+				assert.NoError(t, err, "%s %s", obj.GetKind(), obj.GetName())
+			}
+			assert.Equal(t, 1, kinds["Deployment"])
+			assert.Equal(t, 1, kinds["MutatingWebhookConfiguration"])
+			assert.Equal(t, 1, kinds["ValidatingWebhookConfiguration"])
+		})
+	}
+}
+
+func TestDeploymentHardening(t *testing.T) {
+	for _, obj := range render(t) {
+		if obj.GetKind() != "Deployment" {
+			continue
+		}
+		replicas, _, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas")
+		assert.Equal(t, int64(2), replicas)
+		pod, _, _ := unstructured.NestedMap(obj.Object, "spec", "template", "spec")
+		assert.Equal(t, true, pod["securityContext"].(map[string]any)["runAsNonRoot"])
+		assert.Equal(t, map[string]any{"type": "RuntimeDefault"}, pod["securityContext"].(map[string]any)["seccompProfile"])
+		c := pod["containers"].([]any)[0].(map[string]any)
+		sc := c["securityContext"].(map[string]any)
+		assert.Equal(t, false, sc["allowPrivilegeEscalation"])
+		assert.Equal(t, true, sc["readOnlyRootFilesystem"])
+		assert.Equal(t, map[string]any{"drop": []any{"ALL"}}, sc["capabilities"])
+		assert.Equal(t, "/healthz", c["livenessProbe"].(map[string]any)["httpGet"].(map[string]any)["path"])
+		assert.Equal(t, "/readyz", c["readinessProbe"].(map[string]any)["httpGet"].(map[string]any)["path"])
+		assert.NotEmpty(t, pod["topologySpreadConstraints"])
+		return
+	}
+	t.Fatal("no Deployment rendered")
+}
+
+func TestCertManagerWiring(t *testing.T) {
+	for _, obj := range render(t) {
+		switch obj.GetKind() {
+		case "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration":
+			assert.Equal(t, releaseNS+"/canvas-api-operator-istio-webhook", obj.GetAnnotations()["cert-manager.io/inject-ca-from"])
+		case "Certificate":
+			dns, _, _ := unstructured.NestedStringSlice(obj.Object, "spec", "dnsNames")
+			assert.Equal(t, []string{"canvas-api-operator-istio-webhook.oda-operators.svc", "canvas-api-operator-istio-webhook.oda-operators.svc.cluster.local"}, dns)
+		}
+	}
+	for _, obj := range render(t, "certManager.enabled=false") {
+		assert.NotContains(t, []string{"Certificate", "Issuer"}, obj.GetKind())
+		assert.Empty(t, obj.GetAnnotations()["cert-manager.io/inject-ca-from"])
+	}
+}
+
+func TestValuesSchemaRejects(t *testing.T) {
+	for _, c := range []struct{ set, want string }{
+		{"replicaCount=two", "replicaCount"},
+		{"openmetricsImplementation=Graphite", "openmetricsImplementation"},
+		{"logLevel=loud", "logLevel"},
+	} {
+		out, err := helm(t, "template", release, chartDir(t), "--set", c.set)
+		require.Error(t, err, c.set)
+		assert.Contains(t, out, "values don't meet the specifications of the schema", c.set)
+		assert.Contains(t, out, c.want, c.set)
+	}
+}

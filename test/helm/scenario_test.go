@@ -1,0 +1,144 @@
+package helm
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/stretchr/testify/require"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/app"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+const ns = "components"
+
+// scenario drives the operator through what it does, as a user and the canvas would.
+type scenario struct {
+	t    *testing.T
+	env  *harness.Env
+	comp *odav1.Component
+	a, b *odav1.ExposedAPI
+	m    *odav1.ExposedAPI
+}
+
+func newScenario(t *testing.T, env *harness.Env) *scenario {
+	env.Gateway(t, "20.0.0.1", "")
+	env.Implementation(t, ns, "impl", 8080, true)
+	env.Pod(t, ns, "impl-0", map[string]string{"app": "impl"})
+	comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}
+	require.NoError(t, env.Client.Create(context.Background(), comp))
+	return &scenario{t: t, env: env, comp: comp}
+}
+
+func (s *scenario) owned(name, path, apiType string) *odav1.ExposedAPI {
+	api := harness.API(ns, name, path, "impl", 8080)
+	api.Spec.APIType = apiType
+	api.OwnerReferences = []metav1.OwnerReference{{APIVersion: "oda.tmforum.org/v1", Kind: "Component", Name: "shop", UID: s.comp.UID}}
+	require.NoError(s.t, s.env.Client.Create(context.Background(), api))
+	return api
+}
+
+func (s *scenario) run(pattern string) {
+	if pattern == app.ServiceMonitor {
+		s.routesAndServiceMonitor()
+		return
+	}
+	s.annotations()
+}
+
+func (s *scenario) routesAndServiceMonitor() {
+	t, env := s.t, s.env
+	s.a, s.b = s.owned("a", "/a", odav1.APITypeOpenAPI), s.owned("b", "/b", odav1.APITypeOpenAPI)
+	s.m = s.owned("m", "/metrics", odav1.APITypePrometheus)
+	env.PatchComponentStatus(t, s.comp, map[string]any{"coreAPIs": []any{map[string]any{"name": "a", "uid": string(s.a.UID)}}})
+	s.waitCondition(s.a, "Ready", "Ready")
+	s.waitCondition(s.b, "Ready", "Ready")
+	s.waitCondition(s.m, "Scraping", "ServiceMonitorProgrammed")
+	harness.Eventually(t, "the Component entry", func() error {
+		st := env.ComponentStatus(t, ns, "shop")
+		if e := st["coreAPIs"].([]any)[0].(map[string]any); e["url"] != "https://20.0.0.1/a" {
+			return fmt.Errorf("entry %v", e)
+		}
+		return nil
+	})
+	env.UpdateAPI(t, s.a, func(a *odav1.ExposedAPI) { a.Spec.Port = 8081 })
+	harness.Eventually(t, "the VirtualService updated", func() error {
+		vs := &networkingv1.VirtualService{}
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(s.a), vs); err != nil {
+			return err
+		}
+		if vs.Spec.Http[0].Route[0].Destination.Port.GetNumber() != 8081 {
+			return fmt.Errorf("port %v", vs.Spec.Http[0].Route[0].Destination.Port)
+		}
+		return nil
+	})
+	env.UpdateAPI(t, s.m, func(a *odav1.ExposedAPI) { a.Spec.Path = "/prometheus" })
+	harness.Eventually(t, "the ServiceMonitor updated", func() error {
+		sm := &monitoringv1.ServiceMonitor{}
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(s.m), sm); err != nil {
+			return err
+		}
+		if sm.Spec.Endpoints[0].Path != "/prometheus" {
+			return fmt.Errorf("path %s", sm.Spec.Endpoints[0].Path)
+		}
+		return nil
+	})
+	// b, the newer, moves onto a's route: it loses, and its route is withdrawn.
+	env.UpdateAPI(t, s.b, func(b *odav1.ExposedAPI) { b.Spec.Path = "/a" })
+	s.waitCondition(s.b, "Accepted", "RouteConflict")
+	s.waitGone(&networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "b"}})
+}
+
+func (s *scenario) annotations() {
+	t, env := s.t, s.env
+	s.waitGone(&monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "m"}})
+	harness.Eventually(t, "the pod annotated", func() error {
+		pod := &corev1.Pod{}
+		require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "impl-0"}, pod))
+		if pod.Annotations["prometheus.io/scrape"] != "true" {
+			return fmt.Errorf("annotations %v", pod.Annotations)
+		}
+		return nil
+	})
+	require.NoError(t, env.Client.Delete(context.Background(), s.m))
+	s.waitGone(s.m)
+}
+
+func (s *scenario) waitCondition(api *odav1.ExposedAPI, typ, reason string) {
+	harness.Eventually(s.t, api.Name+" "+typ+" "+reason, func() error {
+		got := &odav1.ExposedAPI{}
+		if err := s.env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), got); err != nil {
+			return err
+		}
+		if c := meta.FindStatusCondition(got.Status.Conditions, typ); c == nil || c.Reason != reason {
+			return fmt.Errorf("condition %+v", c)
+		}
+		return nil
+	})
+}
+
+func (s *scenario) waitGone(obj client.Object) {
+	harness.Eventually(s.t, fmt.Sprintf("%T %s gone", obj, obj.GetName()), func() error {
+		err := s.env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("still there (%v)", err)
+	})
+}
+
+func readFile(t *testing.T, path string) []byte {
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return raw
+}
