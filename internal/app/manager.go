@@ -165,7 +165,7 @@ func managerOptions(o *Options) ctrl.Options {
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
 		// A replica that stops hands the lease over at once instead of after its expiry.
 		LeaderElectionReleaseOnCancel: true,
-		GracefulShutdownTimeout: &o.GracefulShutdown,
+		GracefulShutdownTimeout:       &o.GracefulShutdown,
 		Cache: cache.Options{
 			DefaultTransform: cache.TransformStripManagedFields(),
 			ByObject: map[client.Object]cache.ByObject{
