@@ -70,6 +70,10 @@ helm: ## Put helm in bin/ (built from its Go module, cached).
 test: envtest-assets helm lint ## Run every test against a real API server.
 	go test $(GO_TEST_FLAGS) ./... 2>&1 | tee $(BIN)/test.log
 
+.PHONY: bench
+bench: envtest-assets build ## Benchmarks on a local control plane: prints a table, writes test/bench/RESULTS.md.
+	go run ./test/bench --root $(CURDIR) $(BENCH_FLAGS)
+
 .PHONY: fuzz
 fuzz: ## Fuzz each target for FUZZTIME (default 30s).
 	@for t in $$(grep -rhoE '^func (Fuzz[A-Za-z0-9_]+)' --include='*_test.go' . | awk '{print $$2}' | sed 's/(.*//'); do \

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// operatorProcess is the operator binary running against the plane.
+type operatorProcess struct {
+	cmd         *exec.Cmd
+	metricsAddr string
+}
+
+func startOperator(c config, p *plane, args ...string) (*operatorProcess, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	all := append([]string{"--kubeconfig", p.kubeconfig, "--metrics-bind-address", addr, "--health-probe-bind-address", "0",
+		"--kube-api-qps", fmt.Sprint(c.qps), "--kube-api-burst", fmt.Sprint(c.burst), "--log-level", "error"}, args...)
+	cmd := exec.Command(c.binary, all...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return &operatorProcess{cmd: cmd, metricsAddr: addr}, nil
+}
+
+func (o *operatorProcess) stop() {
+	_ = o.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = o.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = o.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// requests sums the operator's own client metrics: reads (GET) and writes (the rest).
+func (o *operatorProcess) requests() (reads, writes float64, err error) {
+	err = o.scrape(func(name, labels string, v float64) {
+		if name != "rest_client_requests_total" {
+			return
+		}
+		if strings.Contains(labels, `method="GET"`) {
+			reads += v
+		} else {
+			writes += v
+		}
+	})
+	return reads, writes, err
+}
+
+// heap is go_memstats_heap_alloc_bytes.
+func (o *operatorProcess) heap() (float64, error) {
+	var h float64
+	err := o.scrape(func(name, _ string, v float64) {
+		if name == "go_memstats_heap_alloc_bytes" {
+			h = v
+		}
+	})
+	return h, err
+}
+
+func (o *operatorProcess) scrape(fn func(name, labels string, v float64)) error {
+	resp, err := http.Get("http://" + o.metricsAddr + "/metrics")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		name, labels := line[:i], ""
+		if j := strings.IndexByte(name, '{'); j >= 0 {
+			name, labels = name[:j], name[j:]
+		}
+		fn(name, labels, v)
+	}
+	return sc.Err()
+}
+
+// rss is the process's resident set from /proc.
+func (o *operatorProcess) rss() (float64, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", o.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			kb, err := strconv.ParseFloat(f[1], 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS")
+}
+
+// waitMetrics waits until the metrics endpoint answers.
+func (o *operatorProcess) waitMetrics() error {
+	for i := 0; i < 200; i++ {
+		if _, _, err := o.requests(); err == nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("the operator's metrics endpoint did not answer")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"sync"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/routes"
+	"github.com/oda-canvas/api-operator-istio/webhooks"
+)
+
+// webhookLatency measures admission: the handlers called directly with AdmissionReview
+// bodies, and creates through the API server with and without the webhooks registered.
+func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Object, res *result) error {
+	say("webhook latency: handlers called directly")
+	var err error
+	if res.direct, err = direct(c); err != nil {
+		return err
+	}
+	if err := p.namespace(ctx, "admission"); err != nil {
+		return err
+	}
+	say("webhook latency: creates through the API server, no webhook")
+	if res.viaAPINoHook, err = creates(ctx, p, c, "nohook"); err != nil {
+		return err
+	}
+	w := p.env.WebhookInstallOptions
+	op, err := startOperator(c, p, "--namespaces", "admission", "--enable-webhooks=true", "--webhook-host", w.LocalServingHost,
+		"--webhook-port", fmt.Sprint(w.LocalServingPort), "--webhook-cert-dir", w.LocalServingCertDir)
+	if err != nil {
+		return err
+	}
+	defer op.stop()
+	for _, h := range hooks {
+		if err := p.admin.Create(ctx, h); err != nil {
+			return err
+		}
+	}
+	if err := waitWebhook(ctx, p); err != nil {
+		return err
+	}
+	say("webhook latency: creates through the API server, with the webhooks")
+	res.viaAPI, err = creates(ctx, p, c, "hook")
+	return err
+}
+
+func review(i int) []byte {
+	api := &odav1.ExposedAPI{TypeMeta: metav1.TypeMeta{APIVersion: "oda.tmforum.org/v1", Kind: "ExposedAPI"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "admission", Name: fmt.Sprintf("api-%d", i), Labels: map[string]string{odav1.ComponentNameLabel: "shop"}},
+		Spec:       odav1.ExposedAPISpec{Name: "x", APIType: "OpenAPI", Implementation: "impl", Path: fmt.Sprintf("/a//%d/", i), Port: 8080}}
+	raw, _ := json.Marshal(api)
+	body, _ := json.Marshal(admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{UID: types.UID(fmt.Sprint(i)), Operation: admissionv1.Create,
+			Kind: metav1.GroupVersionKind{Group: "oda.tmforum.org", Version: "v1", Kind: "ExposedAPI"}, Object: runtime.RawExtension{Raw: raw}},
+	})
+	return body
+}
+
+// direct times both handlers on AdmissionReview bodies (the conflict lookup left out: it
+// needs a cache, and is one index read).
+func direct(c config) (latency, error) {
+	handlers := []http.Handler{
+		&webhook.Admission{Handler: webhooks.Defaulter{}},
+		&webhook.Admission{Handler: &webhooks.Validator{Routes: routes.Settings{Gateway: "component-gateway"}}},
+	}
+	return timed(c.webhookRequests, c.concurrency, func(i int) error {
+		for _, h := range handlers {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(review(i)))
+			req.Header.Set("Content-Type", "application/json")
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				return fmt.Errorf("admission answered %d", rec.Code)
+			}
+		}
+		return nil
+	})
+}
+
+func creates(ctx context.Context, p *plane, c config, prefix string) (latency, error) {
+	n := c.webhookRequests / 4
+	return timed(n, c.concurrency, func(i int) error {
+		api := &odav1.ExposedAPI{ObjectMeta: objectMeta("admission", fmt.Sprintf("%s-%d", prefix, i)),
+			Spec: odav1.ExposedAPISpec{Name: "x", APIType: "openapi", Implementation: "impl", Path: fmt.Sprintf("/%s/%d", prefix, i), Port: 8080}}
+		api.Labels = map[string]string{odav1.ComponentNameLabel: "shop"}
+		return p.admin.Create(ctx, api)
+	})
+}
+
+func waitWebhook(ctx context.Context, p *plane) error {
+	for i := 0; i < 400; i++ {
+		api := &odav1.ExposedAPI{ObjectMeta: objectMeta("admission", "probe"),
+			Spec: odav1.ExposedAPISpec{Name: "x", APIType: "openapi", Implementation: "impl", Path: "/probe", Port: 0}}
+		api.Labels = map[string]string{odav1.ComponentNameLabel: "shop"}
+		err := p.admin.Create(ctx, api, client.DryRunAll)
+		if err != nil && bytes.Contains([]byte(err.Error()), []byte("denied the request")) {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("the webhooks never answered")
+}
+
+// timed runs fn n times on workers goroutines and returns the latency percentiles.
+func timed(n, workers int, fn func(i int) error) (latency, error) {
+	durations := make([]time.Duration, n)
+	var mu sync.Mutex
+	err := parallel(n, workers, func(i int) error {
+		start := time.Now()
+		err := fn(i)
+		mu.Lock()
+		durations[i] = time.Since(start)
+		mu.Unlock()
+		return err
+	})
+	sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
+	return latency{p50: durations[n/2], p99: durations[n*99/100]}, err
+}
