@@ -80,7 +80,11 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.OpenMetricsImplementation, "openmetrics-implementation", envOr("OPENMETRICS_IMPLEMENTATION", ServiceMonitor), "how metrics APIs are scraped: "+strings.Join(Patterns, ", ")+" (env OPENMETRICS_IMPLEMENTATION)")
 	fs.StringVar(&o.IngressGatewayNamespace, "ingress-gateway-namespace", "", "namespace of the istio=ingressgateway Service; empty looks in all")
 	fs.StringVar(&o.LogLevel, "log-level", envOr("LOGGING", "info"), "debug, info, warn, error, or the Python levels 10, 20, 30, 40 (env LOGGING)")
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "path to a kubeconfig; default in-cluster or $KUBECONFIG")
+	// controller-runtime registers --kubeconfig on the process's flag set and reads it in
+	// ctrl.GetConfig; only a flag set without it gets ours.
+	if fs.Lookup("kubeconfig") == nil {
+		fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "path to a kubeconfig; default in-cluster or $KUBECONFIG")
+	}
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect one active controller among the replicas (all replicas serve webhooks)")

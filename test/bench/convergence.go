@@ -46,7 +46,8 @@ func fixtures(ctx context.Context, p *plane, ns string, n int) ([]*odav1.Exposed
 	err := parallel(n, 32, func(i int) error {
 		name := fmt.Sprintf("api-%d", i)
 		svc := &corev1.Service{ObjectMeta: objectMeta(ns, name), Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": name}, Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}}}
+			ClusterIP: corev1.ClusterIPNone, // envtest's Service range holds 256 addresses
+			Selector:  map[string]string{"app": name}, Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}}}
 		slice := &discoveryv1.EndpointSlice{ObjectMeta: objectMeta(ns, name), AddressType: discoveryv1.AddressTypeIPv4,
 			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}}}
 		slice.Labels = map[string]string{discoveryv1.LabelServiceName: name}
@@ -168,6 +169,11 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int) (con
 	defer op.stop()
 	deadline := start.Add(10 * time.Minute)
 	for !w.converged(ctx, n) {
+		select {
+		case <-op.done:
+			return convergence{}, fmt.Errorf("the operator exited: %v", op.cmd.ProcessState)
+		default:
+		}
 		if time.Now().After(deadline) {
 			return convergence{}, fmt.Errorf("%d ExposedAPIs did not converge in 10 minutes", n)
 		}

@@ -17,6 +17,7 @@ import (
 type operatorProcess struct {
 	cmd         *exec.Cmd
 	metricsAddr string
+	done        chan struct{}
 }
 
 func startOperator(c config, p *plane, args ...string) (*operatorProcess, error) {
@@ -32,18 +33,18 @@ func startOperator(c config, p *plane, args ...string) (*operatorProcess, error)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	return &operatorProcess{cmd: cmd, metricsAddr: addr}, nil
+	op := &operatorProcess{cmd: cmd, metricsAddr: addr, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(op.done) }()
+	return op, nil
 }
 
 func (o *operatorProcess) stop() {
 	_ = o.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = o.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-o.done:
 	case <-time.After(20 * time.Second):
 		_ = o.cmd.Process.Kill()
-		<-done
+		<-o.done
 	}
 }
 

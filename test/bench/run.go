@@ -103,7 +103,7 @@ func gateway(ctx context.Context, p *plane) error {
 		return err
 	}
 	svc := &corev1.Service{ObjectMeta: objectMeta("istio-system", "istio-ingressgateway"), Spec: corev1.ServiceSpec{
-		Ports: []corev1.ServicePort{{Name: "http2", Port: 80}}, Selector: map[string]string{"istio": "ingressgateway"}}}
+		Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Name: "http2", Port: 80}}, Selector: map[string]string{"istio": "ingressgateway"}}}
 	svc.Labels = map[string]string{"istio": "ingressgateway"}
 	if err := p.admin.Create(ctx, svc); err != nil {
 		return err
@@ -123,7 +123,7 @@ func unrelated(ctx context.Context, p *plane, n int) error {
 			Name: "app", Image: "example/app:1", Env: []corev1.EnvVar{{Name: "PADDING", Value: fmt.Sprintf("%0512d", i)}}}}}}
 		pod.Labels = map[string]string{"app": name}
 		svc := &corev1.Service{ObjectMeta: objectMeta("unrelated", name), Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": name}, Ports: []corev1.ServicePort{{Port: 80}}}}
+			ClusterIP: corev1.ClusterIPNone, Selector: map[string]string{"app": name}, Ports: []corev1.ServicePort{{Port: 80}}}}
 		if err := p.admin.Create(ctx, pod); err != nil {
 			return err
 		}
