@@ -5,6 +5,7 @@ package exposedapi
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -36,6 +37,11 @@ type Reconciler struct {
 	Events         recorder.EventRecorder
 	// Extensions make further children (metrics scraping) once the route is accepted.
 	Extensions []Extension
+
+	// wroteOver maps an ExposedAPI to the resourceVersion its last status write replaced:
+	// while the cache still shows that version, a reconcile would only repeat the write
+	// and fail on the conflict. The informer's update event brings the next reconcile.
+	wroteOver sync.Map
 }
 
 // Extension makes children beyond the route for an accepted API. Its condition, when not
@@ -74,7 +80,11 @@ type observed struct {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	api := &odav1.ExposedAPI{}
 	if err := r.Client.Get(ctx, req.NamespacedName, api); err != nil {
+		r.wroteOver.Delete(req.NamespacedName)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.cacheBehind(api) {
+		return ctrl.Result{}, nil
 	}
 	if api.DeletionTimestamp != nil {
 		return ctrl.Result{}, r.finalize(ctx, api)
@@ -93,6 +103,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	return r.writeStatus(ctx, api, r.wantedStatus(api, obs))
+}
+
+// cacheBehind tells whether the cache has not yet seen our last status write.
+func (r *Reconciler) cacheBehind(api *odav1.ExposedAPI) bool {
+	key := client.ObjectKeyFromObject(api)
+	old, ok := r.wroteOver.Load(key)
+	if !ok {
+		return false
+	}
+	if old == api.ResourceVersion {
+		return true
+	}
+	r.wroteOver.Delete(key)
+	return false
 }
 
 // observe gathers every fact the reconcile decides on, all from caches.

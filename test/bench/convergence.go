@@ -52,7 +52,7 @@ func fixtures(ctx context.Context, p *plane, ns string, n int) ([]*odav1.Exposed
 			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}}}
 		slice.Labels = map[string]string{discoveryv1.LabelServiceName: name}
 		api := &odav1.ExposedAPI{ObjectMeta: objectMeta(ns, name), Spec: odav1.ExposedAPISpec{
-			Name: name, APIType: odav1.APITypeOpenAPI, Implementation: name, Path: "/" + name, Port: 8080, Segment: odav1.SegmentCore}}
+			Name: name, APIType: odav1.APITypeOpenAPI, Implementation: name, Path: "/" + ns + "/" + name, Port: 8080, Segment: odav1.SegmentCore}}
 		api.Labels = map[string]string{odav1.ComponentNameLabel: "shop"}
 		if i%2 == 0 {
 			api.OwnerReferences = []metav1.OwnerReference{{APIVersion: "oda.tmforum.org/v1", Kind: "Component", Name: "shop", UID: comp.UID}}
