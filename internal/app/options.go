@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,7 +107,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 
 // Validate reports settings that cannot work, naming the allowed values.
 func (o *Options) Validate() error {
-	if !contains(Patterns, o.OpenMetricsImplementation) {
+	if !slices.Contains(Patterns, o.OpenMetricsImplementation) {
 		return fmt.Errorf("invalid --openmetrics-implementation (env OPENMETRICS_IMPLEMENTATION) %q: must be one of %s",
 			o.OpenMetricsImplementation, strings.Join(Patterns, ", "))
 	}
@@ -151,13 +152,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

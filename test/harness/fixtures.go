@@ -177,3 +177,16 @@ func (e *Env) UpdateAPI(t testing.TB, api *odav1.ExposedAPI, change func(*odav1.
 		t.Fatalf("updating ExposedAPI %s: %v", api.Name, err)
 	}
 }
+
+// WaitAPI waits until check passes on the stored ExposedAPI and returns it.
+func (e *Env) WaitAPI(t testing.TB, api *odav1.ExposedAPI, what string, check func(*odav1.ExposedAPI) error) *odav1.ExposedAPI {
+	t.Helper()
+	got := &odav1.ExposedAPI{}
+	Eventually(t, api.Name+": "+what, func() error {
+		if err := e.Client.Get(context.Background(), client.ObjectKeyFromObject(api), got); err != nil {
+			return err
+		}
+		return check(got)
+	})
+	return got
+}

@@ -115,11 +115,7 @@ func (s *scenario) annotations() {
 }
 
 func (s *scenario) waitCondition(api *odav1.ExposedAPI, typ, reason string) {
-	harness.Eventually(s.t, api.Name+" "+typ+" "+reason, func() error {
-		got := &odav1.ExposedAPI{}
-		if err := s.env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), got); err != nil {
-			return err
-		}
+	s.env.WaitAPI(s.t, api, typ+" "+reason, func(got *odav1.ExposedAPI) error {
 		if c := meta.FindStatusCondition(got.Status.Conditions, typ); c == nil || c.Reason != reason {
 			return fmt.Errorf("condition %+v", c)
 		}

@@ -21,11 +21,7 @@ import (
 func waitCondition(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, typ string, status bool, reason string) string {
 	t.Helper()
 	var msg string
-	harness.Eventually(t, fmt.Sprintf("%s %s=%v %s", api.Name, typ, status, reason), func() error {
-		got := &odav1.ExposedAPI{}
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), got); err != nil {
-			return err
-		}
+	env.WaitAPI(t, api, fmt.Sprintf("%s=%v %s", typ, status, reason), func(got *odav1.ExposedAPI) error {
 		c := meta.FindStatusCondition(got.Status.Conditions, typ)
 		if c == nil || (c.Status == "True") != status || c.Reason != reason {
 			return fmt.Errorf("condition %+v", c)
@@ -108,11 +104,7 @@ func TestTwoAPIsShareOneImplementation(t *testing.T) {
 		for _, ready := range []bool{false, true, false, true} {
 			env.SetReady(t, ns, "shared", ready)
 			for _, api := range []*odav1.ExposedAPI{a, b} {
-				harness.Eventually(t, fmt.Sprintf("%s ready=%v", api.Name, ready), func() error {
-					got := &odav1.ExposedAPI{}
-					if err := env.Client.Get(ctx, client.ObjectKeyFromObject(api), got); err != nil {
-						return err
-					}
+				env.WaitAPI(t, api, fmt.Sprintf("ready=%v", ready), func(got *odav1.ExposedAPI) error {
 					return statusIs(got, "https://20.0.0.1/"+api.Name, ready)
 				})
 			}

@@ -85,14 +85,7 @@ func TestVirtualServiceLifecycle(t *testing.T) {
 // waitReady waits until the API is Ready with the given URL and returns it.
 func waitReady(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, url string) *odav1.ExposedAPI {
 	t.Helper()
-	got := &odav1.ExposedAPI{}
-	harness.Eventually(t, api.Name+" ready at "+url, func() error {
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), got); err != nil {
-			return err
-		}
-		return statusIs(got, url, true)
-	})
-	return got
+	return env.WaitAPI(t, api, "ready at "+url, func(got *odav1.ExposedAPI) error { return statusIs(got, url, true) })
 }
 
 func statusIs(api *odav1.ExposedAPI, url string, ready bool) error {

@@ -19,11 +19,7 @@ type wantStatus struct{ url, developerUI, ip string }
 
 func waitAPIStatus(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, want wantStatus, reason string) {
 	t.Helper()
-	harness.Eventually(t, fmt.Sprintf("%s status %+v (%s)", api.Name, want, reason), func() error {
-		got := &odav1.ExposedAPI{}
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), got); err != nil {
-			return err
-		}
+	env.WaitAPI(t, api, fmt.Sprintf("status %+v (%s)", want, reason), func(got *odav1.ExposedAPI) error {
 		s := got.Status.APIStatus
 		if s == nil {
 			return fmt.Errorf("no apiStatus yet")

@@ -2,6 +2,7 @@ package validation
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -22,7 +23,7 @@ func validateCORS(c *odav1.CORS, fld *field.Path) field.ErrorList {
 			break
 		}
 	}
-	if c.AllowCredentials != nil && *c.AllowCredentials && contains(origins, "*") {
+	if c.AllowCredentials != nil && *c.AllowCredentials && slices.Contains(origins, "*") {
 		errs = append(errs, field.Invalid(fld.Child("allowCredentials"), true,
 			"cannot be true while allowOrigins is *: browsers refuse credentials with a wildcard origin"))
 	}

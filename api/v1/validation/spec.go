@@ -3,6 +3,7 @@ package validation
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -67,7 +68,7 @@ func validateAPIType(v string, fld *field.Path) field.ErrorList {
 	if v == "" {
 		return field.ErrorList{field.Required(fld, "one of "+quoted(APITypes))}
 	}
-	if !contains(APITypes, v) {
+	if !slices.Contains(APITypes, v) {
 		return field.ErrorList{field.NotSupported(fld, v, APITypes)}
 	}
 	return nil
@@ -146,7 +147,7 @@ func validateHostname(h string, fld *field.Path) field.ErrorList {
 }
 
 func validateSegment(s string, fld *field.Path) field.ErrorList {
-	if s != "" && !contains(Segments, s) {
+	if s != "" && !slices.Contains(Segments, s) {
 		return field.ErrorList{field.NotSupported(fld, s, Segments)}
 	}
 	return nil
@@ -189,15 +190,6 @@ func validateCount(s string, fld *field.Path) field.ErrorList {
 		return field.ErrorList{field.Invalid(fld, s, "must be a whole number greater than 0, written as a string, e.g. \"100\"")}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func quoted(list []string) string {
