@@ -27,6 +27,9 @@ import (
 type Reconciler struct {
 	// Client reads from the manager's cache and writes to the API server.
 	Client client.Client
+	// APIReader reads the API server directly: the cache holds only the VirtualServices this
+	// operator labelled, so a name collision is looked at here.
+	APIReader client.Reader
 	// Gateways reads the Istio ingress gateway Services (a cache of only those).
 	Gateways client.Reader
 	// Routes holds the component gateway and public host name.
@@ -71,7 +74,7 @@ type observed struct {
 
 // +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis,verbs=list;watch;patch
 // +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis/status,verbs=patch
-// +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices,verbs=list;watch;create;update;delete
+// +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=list;watch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -160,6 +163,17 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 		return nil
 	}
 	vs, did, err := r.programRoute(ctx, api, &obs.spec, obs.vs)
+	if apierrors.IsAlreadyExists(err) {
+		// Not in our cache: made by someone else, or by an operator that did not label it
+		// (the Python reference). Adopt it if this API owns it, else leave it alone.
+		if obs.vs, err = r.uncachedVirtualService(ctx, api); err != nil || obs.vs == nil {
+			return err
+		}
+		if obs.foreign = !ownedBy(obs.vs, api.UID); obs.foreign {
+			return nil
+		}
+		vs, did, err = r.programRoute(ctx, api, &obs.spec, obs.vs)
+	}
 	if err != nil {
 		return err
 	}

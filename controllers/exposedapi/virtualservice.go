@@ -46,6 +46,16 @@ func (r *Reconciler) currentVirtualService(ctx context.Context, api *odav1.Expos
 	return vs, err
 }
 
+// uncachedVirtualService reads the API's VirtualService from the API server, or nil.
+func (r *Reconciler) uncachedVirtualService(ctx context.Context, api *odav1.ExposedAPI) (*networkingv1.VirtualService, error) {
+	vs := &networkingv1.VirtualService{}
+	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(api), vs)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return vs, err
+}
+
 func ownedBy(obj metav1.Object, uid types.UID) bool {
 	ref := metav1.GetControllerOf(obj)
 	return ref != nil && ref.UID == uid
@@ -68,7 +78,7 @@ func (r *Reconciler) programRoute(ctx context.Context, api *odav1.ExposedAPI, sp
 		}
 		return vs, "Created", nil
 	}
-	if proto.Equal(&vs.Spec, want) && labelsMatch(vs.Labels, childLabels(api)) {
+	if proto.Equal(&vs.Spec, want) && labelsMatch(vs.Labels, childLabels(api)) && ownedBy(vs, api.UID) {
 		return vs, "", nil
 	}
 	vs = vs.DeepCopy()
@@ -78,6 +88,9 @@ func (r *Reconciler) programRoute(ctx context.Context, api *odav1.ExposedAPI, sp
 	}
 	for k, v := range childLabels(api) {
 		vs.Labels[k] = v
+	}
+	if err := controllerutil.SetControllerReference(api, vs, r.Client.Scheme()); err != nil {
+		return nil, "", err
 	}
 	if err := r.Client.Update(ctx, vs); err != nil {
 		return nil, "", err
@@ -97,8 +110,14 @@ func (r *Reconciler) withdrawRoute(ctx context.Context, api *odav1.ExposedAPI, v
 	return err == nil, err
 }
 
+// ManagedByLabel marks the children this operator made; its caches hold only those.
+const ManagedByLabel = "app.kubernetes.io/managed-by"
+
+// ManagedByValue is ManagedByLabel's value.
+const ManagedByValue = "api-operator-istio"
+
 func childLabels(api *odav1.ExposedAPI) map[string]string {
-	l := map[string]string{"app.kubernetes.io/managed-by": "api-operator-istio"}
+	l := map[string]string{ManagedByLabel: ManagedByValue}
 	if c := api.Labels[odav1.ComponentNameLabel]; c != "" {
 		l[odav1.ComponentNameLabel] = c
 	}

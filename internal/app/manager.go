@@ -171,6 +171,8 @@ func managerOptions(o *Options) ctrl.Options {
 			ByObject: map[client.Object]cache.ByObject{
 				&discoveryv1.EndpointSlice{}: {Transform: slimEndpointSlice},
 				&corev1.Pod{}:                {Transform: metrics.SlimPod},
+				// Only our own VirtualServices: a mesh can hold thousands of others.
+				&networkingv1.VirtualService{}: {Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue})},
 			},
 		},
 	}
@@ -224,6 +226,7 @@ func (op *Operator) setupControllers(o *Options) error {
 	mgr := op.Manager
 	r := &exposedapi.Reconciler{
 		Client:         mgr.GetClient(),
+		APIReader:      mgr.GetAPIReader(),
 		Gateways:       op.Gateways,
 		Routes:         routeSettings(o),
 		PublicHostname: o.PublicHostname,

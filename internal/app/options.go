@@ -92,7 +92,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election lease; default the pod's")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 50, "steady requests per second to the API server")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 100, "burst of requests to the API server")
-	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "ExposedAPIs reconciled at once")
+	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 16, "ExposedAPIs reconciled at once (the work is waiting on the API server, not CPU)")
 	fs.BoolVar(&o.EnableWebhooks, "enable-webhooks", true, "serve the defaulting and validating admission webhooks")
 	fs.IntVar(&o.WebhookPort, "webhook-port", 9443, "port of the webhook server")
 	fs.StringVar(&o.WebhookHost, "webhook-host", "", "address the webhook server listens on; empty means all")

@@ -36,7 +36,7 @@ annotations:
   verbs: ["patch"]
 - apiGroups: ["networking.istio.io"]
   resources: ["virtualservices"]
-  verbs: ["list", "watch", "create", "update", "delete"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
 - apiGroups: ["monitoring.coreos.com"]
   resources: ["servicemonitors"]
   verbs: ["list", "watch", "create", "update", "delete"]
