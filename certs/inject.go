@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -17,50 +16,49 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations;validatingwebhookconfigurations,verbs=get;patch
+
 // caInjector writes the self-managed CA into the webhook configurations: at start, when the
-// CA rotates, and every resync in case something reset it. It reads by name rather than
-// watching, so it needs only get and patch on the two configurations.
+// CA rotates, and every resync in case a deploy tool reset it.
 type caInjector struct {
+	// reader reads the API server directly: a cache would watch every Secret.
 	reader client.Reader
 	client client.Client
 	ca     *authority.DynamicAuthority
 	opts   Options
-	// retry is the first wait after a pass that did not finish (the Secret or a
-	// configuration not there yet); it doubles up to resync.
-	retry, resync time.Duration
+	resync time.Duration
 }
 
 func newCAInjector(r client.Reader, c client.Client, ca *authority.DynamicAuthority, o Options) *caInjector {
-	return &caInjector{reader: r, client: c, ca: ca, opts: o, retry: time.Second, resync: time.Minute}
+	return &caInjector{reader: r, client: c, ca: ca, opts: o, resync: time.Minute}
 }
 
 // Start keeps the bundles in place until ctx ends.
-func (i *caInjector) Start(ctx context.Context) {
+func (i *caInjector) Start(ctx context.Context) error {
 	rotated := make(chan struct{}, 1)
 	i.ca.WatchRotation(rotated)
 	defer i.ca.StopWatchingRotation(rotated)
 	log := logf.FromContext(ctx).WithName("ca-injector")
-	wait := i.retry
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	next := time.Now()
 	for {
-		next := i.resync
-		if err := i.injectAll(ctx); err != nil {
-			// Usual at start: the authority has not written its Secret yet, or the
-			// configurations are applied after the operator.
-			log.Info("CA bundle not written yet, trying again", "in", wait.String(), "reason", err.Error())
-			next, wait = wait, min(2*wait, i.resync)
-		} else {
-			wait = i.retry
+		if !time.Now().Before(next) {
+			if err := i.injectAll(ctx); err != nil {
+				log.Info("CA bundle not written yet, trying again", "reason", err.Error())
+				next = time.Now().Add(time.Second)
+			} else {
+				next = time.Now().Add(i.resync)
+			}
 		}
-		timer := time.NewTimer(next)
 		select {
 		case <-ctx.Done():
-			timer.Stop()
-			return
+			return nil
 		case <-rotated:
-			log.Info("CA rotated, writing the new bundle")
-		case <-timer.C:
+			next = time.Now()
+		case <-tick.C:
 		}
-		timer.Stop()
 	}
 }
 
@@ -69,13 +67,13 @@ func (i *caInjector) injectAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Both, whatever the first gives: one missing must not keep the other without a bundle.
-	return errors.Join(
-		i.inject(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{}, i.opts.MutatingWebhookName, bundle),
-		i.inject(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{}, i.opts.ValidatingWebhookName, bundle))
+	if err := i.inject(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{}, i.opts.MutatingWebhookName, bundle); err != nil {
+		return err
+	}
+	return i.inject(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{}, i.opts.ValidatingWebhookName, bundle)
 }
 
-// bundle is the CA certificate (PEM) from the authority's Secret.
+// bundle is the CA certificate from the authority's Secret.
 func (i *caInjector) bundle(ctx context.Context) ([]byte, error) {
 	s := &corev1.Secret{}
 	if err := i.reader.Get(ctx, client.ObjectKey{Namespace: i.opts.SecretNamespace, Name: i.opts.SecretName}, s); err != nil {
@@ -95,57 +93,37 @@ func (i *caInjector) inject(ctx context.Context, cfg client.Object, name string,
 	}
 	if err := i.reader.Get(ctx, client.ObjectKey{Name: name}, cfg); err != nil {
 		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("%T %s not found", cfg, name)
+			return nil // not installed in this mode or cluster
 		}
 		return err
 	}
-	patch, err := bundlePatch(webhooksOf(cfg), bundle)
-	if err != nil || patch == nil {
+	var ops []map[string]any
+	for n, have := range caBundles(cfg) {
+		if !bytes.Equal(have, bundle) {
+			ops = append(ops, map[string]any{"op": "add", "path": fmt.Sprintf("/webhooks/%d/clientConfig/caBundle", n), "value": bundle})
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	raw, err := json.Marshal(ops)
+	if err != nil {
 		return err
 	}
-	if err := i.client.Patch(ctx, cfg, client.RawPatch(types.JSONPatchType, patch)); err != nil {
-		return fmt.Errorf("writing the CA bundle into %T %s: %w", cfg, name, err)
-	}
-	return nil
+	return i.client.Patch(ctx, cfg, client.RawPatch(types.JSONPatchType, raw))
 }
 
-// webhook is one entry of a configuration: its name and current CA bundle.
-type webhook struct {
-	name     string
-	caBundle []byte
-}
-
-func webhooksOf(cfg client.Object) []webhook {
-	var out []webhook
+func caBundles(cfg client.Object) [][]byte {
+	var out [][]byte
 	switch c := cfg.(type) {
 	case *admissionregistrationv1.MutatingWebhookConfiguration:
 		for _, w := range c.Webhooks {
-			out = append(out, webhook{w.Name, w.ClientConfig.CABundle})
+			out = append(out, w.ClientConfig.CABundle)
 		}
 	case *admissionregistrationv1.ValidatingWebhookConfiguration:
 		for _, w := range c.Webhooks {
-			out = append(out, webhook{w.Name, w.ClientConfig.CABundle})
+			out = append(out, w.ClientConfig.CABundle)
 		}
 	}
 	return out
-}
-
-// bundlePatch is a JSON patch setting caBundle where it differs, nil when none does. Each
-// entry is tested by name first: if the list changed since it was read, the patch fails
-// and the next pass reads it again, instead of writing into the wrong entry.
-func bundlePatch(hooks []webhook, bundle []byte) ([]byte, error) {
-	var ops []map[string]any
-	for n, w := range hooks {
-		if bytes.Equal(w.caBundle, bundle) {
-			continue
-		}
-		at := fmt.Sprintf("/webhooks/%d", n)
-		ops = append(ops,
-			map[string]any{"op": "test", "path": at + "/name", "value": w.name},
-			map[string]any{"op": "add", "path": at + "/clientConfig/caBundle", "value": bundle})
-	}
-	if len(ops) == 0 {
-		return nil, nil
-	}
-	return json.Marshal(ops)
 }
