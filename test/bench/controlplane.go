@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/oda-canvas/api-operator-istio/internal/app"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
 // plane is the control plane and an admin client that is not rate limited.
@@ -26,15 +24,15 @@ type plane struct {
 }
 
 func startPlane(c config) (*plane, error) {
-	istio, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "istio.io/api").Output()
+	istio, err := harness.FindModuleDir("istio.io/api")
 	if err != nil {
-		return nil, fmt.Errorf("locating istio.io/api: %w", err)
+		return nil, err
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: c.assets,
 		CRDInstallOptions: envtest.CRDInstallOptions{Paths: []string{
 			filepath.Join(c.root, "config", "crd", "bases"), filepath.Join(c.root, "test", "crds"),
-			filepath.Join(strings.TrimSpace(string(istio)), "kubernetes", "customresourcedefinitions.gen.yaml"),
+			filepath.Join(istio, "kubernetes", "customresourcedefinitions.gen.yaml"),
 		}, ErrorIfPathMissing: true},
 		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join(c.root, "config", "webhook")}},
 	}

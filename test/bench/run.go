@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/oda-canvas/api-operator-istio/test/harness"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -136,9 +137,9 @@ func unrelated(ctx context.Context, p *plane, n int) error {
 func takeWebhooks(ctx context.Context, p *plane) ([]client.Object, error) {
 	var out []client.Object
 	for _, o := range []client.Object{&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfiguration{}} {
-		name := "mutating-webhook-configuration"
+		name := harness.MutatingWebhookName
 		if _, ok := o.(*admissionregistrationv1.ValidatingWebhookConfiguration); ok {
-			name = "validating-webhook-configuration"
+			name = harness.ValidatingWebhookName
 		}
 		if err := p.admin.Get(ctx, client.ObjectKey{Name: name}, o); err != nil {
 			return nil, err

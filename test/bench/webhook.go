@@ -20,6 +20,7 @@ import (
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
 	"github.com/oda-canvas/api-operator-istio/webhooks"
 )
 
@@ -50,7 +51,7 @@ func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Obje
 			return err
 		}
 	}
-	if err := waitWebhook(ctx, p); err != nil {
+	if err := harness.WaitForWebhook(ctx, p.admin, "admission", 20*time.Second); err != nil {
 		return err
 	}
 	say("webhook latency: creates through the API server, with the webhooks")
@@ -100,20 +101,6 @@ func creates(ctx context.Context, p *plane, c config, prefix string) (latency, e
 		api.Labels = map[string]string{odav1.ComponentNameLabel: "shop"}
 		return p.admin.Create(ctx, api)
 	})
-}
-
-func waitWebhook(ctx context.Context, p *plane) error {
-	for i := 0; i < 400; i++ {
-		api := &odav1.ExposedAPI{ObjectMeta: objectMeta("admission", "probe"),
-			Spec: odav1.ExposedAPISpec{Name: "x", APIType: "openapi", Implementation: "impl", Path: "/probe", Port: 0}}
-		api.Labels = map[string]string{odav1.ComponentNameLabel: "shop"}
-		err := p.admin.Create(ctx, api, client.DryRunAll)
-		if err != nil && bytes.Contains([]byte(err.Error()), []byte("denied the request")) {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("the webhooks never answered")
 }
 
 // timed runs fn n times on workers goroutines and returns the latency percentiles.

@@ -3,28 +3,18 @@
 package demo
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-)
-
-// Webhook configuration names in config/webhook.
-const (
-	mutatingName   = "mutating-webhook-configuration"
-	validatingName = "validating-webhook-configuration"
 )
 
 // controlPlane starts kube-apiserver and etcd with our CRDs, Istio's, the ServiceMonitor
 // and test Component CRDs, and our webhook configurations.
 func controlPlane(root, assets string) (*envtest.Environment, error) {
-	istio, err := moduleDir("istio.io/api")
+	istio, err := harness.FindModuleDir("istio.io/api")
 	if err != nil {
 		return nil, err
 	}
@@ -47,37 +37,6 @@ func controlPlane(root, assets string) (*envtest.Environment, error) {
 		return nil, fmt.Errorf("starting the control plane: %w", err)
 	}
 	return env, nil
-}
-
-// forgetEnvtestCA drops the CA bundle envtest wrote, so that the one the operator's
-// self-managed certificates write is the only one the API server trusts.
-func forgetEnvtestCA(ctx context.Context, c client.Client) error {
-	m := &admissionregistrationv1.MutatingWebhookConfiguration{}
-	if err := c.Get(ctx, client.ObjectKey{Name: mutatingName}, m); err != nil {
-		return err
-	}
-	for i := range m.Webhooks {
-		m.Webhooks[i].ClientConfig.CABundle = nil
-	}
-	if err := c.Update(ctx, m); err != nil {
-		return err
-	}
-	v := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	if err := c.Get(ctx, client.ObjectKey{Name: validatingName}, v); err != nil {
-		return err
-	}
-	for i := range v.Webhooks {
-		v.Webhooks[i].ClientConfig.CABundle = nil
-	}
-	return c.Update(ctx, v)
-}
-
-func moduleDir(module string) (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module).Output()
-	if err != nil {
-		return "", fmt.Errorf("locating module %s: %w", module, err)
-	}
-	return strings.TrimSpace(string(out)), nil
 }
 
 // writeKubeconfig writes an admin kubeconfig for the control plane into dir.

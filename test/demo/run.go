@@ -6,18 +6,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/internal/app"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
 // Options of a demo run.
@@ -56,7 +54,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := forgetEnvtestCA(ctx, c); err != nil {
+	if err := harness.ClearCABundles(ctx, c); err != nil {
 		return nil, err
 	}
 	stop, err := startOperator(ctx, env.Config, env.WebhookInstallOptions.LocalServingPort, o.Log)
@@ -65,7 +63,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*Result, error) {
 	}
 	defer stop()
 	say(out, "waiting for the webhooks (the operator makes its certificates)")
-	if err := waitWebhooks(ctx, c, 60*time.Second); err != nil {
+	if err := harness.WaitForWebhook(ctx, c, "default", 60*time.Second); err != nil {
 		return nil, err
 	}
 	res, err := show(ctx, c, o, out)
@@ -115,7 +113,7 @@ func startOperator(ctx context.Context, cfg *rest.Config, port int, logs io.Writ
 		MetricsBindAddress: "0", HealthProbeBindAddress: "0", KubeAPIQPS: 50, KubeAPIBurst: 100,
 		MaxConcurrentReconciles: 4, EnableWebhooks: true, WebhookHost: "localhost", WebhookPort: port,
 		WebhookServiceName: "api-operator-istio-webhook", WebhookNamespace: "default", CASecretName: "api-operator-istio-ca",
-		MutatingWebhookName: mutatingName, ValidatingWebhookName: validatingName, WebhookExtraDNSNames: []string{"localhost"},
+		MutatingWebhookName: harness.MutatingWebhookName, ValidatingWebhookName: harness.ValidatingWebhookName, WebhookExtraDNSNames: []string{"localhost"},
 		GracefulShutdown: 5 * time.Second, SkipNameValidation: true,
 	}
 	log := logr.Discard()
@@ -135,25 +133,6 @@ func startOperator(ctx context.Context, cfg *rest.Config, port int, logs io.Writ
 	done := make(chan error, 1)
 	go func() { done <- op.Manager.Start(ctx) }()
 	return func() { cancel(); <-done }, nil
-}
-
-// waitWebhooks waits until the API server gets an answer from the validating webhook: a
-// dry-run of an invalid ExposedAPI is refused by it.
-func waitWebhooks(ctx context.Context, c client.Client, timeout time.Duration) error {
-	probe := &odav1.ExposedAPI{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "probe",
-		Labels: map[string]string{odav1.ComponentNameLabel: "probe"}},
-		Spec: odav1.ExposedAPISpec{Name: "probe", APIType: "openapi", Implementation: "probe", Path: "/probe", Port: 70000}}
-	deadline := time.Now().Add(timeout)
-	for {
-		err := c.Create(ctx, probe.DeepCopy(), client.DryRunAll)
-		if err != nil && strings.Contains(err.Error(), "denied the request") {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the webhooks did not answer within %s: %v", timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func say(out io.Writer, format string, args ...any) {

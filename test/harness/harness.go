@@ -6,7 +6,6 @@ package harness
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -182,11 +181,11 @@ func ReadCRDs(t testing.TB, path string) []*apiextensionsv1.CustomResourceDefini
 
 // ModuleDir is the directory of a module of the build, from the module cache.
 func ModuleDir(t testing.TB, module string) string {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module).Output()
-	if err != nil || len(bytes.TrimSpace(out)) == 0 {
-		t.Fatalf("locating module %s: %v", module, err)
+	dir, err := FindModuleDir(module)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return string(bytes.TrimSpace(out))
+	return dir
 }
 
 // IstioCRDs is the file of Istio's CRDs that the istio.io/api module ships.

@@ -24,8 +24,8 @@ func TestSelfManagedCertificates(t *testing.T) {
 	env := harness.StartWithWebhooks(t, harness.Generated)
 	env.Namespace(t, "components")
 	env.Namespace(t, "operator")
-	const mutating, validating = "mutating-webhook-configuration", "validating-webhook-configuration"
-	clearBundles(t, env, mutating, validating)
+	const mutating, validating = harness.MutatingWebhookName, harness.ValidatingWebhookName
+	require.NoError(t, harness.ClearCABundles(ctx, env.Client))
 
 	o := harness.DefaultOptions()
 	host, port, _ := env.WebhookServing()
@@ -63,23 +63,6 @@ func checkReady(t *testing.T, op *harness.Operator) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, "/readyz", nil)
 	harness.Eventually(t, "readyz", func() error { return op.ReadyCheck(req) })
-}
-
-func clearBundles(t *testing.T, env *harness.Env, mutating, validating string) {
-	t.Helper()
-	ctx := context.Background()
-	m := &admissionregistrationv1.MutatingWebhookConfiguration{}
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: mutating}, m))
-	for i := range m.Webhooks {
-		m.Webhooks[i].ClientConfig.CABundle = nil
-	}
-	require.NoError(t, env.Client.Update(ctx, m))
-	v := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: validating}, v))
-	for i := range v.Webhooks {
-		v.Webhooks[i].ClientConfig.CABundle = nil
-	}
-	require.NoError(t, env.Client.Update(ctx, v))
 }
 
 func bundles(t *testing.T, env *harness.Env, mutating, validating string) [][]byte {

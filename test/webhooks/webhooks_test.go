@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -52,13 +51,7 @@ func startWithWebhooks(t *testing.T, set harness.CRDSet) *harness.Env {
 	env := harness.StartWithWebhooks(t, set)
 	env.Namespace(t, "components")
 	harness.StartOperator(t, env, harness.DefaultOptions())
-	harness.Eventually(t, "the webhook server to answer", func() error {
-		err := env.Client.Create(context.Background(), object("probe", merged(map[string]any{"port": int64(0)}), nil), client.DryRunAll)
-		if err == nil || !strings.Contains(err.Error(), "denied the request") {
-			return fmt.Errorf("not yet: %v", err)
-		}
-		return nil
-	})
+	require.NoError(t, harness.WaitForWebhook(context.Background(), env.Client, "components", harness.Wait))
 	return env
 }
 
