@@ -34,12 +34,16 @@ func run() error {
 	}
 	ctrl.SetLogger(log)
 	klog.SetLogger(log)
+	memLimit, err := app.SetMemoryLimit(os.Getenv)
+	if err != nil {
+		return err
+	}
 	cfg, err := restConfig(o.Kubeconfig)
 	if err != nil {
 		return fmt.Errorf("loading the kubeconfig: %w", err)
 	}
 	log.Info("starting", "namespaces", o.Namespaces, "componentGateway", o.ComponentGateway,
-		"publicHostname", o.PublicHostname, "openmetricsImplementation", o.OpenMetricsImplementation)
+		"publicHostname", o.PublicHostname, "openmetricsImplementation", o.OpenMetricsImplementation, "goMemoryLimit", memLimit)
 	return app.Run(ctrl.SetupSignalHandler(), cfg, &o)
 }
 

@@ -87,17 +87,28 @@ func EachCRDSet(t *testing.T, fn func(t *testing.T, set CRDSet)) {
 // it when the test ends.
 func Start(t testing.TB, set CRDSet, extraCRDPaths ...string) *Env {
 	t.Helper()
-	return start(t, set, false, extraCRDPaths)
+	return start(t, set, startOptions{}, extraCRDPaths)
 }
 
 // StartWithWebhooks is Start with our webhook configurations (config/webhook) installed,
 // pointing at a local port that the operator started by StartOperator serves.
 func StartWithWebhooks(t testing.TB, set CRDSet, extraCRDPaths ...string) *Env {
 	t.Helper()
-	return start(t, set, true, extraCRDPaths)
+	return start(t, set, startOptions{webhooks: true}, extraCRDPaths)
 }
 
-func start(t testing.TB, set CRDSet, webhooks bool, extraCRDPaths []string) *Env {
+// StartRoutingToEndpoints is Start with an API server that reaches a Service, a webhook's
+// for instance, at an address of its EndpointSlices (--enable-aggregator-routing) rather than
+// at its cluster IP, which nothing routes here: a test can serve a Service from a process
+// on this machine by writing the slice that the endpoint controller would.
+func StartRoutingToEndpoints(t testing.TB, set CRDSet, extraCRDPaths ...string) *Env {
+	t.Helper()
+	return start(t, set, startOptions{routeToEndpoints: true}, extraCRDPaths)
+}
+
+type startOptions struct{ webhooks, routeToEndpoints bool }
+
+func start(t testing.TB, set CRDSet, opts startOptions, extraCRDPaths []string) *Env {
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets(t),
 		CRDInstallOptions: envtest.CRDInstallOptions{
@@ -106,7 +117,10 @@ func start(t testing.TB, set CRDSet, webhooks bool, extraCRDPaths []string) *Env
 			ErrorIfPathMissing: true,
 		},
 	}
-	if webhooks {
+	if opts.routeToEndpoints {
+		env.ControlPlane.GetAPIServer().Configure().Set("enable-aggregator-routing", "true")
+	}
+	if opts.webhooks {
 		// localhost, not an IP: the self-managed certificate carries DNS names only.
 		env.WebhookInstallOptions = envtest.WebhookInstallOptions{
 			Paths: []string{filepath.Join(RepoRoot(t), "config", "webhook")}, LocalServingHost: "localhost", LocalServingHostExternalName: "localhost",
@@ -121,7 +135,7 @@ func start(t testing.TB, set CRDSet, webhooks bool, extraCRDPaths []string) *Env
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{Set: set, Config: cfg, Client: c, env: env, webhooks: webhooks}
+	return &Env{Set: set, Config: cfg, Client: c, env: env, webhooks: opts.webhooks}
 }
 
 func crdsOf(t testing.TB, set CRDSet) []*apiextensionsv1.CustomResourceDefinition {

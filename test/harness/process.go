@@ -1,0 +1,83 @@
+package harness
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// Kubeconfig writes a kubeconfig for a new user of the control plane with these groups
+// ("system:masters" for an admin) and returns its path.
+func (e *Env) Kubeconfig(t testing.TB, user string, groups ...string) string {
+	t.Helper()
+	u, err := e.AddUser(envtest.User{Name: user, Groups: groups})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := u.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeKubeconfig(t, user, raw)
+}
+
+// KubeconfigAs writes a kubeconfig that acts as the ServiceAccount namespace/name, through
+// impersonation by an admin, so that only the RBAC bound to that account applies.
+func (e *Env) KubeconfigAs(t testing.TB, namespace, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(e.Kubeconfig(t, "impersonator", "system:masters"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.Load(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, auth := range cfg.AuthInfos {
+		auth.Impersonate = "system:serviceaccount:" + namespace + ":" + name
+		auth.ImpersonateGroups = []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"}
+	}
+	out, err := clientcmd.Write(*cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeKubeconfig(t, namespace+"-"+name, out)
+}
+
+func writeKubeconfig(t testing.TB, name string, raw []byte) string {
+	path := filepath.Join(t.TempDir(), name+".kubeconfig")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// BuildOperator builds the operator's binary, as a release would, and returns its path.
+func BuildOperator(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "api-operator-istio")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/api-operator-istio")
+	build.Dir = RepoRoot(t)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the operator: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// LogWriter writes a process's output into the test's log; it keeps quiet once the test
+// has ended, when the process may still be writing as it stops.
+func LogWriter(t testing.TB) *TestLog { return &TestLog{t} }
+
+// TestLog is an io.Writer into a test's log.
+type TestLog struct{ t testing.TB }
+
+func (l *TestLog) Write(p []byte) (int, error) {
+	defer func() { _ = recover() }()
+	l.t.Log(string(p))
+	return len(p), nil
+}

@@ -1,0 +1,272 @@
+package helm
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zapcore"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/test/certmanager"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+const (
+	fullname      = release + "-api-operator-istio"
+	webhookSvc    = fullname + "-webhook"
+	webhookDNS    = webhookSvc + "." + releaseNS + ".svc"
+	certSecret    = fullname + "-webhook-tls"
+	certificateCR = fullname + "-webhook"
+)
+
+var certificateGVK = schema.GroupVersionKind{Group: "cert-manager.io", Version: "v1", Kind: "Certificate"}
+
+// TestHelmInstall installs the chart with `helm install` and runs the installed Deployment's
+// pod (see pod), then uses the operator only through the API server: admission reaches
+// the webhooks through the chart's Service, whose certificate the API server verifies with
+// the injected CA bundle, and the controllers, bound by the chart's RBAC alone, program a
+// route and its status. With cert-manager (running in the test), the served certificate is
+// the one cert-manager issued, and after cert-manager renews it the new one is served with
+// no restart; without, the operator's self-managed certificate.
+func TestHelmInstall(t *testing.T) {
+	t.Run("cert-manager", func(t *testing.T) {
+		env, admin := installEnv(t)
+		runCertManager(t, env, admin)
+		helmInstall(t, admin)
+		ca := waitIssuedAndInjected(t, env)
+		p := runDeployment(t, env, releaseNS, fullname)
+		assert.Equal(t, secretData(t, env, certSecret)["tls.crt"], servedPEM(t, p, ca))
+		useThroughAPIServer(t, env, "cm")
+		renewAndServe(t, env, p)
+		assertLog(t, p)
+	})
+	t.Run("self-managed", func(t *testing.T) {
+		env, admin := installEnv(t)
+		helmInstall(t, admin, "certManager.enabled=false")
+		p := runDeployment(t, env, releaseNS, fullname)
+		ca := webhookCABundle(t, env)
+		require.NotEmpty(t, ca, "the operator wrote its CA bundle")
+		servedPEM(t, p, ca)
+		useThroughAPIServer(t, env, "self")
+		assertLog(t, p)
+	})
+}
+
+func installEnv(t *testing.T) (*harness.Env, string) {
+	certManagerCRDs := harness.ModuleDir(t, "github.com/cert-manager/cert-manager") + "/deploy/crds"
+	env := harness.StartRoutingToEndpoints(t, harness.Generated, certManagerCRDs)
+	for _, ns := range []string{releaseNS, "components", "istio-system"} {
+		env.Namespace(t, ns)
+	}
+	env.Gateway(t, "20.0.0.1", "")
+	return env, env.Kubeconfig(t, "installer", "system:masters")
+}
+
+func runCertManager(t *testing.T, env *harness.Env, kubeconfig string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	errs := make(chan error, 16)
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-errs:
+			t.Errorf("cert-manager: %v", err)
+		default:
+		}
+	})
+	log := zap.New(zap.WriteTo(harness.LogWriter(t)), zap.Level(zapcore.InfoLevel))
+	require.NoError(t, certmanager.Run(ctx, env.Config, kubeconfig, log, errs))
+}
+
+// helmInstall installs the chart as a user would, with one replica (one pod can be run
+// here) on free ports.
+func helmInstall(t *testing.T, kubeconfig string, sets ...string) {
+	args := []string{"install", release, chartDir(t), "--namespace", releaseNS, "--kubeconfig", kubeconfig,
+		"--set", "replicaCount=1", "--set", "watchNamespaces={components}",
+		"--set", "webhook.port=" + freePortString(t), "--set", "metrics.port=" + freePortString(t),
+		"--set", "healthProbe.port=" + freePortString(t)}
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	out, err := helm(t, args...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "STATUS: deployed")
+}
+
+func freePortString(t *testing.T) string {
+	l, err := net.Listen("tcp", ":0")
+	require.NoError(t, err)
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// waitIssuedAndInjected waits for cert-manager to issue the chart's Certificate and for
+// its CA to be in both webhook configurations; it returns that CA.
+func waitIssuedAndInjected(t *testing.T, env *harness.Env) []byte {
+	harness.Eventually(t, "the Certificate Ready", func() error { return certificateReady(env) })
+	ca := secretData(t, env, certSecret)["ca.crt"]
+	require.NotEmpty(t, ca)
+	waitCABundle(t, env, ca)
+	return ca
+}
+
+func certificateReady(env *harness.Env) error {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(certificateGVK)
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: releaseNS, Name: certificateCR}, u); err != nil {
+		return err
+	}
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		if m := c.(map[string]any); m["type"] == "Ready" && m["status"] == "True" {
+			return nil
+		}
+	}
+	return fmt.Errorf("conditions %v", conds)
+}
+
+// waitCABundle waits until both webhook configurations trust ca. cainjector merges a new
+// CA into the bundle (the old one stays until it expires) so that a rotation never leaves
+// the API server trusting neither.
+func waitCABundle(t *testing.T, env *harness.Env, ca []byte) {
+	harness.Eventually(t, "the CA injected into both webhook configurations", func() error {
+		m := &admissionregistrationv1.MutatingWebhookConfiguration{}
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Name: fullname}, m); err != nil {
+			return err
+		}
+		if got := m.Webhooks[0].ClientConfig.CABundle; !bytes.Contains(got, ca) {
+			return fmt.Errorf("mutating bundle %q", got)
+		}
+		if got := webhookCABundle(t, env); !bytes.Contains(got, ca) {
+			return fmt.Errorf("validating bundle %q", got)
+		}
+		return nil
+	})
+}
+
+func webhookCABundle(t *testing.T, env *harness.Env) []byte {
+	v := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Name: fullname}, v))
+	return v.Webhooks[0].ClientConfig.CABundle
+}
+
+func secretData(t *testing.T, env *harness.Env, name string) map[string][]byte {
+	s := &corev1.Secret{}
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: releaseNS, Name: name}, s))
+	return s.Data
+}
+
+// servedPEM connects to the pod's webhook port as the API server does (the Service's DNS
+// name, the CA bundle as the only root), offering HTTP/2, and returns the served
+// certificate; the connection must verify and fall back to HTTP/1.1.
+func servedPEM(t *testing.T, p *pod, ca []byte) []byte {
+	cert, err := served(p, ca)
+	require.NoError(t, err)
+	return cert
+}
+
+func served(p *pod, ca []byte) ([]byte, error) {
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("no PEM certificate in the CA bundle %q", ca)
+	}
+	cfg := &tls.Config{RootCAs: roots, ServerName: webhookDNS, NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
+	conn, err := tls.Dial("tcp", p.address("webhook"), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("the served certificate does not verify for %s with the CA bundle: %w", webhookDNS, err)
+	}
+	defer conn.Close()
+	state := conn.ConnectionState()
+	if state.NegotiatedProtocol != "http/1.1" {
+		return nil, fmt.Errorf("negotiated %q: HTTP/2 must be off (rapid reset)", state.NegotiatedProtocol)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: state.PeerCertificates[0].Raw}), nil
+}
+
+// useThroughAPIServer: the mutating webhook normalises the path, the validating webhook
+// refuses a bad port with the field named, and the controller programs the route and its
+// status, all through the API server.
+func useThroughAPIServer(t *testing.T, env *harness.Env, name string) {
+	ctx := context.Background()
+	env.Implementation(t, "components", "impl-"+name, 8080, true)
+	api := harness.API("components", name, "/"+name+"//api/", "impl-"+name, 8080)
+	harness.Eventually(t, "the ExposedAPI admitted", func() error { return env.Client.Create(ctx, api.DeepCopy()) })
+	got := &odav1.ExposedAPI{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), got))
+	assert.Equal(t, "/"+name+"/api", got.Spec.Path, "normalised by the mutating webhook")
+
+	bad := harness.API("components", name+"-bad", "/"+name+"-bad", "impl-"+name, 70000)
+	err := env.Client.Create(ctx, bad)
+	require.True(t, apierrors.IsInvalid(err), "refused as invalid: %v", err)
+	assert.Contains(t, err.Error(), "spec.port")
+
+	env.WaitAPI(t, got, "Ready with its URL", func(a *odav1.ExposedAPI) error {
+		s := a.Status
+		if s.Implementation == nil || !s.Implementation.Ready || s.APIStatus == nil || !strings.HasSuffix(s.APIStatus.URL, "/"+name+"/api") {
+			return fmt.Errorf("status %+v", s)
+		}
+		return nil
+	})
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), &networkingv1.VirtualService{}))
+}
+
+// renewAndServe asks cert-manager to renew the certificate, as `cmctl renew` does, and
+// waits until the pod serves the new certificate (its files change under it, as a mounted
+// Secret's do) and the API server, with the re-injected CA bundle, reaches the webhooks.
+func renewAndServe(t *testing.T, env *harness.Env, p *pod) {
+	old := secretData(t, env, certSecret)["tls.crt"]
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(certificateGVK)
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: releaseNS, Name: certificateCR}, u))
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	conds = append(conds, map[string]any{"type": "Issuing", "status": "True", "reason": "ManuallyTriggered",
+		"message": "renewal asked by the test", "lastTransitionTime": time.Now().UTC().Format(time.RFC3339)})
+	require.NoError(t, unstructured.SetNestedSlice(u.Object, conds, "status", "conditions"))
+	require.NoError(t, env.Client.Status().Update(context.Background(), u))
+
+	harness.Eventually(t, "a renewed certificate", func() error {
+		if string(secretData(t, env, certSecret)["tls.crt"]) == string(old) {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	renewed := secretData(t, env, certSecret)
+	waitCABundle(t, env, renewed["ca.crt"])
+	harness.Eventually(t, "the renewed certificate served", func() error {
+		got, err := served(p, renewed["ca.crt"])
+		if err == nil && string(got) != string(renewed["tls.crt"]) {
+			err = fmt.Errorf("still serving the old certificate")
+		}
+		return err
+	})
+	useThroughAPIServer(t, env, "renewed")
+}
+
+// assertLog: the operator was never refused by RBAC, and it took the Go memory limit from
+// the container's.
+func assertLog(t *testing.T, p *pod) {
+	log := p.logs.String()
+	assert.NotContains(t, log, "forbidden", "the chart's RBAC refused the operator something")
+	limits := p.container().Resources.Limits
+	limit := limits.Memory().Value()
+	require.NotZero(t, limit)
+	assert.Contains(t, log, fmt.Sprintf(`"goMemoryLimit":%d`, limit/10*9))
+}
