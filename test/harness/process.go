@@ -56,11 +56,12 @@ func writeKubeconfig(t testing.TB, name string, raw []byte) string {
 	return path
 }
 
-// BuildOperator builds the operator's binary, as a release would, and returns its path.
+// BuildOperator builds the operator's binary as the Dockerfile does (the same flags, so
+// the build cache serves both) and returns its path.
 func BuildOperator(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "api-operator-istio")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/api-operator-istio")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/api-operator-istio")
 	build.Dir = RepoRoot(t)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
