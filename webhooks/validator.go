@@ -2,13 +2,13 @@ package webhooks
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -37,14 +37,14 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		return admission.Allowed("")
 	}
 	api := &odav1.ExposedAPI{}
-	if err := json.Unmarshal(req.Object.Raw, api); err != nil {
+	if err := decodeAPI(req.Object.Raw, api); err != nil {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the ExposedAPI: %w", err))
 	}
 	errs := validation.ValidateExposedAPI(api)
 	var old *odav1.ExposedAPI
 	if req.Operation == admissionv1.Update {
 		old = &odav1.ExposedAPI{}
-		if err := json.Unmarshal(req.OldObject.Raw, old); err != nil {
+		if err := decodeAPI(req.OldObject.Raw, old); err != nil {
 			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the stored ExposedAPI: %w", err))
 		}
 		if unchangedSpec(old, api) {
@@ -66,6 +66,13 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		return denied(validation.ToStatusError(api.Name, errs))
 	}
 	return admission.Allowed("").WithWarnings(legacyWarnings(api)...)
+}
+
+// decodeAPI reads JSON keys case-sensitively, as the API server and the controller's client
+// do: with encoding/json a "Hostname" key would stand for hostname here, so the webhook
+// would check a route other than the one stored and reconciled.
+func decodeAPI(raw []byte, api *odav1.ExposedAPI) error {
+	return utiljson.Unmarshal(raw, api)
 }
 
 func unchangedSpec(old, api *odav1.ExposedAPI) bool {

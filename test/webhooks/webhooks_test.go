@@ -142,6 +142,11 @@ func TestRouteConflictAtAdmission(t *testing.T) {
 			`spec.path: Invalid value: "/catalog": route */catalog on gateway component-gateway is already exposed by ExposedAPI components/first; choose another path or hostname`, err.Error())
 		return nil
 	})
+	// Keys are read as the API server stores them: "Hostname" is an unknown field, not the
+	// host, so this is still */catalog and is refused.
+	err := env.Client.Create(ctx, object("third", merged(map[string]any{"Hostname": "api.example.com"}), nil))
+	require.Error(t, err, "a differently cased key does not slip past the conflict check")
+	assert.Contains(t, err.Error(), "route */catalog on gateway component-gateway is already exposed by ExposedAPI components/first")
 	// Another host is another route.
 	require.NoError(t, env.Client.Create(ctx, object("other-host", merged(map[string]any{"hostname": "api.example.com"}), nil)))
 }
