@@ -28,6 +28,8 @@ const specURL = "must be an absolute http or https URL, e.g. https://example.com
 
 const hostMsg = "must be a DNS name or a wildcard like *.example.com, lower case: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 
+const hostIPMsg = "must be a DNS name, a wildcard like *.example.com, or an IPv4 address like 192.0.2.10"
+
 const svcMsg = "must be the name of a Service in the same namespace: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
 
 var badCases = []badCase{
@@ -63,6 +65,10 @@ var badCases = []badCase{
 	{name: "host-leading-dash", spec: map[string]any{"hostname": "-api.example.com"}, want: `spec.hostname: Invalid value: "-api.example.com": ` + hostMsg},
 	{name: "host-with-port", spec: map[string]any{"hostname": "api.example.com:8443"}, want: `spec.hostname: Invalid value: "api.example.com:8443": ` + hostMsg},
 	{name: "host-upper", spec: map[string]any{"hostname": "API.example.com"}, want: `spec.hostname: Invalid value: "API.example.com": ` + hostMsg},
+	{name: "host-long-label", spec: map[string]any{"hostname": strings.Repeat("a", 64) + ".example.com"}, want: `spec.hostname: Invalid value: "` + strings.Repeat("a", 64) + `.example.com": each dot-separated part of a DNS name must be no more than 63 characters`},
+	{name: "host-bad-ipv4", spec: map[string]any{"hostname": "10.0.0.256"}, want: `spec.hostname: Invalid value: "10.0.0.256": ` + hostIPMsg},
+	{name: "host-numeric-tld", spec: map[string]any{"hostname": "api.example.123"}, want: `spec.hostname: Invalid value: "api.example.123": ` + hostIPMsg},
+	{name: "host-wildcard-ipv4", spec: map[string]any{"hostname": "*.10.0.0.1"}, want: `spec.hostname: Invalid value: "*.10.0.0.1": ` + hostIPMsg},
 	{name: "apitype-unknown", spec: map[string]any{"apiType": "graphql"}, bySchema: true,
 		want: `spec.apiType: Unsupported value: "graphql": supported values: "openapi", "prometheus", "openmetrics", "mcp"`},
 	{name: "segment-unknown", spec: map[string]any{"segment": "edgeFunction"}, bySchema: true,

@@ -79,7 +79,7 @@ func TestGoodAndLegacyExposedAPIs(t *testing.T) {
 		c, warnings := env.WarningClient(t)
 		ctx := context.Background()
 
-		good := object("good", merged(map[string]any{"segment": "managementFunction", "futureField": "kept",
+		good := object("good", merged(map[string]any{"segment": "managementFunction", "futureField": "kept", "hostname": "192.0.2.10",
 			"specification": map[string]any{"url": "https://e.com/a.yaml", "version": "v4"}}), nil)
 		want := good.DeepCopy()
 		require.NoError(t, c.Create(ctx, good))

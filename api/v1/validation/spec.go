@@ -2,6 +2,7 @@ package validation
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -135,6 +136,10 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
+// validateHostname accepts what an Istio VirtualService host can be and the status URL
+// https://<hostname><path> can hold: a lower-case DNS name, a wildcard of one, or an IPv4
+// address. Istio refuses a label over 63 characters, which would otherwise surface only
+// as a VirtualService the API server rejects.
 func validateHostname(h string, fld *field.Path) field.ErrorList {
 	if h == "" {
 		return nil
@@ -142,6 +147,16 @@ func validateHostname(h string, fld *field.Path) field.ErrorList {
 	name := strings.TrimPrefix(h, "*.")
 	if msgs := k8svalidation.IsDNS1123Subdomain(name); len(msgs) > 0 {
 		return field.ErrorList{field.Invalid(fld, h, "must be a DNS name or a wildcard like *.example.com, lower case: "+strings.Join(msgs, "; "))}
+	}
+	labels := strings.Split(name, ".")
+	if slices.ContainsFunc(labels, func(l string) bool { return len(l) > 63 }) {
+		return field.ErrorList{field.Invalid(fld, h, "each dot-separated part of a DNS name must be no more than 63 characters")}
+	}
+	// No top-level domain is all digits: such a name can only be meant as an IPv4 address.
+	if last := labels[len(labels)-1]; strings.Trim(last, "0123456789") == "" {
+		if a, err := netip.ParseAddr(name); err != nil || !a.Is4() || name != h {
+			return field.ErrorList{field.Invalid(fld, h, "must be a DNS name, a wildcard like *.example.com, or an IPv4 address like 192.0.2.10")}
+		}
 	}
 	return nil
 }
