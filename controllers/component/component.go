@@ -85,7 +85,8 @@ func (r *Reconciler) patch(ctx context.Context, comp *odav1.Component, apis []od
 // children are the ExposedAPIs whose first ownerReference is comp.
 func (r *Reconciler) children(ctx context.Context, comp *odav1.Component) ([]odav1.ExposedAPI, error) {
 	var list odav1.ExposedAPIList
-	err := r.Client.List(ctx, &list, client.InNamespace(comp.Namespace), client.MatchingFields{ParentIndex: comp.Name})
+	// Read only, so the cache's objects are not copied: a Component may have thousands.
+	err := r.Client.List(ctx, &list, client.InNamespace(comp.Namespace), client.MatchingFields{ParentIndex: comp.Name}, client.UnsafeDisableDeepCopy)
 	if err != nil {
 		return nil, fmt.Errorf("listing the ExposedAPIs of %s: %w", comp.Name, err)
 	}

@@ -2,9 +2,11 @@ package component
 
 import (
 	"context"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,12 +46,33 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		Named("component").
 		WithOptions(opts).
 		For(&odav1.Component{}, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
-		Watches(&odav1.ExposedAPI{}, handler.EnqueueRequestsFromMapFunc(toParent),
-			builder.WithPredicates(summaryChanged())).
+		Watches(&odav1.ExposedAPI{}, enqueueParentAfter(BatchDelay), builder.WithPredicates(summaryChanged())).
 		Complete(r)
 }
 
-func toParent(_ context.Context, o client.Object) []reconcile.Request {
+// BatchDelay is how long a change of an ExposedAPI waits before its Component is written,
+// gathering the changes of its siblings meanwhile: while thousands of APIs converge, a
+// Component is read, compared and patched once per BatchDelay rather than once per API.
+const BatchDelay = time.Second
+
+// enqueueParentAfter queues the parent Component delay after a change of an ExposedAPI; the
+// work queue keeps the earliest time of a key already waiting, so a burst of changes is one
+// reconcile.
+func enqueueParentAfter(delay time.Duration) handler.EventHandler {
+	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+	add := func(o client.Object, q queue) {
+		for _, req := range toParent(o) {
+			q.AddAfter(req, delay)
+		}
+	}
+	return handler.Funcs{
+		CreateFunc:  func(_ context.Context, e event.CreateEvent, q queue) { add(e.Object, q) },
+		UpdateFunc:  func(_ context.Context, e event.UpdateEvent, q queue) { add(e.ObjectNew, q) },
+		GenericFunc: func(_ context.Context, e event.GenericEvent, q queue) { add(e.Object, q) },
+	}
+}
+
+func toParent(o client.Object) []reconcile.Request {
 	ref := parentRef(o.(*odav1.ExposedAPI))
 	if ref == nil {
 		return nil

@@ -83,7 +83,8 @@ func (r *Reconciler) allAPIs(ctx context.Context) []reconcile.Request {
 
 func (r *Reconciler) requests(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
 	var list odav1.ExposedAPIList
-	if err := r.Client.List(ctx, &list, opts...); err != nil {
+	// Only the names are read, so the cache's objects need not be copied.
+	if err := r.Client.List(ctx, &list, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "listing ExposedAPIs from the cache")
 		return nil
 	}

@@ -160,6 +160,7 @@ func managerOptions(o *Options) ctrl.Options {
 		Scheme:                  Scheme(),
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress:  o.HealthProbeBindAddress,
+		PprofBindAddress:        o.PprofBindAddress,
 		LeaderElection:          o.LeaderElect,
 		LeaderElectionID:        "api-operator-istio.oda.tmforum.org",
 		LeaderElectionNamespace: o.LeaderElectionNamespace,

@@ -37,6 +37,7 @@ type Options struct {
 	Kubeconfig              string
 	MetricsBindAddress      string
 	HealthProbeBindAddress  string
+	PprofBindAddress        string
 	LeaderElect             bool
 	LeaderElectionNamespace string
 	KubeAPIQPS              float64
@@ -88,6 +89,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	}
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	fs.StringVar(&o.PprofBindAddress, "pprof-bind-address", "", "address of the Go profiler (/debug/pprof); empty disables it")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect one active controller among the replicas (all replicas serve webhooks)")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election lease; default the pod's")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 50, "steady requests per second to the API server")

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/oda-canvas/api-operator-istio/test/harness"
@@ -78,7 +81,12 @@ func measure(ctx context.Context, p *plane, c config, n int) (convergence, error
 // converged so far), counts its writes for c.idle, then reads its memory.
 func idleAndMemory(ctx context.Context, p *plane, c config, res *result) error {
 	say("full resync: counting writes for %s", c.idle)
-	op, err := startOperator(c, p, "--enable-webhooks=false")
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	pprof := fmt.Sprintf("127.0.0.1:%d", port)
+	op, err := startOperator(c, p, "--enable-webhooks=false", "--pprof-bind-address", pprof)
 	if err != nil {
 		return err
 	}
@@ -95,8 +103,25 @@ func idleAndMemory(ctx context.Context, p *plane, c config, res *result) error {
 	if res.rss, err = op.rss(); err != nil {
 		return err
 	}
-	res.heap, err = op.heap()
-	return err
+	if res.heap, err = op.heap(); err != nil {
+		return err
+	}
+	return saveHeapProfile(pprof, filepath.Join(c.root, "bin", "bench-heap.pprof"))
+}
+
+// saveHeapProfile keeps the operator's heap profile for `go tool pprof`.
+func saveHeapProfile(addr, path string) error {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap") //nolint:noctx // local profiler
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	say("heap profile: %s", path)
+	return os.WriteFile(path, raw, 0o644)
 }
 
 func gateway(ctx context.Context, p *plane) error {
