@@ -106,13 +106,13 @@ func (s *Scraper) ensureAnnotations(ctx context.Context, api *odav1.ExposedAPI, 
 
 // cleanStale takes our annotations off the pods marked for api that are not in keep.
 func (s *Scraper) cleanStale(ctx context.Context, api *odav1.ExposedAPI, keep map[types.UID]bool) error {
-	var marked corev1.PodList
-	if err := s.Client.List(ctx, &marked, client.InNamespace(api.Namespace), client.MatchingFields{MarkerIndex: api.Name}); err != nil {
+	marked, err := s.markedPods(ctx, api)
+	if err != nil {
 		return err
 	}
-	for i := range marked.Items {
-		if !keep[marked.Items[i].UID] {
-			if err := s.unannotate(ctx, &marked.Items[i]); err != nil {
+	for _, pod := range marked {
+		if !keep[pod.UID] {
+			if err := s.unannotate(ctx, pod); err != nil {
 				return err
 			}
 		}

@@ -44,8 +44,11 @@ const MetricsAPIIndex = "exposedapi.metrics"
 
 // Scraper is the ExposedAPI reconciler's extension for metrics APIs.
 type Scraper struct {
-	Client  client.Client
-	Pattern string
+	Client client.Client
+	// APIReader lists pods directly. The ServiceMonitor pattern caches no pods (a cluster
+	// has many); it reads them only to clean up after an annotation pattern, rarely.
+	APIReader client.Reader
+	Pattern   string
 }
 
 // Name names the extension in errors.
@@ -89,17 +92,39 @@ func (s *Scraper) Finalize(ctx context.Context, api *odav1.ExposedAPI) error {
 	if !controllerutil.ContainsFinalizer(api, Finalizer) {
 		return nil
 	}
-	var pods corev1.PodList
-	if err := s.Client.List(ctx, &pods, client.InNamespace(api.Namespace), client.MatchingFields{MarkerIndex: api.Name}); err != nil {
+	pods, err := s.markedPods(ctx, api)
+	if err != nil {
 		return err
 	}
-	for i := range pods.Items {
-		if err := s.unannotate(ctx, &pods.Items[i]); err != nil {
+	for _, pod := range pods {
+		if err := s.unannotate(ctx, pod); err != nil {
 			return err
 		}
 	}
 	return s.setFinalizer(ctx, api, false)
 }
+
+// markedPods are the pods whose marker names api: from the cache's index when the pattern
+// annotates pods (and so caches them), else listed from the API server.
+func (s *Scraper) markedPods(ctx context.Context, api *odav1.ExposedAPI) ([]*corev1.Pod, error) {
+	var list corev1.PodList
+	if s.cachesPods() {
+		if err := s.Client.List(ctx, &list, client.InNamespace(api.Namespace), client.MatchingFields{MarkerIndex: api.Name}); err != nil {
+			return nil, err
+		}
+	} else if err := s.APIReader.List(ctx, &list, client.InNamespace(api.Namespace)); err != nil {
+		return nil, err
+	}
+	var out []*corev1.Pod
+	for i := range list.Items {
+		if list.Items[i].Annotations[MarkerAnnotation] == api.Name {
+			out = append(out, &list.Items[i])
+		}
+	}
+	return out, nil
+}
+
+func (s *Scraper) cachesPods() bool { return s.Pattern != ServiceMonitor }
 
 func (s *Scraper) setFinalizer(ctx context.Context, api *odav1.ExposedAPI, on bool) error {
 	if controllerutil.ContainsFinalizer(api, Finalizer) == on {

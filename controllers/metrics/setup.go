@@ -16,16 +16,20 @@ import (
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 )
 
-// SetupIndexes registers the cache indexes the scraper looks up.
-func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+// SetupIndexes registers the cache indexes the scraper looks up. An index on pods makes the
+// cache hold every pod, so it is there only for the patterns that annotate pods.
+func (s *Scraper) SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &corev1.Pod{}, MarkerIndex, func(o client.Object) []string {
-		if v := o.GetAnnotations()[MarkerAnnotation]; v != "" {
-			return []string{v}
+	if s.cachesPods() {
+		err := idx.IndexField(ctx, &corev1.Pod{}, MarkerIndex, func(o client.Object) []string {
+			if v := o.GetAnnotations()[MarkerAnnotation]; v != "" {
+				return []string{v}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	}); err != nil {
-		return err
 	}
 	return idx.IndexField(ctx, &odav1.ExposedAPI{}, MetricsAPIIndex, func(o client.Object) []string {
 		if IsMetricsAPI(&o.(*odav1.ExposedAPI).Spec) {

@@ -22,13 +22,11 @@ type metricsWiring struct {
 }
 
 func newMetricsWiring(ctx context.Context, mgr ctrl.Manager, pattern string) (*metricsWiring, error) {
-	if err := metrics.SetupIndexes(ctx, mgr); err != nil {
+	scraper := &metrics.Scraper{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Pattern: pattern}
+	if err := scraper.SetupIndexes(ctx, mgr); err != nil {
 		return nil, err
 	}
-	return &metricsWiring{
-		scraper:     &metrics.Scraper{Client: mgr.GetClient(), Pattern: pattern},
-		crdAppeared: make(chan event.GenericEvent, 1024),
-	}, nil
+	return &metricsWiring{scraper: scraper, crdAppeared: make(chan event.GenericEvent, 1024)}, nil
 }
 
 // watches adds what the pattern depends on: pods and Services for the annotations (new

@@ -57,7 +57,8 @@ func TestServiceMonitor(t *testing.T) {
 		ctx := context.Background()
 		env := harness.Start(t, set, harness.ServiceMonitorCRD(t))
 		ns := env.Namespace(t, "components")
-		harness.StartOperator(t, env, harness.DefaultOptions())
+		op := harness.StartOperator(t, env, harness.DefaultOptions())
+		t.Cleanup(func() { assertNoPodsRead(t, op) })
 
 		api := metricsAPI(ns, "shop-metrics", "/metrics", "shop-metrics", 9090)
 		api.Spec.BasicAuth = &apiextensionsv1.JSON{Raw: []byte(`{"username":{"name":"creds","key":"user"},"password":{"name":"creds","key":"pass"}}`)}
@@ -86,6 +87,16 @@ func TestServiceMonitor(t *testing.T) {
 			return nil
 		})
 	})
+}
+
+// assertNoPodsRead: the ServiceMonitor pattern neither lists nor watches pods (a cluster has
+// many; only the annotation patterns need them).
+func assertNoPodsRead(t *testing.T, op *harness.Operator) {
+	for _, r := range op.Requests().All() {
+		if a, ok := harness.AccessOf(r); ok && a.Group == "" && a.Resource == "pods" {
+			t.Errorf("the ServiceMonitor pattern read pods: %s %s", r.Method, r.URL)
+		}
+	}
 }
 
 func TestServiceMonitorCRDMissing(t *testing.T) {
