@@ -94,7 +94,7 @@ func show(ctx context.Context, c client.Client, o Options, out io.Writer) (*Resu
 	if res.APIs, err = waitReady(ctx, c, 60*time.Second); err != nil {
 		return nil, err
 	}
-	if res.Components, err = components(ctx, c); err != nil {
+	if res.Components, err = waitComponents(ctx, c, res.APIs, 30*time.Second); err != nil {
 		return nil, err
 	}
 	printTable(out, res)

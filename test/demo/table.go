@@ -78,6 +78,33 @@ func apiRows(ctx context.Context, c client.Client) ([]APIRow, error) {
 }
 
 // components reads the API summaries of every Component, as stored.
+// waitComponents waits until every Component entry shows the url and readiness of its API:
+// the operator gathers a Component's changes for a second before writing them.
+func waitComponents(ctx context.Context, c client.Client, apis []APIRow, timeout time.Duration) ([]ComponentRow, error) {
+	want := map[string]APIRow{}
+	for _, a := range apis {
+		want[a.Name] = a
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		rows, err := components(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		done := len(rows) > 0
+		for _, r := range rows {
+			done = done && r.URL == want[r.Name].URL && r.Ready == want[r.Name].Ready
+		}
+		if done {
+			return rows, nil
+		}
+		if time.Now().After(deadline) {
+			return rows, fmt.Errorf("the Component entries did not match their ExposedAPIs within %s: %+v", timeout, rows)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func components(ctx context.Context, c client.Client) ([]ComponentRow, error) {
 	list := &unstructured.UnstructuredList{}
 	list.SetAPIVersion("oda.tmforum.org/v1")
