@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -145,8 +147,16 @@ func TestRouteConflict(t *testing.T) {
 				if api == winner {
 					continue
 				}
-				msg := waitCondition(t, env, api, "Accepted", false, "RouteConflict")
-				assert.Contains(t, msg, "ExposedAPI "+winner.Namespace+"/"+winner.Name)
+				// The message names the current owner: after an owner goes, the losers'
+				// conditions change owner with the same reason, so wait for the name.
+				owner := "ExposedAPI " + winner.Namespace + "/" + winner.Name
+				env.WaitAPI(t, api, "RouteConflict naming "+owner, func(got *odav1.ExposedAPI) error {
+					c := meta.FindStatusCondition(got.Status.Conditions, "Accepted")
+					if c == nil || c.Status != metav1.ConditionFalse || c.Reason != "RouteConflict" || !strings.Contains(c.Message, owner) {
+						return fmt.Errorf("condition %+v", c)
+					}
+					return nil
+				})
 				harness.Eventually(t, "no VirtualService for loser "+api.Name, func() error {
 					err := env.Client.Get(ctx, client.ObjectKeyFromObject(api), &networkingv1VirtualService{})
 					if !isNotFound(err) {
