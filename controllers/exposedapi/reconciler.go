@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -40,6 +41,9 @@ type Reconciler struct {
 	Events         recorder.EventRecorder
 	// Extensions make further children (metrics scraping) once the route is accepted.
 	Extensions []Extension
+	// Controller is set by SetupWithManager, for watches that can only start later (a kind
+	// whose CRD arrives after the operator).
+	Controller controller.Controller
 
 	// wroteOver maps an ExposedAPI to the resourceVersion its last status write replaced:
 	// while the cache still shows that version, a reconcile would only repeat the write

@@ -60,7 +60,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, gat
 	for _, add := range extra {
 		b = add(b)
 	}
-	return b.Complete(r)
+	c, err := b.Build(r)
+	r.Controller = c
+	return err
 }
 
 // apisOfSlice maps an EndpointSlice to the ExposedAPIs its Service implements.

@@ -243,6 +243,7 @@ func (op *Operator) setupControllers(o *Options) error {
 	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r)); err != nil {
 		return fmt.Errorf("setting up the ExposedAPI controller: %w", err)
 	}
+	m.setController(r.Controller)
 	comps := &component.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Status: op.Status}
 	if err := comps.SetupWithManager(ctx, mgr, controllerOptions(o)); err != nil {
 		return fmt.Errorf("setting up the Component controller: %w", err)

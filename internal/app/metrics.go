@@ -2,14 +2,21 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"sync"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/controllers/metrics"
 )
@@ -17,8 +24,15 @@ import (
 // metricsWiring is the scraper and the watches that keep it true.
 type metricsWiring struct {
 	scraper *metrics.Scraper
+	mgr     ctrl.Manager
 	// crdAppeared wakes the metrics APIs when the ServiceMonitor CRD comes or goes.
 	crdAppeared chan event.GenericEvent
+
+	mu sync.Mutex
+	// apis is the ExposedAPI controller, once set up; watchingSMs tells whether it watches
+	// ServiceMonitors yet.
+	apis        controller.Controller
+	watchingSMs bool
 }
 
 func newMetricsWiring(ctx context.Context, mgr ctrl.Manager, pattern string) (*metricsWiring, error) {
@@ -26,7 +40,35 @@ func newMetricsWiring(ctx context.Context, mgr ctrl.Manager, pattern string) (*m
 	if err := scraper.SetupIndexes(ctx, mgr); err != nil {
 		return nil, err
 	}
-	return &metricsWiring{scraper: scraper, crdAppeared: make(chan event.GenericEvent, 1024)}, nil
+	return &metricsWiring{scraper: scraper, mgr: mgr, crdAppeared: make(chan event.GenericEvent, 1024)}, nil
+}
+
+// setController gives the wiring the ExposedAPI controller, for the ServiceMonitor watch.
+func (m *metricsWiring) setController(c controller.Controller) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.apis = c
+}
+
+// watchServiceMonitors makes a ServiceMonitor edited or deleted by hand be put back at once.
+// The watch starts only once the CRD is served: started before, it would fail.
+func (m *metricsWiring) watchServiceMonitors() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.scraper.Pattern != metrics.ServiceMonitor || m.watchingSMs || m.apis == nil {
+		return nil
+	}
+	gk := schema.GroupKind{Group: monitoringv1.SchemeGroupVersion.Group, Kind: monitoringv1.ServiceMonitorsKind}
+	if _, err := m.mgr.GetRESTMapper().RESTMapping(gk); err != nil {
+		return nil //nolint:nilerr // not served (yet, or any more): nothing to watch
+	}
+	owner := handler.TypedEnqueueRequestForOwner[*monitoringv1.ServiceMonitor](m.mgr.GetScheme(), m.mgr.GetRESTMapper(),
+		&odav1.ExposedAPI{}, handler.OnlyControllerOwner())
+	if err := m.apis.Watch(source.Kind(m.mgr.GetCache(), &monitoringv1.ServiceMonitor{}, owner)); err != nil {
+		return fmt.Errorf("watching ServiceMonitors: %w", err)
+	}
+	m.watchingSMs = true
+	return nil
 }
 
 // watches adds what the pattern depends on: pods and Services for the annotations (new
@@ -47,6 +89,9 @@ func (m *metricsWiring) watches(r *exposedapi.Reconciler) func(*builder.Builder)
 func (m *metricsWiring) onCRDChange(ctx context.Context, group string) {
 	if group != "monitoring.coreos.com" {
 		return
+	}
+	if err := m.watchServiceMonitors(); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "ServiceMonitors edited by hand are corrected at their API's next change only")
 	}
 	for _, api := range m.scraper.MetricsAPIs(ctx) {
 		select {

@@ -76,6 +76,19 @@ func TestServiceMonitor(t *testing.T) {
 		sm = waitServiceMonitor(t, env, api, "/prometheus", 9100)
 		assert.Equal(t, firstUID, sm.UID, "updated in place")
 
+		// Edited or deleted by hand, it is put back at once, not at the API's next change.
+		sm.Spec.Endpoints[0].Path = "/edited"
+		require.NoError(t, env.Client.Update(ctx, sm))
+		waitServiceMonitor(t, env, api, "/prometheus", 9100)
+		require.NoError(t, env.Client.Delete(ctx, sm))
+		harness.Eventually(t, "the ServiceMonitor made again", func() error {
+			again := waitServiceMonitor(t, env, api, "/prometheus", 9100)
+			if again.UID == firstUID {
+				return fmt.Errorf("still the deleted one")
+			}
+			return nil
+		})
+
 		// No longer a metrics API: the ServiceMonitor and the condition go.
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.APIType = odav1.APITypeOpenAPI })
 		waitGone(t, env, sm)
@@ -121,8 +134,17 @@ func TestServiceMonitorCRDMissing(t *testing.T) {
 		require.NoError(t, env.Client.Create(ctx, crd))
 	}
 	waitCondition(t, env, api, "Scraping", true, "ServiceMonitorProgrammed")
-	waitServiceMonitor(t, env, api, "/metrics", 8080)
+	sm := waitServiceMonitor(t, env, api, "/metrics", 8080)
 	waitCondition(t, env, api, "Ready", true, "Ready")
+
+	// ServiceMonitors are watched from the CRD's arrival on: one deleted by hand comes back.
+	require.NoError(t, env.Client.Delete(ctx, sm))
+	harness.Eventually(t, "the ServiceMonitor made again", func() error {
+		if again := waitServiceMonitor(t, env, api, "/metrics", 8080); again.UID == sm.UID {
+			return fmt.Errorf("still the deleted one")
+		}
+		return nil
+	})
 }
 
 func annotationsOf(t *testing.T, env *harness.Env, ns, name string) map[string]string {
