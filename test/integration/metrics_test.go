@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
@@ -220,24 +221,37 @@ func TestDataDogAnnotations(t *testing.T) {
 	api := metricsAPI(ns, "shop-metrics", "/metrics", "shop-metrics", 9090)
 	api.Spec.APIType = odav1.APITypeOpenMetrics
 	require.NoError(t, env.Client.Create(ctx, api))
-	var checks map[string]any
-	harness.Eventually(t, "DataDog annotation", func() error {
-		v, ok := annotationsOf(t, env, ns, "p1")["ad.datadoghq.com/app.checks"]
-		if !ok {
-			return fmt.Errorf("no annotation yet")
-		}
-		return json.Unmarshal([]byte(v), &checks)
-	})
-	assert.Equal(t, map[string]any{"openmetrics": map[string]any{"instances": []any{map[string]any{
-		"openmetrics_endpoint": "http://shop-metrics.shop-ns.svc.cluster.local:9090/metrics",
-		"namespace":            "shop-ns",
-		"metrics":              []any{".*"},
-	}}}}, checks)
+	assert.Equal(t, dataDogChecks("http://shop-metrics.shop-ns.svc.cluster.local:9090/metrics"), waitDataDog(t, env, ns, "p1", "9090/metrics"))
+
+	// A new path and port reach the annotation.
+	env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Path, api.Spec.Port = "/openmetrics", 9100 })
+	assert.Equal(t, dataDogChecks("http://shop-metrics.shop-ns.svc.cluster.local:9100/openmetrics"), waitDataDog(t, env, ns, "p1", "9100/openmetrics"))
 
 	// The pods go first, then the API: the finalizer does not hold the deletion.
 	require.NoError(t, env.Client.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(ns), client.GracePeriodSeconds(0)))
 	require.NoError(t, env.Client.Delete(ctx, api))
 	waitGone(t, env, api)
+}
+
+func dataDogChecks(endpoint string) map[string]any {
+	return map[string]any{"openmetrics": map[string]any{"instances": []any{map[string]any{
+		"openmetrics_endpoint": endpoint, "namespace": "shop-ns", "metrics": []any{".*"},
+	}}}}
+}
+
+// waitDataDog waits for the pod's DataDog checks annotation to name the endpoint ending in
+// suffix, and returns it parsed.
+func waitDataDog(t *testing.T, env *harness.Env, ns, pod, suffix string) map[string]any {
+	t.Helper()
+	var checks map[string]any
+	harness.Eventually(t, "DataDog annotation for "+suffix, func() error {
+		v := annotationsOf(t, env, ns, pod)["ad.datadoghq.com/app.checks"]
+		if !strings.Contains(v, suffix) {
+			return fmt.Errorf("annotation %q", v)
+		}
+		return json.Unmarshal([]byte(v), &checks)
+	})
+	return checks
 }
 
 // TestPatternSwitchOnRestart: whatever pattern runs, the other patterns' forms are removed.
