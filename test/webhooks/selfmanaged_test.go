@@ -49,14 +49,41 @@ func TestSelfManagedCertificates(t *testing.T) {
 	})
 	require.True(t, strings.HasPrefix(string(secret.Data["ca.crt"]), "-----BEGIN CERTIFICATE-----"))
 
+	waitRefusedByWebhook(t, env)
+	checkReady(t, op)
+
+	// The CA Secret is deleted (by mistake, or to rotate the CA): a new CA is made, both
+	// bundles follow it, and the webhooks are served with a certificate it signed.
+	old := secret.Data["ca.crt"]
+	require.NoError(t, env.Client.Delete(ctx, secret))
+	harness.Eventually(t, "a new CA in the Secret and both bundles", func() error {
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "operator", Name: "api-operator-istio-ca"}, secret); err != nil {
+			return err
+		}
+		if bytes.Equal(secret.Data["ca.crt"], old) {
+			return fmt.Errorf("still the old CA")
+		}
+		for _, b := range bundles(t, env, mutating, validating) {
+			if !bytes.Equal(b, secret.Data["ca.crt"]) {
+				return fmt.Errorf("a webhook's caBundle is not the new CA")
+			}
+		}
+		return nil
+	})
+	waitRefusedByWebhook(t, env)
+}
+
+// waitRefusedByWebhook waits until the API server calls the validating webhook (trusting
+// the bundle in place) and gets its refusal of a bad port.
+func waitRefusedByWebhook(t *testing.T, env *harness.Env) {
+	t.Helper()
 	harness.Eventually(t, "the API server to call the webhook", func() error {
-		err := env.Client.Create(ctx, object("bad", merged(map[string]any{"port": int64(70000)}), nil))
+		err := env.Client.Create(context.Background(), object("bad", merged(map[string]any{"port": int64(70000)}), nil), client.DryRunAll)
 		if err == nil || !strings.Contains(err.Error(), `denied the request: ExposedAPI.oda.tmforum.org "bad" is invalid: spec.port`) {
 			return fmt.Errorf("not refused by the webhook: %v", err)
 		}
 		return nil
 	})
-	checkReady(t, op)
 }
 
 func checkReady(t *testing.T, op *harness.Operator) {
