@@ -136,7 +136,7 @@ func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*obser
 			return nil, err
 		}
 	}
-	if obs.vs, err = r.currentVirtualService(ctx, api); err != nil {
+	if obs.vs, err = virtualService(ctx, r.Client, api); err != nil {
 		return nil, err
 	}
 	obs.foreign = obs.vs != nil && !ownedBy(obs.vs, api.UID)
@@ -170,7 +170,7 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 	if apierrors.IsAlreadyExists(err) {
 		// Not in our cache: made by someone else, or by an operator that did not label it
 		// (the Python reference). Adopt it if this API owns it, else leave it alone.
-		if obs.vs, err = r.uncachedVirtualService(ctx, api); err != nil || obs.vs == nil {
+		if obs.vs, err = virtualService(ctx, r.APIReader, api); err != nil || obs.vs == nil {
 			return err
 		}
 		if obs.foreign = !ownedBy(obs.vs, api.UID); obs.foreign {

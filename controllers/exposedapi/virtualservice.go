@@ -36,20 +36,11 @@ func (r *Reconciler) virtualServiceSpec(spec *odav1.ExposedAPISpec) *istioapi.Vi
 	}
 }
 
-// currentVirtualService is the API's VirtualService from the cache, or nil.
-func (r *Reconciler) currentVirtualService(ctx context.Context, api *odav1.ExposedAPI) (*networkingv1.VirtualService, error) {
+// virtualService is the API's VirtualService read through reader (the cache, or the API
+// server for one outside it), or nil.
+func virtualService(ctx context.Context, reader client.Reader, api *odav1.ExposedAPI) (*networkingv1.VirtualService, error) {
 	vs := &networkingv1.VirtualService{}
-	err := r.Client.Get(ctx, client.ObjectKeyFromObject(api), vs)
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	return vs, err
-}
-
-// uncachedVirtualService reads the API's VirtualService from the API server, or nil.
-func (r *Reconciler) uncachedVirtualService(ctx context.Context, api *odav1.ExposedAPI) (*networkingv1.VirtualService, error) {
-	vs := &networkingv1.VirtualService{}
-	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(api), vs)
+	err := reader.Get(ctx, client.ObjectKeyFromObject(api), vs)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}

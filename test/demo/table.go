@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -31,21 +32,23 @@ type ComponentRow struct {
 
 // waitReady waits until every ExposedAPI is Ready and returns the rows.
 func waitReady(ctx context.Context, c client.Client, timeout time.Duration) ([]APIRow, error) {
+	return pollRows(timeout, "not every ExposedAPI was Ready", func() ([]APIRow, error) { return apiRows(ctx, c) },
+		func(r APIRow) bool { return r.Ready })
+}
+
+// pollRows reads rows until there are some and every one is done, or timeout passes.
+func pollRows[T any](timeout time.Duration, failure string, read func() ([]T, error), done func(T) bool) ([]T, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		rows, err := apiRows(ctx, c)
+		rows, err := read()
 		if err != nil {
 			return nil, err
 		}
-		ready := len(rows) > 0
-		for _, r := range rows {
-			ready = ready && r.Ready
-		}
-		if ready {
+		if len(rows) > 0 && !slices.ContainsFunc(rows, func(r T) bool { return !done(r) }) {
 			return rows, nil
 		}
 		if time.Now().After(deadline) {
-			return rows, fmt.Errorf("not every ExposedAPI was Ready within %s: %+v", timeout, rows)
+			return rows, fmt.Errorf("%s within %s: %+v", failure, timeout, rows)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -85,24 +88,8 @@ func waitComponents(ctx context.Context, c client.Client, apis []APIRow, timeout
 	for _, a := range apis {
 		want[a.Name] = a
 	}
-	deadline := time.Now().Add(timeout)
-	for {
-		rows, err := components(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		done := len(rows) > 0
-		for _, r := range rows {
-			done = done && r.URL == want[r.Name].URL && r.Ready == want[r.Name].Ready
-		}
-		if done {
-			return rows, nil
-		}
-		if time.Now().After(deadline) {
-			return rows, fmt.Errorf("the Component entries did not match their ExposedAPIs within %s: %+v", timeout, rows)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return pollRows(timeout, "the Component entries did not match their ExposedAPIs", func() ([]ComponentRow, error) { return components(ctx, c) },
+		func(r ComponentRow) bool { return r.URL == want[r.Name].URL && r.Ready == want[r.Name].Ready })
 }
 
 func components(ctx context.Context, c client.Client) ([]ComponentRow, error) {

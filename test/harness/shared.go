@@ -56,6 +56,26 @@ func ClearCABundles(ctx context.Context, c client.Client) error {
 	return c.Update(ctx, v)
 }
 
+// CABundles are the CA bundles of every webhook of the two configurations, mutating first.
+func CABundles(ctx context.Context, c client.Reader, mutating, validating string) ([][]byte, error) {
+	m := &admissionregistrationv1.MutatingWebhookConfiguration{}
+	if err := c.Get(ctx, client.ObjectKey{Name: mutating}, m); err != nil {
+		return nil, err
+	}
+	v := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	if err := c.Get(ctx, client.ObjectKey{Name: validating}, v); err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, w := range m.Webhooks {
+		out = append(out, w.ClientConfig.CABundle)
+	}
+	for _, w := range v.Webhooks {
+		out = append(out, w.ClientConfig.CABundle)
+	}
+	return out, nil
+}
+
 // WaitForWebhook waits until the API server gets an answer from our validating webhook:
 // a dry run of an invalid ExposedAPI in namespace ns is refused by it.
 func WaitForWebhook(ctx context.Context, c client.Client, ns string, timeout time.Duration) error {

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zapcore"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -111,12 +109,7 @@ func helmInstall(t *testing.T, kubeconfig string, sets ...string) {
 	require.Contains(t, out, "STATUS: deployed")
 }
 
-func freePortString(t *testing.T) string {
-	l, err := net.Listen("tcp", ":0")
-	require.NoError(t, err)
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-}
+func freePortString(t *testing.T) string { return strconv.Itoa(freePort(t)) }
 
 // waitIssuedAndInjected waits for cert-manager to issue the chart's Certificate and for
 // its CA to be in both webhook configurations; it returns that CA.
@@ -128,10 +121,16 @@ func waitIssuedAndInjected(t *testing.T, env *harness.Env) []byte {
 	return ca
 }
 
-func certificateReady(env *harness.Env) error {
+// certificate is the chart's cert-manager Certificate.
+func certificate(env *harness.Env) (*unstructured.Unstructured, error) {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(certificateGVK)
-	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: releaseNS, Name: certificateCR}, u); err != nil {
+	return u, env.Client.Get(context.Background(), client.ObjectKey{Namespace: releaseNS, Name: certificateCR}, u)
+}
+
+func certificateReady(env *harness.Env) error {
+	u, err := certificate(env)
+	if err != nil {
 		return err
 	}
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
@@ -148,24 +147,24 @@ func certificateReady(env *harness.Env) error {
 // the API server trusting neither.
 func waitCABundle(t *testing.T, env *harness.Env, ca []byte) {
 	harness.Eventually(t, "the CA injected into both webhook configurations", func() error {
-		m := &admissionregistrationv1.MutatingWebhookConfiguration{}
-		if err := env.Client.Get(context.Background(), client.ObjectKey{Name: fullname}, m); err != nil {
+		all, err := harness.CABundles(context.Background(), env.Client, fullname, fullname)
+		if err != nil {
 			return err
 		}
-		if got := m.Webhooks[0].ClientConfig.CABundle; !bytes.Contains(got, ca) {
-			return fmt.Errorf("mutating bundle %q", got)
-		}
-		if got := webhookCABundle(t, env); !bytes.Contains(got, ca) {
-			return fmt.Errorf("validating bundle %q", got)
+		for _, b := range all {
+			if !bytes.Contains(b, ca) {
+				return fmt.Errorf("bundle %q", b)
+			}
 		}
 		return nil
 	})
 }
 
+// webhookCABundle is the bundle the API server trusts for the validating webhook.
 func webhookCABundle(t *testing.T, env *harness.Env) []byte {
-	v := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Name: fullname}, v))
-	return v.Webhooks[0].ClientConfig.CABundle
+	all, err := harness.CABundles(context.Background(), env.Client, fullname, fullname)
+	require.NoError(t, err)
+	return all[len(all)-1]
 }
 
 func secretData(t *testing.T, env *harness.Env, name string) map[string][]byte {
@@ -233,9 +232,8 @@ func useThroughAPIServer(t *testing.T, env *harness.Env, name string) {
 // Secret's do) and the API server, with the re-injected CA bundle, reaches the webhooks.
 func renewAndServe(t *testing.T, env *harness.Env, p *pod) {
 	old := secretData(t, env, certSecret)["tls.crt"]
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(certificateGVK)
-	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: releaseNS, Name: certificateCR}, u))
+	u, err := certificate(env)
+	require.NoError(t, err)
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	conds = append(conds, map[string]any{"type": "Issuing", "status": "True", "reason": "ManuallyTriggered",
 		"message": "renewal asked by the test", "lastTransitionTime": time.Now().UTC().Format(time.RFC3339)})

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -94,17 +93,7 @@ func checkReady(t *testing.T, op *harness.Operator) {
 
 func bundles(t *testing.T, env *harness.Env, mutating, validating string) [][]byte {
 	t.Helper()
-	ctx := context.Background()
-	m := &admissionregistrationv1.MutatingWebhookConfiguration{}
-	v := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: mutating}, m))
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: validating}, v))
-	var out [][]byte
-	for _, w := range m.Webhooks {
-		out = append(out, w.ClientConfig.CABundle)
-	}
-	for _, w := range v.Webhooks {
-		out = append(out, w.ClientConfig.CABundle)
-	}
+	out, err := harness.CABundles(context.Background(), env.Client, mutating, validating)
+	require.NoError(t, err)
 	return out
 }
