@@ -30,7 +30,16 @@ func (Defaulter) Handle(_ context.Context, req admission.Request) admission.Resp
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return admission.Allowed("")
 	}
-	out, warnings, err := Default(req.Object.Raw)
+	if req.Operation == admissionv1.Update && sameSpec(req.OldObject.Raw, req.Object.Raw) {
+		// R2.4: a write of status, labels or finalizers leaves the spec as stored, even one
+		// stored before the webhooks existed: no conversion, no new defaults.
+		return admission.Allowed("")
+	}
+	def := Default
+	if v := requestVersion(req); v != odav1.GroupVersion.Version {
+		def = func(raw []byte) ([]byte, []string, error) { return DefaultOlder(raw, v) }
+	}
+	out, warnings, err := def(req.Object.Raw)
 	if err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
@@ -42,6 +51,28 @@ func (Defaulter) Handle(_ context.Context, req admission.Request) admission.Resp
 // Default returns the object raw normalised as R2.1 says, with a warning for each older
 // shape converted; anything it does not normalise is returned as it was.
 func Default(raw []byte) ([]byte, []string, error) {
+	return defaultSpec(raw, func(spec map[string]any) []string {
+		if s, ok := spec["segment"]; !ok || s == nil || s == "" {
+			spec["segment"] = odav1.SegmentCore
+		}
+		return defaultSpecification(spec)
+	})
+}
+
+// DefaultOlder normalises an object written in an older served version (v1beta3,
+// v1beta4; R2.5): the API server stores the result in that version, so the specification
+// keeps the list shape the version's schema holds, and no field it lacks is added.
+func DefaultOlder(raw []byte, version string) ([]byte, []string, error) {
+	return defaultSpec(raw, func(spec map[string]any) []string {
+		if l, ok := spec["specification"].([]any); ok && len(l) > 1 {
+			return []string{fmt.Sprintf("spec.specification: written as %s, a list of %d; the operator exposes the first entry (the v1 meaning) and keeps the others as written", version, len(l))}
+		}
+		return nil
+	})
+}
+
+// defaultSpec applies the rules every version shares, then the version's own.
+func defaultSpec(raw []byte, versioned func(spec map[string]any) []string) ([]byte, []string, error) {
 	obj, err := decode(raw)
 	if err != nil {
 		return nil, nil, err
@@ -58,10 +89,7 @@ func Default(raw []byte) ([]byte, []string, error) {
 	if t, ok := spec["apiType"].(string); ok {
 		spec["apiType"] = strings.ToLower(t)
 	}
-	if s, ok := spec["segment"]; !ok || s == nil || s == "" {
-		spec["segment"] = odav1.SegmentCore
-	}
-	warnings := defaultSpecification(spec)
+	warnings := versioned(spec)
 	out, err := json.Marshal(obj)
 	return out, warnings, err
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -47,7 +46,7 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		if err := decodeAPI(req.OldObject.Raw, old); err != nil {
 			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the stored ExposedAPI: %w", err))
 		}
-		if unchangedSpec(old, api) {
+		if sameSpec(req.OldObject.Raw, req.Object.Raw) && old.Labels[odav1.ComponentNameLabel] == api.Labels[odav1.ComponentNameLabel] {
 			// R2.4: an object stored before the webhook existed can still get its status,
 			// labels or finalizers written; its problems are warnings until the spec changes.
 			return admission.Allowed("").WithWarnings(warningsOf(errs)...)
@@ -65,6 +64,9 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 	if len(errs) > 0 {
 		return denied(validation.ToStatusError(api.Name, errs))
 	}
+	if requestVersion(req) != odav1.GroupVersion.Version {
+		return admission.Allowed("") // the list is that version's own shape
+	}
 	return admission.Allowed("").WithWarnings(legacyWarnings(api)...)
 }
 
@@ -73,10 +75,6 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 // would check a route other than the one stored and reconciled.
 func decodeAPI(raw []byte, api *odav1.ExposedAPI) error {
 	return utiljson.Unmarshal(raw, api)
-}
-
-func unchangedSpec(old, api *odav1.ExposedAPI) bool {
-	return equality.Semantic.DeepEqual(old.Spec, api.Spec) && old.Labels[odav1.ComponentNameLabel] == api.Labels[odav1.ComponentNameLabel]
 }
 
 // conflict refuses a route that another live ExposedAPI claims; on update only when the

@@ -36,6 +36,7 @@ import (
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/controllers/metrics"
 	"github.com/oda-canvas/api-operator-istio/controllers/statuswrite"
+	"github.com/oda-canvas/api-operator-istio/internal/namespaces"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 	"github.com/oda-canvas/api-operator-istio/webhooks"
 )
@@ -177,11 +178,16 @@ func managerOptions(o *Options) ctrl.Options {
 			},
 		},
 	}
-	if len(o.Namespaces) > 0 {
+	served, _ := namespaces.Parse(o.Namespaces) // Validate refused a bad one
+	switch names := served.Names(); {
+	case served.All():
+	case names != nil:
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{}
-		for _, ns := range o.Namespaces {
+		for _, ns := range names {
 			opts.Cache.DefaultNamespaces[ns] = cache.Config{}
 		}
+	default:
+		opts.Cache.NewInformer = served.NewInformer
 	}
 	return opts
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+
+	"github.com/oda-canvas/api-operator-istio/internal/namespaces"
 )
 
 // OpenMetrics implementation patterns (OPENMETRICS_IMPLEMENTATION).
@@ -72,7 +74,7 @@ func envOr(key, def string) string {
 
 // AddFlags registers the flags on fs, with defaults from the environment.
 func (o *Options) AddFlags(fs *flag.FlagSet) {
-	fs.Func("namespaces", "comma-separated namespaces to watch; empty watches all (env COMPONENT_NAMESPACE)", func(s string) error {
+	fs.Func("namespaces", "comma-separated namespaces to serve, each a name or a kopf pattern (glob with *, ? or [...]; !glob for every namespace but those); empty serves all (env COMPONENT_NAMESPACE)", func(s string) error {
 		o.Namespaces = splitList(s)
 		return nil
 	})
@@ -118,6 +120,9 @@ func (o *Options) Validate() error {
 	}
 	if _, err := ParseLogLevel(o.LogLevel); err != nil {
 		return err
+	}
+	if _, err := namespaces.Parse(o.Namespaces); err != nil {
+		return fmt.Errorf("invalid --namespaces (env COMPONENT_NAMESPACE): %w", err)
 	}
 	if o.KubeAPIQPS <= 0 || o.KubeAPIBurst <= 0 {
 		return fmt.Errorf("--kube-api-qps and --kube-api-burst must be positive")

@@ -48,15 +48,21 @@ func API(ns, name, path, implementation string, port int32) *odav1.ExposedAPI {
 // given ports, and sets its load balancer status (ip or hostname, either may be empty).
 func (e *Env) Gateway(t testing.TB, ip, hostname string, ports ...corev1.ServicePort) {
 	t.Helper()
+	e.GatewayIn(t, "istio-system", ip, hostname, ports...)
+}
+
+// GatewayIn is Gateway in namespace ns (the canvas installs it in istio-ingress).
+func (e *Env) GatewayIn(t testing.TB, ns, ip, hostname string, ports ...corev1.ServicePort) {
+	t.Helper()
 	ctx := context.Background()
-	e.Namespace(t, "istio-system")
+	e.Namespace(t, ns)
 	if len(ports) == 0 {
 		ports = []corev1.ServicePort{{Name: "http2", Port: 80}, {Name: "https", Port: 443}}
 	}
 	for i := range ports {
 		ports[i].TargetPort = intstr.FromInt32(8080 + int32(i))
 	}
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: "istio-ingressgateway"}}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "istio-ingressgateway"}}
 	err := e.Client.Get(ctx, client.ObjectKeyFromObject(svc), svc)
 	switch {
 	case apierrors.IsNotFound(err):

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"testing"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -93,5 +94,34 @@ func WaitForWebhook(ctx context.Context, c client.Client, ns string, timeout tim
 			return fmt.Errorf("the webhooks did not answer within %s: %v", timeout, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// WithoutWebhooks runs store with our webhook configurations removed, as on a cluster where
+// objects were stored before the webhooks existed, and puts the configurations back after.
+func (e *Env) WithoutWebhooks(t testing.TB, store func() error) {
+	t.Helper()
+	ctx := context.Background()
+	m := &admissionregistrationv1.MutatingWebhookConfiguration{}
+	v := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	for _, c := range []struct {
+		obj  client.Object
+		name string
+	}{{m, MutatingWebhookName}, {v, ValidatingWebhookName}} {
+		if err := e.Client.Get(ctx, client.ObjectKey{Name: c.name}, c.obj); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Client.Delete(ctx, c.obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The API server drops a deleted configuration from its admission chain shortly after.
+	Eventually(t, "stored with no webhook configured", store)
+	for _, obj := range []client.Object{m, v} {
+		obj.SetResourceVersion("")
+		obj.SetUID("")
+		if err := e.Client.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

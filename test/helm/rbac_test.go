@@ -6,6 +6,7 @@ import (
 	"net"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -39,13 +40,20 @@ const chartSA = "system:serviceaccount:" + releaseNS + ":canvas-api-operator-ist
 // TestChartRBACIsWhatTheOperatorUses runs the operator as the chart's ServiceAccount, bound
 // only by the chart's rendered RBAC, through routes, conflicts, status, the parent
 // Component, both metrics patterns and self-managed webhook certificates; then compares
-// what it used with what the chart grants.
+// what it used with what the chart grants. Namespaces given by name get a Role each; a
+// pattern (the canvas's odacompns-*) a ClusterRole.
 func TestChartRBACIsWhatTheOperatorUses(t *testing.T) {
+	for name, namespaces := range map[string][]string{"names": {"components"}, "patterns": {"components", "odacompns-*"}} {
+		t.Run(name, func(t *testing.T) { rbacProof(t, namespaces) })
+	}
+}
+
+func rbacProof(t *testing.T, namespaces []string) {
 	env := harness.Start(t, harness.Generated, harness.ServiceMonitorCRD(t))
 	for _, ns := range []string{releaseNS, "components", "istio-system"} {
 		env.Namespace(t, ns)
 	}
-	objs := render(t, "certManager.enabled=false", "watchNamespaces={components}", "ingressGateway.namespace=istio-system",
+	objs := render(t, "certManager.enabled=false", "watchNamespaces={"+strings.Join(namespaces, ",")+"}", "ingressGateway.namespace=istio-system",
 		"webhook.failurePolicy=Ignore")
 	granted := applyRBAC(t, env, objs)
 
@@ -54,7 +62,9 @@ func TestChartRBACIsWhatTheOperatorUses(t *testing.T) {
 	used := map[harness.Access]bool{}
 	s := newScenario(t, env)
 	for _, pattern := range []string{app.ServiceMonitor, app.PrometheusAnnotation} {
-		op := harness.StartOperatorAs(t, env, cfg, operatorOptions(t, pattern))
+		o := operatorOptions(t, pattern)
+		o.Namespaces = namespaces
+		op := harness.StartOperatorAs(t, env, cfg, o)
 		s.run(pattern)
 		op.Stop()
 		for _, r := range op.Requests().All() {

@@ -75,6 +75,15 @@ build_from_module() {
 }
 
 if have_all "$CACHE"; then install_out; exit 0; fi
+# One build at a time per cache: a second run (another checkout, a parallel make) waits for
+# the first and then takes its result.
+mkdir -p "$CACHE_ROOT"
+exec 9>"$CACHE_ROOT/.lock"
+if ! flock -n 9; then
+  say "another run is filling $CACHE_ROOT; waiting for it"
+  flock 9
+fi
+if have_all "$CACHE"; then install_out; exit 0; fi
 if [ -z "${ENVTEST_NO_DOWNLOAD:-}" ] && try_setup_envtest; then install_out; exit 0; fi
 build_from_module
 have_all "$CACHE" || { say "failed: $CACHE lacks kube-apiserver, etcd or kubectl"; exit 1; }

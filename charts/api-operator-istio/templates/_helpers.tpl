@@ -14,6 +14,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "aoi.webhookService" -}}{{ include "aoi.fullname" . }}-webhook{{- end -}}
 {{- define "aoi.certSecret" -}}{{ include "aoi.fullname" . }}-webhook-tls{{- end -}}
 {{- define "aoi.caSecret" -}}{{ include "aoi.fullname" . }}-ca{{- end -}}
+{{/* The Gateway the VirtualServices attach to: the value, else the chart's own Gateway. */}}
+{{- define "aoi.componentGateway" -}}
+{{- .Values.componentGateway | default (printf "%s/%s" .Release.Namespace .Values.gateway.name) -}}
+{{- end -}}
+{{/* "true" when some watchNamespaces entry is a pattern: it needs cluster-wide watches. */}}
+{{- define "aoi.namespacePatterns" -}}
+{{- range .Values.watchNamespaces }}{{ if regexMatch "[*?\\[!\\\\]" . }}true{{ end }}{{ end -}}
+{{- end -}}
 {{- define "aoi.injectCA" -}}
 {{- if .Values.certManager.enabled }}
 annotations:

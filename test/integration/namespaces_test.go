@@ -1,0 +1,101 @@
+package integration
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
+	"github.com/oda-canvas/api-operator-istio/internal/app"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// TestNamespacePatterns runs the operator with the canvas chart's COMPONENT_NAMESPACE,
+// components,odacompns-*: a namespace created after the start that matches the pattern is
+// served at once, and nothing of a namespace that matches no entry reaches the caches or
+// gets written.
+func TestNamespacePatterns(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		env.Gateway(t, "20.0.0.1", "")
+		components, other := env.Namespace(t, "components"), env.Namespace(t, "other")
+		outside := unservedObjects(t, env, other)
+
+		o := harness.DefaultOptions()
+		o.Namespaces = []string{"components", "odacompns-*"}
+		o.OpenMetricsImplementation = app.PrometheusAnnotation // pods are cached too
+		op := harness.StartOperator(t, env, o)
+
+		env.Implementation(t, components, "impl", 8080, true)
+		first := harness.API(components, "first", "/first", "impl", 8080)
+		require.NoError(t, env.Client.Create(ctx, first))
+		waitAPIStatus(t, env, first, wantStatus{"https://20.0.0.1/first", "", "20.0.0.1"}, "Ready")
+
+		late := env.Namespace(t, "odacompns-late")
+		env.Implementation(t, late, "impl", 8080, true)
+		api := harness.API(late, "late", "/late", "impl", 8080)
+		require.NoError(t, env.Client.Create(ctx, api))
+		virtualService(t, env, api, routeIs("*", "component-gateway", "/late", "impl", 8080))
+		waitAPIStatus(t, env, api, wantStatus{"https://20.0.0.1/late", "", "20.0.0.1"}, "Ready")
+
+		got := &odav1.ExposedAPI{}
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(outside), got))
+		assert.Nil(t, got.Status.APIStatus, "an API in a namespace no entry matches gets no status")
+		assert.Empty(t, got.Finalizers)
+		assertCachesHoldOnly(t, op, "components", "odacompns-late")
+		for _, w := range writesTo(op, other) {
+			t.Errorf("the operator wrote in an unserved namespace: %s", w)
+		}
+	})
+}
+
+// unservedObjects puts in ns one of each kind the operator caches, and returns its API.
+func unservedObjects(t *testing.T, env *harness.Env, ns string) *odav1.ExposedAPI {
+	ctx := context.Background()
+	env.Implementation(t, ns, "impl", 8080, true)
+	env.Pod(t, ns, "impl-0", map[string]string{"app": "impl"})
+	require.NoError(t, env.Client.Create(ctx, &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}))
+	vs := &networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "labelled",
+		Labels: map[string]string{exposedapi.ManagedByLabel: exposedapi.ManagedByValue}}}
+	require.NoError(t, env.Client.Create(ctx, vs))
+	api := harness.API(ns, "outside", "/outside", "impl", 8080)
+	api.Spec.APIType = odav1.APITypePrometheus
+	require.NoError(t, env.Client.Create(ctx, api))
+	return api
+}
+
+func assertCachesHoldOnly(t *testing.T, op *harness.Operator, served ...string) {
+	t.Helper()
+	lists := []client.ObjectList{&odav1.ExposedAPIList{}, &odav1.ComponentList{}, &corev1.ServiceList{},
+		&corev1.PodList{}, &discoveryv1.EndpointSliceList{}, &networkingv1.VirtualServiceList{}}
+	for _, list := range lists {
+		require.NoError(t, op.Manager.GetCache().List(context.Background(), list))
+		items, err := meta.ExtractList(list)
+		require.NoError(t, err)
+		for _, item := range items {
+			m, _ := meta.Accessor(item)
+			assert.Contains(t, served, m.GetNamespace(), "%T %s/%s is cached", item, m.GetNamespace(), m.GetName())
+		}
+	}
+}
+
+func writesTo(op *harness.Operator, ns string) []string {
+	var out []string
+	for _, r := range op.Requests().All() {
+		if r.Method != "GET" && strings.Contains(r.URL.Path, "/namespaces/"+ns+"/") {
+			out = append(out, r.Method+" "+r.URL.Path)
+		}
+	}
+	return out
+}

@@ -1,0 +1,106 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// storedSpec is an object the webhooks would never have admitted as it is: a list
+// specification of two entries, no segment, and a wildcard origin with credentials.
+func storedSpec() map[string]any {
+	return merged(map[string]any{
+		"specification": []any{
+			map[string]any{"url": "https://e.com/a.yaml", "version": "v4"},
+			map[string]any{"url": "https://e.com/b.yaml", "version": "v5"},
+		},
+		"CORS": map[string]any{"enabled": true, "allowOrigins": "*", "allowCredentials": true},
+	})
+}
+
+// TestObjectStoredBeforeTheWebhooks (R2.4): an object stored before the webhooks existed
+// gets its Accepted=False status, keeps its spec byte for byte through the operator's status
+// writes and a user's label, and only a user's change to the spec is defaulted and
+// validated.
+func TestObjectStoredBeforeTheWebhooks(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.StartWithWebhooks(t, set)
+		env.Namespace(t, "components")
+		old := object("old", storedSpec(), nil)
+		if set == harness.ODA {
+			// The canvas CRD's v1 refuses a list of objects; v1beta4 stored it.
+			old.SetAPIVersion("oda.tmforum.org/v1beta4")
+		}
+		env.WithoutWebhooks(t, func() error { return env.Client.Create(ctx, old.DeepCopy()) })
+		stored := specJSON(t, env, "old")
+
+		harness.StartOperator(t, env, harness.DefaultOptions())
+		require.NoError(t, harness.WaitForWebhook(ctx, env.Client, "components", harness.Wait))
+		harness.Eventually(t, "Accepted=False InvalidSpec", func() error {
+			return condition(env, "old", "Accepted", "False", "InvalidSpec")
+		})
+		assert.JSONEq(t, stored, specJSON(t, env, "old"), "the status writes left the spec as stored")
+
+		c, warnings := env.WarningClient(t)
+		label := []byte(`{"metadata":{"labels":{"team":"shop"}}}`)
+		require.NoError(t, c.Patch(ctx, object("old", nil, nil), client.RawPatch(types.MergePatchType, label)), "a label is admitted")
+		assert.Contains(t, warnings.Take(), "spec.CORS.allowCredentials: Invalid value: true: cannot be true while allowOrigins is *: browsers refuse credentials with a wildcard origin")
+		assert.JSONEq(t, stored, specJSON(t, env, "old"), "the label left the spec as stored")
+
+		editPath := []byte(`{"spec":{"path":"/catalog//v5/"}}`)
+		err := c.Patch(ctx, object("old", nil, nil), client.RawPatch(types.MergePatchType, editPath))
+		require.Error(t, err, "a spec edit is validated")
+		assert.Contains(t, err.Error(), "spec.CORS.allowCredentials: Invalid value: true")
+
+		fix := []byte(`{"spec":{"path":"/catalog//v5/","CORS":{"allowOrigins":"https://shop.example.com"}}}`)
+		require.NoError(t, c.Patch(ctx, object("old", nil, nil), client.RawPatch(types.MergePatchType, fix)))
+		got := unstructuredAPI(t, env, "old")
+		spec := got.Object["spec"].(map[string]any)
+		assert.Equal(t, "/catalog/v5", spec["path"], "a spec edit is defaulted")
+		assert.Equal(t, "coreFunction", spec["segment"])
+		assert.Equal(t, map[string]any{"url": "https://e.com/a.yaml", "version": "v4"}, spec["specification"])
+		assert.Contains(t, warnings.Take(), `spec.specification: converted from a list of 2 (an older shape) to the v1 object {url, version} of its first entry; dropped: {"url":"https://e.com/b.yaml","version":"v5"}`)
+		harness.Eventually(t, "Accepted=True", func() error { return condition(env, "old", "Accepted", "True", "") })
+	})
+}
+
+func unstructuredAPI(t *testing.T, env *harness.Env, name string) *unstructured.Unstructured {
+	t.Helper()
+	got := object(name, nil, nil)
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(got), got))
+	return got
+}
+
+func specJSON(t *testing.T, env *harness.Env, name string) string {
+	t.Helper()
+	raw, err := json.Marshal(unstructuredAPI(t, env, name).Object["spec"])
+	require.NoError(t, err)
+	return string(raw)
+}
+
+// condition is nil when the ExposedAPI has the condition with that status and, unless
+// empty, that reason.
+func condition(env *harness.Env, name, typ, status, reason string) error {
+	got := object(name, nil, nil)
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(got), got); err != nil {
+		return err
+	}
+	conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+	for _, c := range conds {
+		m := c.(map[string]any)
+		if m["type"] == typ && m["status"] == status && (reason == "" || m["reason"] == reason) {
+			return nil
+		}
+	}
+	return fmt.Errorf("no %s=%s %s in %v", typ, status, reason, conds)
+}

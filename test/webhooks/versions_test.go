@@ -1,0 +1,140 @@
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+const olderManifests = `apiVersion: oda.tmforum.org/v1beta4
+kind: ExposedAPI
+metadata:
+  name: beta4
+  namespace: components
+  labels: {oda.tmforum.org/componentName: shop}
+spec:
+  name: catalog
+  apiType: openapi
+  implementation: catalog
+  path: /beta4//catalog/
+  port: 8080
+  specification:
+  - {url: "https://e.com/a.yaml", version: v4}
+  - {url: "https://e.com/b.yaml", version: v5}
+---
+apiVersion: oda.tmforum.org/v1beta3
+kind: ExposedAPI
+metadata:
+  name: beta3
+  namespace: components
+  labels: {oda.tmforum.org/componentName: shop}
+spec:
+  name: catalog
+  apiType: openapi
+  implementation: catalog
+  path: /beta3
+  port: 8080
+  specification: ["https://e.com/c.yaml"]
+`
+
+const olderBadPort = `apiVersion: oda.tmforum.org/v1beta4
+kind: ExposedAPI
+metadata:
+  name: beta4-bad
+  namespace: components
+  labels: {oda.tmforum.org/componentName: shop}
+spec:
+  name: catalog
+  apiType: openapi
+  implementation: catalog
+  path: /bad
+  port: 70000
+  specification: [{url: "https://e.com/a.yaml"}]
+`
+
+// TestOlderVersionsThroughKubectl (R2.5): the canvas CRD serves v1beta3 and v1beta4 with no
+// conversion; a write in those versions is admitted as the CRD alone admits it, keeps the
+// shape its version holds, is still validated, and is reconciled by its v1 meaning. Our CRD
+// serves v1 only, which the API server says.
+func TestOlderVersionsThroughKubectl(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env := startWithWebhooks(t, set)
+		env.Gateway(t, "20.0.0.1", "")
+		env.Implementation(t, "components", "catalog", 8080, true)
+		apply := kubectlApply(t, env)
+
+		out, err := apply(olderManifests)
+		if set == harness.Generated {
+			require.Error(t, err)
+			assert.Contains(t, out, `no matches for kind "ExposedAPI" in version "oda.tmforum.org/v1beta4"`)
+			return
+		}
+		require.NoError(t, err, out)
+		assert.Contains(t, out, "exposedapi.oda.tmforum.org/beta4 created")
+		assert.Contains(t, out, "exposedapi.oda.tmforum.org/beta3 created")
+		assert.Contains(t, out, "Warning: spec.specification: written as v1beta4, a list of 2; the operator exposes the first entry (the v1 meaning) and keeps the others as written")
+
+		beta4 := getAs(t, env, "oda.tmforum.org/v1beta4", "beta4")
+		spec := beta4.Object["spec"].(map[string]any)
+		assert.Equal(t, "/beta4/catalog", spec["path"], "normalised")
+		assert.Len(t, spec["specification"], 2, "the list its version holds, both entries")
+		assert.NotContains(t, spec, "segment", "v1beta4 has no segment")
+
+		for _, name := range []string{"beta4", "beta3"} {
+			harness.Eventually(t, name+" Ready", func() error { return condition(env, name, "Ready", "True", "") })
+		}
+		harness.Eventually(t, "the v1 meaning in status", func() error {
+			return statusURL(env, "beta4", "https://20.0.0.1/beta4/catalog")
+		})
+		assert.Len(t, getAs(t, env, "oda.tmforum.org/v1beta4", "beta4").Object["spec"].(map[string]any)["specification"], 2,
+			"status writes left the list alone")
+
+		out, err = apply(olderBadPort)
+		require.Error(t, err)
+		assert.Equal(t, `The ExposedAPI "beta4-bad" is invalid: spec.port: Invalid value: 70000: must be a port number from 1 to 65535`+"\n", out)
+	})
+}
+
+func kubectlApply(t *testing.T, env *harness.Env) func(manifest string) (string, error) {
+	kubectl := filepath.Join(harness.RepoRoot(t), "bin", "k8s", "kubectl")
+	if _, err := os.Stat(kubectl); err != nil {
+		t.Skipf("no kubectl in bin/k8s: run make envtest-assets: %v", err)
+	}
+	kubeconfig := writeKubeconfig(t, env)
+	return func(manifest string) (string, error) {
+		path := filepath.Join(t.TempDir(), "manifest.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(manifest), 0o600))
+		out, err := exec.Command(kubectl, "--kubeconfig", kubeconfig, "apply", "-f", path).CombinedOutput()
+		return string(out), err
+	}
+}
+
+func getAs(t *testing.T, env *harness.Env, apiVersion, name string) *unstructured.Unstructured {
+	t.Helper()
+	got := object(name, nil, nil)
+	got.SetAPIVersion(apiVersion)
+	require.NoError(t, env.Client.Get(t.Context(), client.ObjectKeyFromObject(got), got))
+	return got
+}
+
+func statusURL(env *harness.Env, name, want string) error {
+	got := object(name, nil, nil)
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(got), got); err != nil {
+		return err
+	}
+	url, _, _ := unstructured.NestedString(got.Object, "status", "apiStatus", "url")
+	if url != want {
+		return fmt.Errorf("url %q, want %q", url, want)
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package webhooks
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+)
+
+const storedList = `{"apiVersion":"oda.tmforum.org/v1","kind":"ExposedAPI","metadata":{"name":"a","labels":{"x":"1"}},"spec":{"name":"a",` +
+	`"apiType":"openapi","implementation":"impl","path":"/a//b/","port":8080,"specification":[{"url":"https://e.com/a"},{"url":"https://e.com/b"}]}}`
+
+func request(op admissionv1.Operation, version string, oldRaw, newRaw string) admission.Request {
+	req := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		Operation:   op,
+		Kind:        metav1.GroupVersionKind{Group: "oda.tmforum.org", Version: "v1", Kind: "ExposedAPI"},
+		RequestKind: &metav1.GroupVersionKind{Group: "oda.tmforum.org", Version: version, Kind: "ExposedAPI"},
+		Object:      runtime.RawExtension{Raw: []byte(newRaw)},
+	}}
+	if oldRaw != "" {
+		req.OldObject = runtime.RawExtension{Raw: []byte(oldRaw)}
+	}
+	return req
+}
+
+func TestDefaulterLeavesAStoredSpecAlone(t *testing.T) {
+	relabelled := `{"apiVersion":"oda.tmforum.org/v1","kind":"ExposedAPI","metadata":{"name":"a","labels":{"x":"2"}},"status":{"ready":true},` +
+		storedList[len(`{"apiVersion":"oda.tmforum.org/v1","kind":"ExposedAPI","metadata":{"name":"a","labels":{"x":"1"}},`):]
+	resp := Defaulter{}.Handle(context.Background(), request(admissionv1.Update, "v1", storedList, relabelled))
+	require.True(t, resp.Allowed)
+	assert.Empty(t, resp.Patches, "no conversion, no new default on a write that keeps the spec")
+
+	edited := `{"apiVersion":"oda.tmforum.org/v1","kind":"ExposedAPI","metadata":{"name":"a"},"spec":{"name":"a","apiType":"openapi",` +
+		`"implementation":"impl","path":"/c","port":8080,"specification":[{"url":"https://e.com/a"},{"url":"https://e.com/b"}]}}`
+	resp = Defaulter{}.Handle(context.Background(), request(admissionv1.Update, "v1", storedList, edited))
+	require.True(t, resp.Allowed)
+	assert.NotEmpty(t, resp.Patches, "a spec edit is defaulted")
+	assert.Len(t, resp.Warnings, 1)
+}
+
+func TestDefaulterKeepsAnOlderVersionsShape(t *testing.T) {
+	resp := Defaulter{}.Handle(context.Background(), request(admissionv1.Create, "v1beta4", "", storedList))
+	require.True(t, resp.Allowed)
+	paths := map[string]any{}
+	for _, p := range resp.Patches {
+		paths[p.Path] = p.Value
+	}
+	assert.Equal(t, map[string]any{"/spec/path": "/a/b"}, paths, "only the path is normalised: no segment, the list kept")
+	assert.Equal(t, []string{"spec.specification: written as v1beta4, a list of 2; the operator exposes the first entry (the v1 meaning) and keeps the others as written"}, resp.Warnings)
+}
