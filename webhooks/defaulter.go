@@ -112,6 +112,9 @@ func defaultSpecification(spec map[string]any) []string {
 		spec["specification"] = map[string]any{"url": s}
 		return []string{fld + ": converted from a string (an older shape) to the v1 object {url}"}
 	case []any:
+		if pruned := withoutEmptyObjects(s); len(pruned) < len(s) {
+			return dropPrunedEntries(spec, s, pruned)
+		}
 		if len(s) == 0 {
 			delete(spec, "specification")
 			return []string{fld + ": an empty list (an older shape) was removed"}
@@ -124,6 +127,30 @@ func defaultSpecification(spec map[string]any) []string {
 		return []string{w}
 	}
 	return nil
+}
+
+// dropPrunedEntries handles a list holding entries with no fields: on a CRD whose v1 schema
+// holds one object here (the canvas's), the API server drops the entries' fields before any
+// webhook sees them, so what they held is gone and only the rest can be converted.
+func dropPrunedEntries(spec map[string]any, all, kept []any) []string {
+	w := fmt.Sprintf("spec.specification: %d of the %d entries of a list (an older shape) reached the webhook with no fields "+
+		"(this CRD's v1 schema holds one object {url, version} here, and the API server pruned them)", len(all)-len(kept), len(all))
+	spec["specification"] = kept
+	if len(kept) == 0 {
+		delete(spec, "specification")
+		return []string{w + "; write the v1 object {url, version}"}
+	}
+	return append([]string{w}, defaultSpecification(spec)...)
+}
+
+func withoutEmptyObjects(entries []any) []any {
+	var out []any
+	for _, e := range entries {
+		if m, ok := e.(map[string]any); !ok || len(m) > 0 {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func specificationObject(v any) any {

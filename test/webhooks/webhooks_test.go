@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -155,13 +154,7 @@ func TestRouteConflictAtAdmission(t *testing.T) {
 // reads.
 func TestKubectlApply(t *testing.T) {
 	env := startWithWebhooks(t, harness.Generated)
-	kubectl := filepath.Join(harness.RepoRoot(t), "bin", "k8s", "kubectl")
-	if _, err := os.Stat(kubectl); err != nil {
-		t.Skipf("no kubectl in bin/k8s: run make envtest-assets: %v", err)
-	}
-	kubeconfig := writeKubeconfig(t, env)
-	manifest := filepath.Join(t.TempDir(), "bad.yaml")
-	require.NoError(t, os.WriteFile(manifest, []byte(`apiVersion: oda.tmforum.org/v1
+	out, err := kubectlApply(t, env)(`apiVersion: oda.tmforum.org/v1
 kind: ExposedAPI
 metadata:
   name: bad-port
@@ -173,10 +166,9 @@ spec:
   implementation: catalog
   path: /catalog
   port: 70000
-`), 0o600))
-	out, err := exec.Command(kubectl, "--kubeconfig", kubeconfig, "apply", "-f", manifest).CombinedOutput()
+`)
 	require.Error(t, err)
-	assert.Equal(t, `The ExposedAPI "bad-port" is invalid: spec.port: Invalid value: 70000: must be a port number from 1 to 65535`+"\n", string(out))
+	assert.Equal(t, `The ExposedAPI "bad-port" is invalid: spec.port: Invalid value: 70000: must be a port number from 1 to 65535`+"\n", out)
 }
 
 func writeKubeconfig(t *testing.T, env *harness.Env) string {
