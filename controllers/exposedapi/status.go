@@ -150,4 +150,3 @@ func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, wan
 }
 
 func lower(s string) string { return strings.ToLower(s) }
-
