@@ -8,14 +8,17 @@ import (
 	"sort"
 	"testing"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/yaml"
 
 	"github.com/oda-canvas/api-operator-istio/internal/app"
@@ -34,14 +37,26 @@ var unexercised = map[harness.Access]string{
 	{Group: "", Resource: "events", Verb: "patch"}:                           "a repeated leader election event is patched",
 }
 
+// checkedByAdmission are grants the API server checks on another request than their own:
+// with OwnerReferencesPermissionEnforcement (on in this test's API server), creating an
+// object whose controller reference blocks its ExposedAPI's deletion needs update on the
+// ExposedAPI's finalizers.
+var checkedByAdmission = map[harness.Access]harness.Access{
+	{Group: "networking.istio.io", Resource: "virtualservices", Verb: "create"}:   ownerFinalizers,
+	{Group: "monitoring.coreos.com", Resource: "servicemonitors", Verb: "create"}: ownerFinalizers,
+}
+
+var ownerFinalizers = harness.Access{Group: "oda.tmforum.org", Resource: "exposedapis/finalizers", Verb: "update"}
+
 const chartSA = "system:serviceaccount:" + releaseNS + ":canvas-api-operator-istio"
 
 // TestChartRBACIsWhatTheOperatorUses runs the operator as the chart's ServiceAccount, bound
 // only by the chart's rendered RBAC, through routes, conflicts, status, the parent
 // Component, both metrics patterns and self-managed webhook certificates; then compares
-// what it used with what the chart grants.
+// what it used with what the chart grants. The API server enforces owner references, as
+// OpenShift does.
 func TestChartRBACIsWhatTheOperatorUses(t *testing.T) {
-	env := harness.Start(t, harness.Generated, harness.ServiceMonitorCRD(t))
+	env := harness.StartEnforcingOwnerReferences(t, harness.Generated, harness.ServiceMonitorCRD(t))
 	for _, ns := range []string{releaseNS, "components", "istio-system"} {
 		env.Namespace(t, ns)
 	}
@@ -53,6 +68,7 @@ func TestChartRBACIsWhatTheOperatorUses(t *testing.T) {
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: chartSA}
 	used := map[harness.Access]bool{}
 	s := newScenario(t, env)
+	assertMayOwn(t, env, cfg)
 	for _, pattern := range []string{app.ServiceMonitor, app.PrometheusAnnotation} {
 		op := harness.StartOperatorAs(t, env, cfg, operatorOptions(t, pattern))
 		s.run(pattern)
@@ -60,6 +76,9 @@ func TestChartRBACIsWhatTheOperatorUses(t *testing.T) {
 		for _, r := range op.Requests().All() {
 			if a, ok := harness.AccessOf(r); ok {
 				used[a] = true
+				if checked, ok := checkedByAdmission[a]; ok {
+					used[checked] = true
+				}
 			}
 		}
 	}
@@ -74,6 +93,25 @@ func TestChartRBACIsWhatTheOperatorUses(t *testing.T) {
 	sort.Strings(unused)
 	assert.Empty(t, unused, "the chart grants what the operator never used")
 	assertMarkersCover(t, granted)
+}
+
+// assertMayOwn: the chart's ServiceAccount may create what the operator creates with an
+// ExposedAPI as its controller (blockOwnerDeletion set), on an API server that enforces it.
+func assertMayOwn(t *testing.T, env *harness.Env, cfg *rest.Config) {
+	t.Helper()
+	ctx := context.Background()
+	sa, err := client.New(cfg, client.Options{Scheme: app.Scheme()})
+	require.NoError(t, err)
+	owner := harness.API(ns, "owner", "/owner", "impl", 8080)
+	require.NoError(t, env.Client.Create(ctx, owner))
+	for _, obj := range []client.Object{&networkingv1.VirtualService{}, &monitoringv1.ServiceMonitor{Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}} {
+		obj.SetNamespace(ns)
+		obj.SetName("owned")
+		require.NoError(t, controllerutil.SetControllerReference(owner, obj, app.Scheme()))
+		require.NoError(t, sa.Create(ctx, obj), "%T with a blocking controller reference", obj)
+		require.NoError(t, sa.Delete(ctx, obj))
+	}
+	require.NoError(t, env.Client.Delete(ctx, owner))
 }
 
 func operatorOptions(t *testing.T, pattern string) *app.Options {
