@@ -86,7 +86,10 @@ func (i *caInjector) bundle(ctx context.Context) ([]byte, error) {
 	return ca, nil
 }
 
-// inject patches only the caBundle of the entries that lack this bundle.
+// inject patches only the caBundle of the entries that lack this bundle. Each patched
+// entry is addressed by its index, so the patch first tests that the entry there still has
+// the name read: if the configuration was reordered or changed since, the API server
+// refuses the whole patch and the next try reads it again.
 func (i *caInjector) inject(ctx context.Context, cfg client.Object, name string, bundle []byte) error {
 	if name == "" {
 		return nil
@@ -98,9 +101,11 @@ func (i *caInjector) inject(ctx context.Context, cfg client.Object, name string,
 		return err
 	}
 	var ops []map[string]any
-	for n, have := range caBundles(cfg) {
-		if !bytes.Equal(have, bundle) {
-			ops = append(ops, map[string]any{"op": "add", "path": fmt.Sprintf("/webhooks/%d/clientConfig/caBundle", n), "value": bundle})
+	for n, w := range webhooksOf(cfg) {
+		if !bytes.Equal(w.bundle, bundle) {
+			ops = append(ops,
+				map[string]any{"op": "test", "path": fmt.Sprintf("/webhooks/%d/name", n), "value": w.name},
+				map[string]any{"op": "add", "path": fmt.Sprintf("/webhooks/%d/clientConfig/caBundle", n), "value": bundle})
 		}
 	}
 	if len(ops) == 0 {
@@ -110,19 +115,27 @@ func (i *caInjector) inject(ctx context.Context, cfg client.Object, name string,
 	if err != nil {
 		return err
 	}
-	return i.client.Patch(ctx, cfg, client.RawPatch(types.JSONPatchType, raw))
+	if err := i.client.Patch(ctx, cfg, client.RawPatch(types.JSONPatchType, raw)); err != nil {
+		return fmt.Errorf("writing the CA bundle into %s: %w", name, err)
+	}
+	return nil
 }
 
-func caBundles(cfg client.Object) [][]byte {
-	var out [][]byte
+type webhookEntry struct {
+	name   string
+	bundle []byte
+}
+
+func webhooksOf(cfg client.Object) []webhookEntry {
+	var out []webhookEntry
 	switch c := cfg.(type) {
 	case *admissionregistrationv1.MutatingWebhookConfiguration:
 		for _, w := range c.Webhooks {
-			out = append(out, w.ClientConfig.CABundle)
+			out = append(out, webhookEntry{w.Name, w.ClientConfig.CABundle})
 		}
 	case *admissionregistrationv1.ValidatingWebhookConfiguration:
 		for _, w := range c.Webhooks {
-			out = append(out, w.ClientConfig.CABundle)
+			out = append(out, webhookEntry{w.Name, w.ClientConfig.CABundle})
 		}
 	}
 	return out

@@ -78,6 +78,10 @@ type observed struct {
 
 // +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis,verbs=list;watch;patch
 // +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis/status,verbs=patch
+// Our VirtualServices and ServiceMonitors name their ExposedAPI as controller with
+// blockOwnerDeletion, which OwnerReferencesPermissionEnforcement (OpenShift, hardened
+// clusters) admits only with update on the owner's finalizers.
+// +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis/finalizers,verbs=update
 // +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=list;watch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list;watch

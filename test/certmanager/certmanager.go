@@ -7,6 +7,7 @@ package certmanager
 import (
 	"context"
 	"fmt"
+	"testing"
 	"time"
 
 	cmscheme "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned/scheme"
@@ -26,6 +27,7 @@ import (
 	_ "github.com/cert-manager/cert-manager/pkg/issuer/selfsigned" // registers the self-signed issuer
 	logf "github.com/cert-manager/cert-manager/pkg/logs"
 	"github.com/cert-manager/cert-manager/pkg/util"
+	utilfeature "github.com/cert-manager/cert-manager/pkg/util/feature"
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -123,4 +125,18 @@ func runInjector(ctx context.Context, cfg *rest.Config, log logr.Logger, errs ch
 		}
 	}()
 	return nil
+}
+
+// ReplaceBundles makes cainjector replace a webhook configuration's CA bundle with the new
+// CA, as cert-manager did before v1.19, rather than add the new CA to it
+// (CAInjectorMerging), until the test ends: with merging the old CA stays trusted, which
+// hides a chart whose renewals change the trust root.
+func ReplaceBundles(t testing.TB) {
+	set := func(on bool) error {
+		return utilfeature.DefaultMutableFeatureGate.SetFromMap(map[string]bool{"CAInjectorMerging": on})
+	}
+	if err := set(false); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = set(true) })
 }

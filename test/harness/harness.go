@@ -106,7 +106,15 @@ func StartRoutingToEndpoints(t testing.TB, set CRDSet, extraCRDPaths ...string) 
 	return start(t, set, startOptions{routeToEndpoints: true}, extraCRDPaths)
 }
 
-type startOptions struct{ webhooks, routeToEndpoints bool }
+// StartEnforcingOwnerReferences is Start with the OwnerReferencesPermissionEnforcement
+// admission plugin on, as OpenShift and many hardened clusters run it: setting
+// blockOwnerDeletion on an owner reference then needs update on the owner's finalizers.
+func StartEnforcingOwnerReferences(t testing.TB, set CRDSet, extraCRDPaths ...string) *Env {
+	t.Helper()
+	return start(t, set, startOptions{enforceOwnerReferences: true}, extraCRDPaths)
+}
+
+type startOptions struct{ webhooks, routeToEndpoints, enforceOwnerReferences bool }
 
 func start(t testing.TB, set CRDSet, opts startOptions, extraCRDPaths []string) *Env {
 	env := &envtest.Environment{
@@ -119,6 +127,9 @@ func start(t testing.TB, set CRDSet, opts startOptions, extraCRDPaths []string) 
 	}
 	if opts.routeToEndpoints {
 		env.ControlPlane.GetAPIServer().Configure().Set("enable-aggregator-routing", "true")
+	}
+	if opts.enforceOwnerReferences {
+		env.ControlPlane.GetAPIServer().Configure().Append("enable-admission-plugins", "OwnerReferencesPermissionEnforcement")
 	}
 	if opts.webhooks {
 		// localhost, not an IP: the self-managed certificate carries DNS names only.

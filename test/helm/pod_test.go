@@ -44,15 +44,25 @@ type pod struct {
 	mounts    map[string]string // mountPath: local directory
 	logs      *lockedBuffer
 	exited    chan struct{}
+	// secretLag is how long after a Secret changes its volume's files follow: the kubelet
+	// refreshes mounted Secrets on its sync period, a minute or two late.
+	secretLag time.Duration
 }
 
 func runDeployment(t *testing.T, env *harness.Env, namespace, name string) *pod {
+	t.Helper()
+	return runDeploymentLagging(t, env, namespace, name, 0)
+}
+
+// runDeploymentLagging is runDeployment with the pod's Secret volumes updated lag after
+// their Secret changes (at start, at once).
+func runDeploymentLagging(t *testing.T, env *harness.Env, namespace, name string, lag time.Duration) *pod {
 	t.Helper()
 	d := &appsv1.Deployment{}
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, d))
 	require.Len(t, d.Spec.Template.Spec.Containers, 1, "one container")
 	p := &pod{t: t, env: env, namespace: namespace, spec: d.Spec.Template.Spec, labels: d.Spec.Template.Labels,
-		ip: hostAddress(t), mounts: map[string]string{}, logs: &lockedBuffer{}, exited: make(chan struct{})}
+		ip: hostAddress(t), mounts: map[string]string{}, logs: &lockedBuffer{}, exited: make(chan struct{}), secretLag: lag}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	p.mountVolumes(ctx)
@@ -92,25 +102,32 @@ func (p *pod) volume(name string) corev1.Volume {
 }
 
 // syncSecret writes the Secret into dir once it exists (the kubelet does not start a pod
-// before), then again whenever it changes.
+// before), then again secretLag after each change.
 func (p *pod) syncSecret(ctx context.Context, name, dir string) {
 	var version string
-	refresh := func() error {
+	var changed time.Time // when the Secret was first seen changed, not yet written
+	refresh := func(lag time.Duration) error {
 		s := &corev1.Secret{}
 		if err := p.env.Client.Get(ctx, client.ObjectKey{Namespace: p.namespace, Name: name}, s); err != nil {
 			return err
 		}
-		if s.ResourceVersion != version {
-			version = s.ResourceVersion
-			return writeAtomically(dir, s.Data)
+		if s.ResourceVersion == version {
+			return nil
 		}
-		return nil
+		if changed.IsZero() {
+			changed = time.Now()
+		}
+		if time.Since(changed) < lag {
+			return nil
+		}
+		version, changed = s.ResourceVersion, time.Time{}
+		return writeAtomically(dir, s.Data)
 	}
-	harness.Eventually(p.t, "the Secret "+name+" of a volume", refresh)
+	harness.Eventually(p.t, "the Secret "+name+" of a volume", func() error { return refresh(0) })
 	go func() {
 		for ctx.Err() == nil {
 			time.Sleep(200 * time.Millisecond)
-			_ = refresh()
+			_ = refresh(p.secretLag)
 		}
 	}()
 }

@@ -9,14 +9,17 @@ import (
 	"strings"
 	"testing"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/yaml"
 
 	"github.com/oda-canvas/api-operator-istio/internal/app"
@@ -35,13 +38,25 @@ var unexercised = map[harness.Access]string{
 	{Group: "", Resource: "events", Verb: "patch"}:                           "a repeated leader election event is patched",
 }
 
+// checkedByAdmission are grants the API server checks on another request than their own:
+// with OwnerReferencesPermissionEnforcement (on in this test's API server), creating an
+// object whose controller reference blocks its ExposedAPI's deletion needs update on the
+// ExposedAPI's finalizers.
+var checkedByAdmission = map[harness.Access]harness.Access{
+	{Group: "networking.istio.io", Resource: "virtualservices", Verb: "create"}:   ownerFinalizers,
+	{Group: "monitoring.coreos.com", Resource: "servicemonitors", Verb: "create"}: ownerFinalizers,
+}
+
+var ownerFinalizers = harness.Access{Group: "oda.tmforum.org", Resource: "exposedapis/finalizers", Verb: "update"}
+
 const chartSA = "system:serviceaccount:" + releaseNS + ":canvas-api-operator-istio"
 
 // TestChartRBACIsWhatTheOperatorUses runs the operator as the chart's ServiceAccount, bound
 // only by the chart's rendered RBAC, through routes, conflicts, status, the parent
 // Component, both metrics patterns and self-managed webhook certificates; then compares
-// what it used with what the chart grants. Namespaces given by name get a Role each; a
-// pattern (the canvas's odacompns-*) a ClusterRole.
+// what it used with what the chart grants. The API server enforces owner references, as
+// OpenShift does. Namespaces given by name get a Role each; a pattern (the canvas's
+// odacompns-*) a ClusterRole.
 func TestChartRBACIsWhatTheOperatorUses(t *testing.T) {
 	for name, namespaces := range map[string][]string{"names": {"components"}, "patterns": {"components", "odacompns-*"}} {
 		t.Run(name, func(t *testing.T) { rbacProof(t, namespaces) })
@@ -49,7 +64,7 @@ func TestChartRBACIsWhatTheOperatorUses(t *testing.T) {
 }
 
 func rbacProof(t *testing.T, namespaces []string) {
-	env := harness.Start(t, harness.Generated, harness.ServiceMonitorCRD(t))
+	env := harness.StartEnforcingOwnerReferences(t, harness.Generated, harness.ServiceMonitorCRD(t))
 	for _, ns := range []string{releaseNS, "components", "istio-system"} {
 		env.Namespace(t, ns)
 	}
@@ -61,6 +76,7 @@ func rbacProof(t *testing.T, namespaces []string) {
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: chartSA}
 	used := map[harness.Access]bool{}
 	s := newScenario(t, env)
+	assertMayOwn(t, env, cfg)
 	for _, pattern := range []string{app.ServiceMonitor, app.PrometheusAnnotation} {
 		o := operatorOptions(t, pattern)
 		o.Namespaces = namespaces
@@ -70,6 +86,9 @@ func rbacProof(t *testing.T, namespaces []string) {
 		for _, r := range op.Requests().All() {
 			if a, ok := harness.AccessOf(r); ok {
 				used[a] = true
+				if checked, ok := checkedByAdmission[a]; ok {
+					used[checked] = true
+				}
 			}
 		}
 	}
@@ -84,6 +103,25 @@ func rbacProof(t *testing.T, namespaces []string) {
 	sort.Strings(unused)
 	assert.Empty(t, unused, "the chart grants what the operator never used")
 	assertMarkersCover(t, granted)
+}
+
+// assertMayOwn: the chart's ServiceAccount may create what the operator creates with an
+// ExposedAPI as its controller (blockOwnerDeletion set), on an API server that enforces it.
+func assertMayOwn(t *testing.T, env *harness.Env, cfg *rest.Config) {
+	t.Helper()
+	ctx := context.Background()
+	sa, err := client.New(cfg, client.Options{Scheme: app.Scheme()})
+	require.NoError(t, err)
+	owner := harness.API(ns, "owner", "/owner", "impl", 8080)
+	require.NoError(t, env.Client.Create(ctx, owner))
+	for _, obj := range []client.Object{&networkingv1.VirtualService{}, &monitoringv1.ServiceMonitor{Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}} {
+		obj.SetNamespace(ns)
+		obj.SetName("owned")
+		require.NoError(t, controllerutil.SetControllerReference(owner, obj, app.Scheme()))
+		require.NoError(t, sa.Create(ctx, obj), "%T with a blocking controller reference", obj)
+		require.NoError(t, sa.Delete(ctx, obj))
+	}
+	require.NoError(t, env.Client.Delete(ctx, owner))
 }
 
 func operatorOptions(t *testing.T, pattern string) *app.Options {

@@ -123,14 +123,42 @@ func TestDeploymentHardening(t *testing.T) {
 	t.Fatal("no Deployment rendered")
 }
 
+// TestCertManagerWiring: by default cert-manager's CA chain (self-signed Issuer, CA
+// Certificate, CA Issuer) signs the serving certificate and the webhooks trust the CA; with
+// the user's issuer, that issuer signs it and the webhooks trust what it says is its CA.
 func TestCertManagerWiring(t *testing.T) {
+	certificates := map[string]*unstructured.Unstructured{}
+	issuers := map[string]map[string]any{}
 	for _, obj := range render(t) {
+		switch obj.GetKind() {
+		case "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration":
+			assert.Equal(t, releaseNS+"/canvas-api-operator-istio-webhook-ca", obj.GetAnnotations()["cert-manager.io/inject-ca-from"])
+		case "Certificate":
+			certificates[obj.GetName()] = obj
+		case "Issuer":
+			issuers[obj.GetName()], _, _ = unstructured.NestedMap(obj.Object, "spec")
+		}
+	}
+	assert.Equal(t, map[string]map[string]any{
+		"canvas-api-operator-istio-selfsigned": {"selfSigned": map[string]any{}},
+		"canvas-api-operator-istio-webhook-ca": {"ca": map[string]any{"secretName": "canvas-api-operator-istio-webhook-ca"}},
+	}, issuers)
+	require.Len(t, certificates, 2)
+	ca := certificates["canvas-api-operator-istio-webhook-ca"].Object["spec"].(map[string]any)
+	assert.Equal(t, true, ca["isCA"])
+	assert.Equal(t, "canvas-api-operator-istio-webhook-ca", ca["secretName"])
+	assert.Equal(t, "canvas-api-operator-istio-selfsigned", ca["issuerRef"].(map[string]any)["name"])
+	serving := certificates["canvas-api-operator-istio-webhook"].Object["spec"].(map[string]any)
+	assert.Equal(t, []any{"canvas-api-operator-istio-webhook.oda-operators.svc", "canvas-api-operator-istio-webhook.oda-operators.svc.cluster.local"}, serving["dnsNames"])
+	assert.Equal(t, "canvas-api-operator-istio-webhook-ca", serving["issuerRef"].(map[string]any)["name"])
+
+	for _, obj := range render(t, valueSets["custom-issuer"]...) {
+		assert.NotContains(t, []string{"Issuer"}, obj.GetKind(), "the user's issuer only")
 		switch obj.GetKind() {
 		case "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration":
 			assert.Equal(t, releaseNS+"/canvas-api-operator-istio-webhook", obj.GetAnnotations()["cert-manager.io/inject-ca-from"])
 		case "Certificate":
-			dns, _, _ := unstructured.NestedStringSlice(obj.Object, "spec", "dnsNames")
-			assert.Equal(t, []string{"canvas-api-operator-istio-webhook.oda-operators.svc", "canvas-api-operator-istio-webhook.oda-operators.svc.cluster.local"}, dns)
+			assert.Equal(t, map[string]any{"name": "corporate-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}, obj.Object["spec"].(map[string]any)["issuerRef"])
 		}
 	}
 	for _, obj := range render(t, "certManager.enabled=false") {
@@ -150,4 +178,23 @@ func TestValuesSchemaRejects(t *testing.T) {
 		assert.Contains(t, out, "values don't meet the specifications of the schema", c.set)
 		assert.Contains(t, out, c.want, c.set)
 	}
+}
+
+// TestPodDisruptionBudgetLetsNodesDrain: with two replicas one may go; with one, a budget
+// of one available would block every node drain, so none is rendered.
+func TestPodDisruptionBudgetLetsNodesDrain(t *testing.T) {
+	budgets := func(sets ...string) []*unstructured.Unstructured {
+		var out []*unstructured.Unstructured
+		for _, obj := range render(t, sets...) {
+			if obj.GetKind() == "PodDisruptionBudget" {
+				out = append(out, obj)
+			}
+		}
+		return out
+	}
+	two := budgets()
+	require.Len(t, two, 1)
+	minAvailable, _, _ := unstructured.NestedInt64(two[0].Object, "spec", "minAvailable")
+	assert.Equal(t, int64(1), minAvailable)
+	assert.Empty(t, budgets("replicaCount=1"), "a budget for a single replica blocks node drains")
 }

@@ -22,10 +22,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "aoi.namespacePatterns" -}}
 {{- range .Values.watchNamespaces }}{{ if regexMatch "[*?\\[!\\\\]" . }}true{{ end }}{{ end -}}
 {{- end -}}
+{{- define "aoi.webhookCA" -}}{{ include "aoi.fullname" . }}-webhook-ca{{- end -}}
+{{- /* The bundle comes from the chart's CA Certificate, which serving renewals leave alone;
+with the user's issuer, from the serving Certificate (its Secret's ca.crt). */}}
 {{- define "aoi.injectCA" -}}
 {{- if .Values.certManager.enabled }}
 annotations:
+  {{- if .Values.certManager.issuerRef.name }}
   cert-manager.io/inject-ca-from: {{ .Release.Namespace }}/{{ include "aoi.fullname" . }}-webhook
+  {{- else }}
+  cert-manager.io/inject-ca-from: {{ .Release.Namespace }}/{{ include "aoi.webhookCA" . }}
+  {{- end }}
 {{- end }}
 {{- end -}}
 {{/* Rules the controllers need wherever they watch ExposedAPIs (kept in step with config/rbac/role.yaml by a test). */}}
@@ -36,6 +43,9 @@ annotations:
 - apiGroups: ["oda.tmforum.org"]
   resources: ["exposedapis/status"]
   verbs: ["patch"]
+- apiGroups: ["oda.tmforum.org"]
+  resources: ["exposedapis/finalizers"]
+  verbs: ["update"]
 - apiGroups: ["oda.tmforum.org"]
   resources: ["components"]
   verbs: ["get", "list", "watch", "patch"]

@@ -1,0 +1,69 @@
+package certs_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/oda-canvas/api-operator-istio/certs"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// staleReader returns what the configuration was when the injector read it, before
+// someone changed it.
+type staleReader struct {
+	client.Reader
+	read *admissionregistrationv1.ValidatingWebhookConfiguration
+}
+
+func (r staleReader) Get(_ context.Context, _ client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+	r.read.DeepCopyInto(obj.(*admissionregistrationv1.ValidatingWebhookConfiguration))
+	return nil
+}
+
+// TestInjectRefusesAReorderedConfiguration: the configuration was reordered between the
+// injector's read and its patch (a deploy tool applied it again); the patch, by index,
+// must not land on other entries than those it read, and the injector must say so, to
+// try again at once rather than at the next resync.
+func TestInjectRefusesAReorderedConfiguration(t *testing.T) {
+	env := harness.Start(t, harness.Generated)
+	ctx := context.Background()
+	ours, other := []byte("our CA"), []byte("another CA")
+	read := webhookConfiguration(entry("a.example.org", nil), entry("b.example.org", ours))
+	require.NoError(t, env.Client.Create(ctx, read.DeepCopy()))
+	reordered := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(read), reordered))
+	reordered.Webhooks = []admissionregistrationv1.ValidatingWebhook{entry("b.example.org", other), entry("a.example.org", nil)}
+	require.NoError(t, env.Client.Update(ctx, reordered))
+
+	err := certs.Inject(ctx, staleReader{read: read}, env.Client, &admissionregistrationv1.ValidatingWebhookConfiguration{}, read.Name, ours)
+	require.Error(t, err, "a patch by index on a reordered configuration is refused")
+	got := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(read), got))
+	assert.Equal(t, reordered.Webhooks, got.Webhooks, "nothing written")
+
+	require.NoError(t, certs.Inject(ctx, env.Client, env.Client, &admissionregistrationv1.ValidatingWebhookConfiguration{}, read.Name, ours))
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(read), got))
+	for _, w := range got.Webhooks {
+		assert.Equal(t, ours, w.ClientConfig.CABundle, "read again, every entry has the bundle: %s", w.Name)
+	}
+}
+
+func webhookConfiguration(webhooks ...admissionregistrationv1.ValidatingWebhook) *admissionregistrationv1.ValidatingWebhookConfiguration {
+	v := &admissionregistrationv1.ValidatingWebhookConfiguration{Webhooks: webhooks}
+	v.Name = "inject-test"
+	return v
+}
+
+func entry(name string, bundle []byte) admissionregistrationv1.ValidatingWebhook {
+	none := admissionregistrationv1.SideEffectClassNone
+	return admissionregistrationv1.ValidatingWebhook{
+		Name: name, AdmissionReviewVersions: []string{"v1"}, SideEffects: &none,
+		ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: ptr.To("https://" + name + "/validate"), CABundle: bundle},
+	}
+}
