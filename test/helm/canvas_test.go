@@ -24,8 +24,12 @@ import (
 // created after the install is routed through that Gateway and gets its URL from the
 // istio-ingress address.
 func TestHelmInstallCanvasSettings(t *testing.T) {
+	harness.EachCRDSet(t, installWithCanvasSettings)
+}
+
+func installWithCanvasSettings(t *testing.T, set harness.CRDSet) {
 	ctx := context.Background()
-	env := harness.StartRoutingToEndpoints(t, harness.Generated)
+	env := harness.StartRoutingToEndpoints(t, set)
 	for _, ns := range []string{releaseNS, "components"} {
 		env.Namespace(t, ns)
 	}
