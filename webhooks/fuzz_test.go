@@ -57,7 +57,7 @@ func FuzzDefaultThenValidate(f *testing.F) {
 		assertOnlyDefaultedFields(t, patch)
 
 		var api odav1.ExposedAPI
-		if json.Unmarshal(out, &api) != nil {
+		if decodeAPI(out, &api) != nil { // case-sensitive keys, as the validator reads them
 			return
 		}
 		for _, e := range validation.ValidateSpec(&api.Spec, field.NewPath("spec")) {
