@@ -25,8 +25,8 @@ import (
 type Validator struct {
 	// Routes are the operator's gateway and public host name.
 	Routes routes.Settings
-	// Reader finds other claimants of a route through the cache index routes.IndexKey;
-	// nil skips the conflict check.
+	// Reader finds other claimants of a route through the cache indexes routes.IndexKey and
+	// routes.ServedIndexKey (routes.Claimants); nil skips the conflict check.
 	Reader client.Reader
 }
 
@@ -77,18 +77,19 @@ func decodeAPI(raw []byte, api *odav1.ExposedAPI) error {
 	return utiljson.Unmarshal(raw, api)
 }
 
-// conflict refuses a route that another live ExposedAPI claims; on update only when the
-// route itself changes, so that a loser of an earlier race can still be edited.
+// conflict refuses a route that another live ExposedAPI claims, as the controller counts
+// claims (routes.Claimants); on update only when the route itself changes, so that a loser
+// of an earlier race can still be edited.
 func (v *Validator) conflict(ctx context.Context, api, old *odav1.ExposedAPI) (*field.Error, error) {
 	key := v.Routes.Key(&api.Spec)
 	if old != nil && v.Routes.Key(&old.Spec) == key {
 		return nil, nil
 	}
-	var claimants odav1.ExposedAPIList
-	if err := v.Reader.List(ctx, &claimants, client.MatchingFields{routes.IndexKey: key}); err != nil {
+	claimants, err := routes.Claimants(ctx, v.Reader, key)
+	if err != nil {
 		return nil, fmt.Errorf("looking up the routes of other ExposedAPIs: %w", err)
 	}
-	for _, c := range claimants.Items {
+	for _, c := range claimants {
 		if c.DeletionTimestamp != nil || (c.Namespace == api.Namespace && c.Name == api.Name) {
 			continue
 		}

@@ -3,36 +3,63 @@ package exposedapi
 import (
 	"context"
 
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 )
 
-// routeOwner returns the other ExposedAPI, in any watched namespace, that owns the route spec
-// asks for, or nil when api owns it. Every reconcile picks the same owner whatever its order.
-func (r *Reconciler) routeOwner(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*odav1.ExposedAPI, error) {
-	var claimants odav1.ExposedAPIList
-	if err := r.Client.List(ctx, &claimants, client.MatchingFields{routes.IndexKey: r.Routes.Key(spec)}); err != nil {
+// routeOwner returns the other ExposedAPI, in any watched namespace, that owns the route
+// key, or nil when api owns it. Every reconcile picks the same owner whatever its order.
+func (r *Reconciler) routeOwner(ctx context.Context, api *odav1.ExposedAPI, key string) (*odav1.ExposedAPI, error) {
+	claimants, err := routes.Claimants(ctx, r.Client, key)
+	if err != nil {
 		return nil, err
 	}
-	winner := routes.Winner(claimants.Items)
+	winner := routes.Winner(claimants)
 	if winner == nil || winner.UID == api.UID {
 		return nil, nil
 	}
 	return winner.DeepCopy(), nil
 }
 
-// routeKeys is the index function: the route an API claims, if its spec is valid enough to
-// claim one.
+// claimedRoute is the route key an API claims: the one its spec asks for when that is valid,
+// else the one its kept VirtualService still serves, else none.
+func (r *Reconciler) claimedRoute(obs *observed) string {
+	if len(obs.invalid) == 0 {
+		return r.Routes.Key(&obs.spec)
+	}
+	if obs.vs != nil && !obs.foreign {
+		return routes.ServedKey(obs.vs)
+	}
+	return ""
+}
+
+// routeKeys is the index function of routes.IndexKey: the route an API's spec asks for,
+// if the spec is valid, so that only claims that can route are found there.
 func (r *Reconciler) routeKeys(o client.Object) []string {
 	api, ok := o.(*odav1.ExposedAPI)
 	if !ok {
 		return nil
 	}
 	spec := normalised(&api.Spec)
-	if spec.Path == "" {
+	if len(validation.ValidateSpec(&spec, field.NewPath("spec"))) > 0 {
 		return nil
 	}
 	return []string{r.Routes.Key(&spec)}
+}
+
+// servedKeys is the index function of routes.ServedIndexKey.
+func servedKeys(o client.Object) []string {
+	vs, ok := o.(*networkingv1.VirtualService)
+	if !ok {
+		return nil
+	}
+	if key := routes.ServedKey(vs); key != "" {
+		return []string{key}
+	}
+	return nil
 }

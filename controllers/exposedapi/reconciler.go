@@ -135,15 +135,15 @@ func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*obser
 	obs := &observed{spec: normalised(&api.Spec)}
 	obs.invalid = validation.ValidateSpec(&obs.spec, field.NewPath("spec"))
 	var err error
-	if len(obs.invalid) == 0 {
-		if obs.owner, err = r.routeOwner(ctx, api, &obs.spec); err != nil {
-			return nil, err
-		}
-	}
 	if obs.vs, err = virtualService(ctx, r.Client, api); err != nil {
 		return nil, err
 	}
 	obs.foreign = obs.vs != nil && !ownedBy(obs.vs, api.UID)
+	if key := r.claimedRoute(obs); key != "" {
+		if obs.owner, err = r.routeOwner(ctx, api, key); err != nil {
+			return nil, err
+		}
+	}
 	if obs.ingress, err = r.ingress(ctx); err != nil {
 		return nil, err
 	}

@@ -2,10 +2,12 @@ package exposedapi
 
 import (
 	"context"
+	"slices"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -30,6 +32,9 @@ func (r *Reconciler) SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	if err := idx.IndexField(ctx, &odav1.ExposedAPI{}, routes.IndexKey, r.routeKeys); err != nil {
 		return err
 	}
+	if err := idx.IndexField(ctx, &networkingv1.VirtualService{}, routes.ServedIndexKey, servedKeys); err != nil {
+		return err
+	}
 	if err := idx.IndexField(ctx, &odav1.ExposedAPI{}, ImplementationIndex, func(o client.Object) []string {
 		return []string{o.(*odav1.ExposedAPI).Spec.Implementation}
 	}); err != nil {
@@ -50,6 +55,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, gat
 		WithOptions(opts).
 		For(&odav1.ExposedAPI{}).
 		Owns(&networkingv1.VirtualService{}).
+		Watches(&networkingv1.VirtualService{}, r.servedPeers()).
 		Watches(&odav1.ExposedAPI{}, r.routePeers()).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.apisOfSlice),
 			builder.WithPredicates(readinessChanged())).
@@ -97,19 +103,30 @@ func (r *Reconciler) requests(ctx context.Context, opts ...client.ListOption) []
 	return reqs
 }
 
+type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+
+// wakeClaimants queues every claimant of the route keys but self.
+func (r *Reconciler) wakeClaimants(ctx context.Context, keys []string, self client.ObjectKey, q queue) {
+	for _, key := range keys {
+		claimants, err := routes.Claimants(ctx, r.Client, key)
+		if err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "finding the claimants of a route")
+			continue
+		}
+		for i := range claimants {
+			if key := client.ObjectKeyFromObject(&claimants[i]); key != self {
+				q.Add(reconcile.Request{NamespacedName: key})
+			}
+		}
+	}
+}
+
 // routePeers wakes the other claimants of a route when one changes or goes, so that a
 // loser takes the route over when the owner leaves it. An update wakes both the old and the
 // new route's claimants.
 func (r *Reconciler) routePeers() handler.EventHandler {
-	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
 	wake := func(ctx context.Context, o client.Object, q queue) {
-		for _, key := range r.routeKeys(o) {
-			for _, req := range r.requests(ctx, client.MatchingFields{routes.IndexKey: key}) {
-				if req.NamespacedName != client.ObjectKeyFromObject(o) {
-					q.Add(req)
-				}
-			}
-		}
+		r.wakeClaimants(ctx, r.routeKeys(o), client.ObjectKeyFromObject(o), q)
 	}
 	return handler.Funcs{
 		CreateFunc: func(ctx context.Context, e event.CreateEvent, q queue) { wake(ctx, e.Object, q) },
@@ -122,4 +139,32 @@ func (r *Reconciler) routePeers() handler.EventHandler {
 		},
 		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q queue) { wake(ctx, e.Object, q) },
 	}
+}
+
+// servedPeers wakes the claimants of the route a VirtualService serves, or served, when it
+// appears, moves or goes: a route an API's kept VirtualService held is free again once that
+// VirtualService moves or goes. Its own API is woken by Owns.
+func (r *Reconciler) servedPeers() handler.EventHandler {
+	wake := func(ctx context.Context, o client.Object, q queue) {
+		r.wakeClaimants(ctx, servedKeys(o), ownerKey(o), q)
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q queue) { wake(ctx, e.Object, q) },
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q queue) {
+			if slices.Equal(servedKeys(e.ObjectOld), servedKeys(e.ObjectNew)) {
+				return
+			}
+			wake(ctx, e.ObjectOld, q)
+			wake(ctx, e.ObjectNew, q)
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q queue) { wake(ctx, e.Object, q) },
+	}
+}
+
+// ownerKey names the ExposedAPI that controls a child, or nothing.
+func ownerKey(o client.Object) client.ObjectKey {
+	if ref := metav1.GetControllerOf(o); ref != nil {
+		return client.ObjectKey{Namespace: o.GetNamespace(), Name: ref.Name}
+	}
+	return client.ObjectKey{}
 }

@@ -14,6 +14,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
 )
 
 // wantedStatus is the status that tells the truth about what observe saw and act did.
@@ -48,8 +49,8 @@ func apiStatus(api *odav1.ExposedAPI, obs *observed) *odav1.APIStatus {
 		return s
 	}
 	host := obs.ingress.address
-	if spec.Hostname != "" {
-		host = spec.Hostname
+	if h := validation.NormalizeHostname(spec.Hostname); h != "" {
+		host = h
 	}
 	base := "https://" + urlHost(host) + obs.ingress.portSuffix
 	s.URL = base + spec.Path

@@ -7,9 +7,11 @@ import (
 	"strings"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
 )
 
-// IndexKey is the cache index of ExposedAPIs by route key.
+// IndexKey is the cache index of ExposedAPIs by the route key their spec asks for; only a
+// valid spec, one that can route, is indexed.
 const IndexKey = "oda.route"
 
 // Settings are the operator-wide facts a route depends on.
@@ -21,18 +23,22 @@ type Settings struct {
 // Host is the host a VirtualService for spec matches: the operator's public host name, else
 // the API's own, else any host.
 func (s Settings) Host(spec *odav1.ExposedAPISpec) string {
-	switch {
-	case s.PublicHostname != "":
+	if s.PublicHostname != "" {
 		return s.PublicHostname
-	case spec.Hostname != "":
-		return spec.Hostname
+	}
+	if h := validation.NormalizeHostname(spec.Hostname); h != "" {
+		return h
 	}
 	return "*"
 }
 
 // Key identifies the gateway + host + path prefix that an API's route claims.
 func (s Settings) Key(spec *odav1.ExposedAPISpec) string {
-	return s.Gateway + "|" + strings.ToLower(s.Host(spec)) + "|" + spec.Path
+	return key(s.Gateway, s.Host(spec), spec.Path)
+}
+
+func key(gateway, host, path string) string {
+	return gateway + "|" + strings.ToLower(host) + "|" + path
 }
 
 // Less orders claimants: the oldest wins, then namespace/name breaks ties, so every

@@ -194,3 +194,75 @@ func without(apis []*odav1.ExposedAPI, drop *odav1.ExposedAPI) []*odav1.ExposedA
 	}
 	return out
 }
+
+// servingRoute waits until the API's Accepted condition has reason, and then until exactly
+// the named VirtualServices in ns serve path (any host).
+func servingRoute(t *testing.T, env *harness.Env, ns, path string, want []string, api *odav1.ExposedAPI, reason string) {
+	t.Helper()
+	waitCondition(t, env, api, "Accepted", reason == "Valid", reason)
+	harness.Eventually(t, fmt.Sprintf("%s served by %v", path, want), func() error {
+		var list networkingv1VirtualServiceList
+		if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		var serving []string
+		for _, vs := range list.Items {
+			if len(vs.Spec.Http) > 0 && len(vs.Spec.Http[0].Match) > 0 && vs.Spec.Http[0].Match[0].Uri.GetPrefix() == path {
+				serving = append(serving, vs.Name)
+			}
+		}
+		if fmt.Sprint(serving) != fmt.Sprint(want) {
+			return fmt.Errorf("served by %v", serving)
+		}
+		return nil
+	})
+}
+
+// TestRouteOwnedByWhatRoutes (R2.3, webhooks off): ownership is decided among the specs
+// that can route plus the route an invalid API's kept VirtualService still serves, so that
+// exactly one VirtualService routes each path.
+func TestRouteOwnedByWhatRoutes(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		harness.StartOperator(t, env, harness.DefaultOptions())
+
+		// An API whose spec became invalid keeps its VirtualService, and with it the route.
+		kept := harness.API(ns, "kept", "/x", "impl", 8080)
+		require.NoError(t, env.Client.Create(ctx, kept))
+		servingRoute(t, env, ns, "/x", []string{"kept"}, kept, "Valid")
+		env.UpdateAPI(t, kept, func(a *odav1.ExposedAPI) { a.Spec.Path, a.Spec.Port = "/y", 0 })
+		waitCondition(t, env, kept, "Accepted", false, "InvalidSpec")
+		newcomer := harness.API(ns, "newcomer", "/x", "impl", 8080)
+		require.NoError(t, env.Client.Create(ctx, newcomer))
+		assert.Contains(t, waitCondition(t, env, newcomer, "Accepted", false, "RouteConflict"), "ExposedAPI "+ns+"/kept")
+		servingRoute(t, env, ns, "/x", []string{"kept"}, newcomer, "RouteConflict")
+		// Fixed, it moves to /y and /x passes to the newcomer.
+		env.UpdateAPI(t, kept, func(a *odav1.ExposedAPI) { a.Spec.Port = 8080 })
+		virtualService(t, env, kept, routeIs("*", "component-gateway", "/y", "impl", 8080))
+		servingRoute(t, env, ns, "/x", []string{"newcomer"}, newcomer, "Valid")
+
+		// An older API whose spec cannot route, and has no VirtualService, owns nothing.
+		early := harness.API(ns, "early", "/z", "impl", 8080)
+		early.Spec.Port = 0
+		require.NoError(t, env.Client.Create(ctx, early))
+		waitCondition(t, env, early, "Accepted", false, "InvalidSpec")
+		late := harness.API(ns, "late", "/z", "impl", 8080)
+		require.NoError(t, env.Client.Create(ctx, late))
+		servingRoute(t, env, ns, "/z", []string{"late"}, late, "Valid")
+		// Once it can route, the oldest valid claim wins and the other's route is withdrawn.
+		env.UpdateAPI(t, early, func(a *odav1.ExposedAPI) { a.Spec.Port = 8080 })
+		servingRoute(t, env, ns, "/z", []string{"early"}, late, "RouteConflict")
+
+		// An invalid API's kept route is withdrawn when an older valid claim takes it.
+		env.UpdateAPI(t, late, func(a *odav1.ExposedAPI) { a.Spec.Path = "/w" })
+		servingRoute(t, env, ns, "/w", []string{"late"}, late, "Valid")
+		env.UpdateAPI(t, late, func(a *odav1.ExposedAPI) { a.Spec.Port = 0 })
+		waitCondition(t, env, late, "Accepted", false, "InvalidSpec")
+		env.UpdateAPI(t, early, func(a *odav1.ExposedAPI) { a.Spec.Path = "/w" })
+		servingRoute(t, env, ns, "/w", []string{"early"}, early, "Valid")
+		waitCondition(t, env, late, "Programmed", false, "NotAccepted")
+	})
+}

@@ -11,3 +11,5 @@ type networkingv1VirtualService = networkingv1.VirtualService
 func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
 
 type discoveryEndpointSlice = discoveryv1.EndpointSlice
+
+type networkingv1VirtualServiceList = networkingv1.VirtualServiceList

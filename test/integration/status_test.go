@@ -126,3 +126,34 @@ func TestSettings(t *testing.T) {
 		require.True(t, isNotFound(err), "no VirtualService for an API outside the watched namespaces: %v", err)
 	})
 }
+
+// TestHostnameAnyAndFullyQualified: hostname "*" routes any host and is reachable at the
+// ingress address, as an unset hostname is; a fully qualified name routes and is reachable
+// at the name without its trailing dot.
+func TestHostnameAnyAndFullyQualified(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		env.Implementation(t, ns, "impl", 8080, true)
+		harness.StartOperator(t, env, harness.DefaultOptions())
+		anyHost := harness.API(ns, "any-host", "/any", "impl", 8080)
+		anyHost.Spec.Hostname = "*"
+		fqdn := harness.API(ns, "fqdn", "/fqdn", "impl", 8080)
+		fqdn.Spec.Hostname, fqdn.Spec.DeveloperUI = "api.example.com.", "/fqdn/docs"
+		for _, api := range []*odav1.ExposedAPI{anyHost, fqdn} {
+			require.NoError(t, env.Client.Create(ctx, api))
+		}
+		waitAPIStatus(t, env, anyHost, wantStatus{"https://20.0.0.1/any", "", "20.0.0.1"}, "Ready")
+		virtualService(t, env, anyHost, routeIs("*", "component-gateway", "/any", "impl", 8080))
+		waitAPIStatus(t, env, fqdn, wantStatus{"https://api.example.com/fqdn", "https://api.example.com/fqdn/docs", "20.0.0.1"}, "Ready")
+		virtualService(t, env, fqdn, routeIs("api.example.com", "component-gateway", "/fqdn", "impl", 8080))
+
+		// Written either way, it is one host: the younger claim is in conflict.
+		plain := harness.API(ns, "plain", "/fqdn", "impl", 8080)
+		plain.Spec.Hostname = "api.example.com"
+		require.NoError(t, env.Client.Create(ctx, plain))
+		waitCondition(t, env, plain, "Accepted", false, "RouteConflict")
+	})
+}

@@ -26,6 +26,12 @@ func badPath(field, value string, offset int, char string) string {
 
 const specURL = "must be an absolute http or https URL, e.g. https://example.com/api/openapi.yaml"
 
+const specURLRequired = "the URL of the API's specification document, e.g. https://example.com/api/openapi.yaml"
+
+const dotsMsg = `names no path: its "." and ".." segments clean to "/", which routes every path of the host; write "/" if that is meant`
+
+const urlMsg = "must be a path on the API's host, like /docs, not a URL: the operator makes the URL from the host"
+
 const hostMsg = "must be a DNS name or a wildcard like *.example.com, lower case: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 
 const hostIPMsg = "must be a DNS name, a wildcard like *.example.com, or an IPv4 address like 192.0.2.10"
@@ -33,7 +39,8 @@ const hostIPMsg = "must be a DNS name, a wildcard like *.example.com, or an IPv4
 const svcMsg = "must be the name of a Service in the same namespace: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
 
 var badCases = []badCase{
-	{name: "port-zero", spec: map[string]any{"port": 0}, want: "spec.port: Required value: the port of the implementation Service, 1 to 65535"},
+	{name: "port-zero", spec: map[string]any{"port": 0}, want: "spec.port: Invalid value: 0: must be a port number from 1 to 65535"},
+	{name: "port-absent", spec: map[string]any{"port": nil}, bySchema: true, want: "spec.port: Required value"},
 	{name: "port-too-big", spec: map[string]any{"port": 70000}, want: "spec.port: Invalid value: 70000: must be a port number from 1 to 65535"},
 	{name: "port-65536", spec: map[string]any{"port": 65536}, want: "spec.port: Invalid value: 65536: must be a port number from 1 to 65535"},
 	{name: "port-negative", spec: map[string]any{"port": -1}, want: "spec.port: Invalid value: -1: must be a port number from 1 to 65535"},
@@ -52,12 +59,20 @@ var badCases = []badCase{
 	{name: "path-angle", spec: map[string]any{"path": "/a<b>"}, want: badPath("spec.path", "/a<b>", 2, "'<'")},
 	{name: "path-quote", spec: map[string]any{"path": `/a"b`}, want: badPath("spec.path", `/a"b`, 2, `'"'`)},
 	{name: "path-backslash", spec: map[string]any{"path": `/a\b`}, want: badPath("spec.path", `/a\b`, 2, `'\\'`)},
+	{name: "path-dots", spec: map[string]any{"path": "/.."}, want: `spec.path: Invalid value: "/..": ` + dotsMsg},
+	{name: "path-dot-dots", spec: map[string]any{"path": "/./.."}, want: `spec.path: Invalid value: "/./..": ` + dotsMsg},
+	{name: "path-climbs-to-root", spec: map[string]any{"path": "catalog/.."}, want: `spec.path: Invalid value: "catalog/..": ` + dotsMsg},
+	{name: "path-url", spec: map[string]any{"path": "https://api.example.com/catalog"}, want: `spec.path: Invalid value: "https://api.example.com/catalog": ` + urlMsg},
+	{name: "devui-dots", spec: map[string]any{"developerUI": "/."}, want: `spec.developerUI: Invalid value: "/.": ` + dotsMsg},
+	{name: "devui-url", spec: map[string]any{"developerUI": "https://docs.example.com/ui"}, want: `spec.developerUI: Invalid value: "https://docs.example.com/ui": ` + urlMsg},
 	{name: "devui-space", spec: map[string]any{"developerUI": "/docs page"}, want: badPath("spec.developerUI", "/docs page", 5, "' '")},
 	{name: "devui-query", spec: map[string]any{"developerUI": "/docs?x=1"}, want: badPath("spec.developerUI", "/docs?x=1", 5, "'?'")},
 	{name: "spec-ftp", spec: map[string]any{"specification": map[string]any{"url": "ftp://e.com/a.yaml"}}, want: `spec.specification.url: Invalid value: "ftp://e.com/a.yaml": ` + specURL},
 	{name: "spec-not-url", spec: map[string]any{"specification": map[string]any{"url": "not a url"}}, want: `spec.specification.url: Invalid value: "not a url": ` + specURL},
 	{name: "spec-relative", spec: map[string]any{"specification": map[string]any{"url": "/openapi.yaml"}}, want: `spec.specification.url: Invalid value: "/openapi.yaml": ` + specURL},
 	{name: "spec-no-host", spec: map[string]any{"specification": map[string]any{"url": "https://"}}, want: `spec.specification.url: Invalid value: "https://": ` + specURL},
+	{name: "spec-no-url", spec: map[string]any{"specification": map[string]any{"version": "v4"}}, want: "spec.specification.url: Required value: " + specURLRequired},
+	{name: "spec-empty-object", spec: map[string]any{"specification": map[string]any{}}, want: "spec.specification.url: Required value: " + specURLRequired},
 	{name: "spec-legacy-string-bad", spec: map[string]any{"specification": "mailto:api@example.com"}, want: `spec.specification.url: Invalid value: "mailto:api@example.com": ` + specURL},
 	{name: "spec-legacy-list-bad", spec: map[string]any{"specification": []any{"ftp://e.com/a.yaml", "https://e.com/b.yaml"}}, want: `spec.specification.url: Invalid value: "ftp://e.com/a.yaml": ` + specURL},
 	{name: "host-underscore", spec: map[string]any{"hostname": "bad_host.example.com"}, want: `spec.hostname: Invalid value: "bad_host.example.com": ` + hostMsg},
@@ -66,6 +81,9 @@ var badCases = []badCase{
 	{name: "host-with-port", spec: map[string]any{"hostname": "api.example.com:8443"}, want: `spec.hostname: Invalid value: "api.example.com:8443": ` + hostMsg},
 	{name: "host-upper", spec: map[string]any{"hostname": "API.example.com"}, want: `spec.hostname: Invalid value: "API.example.com": ` + hostMsg},
 	{name: "host-long-label", spec: map[string]any{"hostname": strings.Repeat("a", 64) + ".example.com"}, want: `spec.hostname: Invalid value: "` + strings.Repeat("a", 64) + `.example.com": each dot-separated part of a DNS name must be no more than 63 characters`},
+	{name: "host-two-dots", spec: map[string]any{"hostname": "api.example.com.."}, want: `spec.hostname: Invalid value: "api.example.com..": ` + hostMsg},
+	{name: "host-dot", spec: map[string]any{"hostname": "."}, want: `spec.hostname: Invalid value: ".": ` + hostMsg},
+	{name: "host-wildcard-dot", spec: map[string]any{"hostname": "*."}, want: `spec.hostname: Invalid value: "*.": ` + hostMsg},
 	{name: "host-bad-ipv4", spec: map[string]any{"hostname": "10.0.0.256"}, want: `spec.hostname: Invalid value: "10.0.0.256": ` + hostIPMsg},
 	{name: "host-numeric-tld", spec: map[string]any{"hostname": "api.example.123"}, want: `spec.hostname: Invalid value: "api.example.123": ` + hostIPMsg},
 	{name: "host-wildcard-ipv4", spec: map[string]any{"hostname": "*.10.0.0.1"}, want: `spec.hostname: Invalid value: "*.10.0.0.1": ` + hostIPMsg},
@@ -101,5 +119,5 @@ var badCases = []badCase{
 	{name: "bad-component-label", labels: map[string]any{"oda.tmforum.org/componentName": "-shop"}, bySchema: true,
 		want: `metadata.labels: Invalid value: "-shop": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`},
 	{name: "two-errors", spec: map[string]any{"port": 0, "implementation": "Bad"},
-		want: `[spec.implementation: Invalid value: "Bad": ` + svcMsg + `, spec.port: Required value: the port of the implementation Service, 1 to 65535]`},
+		want: `[spec.implementation: Invalid value: "Bad": ` + svcMsg + `, spec.port: Invalid value: 0: must be a port number from 1 to 65535]`},
 }

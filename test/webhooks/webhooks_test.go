@@ -229,3 +229,32 @@ func TestRaceForOneRoute(t *testing.T) {
 		return nil
 	})
 }
+
+// TestHostnamesAUserMeans: "*" is any host, as leaving hostname unset is, and a fully
+// qualified name with its trailing dot is that name: both are admitted as written, and each
+// is the same route as its plain form.
+func TestHostnamesAUserMeans(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env := startWithWebhooks(t, set)
+		ctx := context.Background()
+		for _, c := range []struct{ name, hostname, path, rival, route string }{
+			{"any-host", "*", "/any", "", "*/any"},
+			{"fqdn", "api.example.com.", "/fqdn", "api.example.com", "api.example.com/fqdn"},
+		} {
+			api := object(c.name, merged(map[string]any{"hostname": c.hostname, "path": c.path}), nil)
+			require.NoError(t, env.Client.Create(ctx, api), c.name)
+			spec := api.Object["spec"].(map[string]any)
+			assert.Equal(t, c.hostname, spec["hostname"], "stored as written")
+			rival := object(c.name+"-rival", merged(map[string]any{"hostname": c.rival, "path": c.path}), nil)
+			harness.Eventually(t, "the cache to see "+c.name, func() error {
+				err := env.Client.Create(ctx, rival, client.DryRunAll)
+				if err == nil {
+					return fmt.Errorf("not refused yet")
+				}
+				assert.Equal(t, `admission webhook "vexposedapi.oda.tmforum.org" denied the request: ExposedAPI.oda.tmforum.org "`+c.name+`-rival" is invalid: `+
+					`spec.path: Invalid value: "`+c.path+`": route `+c.route+` on gateway component-gateway is already exposed by ExposedAPI components/`+c.name+`; choose another path or hostname`, err.Error())
+				return nil
+			})
+		}
+	})
+}

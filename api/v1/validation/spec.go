@@ -85,10 +85,10 @@ func validateImplementation(v string, fld *field.Path) field.ErrorList {
 	return nil
 }
 
+// validatePort reports a 0 as the value it is: every CRD version we serve (ours and the
+// ODA Canvas's) requires port, so the API server refuses a missing one and a 0 here was
+// written.
 func validatePort(p int32, fld *field.Path) field.ErrorList {
-	if p == 0 {
-		return field.ErrorList{field.Required(fld, "the port of the implementation Service, 1 to 65535")}
-	}
 	if p < 1 || p > 65535 {
 		return field.ErrorList{field.Invalid(fld, p, "must be a port number from 1 to 65535")}
 	}
@@ -104,7 +104,12 @@ func validatePath(p string, fld *field.Path, required bool) field.ErrorList {
 		}
 		return nil
 	}
-	if !strings.HasPrefix(p, "/") {
+	switch {
+	case isURL(p):
+		return field.ErrorList{field.Invalid(fld, p, "must be a path on the API's host, like /docs, not a URL: the operator makes the URL from the host")}
+	case dotsOnly(p):
+		return field.ErrorList{field.Invalid(fld, p, `names no path: its "." and ".." segments clean to "/", which routes every path of the host; write "/" if that is meant`)}
+	case !strings.HasPrefix(p, "/"):
 		return field.ErrorList{field.Invalid(fld, p, "must start with '/'")}
 	}
 	if NormalizePath(p) != p {
@@ -136,26 +141,38 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
+// NormalizeHostname is the host a spec.hostname routes and is reachable at: "" for any host
+// ("*" means what leaving it unset means), and a fully qualified name without its trailing
+// dot, so that "a.com." and "a.com" are one host. The spec keeps what its writer wrote.
+func NormalizeHostname(h string) string {
+	if h == "*" {
+		return ""
+	}
+	return strings.TrimSuffix(h, ".")
+}
+
 // validateHostname accepts what an Istio VirtualService host can be and the status URL
-// https://<hostname><path> can hold: a lower-case DNS name, a wildcard of one, or an IPv4
-// address. Istio refuses a label over 63 characters, which would otherwise surface only
-// as a VirtualService the API server rejects.
-func validateHostname(h string, fld *field.Path) field.ErrorList {
-	if h == "" {
+// https://<hostname><path> can hold: a lower-case DNS name (fully qualified with a trailing
+// dot or not), a wildcard of one, an IPv4 address, or "*" for any host. Istio refuses a
+// label over 63 characters, which would otherwise surface only as a VirtualService the API
+// server rejects.
+func validateHostname(written string, fld *field.Path) field.ErrorList {
+	if written == "" || written == "*" {
 		return nil
 	}
+	h := NormalizeHostname(written)
 	name := strings.TrimPrefix(h, "*.")
 	if msgs := k8svalidation.IsDNS1123Subdomain(name); len(msgs) > 0 {
-		return field.ErrorList{field.Invalid(fld, h, "must be a DNS name or a wildcard like *.example.com, lower case: "+strings.Join(msgs, "; "))}
+		return field.ErrorList{field.Invalid(fld, written, "must be a DNS name or a wildcard like *.example.com, lower case: "+strings.Join(msgs, "; "))}
 	}
 	labels := strings.Split(name, ".")
 	if slices.ContainsFunc(labels, func(l string) bool { return len(l) > 63 }) {
-		return field.ErrorList{field.Invalid(fld, h, "each dot-separated part of a DNS name must be no more than 63 characters")}
+		return field.ErrorList{field.Invalid(fld, written, "each dot-separated part of a DNS name must be no more than 63 characters")}
 	}
 	// No top-level domain is all digits: such a name can only be meant as an IPv4 address.
 	if last := labels[len(labels)-1]; strings.Trim(last, "0123456789") == "" {
 		if a, err := netip.ParseAddr(name); err != nil || !a.Is4() || name != h {
-			return field.ErrorList{field.Invalid(fld, h, "must be a DNS name, a wildcard like *.example.com, or an IPv4 address like 192.0.2.10")}
+			return field.ErrorList{field.Invalid(fld, written, "must be a DNS name, a wildcard like *.example.com, or an IPv4 address like 192.0.2.10")}
 		}
 	}
 	return nil
@@ -169,8 +186,11 @@ func validateSegment(s string, fld *field.Path) field.ErrorList {
 }
 
 func validateSpecification(s *odav1.Specification, fld *field.Path) field.ErrorList {
-	if s == nil || s.URL == "" {
+	if s == nil {
 		return nil
+	}
+	if s.URL == "" {
+		return field.ErrorList{field.Required(fld.Child("url"), "the URL of the API's specification document, e.g. https://example.com/api/openapi.yaml")}
 	}
 	u, err := url.Parse(s.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
