@@ -205,9 +205,9 @@ func (r *Reconciler) runExtensions(ctx context.Context, api *odav1.ExposedAPI, o
 
 // withdrawExtensions has the extensions undo their work for an API that is not accepted.
 func (r *Reconciler) withdrawExtensions(ctx context.Context, api *odav1.ExposedAPI, obs *observed) error {
-	reason := ReasonInvalidSpec
-	if obs.owner != nil {
-		reason = ReasonRouteConflict
+	reason := ReasonRouteConflict // the Accepted condition's, which names an invalid spec first
+	if len(obs.invalid) > 0 {
+		reason = ReasonInvalidSpec
 	}
 	return obs.eachExtension(r.Extensions, func(ext Extension) (*metav1.Condition, error) {
 		return ext.Withdraw(ctx, api, &obs.spec, reason)
