@@ -58,6 +58,9 @@ type Extension interface {
 	// ConditionType is the condition Ensure reports; it is removed when Ensure returns nil.
 	ConditionType() string
 	Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*metav1.Condition, error)
+	// Withdraw undoes what Ensure made while the API is not accepted; reason is the
+	// Accepted condition's. Its condition is reported as Ensure's is.
+	Withdraw(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec, reason string) (*metav1.Condition, error)
 	// Finalize undoes what cannot be garbage collected, when the API is being deleted.
 	Finalize(ctx context.Context, api *odav1.ExposedAPI) error
 }
@@ -165,9 +168,14 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 			log.Info("route withdrawn: another ExposedAPI owns it", "owner", client.ObjectKeyFromObject(obs.owner))
 			r.event(api, "Warning", "RouteWithdrawn", "Delete", "VirtualService %s deleted: %s owns the route", api.Name, client.ObjectKeyFromObject(obs.owner))
 		}
-		return err
+		if err != nil {
+			return err
+		}
 	}
-	if !obs.accepted() || obs.foreign {
+	if !obs.accepted() {
+		return r.withdrawExtensions(ctx, api, obs)
+	}
+	if obs.foreign {
 		return nil
 	}
 	vs, did, err := r.programRoute(ctx, api, &obs.spec, obs.vs)
@@ -194,8 +202,26 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 }
 
 func (r *Reconciler) runExtensions(ctx context.Context, api *odav1.ExposedAPI, obs *observed) error {
-	for _, ext := range r.Extensions {
-		cond, err := ext.Ensure(ctx, api, &obs.spec)
+	return obs.eachExtension(r.Extensions, func(ext Extension) (*metav1.Condition, error) {
+		return ext.Ensure(ctx, api, &obs.spec)
+	})
+}
+
+// withdrawExtensions has the extensions undo their work for an API that is not accepted.
+func (r *Reconciler) withdrawExtensions(ctx context.Context, api *odav1.ExposedAPI, obs *observed) error {
+	reason := ReasonRouteConflict // the Accepted condition's, which names an invalid spec first
+	if len(obs.invalid) > 0 {
+		reason = ReasonInvalidSpec
+	}
+	return obs.eachExtension(r.Extensions, func(ext Extension) (*metav1.Condition, error) {
+		return ext.Withdraw(ctx, api, &obs.spec, reason)
+	})
+}
+
+// eachExtension runs do on each extension and keeps the conditions they report.
+func (obs *observed) eachExtension(exts []Extension, do func(Extension) (*metav1.Condition, error)) error {
+	for _, ext := range exts {
+		cond, err := do(ext)
 		if err != nil {
 			return fmt.Errorf("%s: %w", ext.Name(), err)
 		}

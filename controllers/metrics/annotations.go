@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,27 +25,6 @@ const (
 	PrometheusPath   = "prometheus.io/path"
 	PrometheusPort   = "prometheus.io/port"
 )
-
-// wantedAnnotations are the annotations the active pattern puts on one pod of svc.
-func (s *Scraper) wantedAnnotations(api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec, pod *corev1.Pod) (map[string]string, error) {
-	want := map[string]string{MarkerAnnotation: api.Name}
-	if s.Pattern == PrometheusAnnotation {
-		want[PrometheusScrape] = "true"
-		want[PrometheusPath] = spec.Path
-		want[PrometheusPort] = fmt.Sprint(spec.Port)
-		return want, nil
-	}
-	if len(pod.Spec.Containers) == 0 {
-		return want, nil
-	}
-	v, err := json.Marshal(dataDogChecks{OpenMetrics: dataDogOpenMetrics{Instances: []dataDogInstance{{
-		Endpoint:  fmt.Sprintf("http://%s.%s.svc.cluster.local:%d%s", spec.Implementation, api.Namespace, spec.Port, spec.Path),
-		Namespace: api.Namespace,
-		Metrics:   []string{".*"},
-	}}}})
-	want[dataDogKey(pod)] = string(v)
-	return want, err
-}
 
 type dataDogChecks struct {
 	OpenMetrics dataDogOpenMetrics `json:"openmetrics"`
@@ -67,8 +48,8 @@ func dataDogKey(pod *corev1.Pod) string {
 	return "ad.datadoghq.com/" + pod.Spec.Containers[0].Name + ".checks"
 }
 
-// ensureAnnotations annotates every pod selected by the implementation Service's full
-// selector, and takes our annotations off pods that no longer match.
+// ensureAnnotations enters api on every pod selected by the implementation Service's full
+// selector, and takes it off pods that no longer match.
 func (s *Scraper) ensureAnnotations(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*metav1.Condition, error) {
 	if err := s.setFinalizer(ctx, api, true); err != nil {
 		return nil, err
@@ -86,25 +67,43 @@ func (s *Scraper) ensureAnnotations(ctx context.Context, api *odav1.ExposedAPI, 
 	if err := s.Client.List(ctx, &pods, client.InNamespace(api.Namespace), client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(svc.Spec.Selector)}); err != nil {
 		return nil, err
 	}
+	entry := apiEntry{Created: api.CreationTimestamp, Service: spec.Implementation, Path: spec.Path, Port: spec.Port}
 	keep := map[types.UID]bool{}
+	scrapedBy := map[string]int{} // for Prometheus: the other APIs whose path and port a pod shows
 	for i := range pods.Items {
 		pod := &pods.Items[i]
 		keep[pod.UID] = true
-		want, err := s.wantedAnnotations(api, spec, pod)
+		st, err := s.updatePod(ctx, pod, func(st *podState) { st.APIs[api.Name] = entry })
 		if err != nil {
 			return nil, err
 		}
-		if err := s.annotate(ctx, pod, want); err != nil {
-			return nil, err
+		if first := st.ordered()[0]; s.Pattern == PrometheusAnnotation && first != api.Name {
+			scrapedBy[first]++
 		}
 	}
 	if err := s.cleanStale(ctx, api, keep); err != nil {
 		return nil, err
 	}
-	return cond(true, "PodsAnnotated", fmt.Sprintf("%d pod(s) of Service %s carry the %s annotations", len(pods.Items), spec.Implementation, s.Pattern)), nil
+	return annotatedCondition(s.Pattern, spec.Implementation, len(pods.Items), scrapedBy), nil
 }
 
-// cleanStale takes our annotations off the pods marked for api that are not in keep.
+func annotatedCondition(pattern, svc string, pods int, scrapedBy map[string]int) *metav1.Condition {
+	if len(scrapedBy) == 0 {
+		return cond(true, "PodsAnnotated", fmt.Sprintf("%d pod(s) of Service %s carry the %s annotations", pods, svc, pattern))
+	}
+	lost, names := 0, make([]string, 0, len(scrapedBy))
+	for name, n := range scrapedBy {
+		lost += n
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return cond(false, "PodsScrapedByAnotherAPI", fmt.Sprintf(
+		"%d of %d pod(s) of Service %s are scraped at the path and port of ExposedAPI %s: a pod has one prometheus.io/path and port, "+
+			"and the oldest metrics API selecting it has them; this API takes over when that one goes",
+		lost, pods, svc, strings.Join(names, ", ")))
+}
+
+// cleanStale takes api off the pods that carry it and are not in keep.
 func (s *Scraper) cleanStale(ctx context.Context, api *odav1.ExposedAPI, keep map[types.UID]bool) error {
 	marked, err := s.markedPods(ctx, api)
 	if err != nil {
@@ -112,7 +111,7 @@ func (s *Scraper) cleanStale(ctx context.Context, api *odav1.ExposedAPI, keep ma
 	}
 	for _, pod := range marked {
 		if !keep[pod.UID] {
-			if err := s.unannotate(ctx, pod); err != nil {
+			if _, err := s.updatePod(ctx, pod, func(st *podState) { delete(st.APIs, api.Name) }); err != nil {
 				return err
 			}
 		}
@@ -120,52 +119,38 @@ func (s *Scraper) cleanStale(ctx context.Context, api *odav1.ExposedAPI, keep ma
 	return nil
 }
 
-// annotate merge-patches only the keys that differ; the rest of the pod is never touched.
-func (s *Scraper) annotate(ctx context.Context, pod *corev1.Pod, want map[string]string) error {
-	changes := map[string]any{}
-	for k, v := range want {
-		if pod.Annotations[k] != v {
-			changes[k] = v
-		}
-	}
-	for _, k := range ownedKeys(pod) {
-		if _, ok := want[k]; !ok {
-			changes[k] = nil // a key of the other pattern, or of a renamed container
-		}
-	}
-	return s.patchAnnotations(ctx, pod, changes)
-}
-
-func (s *Scraper) unannotate(ctx context.Context, pod *corev1.Pod) error {
-	changes := map[string]any{}
-	for _, k := range ownedKeys(pod) {
-		changes[k] = nil
-	}
-	return s.patchAnnotations(ctx, pod, changes)
-}
-
-// ownedKeys are the annotation keys of ours the pod carries.
-func ownedKeys(pod *corev1.Pod) []string {
-	if _, marked := pod.Annotations[MarkerAnnotation]; !marked {
-		return nil
-	}
-	var keys []string
-	for _, k := range []string{MarkerAnnotation, PrometheusScrape, PrometheusPath, PrometheusPort, dataDogKey(pod)} {
-		if _, ok := pod.Annotations[k]; ok && k != "" {
-			keys = append(keys, k)
-		}
-	}
-	return keys
-}
-
-func (s *Scraper) patchAnnotations(ctx context.Context, pod *corev1.Pod, changes map[string]any) error {
-	if len(changes) == 0 {
-		return nil
-	}
-	raw, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": changes}})
+// updatePod applies edit to the pod's record and merge-patches the keys that change as a
+// result, and only those. The patch carries the resourceVersion the record was read at, so
+// that two APIs entering one pod at once cannot lose each other's entry; the loser of
+// that race gets a conflict and is reconciled again.
+func (s *Scraper) updatePod(ctx context.Context, pod *corev1.Pod, edit func(*podState)) (*podState, error) {
+	st, err := readState(pod)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	edit(st)
+	want, err := s.wanted(st, pod)
+	if err != nil {
+		return nil, err
+	}
+	edits := st.changes(pod.Annotations, want)
+	record, err := st.encode()
+	if err != nil {
+		return nil, err
+	}
+	if old := pod.Annotations[StateAnnotation]; record != old {
+		edits[StateAnnotation] = record
+		if record == "" {
+			edits[StateAnnotation] = nil
+		}
+	}
+	if len(edits) == 0 {
+		return st, nil
+	}
+	raw, err := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": pod.ResourceVersion, "annotations": edits}})
+	if err != nil {
+		return nil, err
 	}
 	err = s.Client.Patch(ctx, pod.DeepCopy(), client.RawPatch(types.MergePatchType, raw))
-	return client.IgnoreNotFound(err)
+	return st, client.IgnoreNotFound(err)
 }

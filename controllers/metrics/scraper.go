@@ -3,13 +3,15 @@
 // annotations on every pod of the implementation Service (Prometheus or DataDog style).
 //
 // Switching pattern: whatever pattern is active, the forms of the other patterns that this
-// operator made for an API are removed when the API is next reconciled (a restart
-// reconciles them all). Pods that may carry our annotations are known from the API's
-// finalizer and from a marker annotation on each pod.
+// operator made for an API are removed: annotations when the API is next reconciled (a
+// restart reconciles them all), ServiceMonitors when the kind is found served (at start
+// too). Pods that may carry our annotations are known from the API's finalizer and from
+// the record each such pod carries (StateAnnotation).
 package metrics
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -33,11 +35,8 @@ const ConditionScraping = "Scraping"
 // Finalizer is on a metrics API while pods may carry annotations it made.
 const Finalizer = "oda.tmforum.org/metrics-annotations"
 
-// MarkerAnnotation on a pod names the ExposedAPI whose scraping annotations it carries.
-const MarkerAnnotation = "metrics.oda.tmforum.org/exposedapi"
-
-// MarkerIndex indexes pods by their marker annotation.
-const MarkerIndex = "pod.metricsMarker"
+// StateIndex indexes pods by the names of the APIs in their StateAnnotation.
+const StateIndex = "pod.metricsAPIs"
 
 // MetricsAPIIndex indexes the ExposedAPIs that are metrics APIs.
 const MetricsAPIIndex = "exposedapi.metrics"
@@ -49,6 +48,10 @@ type Scraper struct {
 	// has many); it reads them only to clean up after an annotation pattern, rarely.
 	APIReader client.Reader
 	Pattern   string
+	// ServiceMonitors tells whether the ServiceMonitor kind is served, without a request.
+	ServiceMonitors *KindServed
+	// Namespaces are the namespaces watched; none means all.
+	Namespaces []string
 }
 
 // Name names the extension in errors.
@@ -66,50 +69,58 @@ func IsMetricsAPI(spec *odav1.ExposedAPISpec) bool {
 // Ensure sets up scraping for a metrics API by the active pattern and removes what other
 // patterns (or an earlier apiType) left. It returns nil for an API that is not a metrics API.
 func (s *Scraper) Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*metav1.Condition, error) {
-	metricsAPI := IsMetricsAPI(spec)
-	if !metricsAPI || s.Pattern != ServiceMonitor {
-		if err := s.deleteServiceMonitor(ctx, api); err != nil {
-			return nil, err
-		}
+	if !IsMetricsAPI(spec) {
+		return nil, s.stop(ctx, api)
 	}
-	if !metricsAPI || s.Pattern == ServiceMonitor {
-		if err := s.Finalize(ctx, api); err != nil {
-			return nil, err
-		}
+	if s.Pattern != ServiceMonitor {
+		return s.ensureAnnotations(ctx, api, spec)
 	}
-	if !metricsAPI {
-		return nil, nil
+	if err := s.Finalize(ctx, api); err != nil {
+		return nil, err
 	}
-	if s.Pattern == ServiceMonitor {
-		return s.ensureServiceMonitor(ctx, api, spec)
-	}
-	return s.ensureAnnotations(ctx, api, spec)
+	return s.ensureServiceMonitor(ctx, api, spec)
 }
 
-// Finalize removes our annotations from every pod that carries them for api, then the
-// finalizer. It needs neither the Service nor the pods to exist any more.
+// Withdraw stops scraping an API that is not accepted (its spec is invalid, or another API
+// owns its route): what is not routed is not scraped, and pods it shared go to the other
+// APIs or back to their own values. reason is the Accepted condition's.
+func (s *Scraper) Withdraw(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec, reason string) (*metav1.Condition, error) {
+	if err := s.stop(ctx, api); err != nil {
+		return nil, err
+	}
+	if !IsMetricsAPI(spec) {
+		return nil, nil
+	}
+	return cond(false, reason, "not scraped while the ExposedAPI is not accepted: see its Accepted condition"), nil
+}
+
+// stop removes the API's ServiceMonitor and takes it off the pods it annotated.
+func (s *Scraper) stop(ctx context.Context, api *odav1.ExposedAPI) error {
+	if err := s.deleteServiceMonitor(ctx, api); err != nil {
+		return err
+	}
+	return s.Finalize(ctx, api)
+}
+
+// Finalize takes api off every pod that carries it (the pod then shows the remaining APIs,
+// or its own values again), then removes the finalizer. It needs neither the Service nor
+// the pods to exist any more.
 func (s *Scraper) Finalize(ctx context.Context, api *odav1.ExposedAPI) error {
 	if !controllerutil.ContainsFinalizer(api, Finalizer) {
 		return nil
 	}
-	pods, err := s.markedPods(ctx, api)
-	if err != nil {
+	if err := s.cleanStale(ctx, api, nil); err != nil {
 		return err
-	}
-	for _, pod := range pods {
-		if err := s.unannotate(ctx, pod); err != nil {
-			return err
-		}
 	}
 	return s.setFinalizer(ctx, api, false)
 }
 
-// markedPods are the pods whose marker names api: from the cache's index when the pattern
+// markedPods are the pods whose record names api: from the cache's index when the pattern
 // annotates pods (and so caches them), else listed from the API server.
 func (s *Scraper) markedPods(ctx context.Context, api *odav1.ExposedAPI) ([]*corev1.Pod, error) {
 	var list corev1.PodList
 	if s.cachesPods() {
-		if err := s.Client.List(ctx, &list, client.InNamespace(api.Namespace), client.MatchingFields{MarkerIndex: api.Name}); err != nil {
+		if err := s.Client.List(ctx, &list, client.InNamespace(api.Namespace), client.MatchingFields{StateIndex: api.Name}); err != nil {
 			return nil, err
 		}
 	} else if err := s.APIReader.List(ctx, &list, client.InNamespace(api.Namespace)); err != nil {
@@ -117,7 +128,7 @@ func (s *Scraper) markedPods(ctx context.Context, api *odav1.ExposedAPI) ([]*cor
 	}
 	var out []*corev1.Pod
 	for i := range list.Items {
-		if list.Items[i].Annotations[MarkerAnnotation] == api.Name {
+		if slices.Contains(apiNames(&list.Items[i]), api.Name) {
 			out = append(out, &list.Items[i])
 		}
 	}

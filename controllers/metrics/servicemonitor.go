@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -47,6 +48,9 @@ func (s *Scraper) ensureServiceMonitor(ctx context.Context, api *odav1.ExposedAP
 	if err != nil {
 		return cond(false, "InvalidBasicAuth", err.Error()), nil
 	}
+	if !s.ServiceMonitors.Served() {
+		return crdMissing(), nil
+	}
 	sm := &monitoringv1.ServiceMonitor{}
 	err = s.Client.Get(ctx, client.ObjectKeyFromObject(api), sm)
 	switch {
@@ -73,7 +77,7 @@ func (s *Scraper) ensureServiceMonitor(ctx context.Context, api *odav1.ExposedAP
 func (s *Scraper) createServiceMonitor(ctx context.Context, api *odav1.ExposedAPI, want monitoringv1.ServiceMonitorSpec) (*metav1.Condition, error) {
 	sm := &monitoringv1.ServiceMonitor{
 		ObjectMeta: metav1.ObjectMeta{Name: api.Name, Namespace: api.Namespace, Labels: map[string]string{
-			"app.kubernetes.io/managed-by": "api-operator-istio",
+			managedByLabel: managedByValue,
 		}},
 		Spec: want,
 	}
@@ -90,8 +94,13 @@ func (s *Scraper) createServiceMonitor(ctx context.Context, api *odav1.ExposedAP
 	return programmed(api), nil
 }
 
-// deleteServiceMonitor removes the API's own ServiceMonitor, if the kind exists and it has one.
+// deleteServiceMonitor removes the API's own ServiceMonitor, if the kind exists and it has
+// one. Only the ServiceMonitor pattern looks (from its cache): the others remove them all
+// at once, in RemoveServiceMonitors.
 func (s *Scraper) deleteServiceMonitor(ctx context.Context, api *odav1.ExposedAPI) error {
+	if s.Pattern != ServiceMonitor || !s.ServiceMonitors.Served() {
+		return nil
+	}
 	sm := &monitoringv1.ServiceMonitor{}
 	err := s.Client.Get(ctx, client.ObjectKeyFromObject(api), sm)
 	if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
@@ -102,6 +111,40 @@ func (s *Scraper) deleteServiceMonitor(ctx context.Context, api *odav1.ExposedAP
 	}
 	return client.IgnoreNotFound(s.Client.Delete(ctx, sm, client.Preconditions{UID: &sm.UID}))
 }
+
+// RemoveServiceMonitors deletes every ServiceMonitor the operator made for an ExposedAPI,
+// for the annotation patterns: one list of the operator's own per watched namespace when
+// the kind turns up (at start too), rather than a cache of every ServiceMonitor in the
+// cluster or a lookup per reconcile.
+func (s *Scraper) RemoveServiceMonitors(ctx context.Context) error {
+	namespaces := s.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	for _, ns := range namespaces {
+		var list monitoringv1.ServiceMonitorList
+		if err := s.APIReader.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{managedByLabel: managedByValue}); err != nil {
+			return err
+		}
+		for i := range list.Items {
+			sm := &list.Items[i]
+			ref := metav1.GetControllerOf(sm)
+			if ref == nil || ref.Kind != "ExposedAPI" || !strings.HasPrefix(ref.APIVersion, odav1.GroupVersion.Group+"/") {
+				continue
+			}
+			if err := s.Client.Delete(ctx, sm, client.Preconditions{UID: &sm.UID}); client.IgnoreNotFound(err) != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// The label on the ServiceMonitors the operator makes.
+const (
+	managedByLabel = "app.kubernetes.io/managed-by"
+	managedByValue = "api-operator-istio"
+)
 
 func ownedBy(obj metav1.Object, api *odav1.ExposedAPI) bool {
 	ref := metav1.GetControllerOf(obj)

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -21,11 +22,8 @@ import (
 func (s *Scraper) SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	idx := mgr.GetFieldIndexer()
 	if s.cachesPods() {
-		err := idx.IndexField(ctx, &corev1.Pod{}, MarkerIndex, func(o client.Object) []string {
-			if v := o.GetAnnotations()[MarkerAnnotation]; v != "" {
-				return []string{v}
-			}
-			return nil
+		err := idx.IndexField(ctx, &corev1.Pod{}, StateIndex, func(o client.Object) []string {
+			return apiNames(o.(*corev1.Pod))
 		})
 		if err != nil {
 			return err
@@ -67,9 +65,10 @@ func (s *Scraper) APIsOfPod(ctx context.Context, o client.Object) []reconcile.Re
 		return nil
 	}
 	var reqs []reconcile.Request
+	onPod := apiNames(o.(*corev1.Pod))
 	for i := range apis.Items {
 		api := &apis.Items[i]
-		if s.selects(ctx, api, o) || o.GetAnnotations()[MarkerAnnotation] == api.Name {
+		if s.selects(ctx, api, o) || slices.Contains(onPod, api.Name) {
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(api)})
 		}
 	}

@@ -241,7 +241,7 @@ func (op *Operator) setupControllers(o *Options) error {
 		Events:         mgr.GetEventRecorder("api-operator-istio"),
 	}
 	ctx := context.Background()
-	m, err := newMetricsWiring(ctx, mgr, o.OpenMetricsImplementation)
+	m, err := newMetricsWiring(ctx, mgr, op.discovery, o)
 	if err != nil {
 		return err
 	}

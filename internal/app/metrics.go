@@ -8,7 +8,7 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -35,8 +35,9 @@ type metricsWiring struct {
 	watchingSMs bool
 }
 
-func newMetricsWiring(ctx context.Context, mgr ctrl.Manager, pattern string) (*metricsWiring, error) {
-	scraper := &metrics.Scraper{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Pattern: pattern}
+func newMetricsWiring(ctx context.Context, mgr ctrl.Manager, dc discovery.DiscoveryInterface, o *Options) (*metricsWiring, error) {
+	scraper := &metrics.Scraper{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Pattern: o.OpenMetricsImplementation,
+		ServiceMonitors: &metrics.KindServed{Discovery: dc}, Namespaces: o.Namespaces}
 	if err := scraper.SetupIndexes(ctx, mgr); err != nil {
 		return nil, err
 	}
@@ -57,10 +58,6 @@ func (m *metricsWiring) watchServiceMonitors() error {
 	defer m.mu.Unlock()
 	if m.scraper.Pattern != metrics.ServiceMonitor || m.watchingSMs || m.apis == nil {
 		return nil
-	}
-	gk := schema.GroupKind{Group: monitoringv1.SchemeGroupVersion.Group, Kind: monitoringv1.ServiceMonitorsKind}
-	if _, err := m.mgr.GetRESTMapper().RESTMapping(gk); err != nil {
-		return nil //nolint:nilerr // not served (yet, or any more): nothing to watch
 	}
 	owner := handler.TypedEnqueueRequestForOwner[*monitoringv1.ServiceMonitor](m.mgr.GetScheme(), m.mgr.GetRESTMapper(),
 		&odav1.ExposedAPI{}, handler.OnlyControllerOwner())
@@ -85,13 +82,31 @@ func (m *metricsWiring) watches(r *exposedapi.Reconciler) func(*builder.Builder)
 	}
 }
 
-// onCRDChange wakes every metrics API when a monitoring.coreos.com CRD changes.
+// onCRDChange acts when a monitoring.coreos.com CRD changes and that changes whether
+// ServiceMonitors are served: the annotation patterns remove the ServiceMonitors a former
+// pattern left; the ServiceMonitor pattern starts watching them and wakes every metrics API.
 func (m *metricsWiring) onCRDChange(ctx context.Context, group string) {
-	if group != "monitoring.coreos.com" {
+	if group != monitoringv1.SchemeGroupVersion.Group {
 		return
 	}
-	if err := m.watchServiceMonitors(); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "ServiceMonitors edited by hand are corrected at their API's next change only")
+	served, changed := m.scraper.ServiceMonitors.Recheck()
+	log := ctrl.LoggerFrom(ctx)
+	if m.scraper.Pattern != metrics.ServiceMonitor {
+		if served && changed {
+			if err := m.scraper.RemoveServiceMonitors(ctx); err != nil {
+				log.Error(err, "removing the ServiceMonitors of the ServiceMonitor pattern; they stay until the next restart")
+			}
+		}
+		return
+	}
+	if served {
+		// Also when a reconcile asked first and the answer did not change.
+		if err := m.watchServiceMonitors(); err != nil {
+			log.Error(err, "ServiceMonitors edited by hand are corrected at their API's next change only")
+		}
+	}
+	if !changed {
+		return
 	}
 	for _, api := range m.scraper.MetricsAPIs(ctx) {
 		select {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/stretchr/testify/assert"
@@ -181,18 +182,17 @@ func TestPrometheusAnnotations(t *testing.T) {
 
 		api := metricsAPI(ns, "shop-metrics", "/metrics", "shop-metrics", 9090)
 		require.NoError(t, env.Client.Create(ctx, api))
-		want := map[string]string{"prometheus.io/scrape": "true", "prometheus.io/path": "/metrics", "prometheus.io/port": "9090",
-			"metrics.oda.tmforum.org/exposedapi": "shop-metrics"}
-		waitAnnotations(t, env, ns, "match", want)
+		want := map[string]string{"prometheus.io/scrape": "true", "prometheus.io/path": "/metrics", "prometheus.io/port": "9090"}
+		waitScraped(t, env, ns, "match", want)
 		env.Pod(t, ns, "later", map[string]string{"app": "shop", "tier": "api"})
-		waitAnnotations(t, env, ns, "later", want)
+		waitScraped(t, env, ns, "later", want)
 		waitCondition(t, env, api, "Scraping", true, "PodsAnnotated")
 		assert.Empty(t, annotationsOf(t, env, ns, "half"), "a pod matching one label of two is left alone")
 		assert.Empty(t, annotationsOf(t, env, ns, "other"), "a pod of another Service is left alone")
 
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Path, api.Spec.Port = "/prom", 9100 })
 		want["prometheus.io/path"], want["prometheus.io/port"] = "/prom", "9100"
-		waitAnnotations(t, env, ns, "match", want)
+		waitScraped(t, env, ns, "match", want)
 
 		// Annotations of others on the pod are never touched.
 		pod := &corev1.Pod{}
@@ -272,8 +272,8 @@ func TestPatternSwitchOnRestart(t *testing.T) {
 	o.OpenMetricsImplementation = app.PrometheusAnnotation
 	op = harness.StartOperator(t, env, o)
 	waitGone(t, env, sm)
-	waitAnnotations(t, env, ns, "p1", map[string]string{"prometheus.io/scrape": "true", "prometheus.io/path": "/metrics",
-		"prometheus.io/port": "9090", "metrics.oda.tmforum.org/exposedapi": "shop-metrics"})
+	waitScraped(t, env, ns, "p1", map[string]string{"prometheus.io/scrape": "true", "prometheus.io/path": "/metrics",
+		"prometheus.io/port": "9090"})
 	op.Stop()
 
 	harness.StartOperator(t, env, harness.DefaultOptions())
@@ -285,5 +285,252 @@ func TestPatternSwitchOnRestart(t *testing.T) {
 			return fmt.Errorf("finalizers %v", api.Finalizers)
 		}
 		return nil
+	})
+}
+
+// istioAnnotations are what Istio's sidecar injector puts on a pod for its metrics merging.
+func istioAnnotations() map[string]string {
+	return map[string]string{"prometheus.io/scrape": "true", "prometheus.io/port": "15020", "prometheus.io/path": "/stats/prometheus",
+		"sidecar.istio.io/status": `{"containers":["istio-proxy"]}`}
+}
+
+// annotatedPod creates a pod with the labels and annotations, as an injector would leave it.
+func annotatedPod(t *testing.T, env *harness.Env, ns, name string, labels, annotations map[string]string) {
+	t.Helper()
+	pod := env.Pod(t, ns, name, labels)
+	patch := client.MergeFrom(pod.DeepCopy())
+	pod.Annotations = annotations
+	require.NoError(t, env.Client.Patch(context.Background(), pod, patch))
+}
+
+// withoutOurRecord is m without the operator's own bookkeeping annotations.
+func withoutOurRecord(m map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		if !strings.HasPrefix(k, "metrics.oda.tmforum.org/") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// waitScraped waits until the pod's annotations, the operator's record aside, are want.
+func waitScraped(t *testing.T, env *harness.Env, ns, pod string, want map[string]string) {
+	t.Helper()
+	harness.Eventually(t, fmt.Sprintf("annotations of pod %s", pod), func() error {
+		got := annotationsOf(t, env, ns, pod)
+		if !assert.ObjectsAreEqual(want, withoutOurRecord(got)) {
+			return fmt.Errorf("annotations %v, want %v", got, want)
+		}
+		return nil
+	})
+}
+
+func merged(base map[string]string, over map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
+}
+
+// assertPodQuiet: once converged, nothing writes the pod any more.
+func assertPodQuiet(t *testing.T, env *harness.Env, ns, name string) {
+	t.Helper()
+	pod := &corev1.Pod{}
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, pod))
+	before := pod.ResourceVersion
+	time.Sleep(3 * time.Second)
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, pod))
+	assert.Equal(t, before, pod.ResourceVersion, "pod %s written after convergence: %v", name, pod.Annotations)
+}
+
+// createOneSecondApart creates the APIs in order with distinct creation times (they have a
+// one-second resolution), so that the oldest is the first, whatever the names.
+func createOneSecondApart(t *testing.T, env *harness.Env, apis ...*odav1.ExposedAPI) {
+	t.Helper()
+	for i, api := range apis {
+		if i > 0 {
+			time.Sleep(1100 * time.Millisecond)
+		}
+		require.NoError(t, env.Client.Create(context.Background(), api))
+	}
+}
+
+// startAnnotating starts a control plane with Services selecting app=shop in ns, pods
+// labelled app=shop with the annotations given, and the operator with the pattern.
+func startAnnotating(t *testing.T, set harness.CRDSet, pattern, ns string, pods map[string]map[string]string, services ...string) *harness.Env {
+	t.Helper()
+	env := harness.Start(t, set)
+	env.Namespace(t, ns)
+	for _, svc := range services {
+		env.Service(t, ns, svc, map[string]string{"app": "shop"})
+	}
+	for name, annotations := range pods {
+		annotatedPod(t, env, ns, name, map[string]string{"app": "shop"}, annotations)
+	}
+	o := harness.DefaultOptions()
+	o.OpenMetricsImplementation = pattern
+	harness.StartOperator(t, env, o)
+	return env
+}
+
+// TestPrometheusAnnotationsRestoreIstio: Istio's values are recorded when an API takes
+// the keys over, and put back exactly, value or absence, when it lets them go.
+func TestPrometheusAnnotationsRestoreIstio(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx, ns := context.Background(), "components"
+		env := startAnnotating(t, set, app.PrometheusAnnotation, ns, map[string]map[string]string{
+			"injected": istioAnnotations(), "half": {"prometheus.io/port": "7070", "team": "shop"}}, "shop")
+
+		api := metricsAPI(ns, "shop-metrics", "/metrics", "shop", 9090)
+		require.NoError(t, env.Client.Create(ctx, api))
+		ours := map[string]string{"prometheus.io/scrape": "true", "prometheus.io/path": "/metrics", "prometheus.io/port": "9090"}
+		waitScraped(t, env, ns, "injected", merged(istioAnnotations(), ours))
+		waitScraped(t, env, ns, "half", merged(map[string]string{"team": "shop"}, ours))
+		waitCondition(t, env, api, "Scraping", true, "PodsAnnotated")
+		assertPodQuiet(t, env, ns, "injected")
+
+		require.NoError(t, env.Client.Delete(ctx, api))
+		waitGone(t, env, api)
+		waitAnnotations(t, env, ns, "injected", istioAnnotations())
+		waitAnnotations(t, env, ns, "half", map[string]string{"prometheus.io/port": "7070", "team": "shop"})
+	})
+}
+
+// TestPrometheusAnnotationsSeveralAPIs: one path and port per pod, the oldest API's; the
+// other says so; deleting the oldest hands the pod over; deleting all restores it.
+func TestPrometheusAnnotationsSeveralAPIs(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx, ns := context.Background(), "components"
+		env := startAnnotating(t, set, app.PrometheusAnnotation, ns, map[string]map[string]string{"p1": istioAnnotations()}, "shop", "shop-too")
+
+		old, young := metricsAPI(ns, "zz-old", "/metrics", "shop", 9090), metricsAPI(ns, "aa-young", "/other", "shop-too", 9100)
+		createOneSecondApart(t, env, old, young)
+		waitCondition(t, env, old, "Scraping", true, "PodsAnnotated")
+		msg := waitCondition(t, env, young, "Scraping", false, "PodsScrapedByAnotherAPI")
+		assert.Contains(t, msg, "zz-old")
+		waitScraped(t, env, ns, "p1", merged(istioAnnotations(), map[string]string{"prometheus.io/path": "/metrics", "prometheus.io/port": "9090"}))
+		assertPodQuiet(t, env, ns, "p1")
+
+		require.NoError(t, env.Client.Delete(ctx, old))
+		waitGone(t, env, old)
+		waitScraped(t, env, ns, "p1", merged(istioAnnotations(), map[string]string{"prometheus.io/path": "/other", "prometheus.io/port": "9100"}))
+		waitCondition(t, env, young, "Scraping", true, "PodsAnnotated")
+		assertPodQuiet(t, env, ns, "p1")
+
+		require.NoError(t, env.Client.Delete(ctx, young))
+		waitGone(t, env, young)
+		waitAnnotations(t, env, ns, "p1", istioAnnotations())
+	})
+}
+
+// TestDataDogSeveralAPIs: one checks annotation with one instance per API, oldest first;
+// the value it replaced is put back when the last API goes.
+func TestDataDogSeveralAPIs(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx, ns := context.Background(), "shop-ns"
+		users := map[string]string{"ad.datadoghq.com/app.checks": `{"redisdb":{"instances":[{"host":"localhost"}]}}`}
+		env := startAnnotating(t, set, app.DataDogAnnotation, ns, map[string]map[string]string{"p1": users}, "shop", "shop-too")
+
+		old, young := metricsAPI(ns, "zz-old", "/metrics", "shop", 9090), metricsAPI(ns, "aa-young", "/other", "shop-too", 9100)
+		createOneSecondApart(t, env, old, young)
+		instance := func(endpoint string) map[string]any {
+			return map[string]any{"openmetrics_endpoint": endpoint, "namespace": "shop-ns", "metrics": []any{".*"}}
+		}
+		waitChecks(t, env, ns, "p1", instance("http://shop.shop-ns.svc.cluster.local:9090/metrics"), instance("http://shop-too.shop-ns.svc.cluster.local:9100/other"))
+		waitCondition(t, env, old, "Scraping", true, "PodsAnnotated")
+		waitCondition(t, env, young, "Scraping", true, "PodsAnnotated")
+		assertPodQuiet(t, env, ns, "p1")
+
+		require.NoError(t, env.Client.Delete(ctx, old))
+		waitGone(t, env, old)
+		waitChecks(t, env, ns, "p1", instance("http://shop-too.shop-ns.svc.cluster.local:9100/other"))
+		assertPodQuiet(t, env, ns, "p1")
+
+		require.NoError(t, env.Client.Delete(ctx, young))
+		waitGone(t, env, young)
+		waitAnnotations(t, env, ns, "p1", users)
+	})
+}
+
+// waitChecks waits until the pod's DataDog checks annotation holds the instances, in order.
+func waitChecks(t *testing.T, env *harness.Env, ns, pod string, instances ...map[string]any) {
+	t.Helper()
+	want := make([]any, len(instances))
+	for i := range instances {
+		want[i] = instances[i]
+	}
+	harness.Eventually(t, fmt.Sprintf("%d DataDog instance(s) on pod %s", len(instances), pod), func() error {
+		var got map[string]any
+		v := annotationsOf(t, env, ns, pod)["ad.datadoghq.com/app.checks"]
+		if err := json.Unmarshal([]byte(v), &got); err != nil {
+			return err
+		}
+		if !assert.ObjectsAreEqual(map[string]any{"openmetrics": map[string]any{"instances": want}}, got) {
+			return fmt.Errorf("annotation %s", v)
+		}
+		return nil
+	})
+}
+
+// TestMetricsStopWhenNotAccepted: an API whose spec becomes invalid, or that loses its route,
+// is not scraped: its annotations come off (the pod's own values back), its finalizer goes,
+// and its Scraping condition says why. Accepted again, it is scraped again.
+func TestMetricsStopWhenNotAccepted(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx, ns := context.Background(), "components"
+		env := startAnnotating(t, set, app.PrometheusAnnotation, ns, map[string]map[string]string{"p1": istioAnnotations()}, "shop")
+
+		owner := harness.API(ns, "owner", "/taken", "other", 8080)
+		api := metricsAPI(ns, "shop-metrics", "/metrics", "shop", 9090)
+		createOneSecondApart(t, env, owner, api)
+		scraped := merged(istioAnnotations(), map[string]string{"prometheus.io/path": "/metrics", "prometheus.io/port": "9090"})
+		waitScraped(t, env, ns, "p1", scraped)
+
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 0 })
+		assertStopped(t, env, api, "p1", "InvalidSpec")
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 9090 })
+		waitScraped(t, env, ns, "p1", scraped)
+		waitCondition(t, env, api, "Scraping", true, "PodsAnnotated")
+
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Path = "/taken" })
+		assertStopped(t, env, api, "p1", "RouteConflict")
+		require.NoError(t, env.Client.Delete(ctx, owner))
+		waitScraped(t, env, ns, "p1", merged(istioAnnotations(), map[string]string{"prometheus.io/path": "/taken", "prometheus.io/port": "9090"}))
+	})
+}
+
+func assertStopped(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, pod, reason string) {
+	t.Helper()
+	msg := waitCondition(t, env, api, "Scraping", false, reason)
+	assert.Contains(t, msg, "not scraped")
+	waitAnnotations(t, env, api.Namespace, pod, istioAnnotations())
+	env.WaitAPI(t, api, "no finalizer", func(got *odav1.ExposedAPI) error {
+		if len(got.Finalizers) > 0 {
+			return fmt.Errorf("finalizers %v", got.Finalizers)
+		}
+		return nil
+	})
+}
+
+// TestServiceMonitorRemovedWhenNotAccepted: the ServiceMonitor pattern stops the same way.
+func TestServiceMonitorRemovedWhenNotAccepted(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env := harness.Start(t, set, harness.ServiceMonitorCRD(t))
+		ns := env.Namespace(t, "components")
+		harness.StartOperator(t, env, harness.DefaultOptions())
+
+		api := metricsAPI(ns, "shop-metrics", "/metrics", "shop", 9090)
+		require.NoError(t, env.Client.Create(context.Background(), api))
+		sm := waitServiceMonitor(t, env, api, "/metrics", 9090)
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 0 })
+		waitGone(t, env, sm)
+		assert.Contains(t, waitCondition(t, env, api, "Scraping", false, "InvalidSpec"), "not scraped")
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 9100 })
+		waitServiceMonitor(t, env, api, "/metrics", 9100)
 	})
 }

@@ -1,0 +1,134 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/app"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// discoveryRequests are the requests that ask the API server which kinds it serves, or ask
+// for the monitoring.coreos.com group.
+func discoveryRequests(op *harness.Operator) []string {
+	var out []string
+	for _, r := range op.Requests().All() {
+		p := r.URL.Path
+		if p == "/api" || p == "/apis" || strings.HasPrefix(p, "/apis/monitoring.coreos.com") {
+			out = append(out, r.Method+" "+r.URL.String())
+		}
+	}
+	return out
+}
+
+// TestServiceMonitorCRDAbsentIsQuiet: without the ServiceMonitor CRD, reconciles (of metrics
+// APIs and of the others) send no discovery request: the answer is known until a CRD changes.
+func TestServiceMonitorCRDAbsentIsQuiet(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		env.Implementation(t, ns, "web", 8080, true)
+		crdsSeen := harness.ReconcileCount(t, "crdwatch")
+		op := harness.StartOperator(t, env, harness.DefaultOptions())
+
+		first, m := harness.API(ns, "first", "/first", "web", 8080), metricsAPI(ns, "m", "/metrics", "web", 8080)
+		require.NoError(t, env.Client.Create(ctx, first))
+		require.NoError(t, env.Client.Create(ctx, m))
+		waitReady(t, env, first, "https://20.0.0.1/first")
+		waitCondition(t, env, m, "Scraping", false, "ServiceMonitorCRDMissing")
+		waitCRDsSeen(t, env, crdsSeen)
+		before := discoveryRequests(op)
+
+		var apis []*odav1.ExposedAPI
+		for _, name := range []string{"a", "b", "c", "d"} {
+			api := harness.API(ns, name, "/"+name, "web", 8080)
+			require.NoError(t, env.Client.Create(ctx, api))
+			apis = append(apis, api)
+		}
+		for _, api := range apis {
+			waitReady(t, env, api, "https://20.0.0.1/"+api.Name)
+			env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Path += "-v2" })
+			waitReady(t, env, api, "https://20.0.0.1/"+api.Name+"-v2")
+		}
+		env.UpdateAPI(t, m, func(api *odav1.ExposedAPI) { api.Spec.Path = "/metrics-v2" })
+		env.WaitAPI(t, m, "reconciled at generation 2", func(got *odav1.ExposedAPI) error {
+			return conditionAt(got, "Scraping", got.Generation)
+		})
+		assert.Equal(t, before, discoveryRequests(op), "discovery requests sent by reconciles")
+	})
+}
+
+// waitCRDsSeen waits until the CRD watch has looked at every CRD once (it asks discovery
+// for each, at start) and is idle; before is its reconcile count before the operator started.
+func waitCRDsSeen(t *testing.T, env *harness.Env, before float64) {
+	t.Helper()
+	var crds apiextensionsv1.CustomResourceDefinitionList
+	require.NoError(t, env.Client.List(context.Background(), &crds))
+	last := -1.0
+	harness.Eventually(t, "every CRD seen by the CRD watch", func() error {
+		n := harness.ReconcileCount(t, "crdwatch") - before
+		if n < float64(len(crds.Items)) || n != last {
+			last = n
+			return fmt.Errorf("%v reconciles of %d CRDs, or not idle yet", n, len(crds.Items))
+		}
+		return nil
+	})
+}
+
+// TestAnnotationPatternsCacheNoServiceMonitors: the annotation patterns neither watch nor
+// cache ServiceMonitors; they list the operator's own once, to remove what the
+// ServiceMonitor pattern left.
+func TestAnnotationPatternsCacheNoServiceMonitors(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set, harness.ServiceMonitorCRD(t))
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		env.Implementation(t, ns, "web", 8080, true)
+		env.Pod(t, ns, "p1", map[string]string{"app": "web"})
+		o := harness.DefaultOptions()
+		o.OpenMetricsImplementation = app.DataDogAnnotation
+		op := harness.StartOperator(t, env, o)
+
+		plain, m := harness.API(ns, "plain", "/plain", "web", 8080), metricsAPI(ns, "m", "/metrics", "web", 8080)
+		require.NoError(t, env.Client.Create(ctx, plain))
+		require.NoError(t, env.Client.Create(ctx, m))
+		waitReady(t, env, plain, "https://20.0.0.1/plain")
+		waitCondition(t, env, m, "Scraping", true, "PodsAnnotated")
+		env.UpdateAPI(t, plain, func(api *odav1.ExposedAPI) { api.Spec.Path = "/plain-v2" })
+		waitReady(t, env, plain, "https://20.0.0.1/plain-v2")
+
+		lists := 0
+		for _, r := range op.Requests().All() {
+			if !strings.Contains(r.URL.Path, "/servicemonitors") {
+				continue
+			}
+			q := r.URL.Query()
+			if r.Method != http.MethodGet || q.Get("watch") == "true" || !strings.Contains(q.Get("labelSelector"), "app.kubernetes.io/managed-by") {
+				t.Errorf("an annotation pattern read ServiceMonitors: %s %s", r.Method, r.URL)
+			}
+			lists++
+		}
+		assert.LessOrEqual(t, lists, 1, "ServiceMonitors listed more than once")
+	})
+}
+
+// conditionAt checks that the condition was set by a reconcile of the given generation.
+func conditionAt(api *odav1.ExposedAPI, typ string, generation int64) error {
+	c := meta.FindStatusCondition(api.Status.Conditions, typ)
+	if c == nil || c.ObservedGeneration != generation {
+		return fmt.Errorf("condition %s %+v, want generation %d", typ, c, generation)
+	}
+	return nil
+}
