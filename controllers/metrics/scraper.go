@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/namespaces"
 )
 
 // Patterns (OPENMETRICS_IMPLEMENTATION values).
@@ -50,8 +51,8 @@ type Scraper struct {
 	Pattern   string
 	// ServiceMonitors tells whether the ServiceMonitor kind is served, without a request.
 	ServiceMonitors *KindServed
-	// Namespaces are the namespaces watched; none means all.
-	Namespaces []string
+	// Namespaces are the namespaces served.
+	Namespaces namespaces.Selector
 }
 
 // Name names the extension in errors.

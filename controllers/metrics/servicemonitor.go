@@ -117,9 +117,9 @@ func (s *Scraper) deleteServiceMonitor(ctx context.Context, api *odav1.ExposedAP
 // the kind turns up (at start too), rather than a cache of every ServiceMonitor in the
 // cluster or a lookup per reconcile.
 func (s *Scraper) RemoveServiceMonitors(ctx context.Context) error {
-	namespaces := s.Namespaces
-	if len(namespaces) == 0 {
-		namespaces = []string{metav1.NamespaceAll}
+	namespaces := s.Namespaces.Names()
+	if namespaces == nil {
+		namespaces = []string{metav1.NamespaceAll} // all, or patterns: filtered below
 	}
 	for _, ns := range namespaces {
 		var list monitoringv1.ServiceMonitorList
@@ -129,7 +129,8 @@ func (s *Scraper) RemoveServiceMonitors(ctx context.Context) error {
 		for i := range list.Items {
 			sm := &list.Items[i]
 			ref := metav1.GetControllerOf(sm)
-			if ref == nil || ref.Kind != "ExposedAPI" || !strings.HasPrefix(ref.APIVersion, odav1.GroupVersion.Group+"/") {
+			if ref == nil || ref.Kind != "ExposedAPI" || !strings.HasPrefix(ref.APIVersion, odav1.GroupVersion.Group+"/") ||
+				!s.Namespaces.Matches(sm.Namespace) {
 				continue
 			}
 			if err := s.Client.Delete(ctx, sm, client.Preconditions{UID: &sm.UID}); client.IgnoreNotFound(err) != nil {

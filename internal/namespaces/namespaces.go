@@ -109,9 +109,12 @@ func classMember(class string) byte {
 // All reports whether every namespace is served (no entries).
 func (s Selector) All() bool { return len(s.entries) == 0 }
 
-// Names are the entries when every one is a plain name, else nil: plain names keep
-// per-namespace caches and RBAC, patterns need cluster-wide watches.
+// Names are the entries when every one is a plain name, else nil (nil too when all are
+// served): plain names keep per-namespace caches and RBAC, patterns need cluster-wide watches.
 func (s Selector) Names() []string {
+	if s.All() {
+		return nil
+	}
 	names := make([]string, 0, len(s.entries))
 	for _, e := range s.entries {
 		if e.negate || strings.ContainsAny(e.raw, `*?[\`) {

@@ -2,9 +2,11 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -12,6 +14,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -27,10 +31,14 @@ import (
 func TestNamespacePatterns(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
+		env := harness.Start(t, set, harness.ServiceMonitorCRD(t))
 		env.Gateway(t, "20.0.0.1", "")
 		components, other := env.Namespace(t, "components"), env.Namespace(t, "other")
 		outside := unservedObjects(t, env, other)
+		// A ServiceMonitor the operator made before the switch to annotations: removed where
+		// served, never touched elsewhere (checked by writesTo below).
+		stale := operatorServiceMonitor(t, env, components, "stale")
+		operatorServiceMonitor(t, env, other, "outside")
 
 		o := harness.DefaultOptions()
 		o.Namespaces = []string{"components", "odacompns-*"}
@@ -54,6 +62,12 @@ func TestNamespacePatterns(t *testing.T) {
 		assert.Nil(t, got.Status.APIStatus, "an API in a namespace no entry matches gets no status")
 		assert.Empty(t, got.Finalizers)
 		assertCachesHoldOnly(t, op, "components", "odacompns-late")
+		harness.Eventually(t, "the stale ServiceMonitor removed", func() error {
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(stale), stale); !isNotFound(err) {
+				return fmt.Errorf("still there (%v)", err)
+			}
+			return nil
+		})
 		for _, w := range writesTo(op, other) {
 			t.Errorf("the operator wrote in an unserved namespace: %s", w)
 		}
@@ -73,6 +87,17 @@ func unservedObjects(t *testing.T, env *harness.Env, ns string) *odav1.ExposedAP
 	api.Spec.APIType = odav1.APITypePrometheus
 	require.NoError(t, env.Client.Create(ctx, api))
 	return api
+}
+
+// operatorServiceMonitor is a ServiceMonitor as the operator makes one for ExposedAPI name.
+func operatorServiceMonitor(t *testing.T, env *harness.Env, ns, name string) *monitoringv1.ServiceMonitor {
+	sm := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
+		Labels: map[string]string{exposedapi.ManagedByLabel: exposedapi.ManagedByValue},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: odav1.GroupVersion.String(), Kind: "ExposedAPI", Name: name,
+			UID: types.UID("uid-" + name), Controller: ptr.To(true)}}},
+		Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Path: "/metrics"}}}}
+	require.NoError(t, env.Client.Create(context.Background(), sm))
+	return sm
 }
 
 func assertCachesHoldOnly(t *testing.T, op *harness.Operator, served ...string) {
