@@ -27,7 +27,7 @@ func startOperator(c config, p *plane, args ...string) (*operatorProcess, error)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	all := append([]string{"--kubeconfig", p.kubeconfig, "--metrics-bind-address", addr, "--health-probe-bind-address", "0",
-		"--kube-api-qps", fmt.Sprint(c.qps), "--kube-api-burst", fmt.Sprint(c.burst), "--log-level", "error"}, args...)
+		"--log-level", "error"}, args...)
 	cmd := exec.Command(c.binary, all...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -104,20 +104,20 @@ func (o *operatorProcess) scrape(fn func(name, labels string, v float64)) error 
 	return sc.Err()
 }
 
-// rss is the process's resident set from /proc.
-func (o *operatorProcess) rss() (float64, error) {
+// memory is a field of /proc/<pid>/status in bytes: VmRSS (resident now) or VmHWM (peak).
+func (o *operatorProcess) memory(field string) (float64, error) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", o.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
+		if strings.HasPrefix(line, field+":") {
 			f := strings.Fields(line)
 			kb, err := strconv.ParseFloat(f[1], 64)
 			return kb * 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS")
+	return 0, fmt.Errorf("no %s", field)
 }
 
 // waitMetrics waits until the metrics endpoint answers.

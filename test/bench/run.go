@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/oda-canvas/api-operator-istio/test/harness"
@@ -15,14 +16,23 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-type latency struct{ p50, p99 time.Duration }
-
 type result struct {
-	conv                         []convergence
-	idleWrites                   float64
-	rss, heap                    float64
-	direct, viaAPI, viaAPINoHook latency
-	largest                      int
+	conv       []convergence
+	throttled  *convergence // the operator with --throttle's client-side limit, when asked
+	fairness   fairness
+	idleWrites float64
+	rss, heap  float64 // after a full resync of every namespace
+	peakRSS    float64 // during that resync
+	admission  admission
+	largest    int
+	picture    picture
+}
+
+// fairness is the other client's latency on an idle plane, while the floor converges and
+// while the operator converges, at one size.
+type fairness struct {
+	n                     int
+	idle, floor, operator other
 }
 
 func run(ctx context.Context, c config) (*result, error) {
@@ -39,42 +49,120 @@ func run(ctx context.Context, c config) (*result, error) {
 	if err := gateway(ctx, p); err != nil {
 		return nil, err
 	}
+	if err := p.namespace(ctx, otherNamespace); err != nil {
+		return nil, err
+	}
 	say("creating %d unrelated pods and Services", c.extraPods)
 	if err := unrelated(ctx, p, c.extraPods); err != nil {
 		return nil, err
 	}
 	res := &result{}
 	for _, n := range c.sizes {
-		conv, err := measure(ctx, p, c, n)
+		conv, err := measure(ctx, p, c, n, res)
 		if err != nil {
 			return nil, err
 		}
 		res.conv = append(res.conv, conv)
 		res.largest = n
 	}
+	if c.throttle != "" {
+		if res.throttled, err = throttled(ctx, p, c); err != nil {
+			return nil, err
+		}
+	}
 	if err := idleAndMemory(ctx, p, c, res); err != nil {
 		return nil, err
 	}
-	return res, webhookLatency(ctx, p, c, hooks, res)
+	res.admission, err = webhookLatency(ctx, p, c, hooks)
+	return res, err
 }
 
-func measure(ctx context.Context, p *plane, c config, n int) (convergence, error) {
+// measure times the floor (with and, from 1000 APIs, without the Event) and the operator
+// at n APIs; at the fairness size the other client runs on the idle plane first, then
+// through both.
+func measure(ctx context.Context, p *plane, c config, n int, res *result) (convergence, error) {
 	ns := fmt.Sprintf("bench-%d", n)
 	say("N=%d: creating Services, EndpointSlices, ExposedAPIs and the Component", n)
 	apis, err := fixtures(ctx, p, ns, n)
 	if err != nil {
 		return convergence{}, err
 	}
-	say("N=%d: the floor (a plain client's minimum writes)", n)
-	fl, err := floor(ctx, p, c, apis)
+	fair := n == c.fairnessN
+	var idle, duringFloor other
+	if fair {
+		say("N=%d: the other client on the idle plane for %s", n, c.idleWindow)
+		if idle, err = otherAlone(ctx, p, c.idleWindow); err != nil {
+			return convergence{}, err
+		}
+	}
+	say("N=%d: the floor (a plain client's minimum writes, no client-side limit)", n)
+	floorDone := &counter{series: newSeries(time.Now())}
+	var o *otherClient
+	if fair {
+		if o, err = startOther(ctx, p, floorDone.start); err != nil {
+			return convergence{}, err
+		}
+	}
+	plain := floorWrites{name: "floor"}
+	fl, err := floor(ctx, p, plain, apis, floorDone)
+	if fair {
+		duringFloor = o.finish()
+	}
 	if err != nil {
 		return convergence{}, err
 	}
-	say("N=%d: the operator", n)
-	conv, err := operatorRun(ctx, p, c, ns, n)
-	conv.floor, conv.floorWritesPerAPI = fl, 2
+	if err := removeFloor(ctx, p, plain, ns); err != nil {
+		return convergence{}, err
+	}
+	var flEvents time.Duration
+	if n >= 1000 {
+		say("N=%d: the floor with an Event per API as well", n)
+		withEvents := floorWrites{name: "floorev", events: true}
+		if flEvents, err = floor(ctx, p, withEvents, apis, &counter{series: newSeries(time.Now())}); err != nil {
+			return convergence{}, err
+		}
+		if err := removeFloor(ctx, p, withEvents, ns); err != nil {
+			return convergence{}, err
+		}
+	}
+	say("N=%d: the operator, default settings", n)
+	progress := newSeries(time.Now())
+	if fair {
+		if o, err = startOther(ctx, p, progress.start); err != nil {
+			return convergence{}, err
+		}
+	}
+	conv, err := operatorRun(ctx, p, c, ns, n, progress)
+	if fair {
+		res.fairness = fairness{n: n, idle: idle, floor: duringFloor, operator: o.finish()}
+		f := res.fairness
+		res.picture = picture{n: n, operator: progress.all(), floor: floorDone.all(), reads: f.operator.readS, writes: f.operator.writeS,
+			idleRead: f.idle.reads, idleWrt: f.idle.writes}
+	}
+	conv.floor, conv.floorEvents = fl, flEvents
 	say("N=%d: operator %s, floor %s", n, conv.operator.Round(time.Millisecond), fl.Round(time.Millisecond))
 	return conv, err
+}
+
+// otherAlone runs the other client for d with nothing else going on.
+func otherAlone(ctx context.Context, p *plane, d time.Duration) (other, error) {
+	o, err := startOther(ctx, p, time.Now())
+	if err != nil {
+		return other{}, err
+	}
+	time.Sleep(d)
+	return o.finish(), nil
+}
+
+// throttled is the operator with a client-side limit at c.throttleN, on fresh fixtures.
+func throttled(ctx context.Context, p *plane, c config) (*convergence, error) {
+	n, ns := c.throttleN, fmt.Sprintf("bench-throttled-%d", c.throttleN)
+	say("N=%d: the operator with %s", n, c.throttle)
+	if _, err := fixtures(ctx, p, ns, n); err != nil {
+		return nil, err
+	}
+	conv, err := operatorRun(ctx, p, c, ns, n, newSeries(time.Now()), strings.Fields(c.throttle)...)
+	return &conv, err
 }
 
 // idleAndMemory restarts the operator over every namespace (a full resync of everything
@@ -100,7 +188,10 @@ func idleAndMemory(ctx context.Context, p *plane, c config, res *result) error {
 		return err
 	}
 	res.idleWrites = writes
-	if res.rss, err = op.rss(); err != nil {
+	if res.rss, err = op.memory("VmRSS"); err != nil {
+		return err
+	}
+	if res.peakRSS, err = op.memory("VmHWM"); err != nil {
 		return err
 	}
 	if res.heap, err = op.heap(); err != nil {

@@ -12,9 +12,9 @@ import (
 	"github.com/oda-canvas/api-operator-istio/internal/app"
 )
 
-// operatorOptions parses the rendered operator container's --kube-api-* arguments with the
+// renderedRateLimit parses the rendered operator container's --kube-api-* arguments with the
 // binary's own flags.
-func operatorOptions(t *testing.T, sets ...string) *app.Options {
+func renderedRateLimit(t *testing.T, sets ...string) *app.Options {
 	t.Helper()
 	for _, obj := range render(t, sets...) {
 		if obj.GetKind() != "Deployment" {
@@ -44,14 +44,14 @@ func parseFlags(t *testing.T, args ...string) *app.Options {
 }
 
 func TestRateLimitDefaultsMatchTheBinary(t *testing.T) {
-	chart := operatorOptions(t)
+	chart := renderedRateLimit(t)
 	binary := parseFlags(t)
 	assert.Equal(t, binary.KubeAPIQPS, chart.KubeAPIQPS)
 	assert.Equal(t, binary.KubeAPIBurst, chart.KubeAPIBurst)
 	qps, _ := chart.RateLimit()
 	assert.Equal(t, float32(-1), qps, "no client-side limit by default")
 
-	set := operatorOptions(t, "kubeAPI.qps=50", "kubeAPI.burst=100")
+	set := renderedRateLimit(t, "kubeAPI.qps=50", "kubeAPI.burst=100")
 	require.NoError(t, set.Validate())
 	qps, burst := set.RateLimit()
 	assert.Equal(t, []any{float32(50), 100}, []any{qps, burst})
