@@ -131,6 +131,23 @@ func (o *operatorProcess) waitMetrics() error {
 	return fmt.Errorf("the operator's metrics endpoint did not answer")
 }
 
+// quiet waits until the operator has made no write for d (at most a minute): what it
+// reconciles from one measured run does not load the next.
+func (o *operatorProcess) quiet(d time.Duration) error {
+	_, last, err := o.requests()
+	for since, deadline := time.Now(), time.Now().Add(time.Minute); time.Since(since) < d && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		_, w, err := o.requests()
+		if err != nil {
+			return err
+		}
+		if w != last {
+			last, since = w, time.Now()
+		}
+	}
+	return err
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

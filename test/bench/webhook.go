@@ -24,7 +24,8 @@ import (
 )
 
 // admission are the admission figures: creates through the API server one after another
-// and at a fixed concurrency, without and with the webhooks, on an otherwise idle plane.
+// and at a fixed concurrency, without and with the webhooks registered, on an otherwise
+// idle plane.
 type admission struct {
 	direct                     latency
 	seq, seqHook, con, conHook latency
@@ -47,10 +48,8 @@ func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Obje
 	if err := p.namespace(ctx, "admission"); err != nil {
 		return a, err
 	}
-	say("admission: %d creates one after another, and at concurrency %d, without webhooks", c.admissionCreates, c.concurrency)
-	if a.seq, a.con, err = createRuns(ctx, p, c, "nohook"); err != nil {
-		return a, err
-	}
+	// The operator runs in both: the creates it reconciles load the plane the same way, and
+	// only the webhook configurations differ.
 	w := p.env.WebhookInstallOptions
 	op, err := startOperator(c, p, "--namespaces", "admission", "--enable-webhooks=true", "--webhook-host", w.LocalServingHost,
 		"--webhook-port", fmt.Sprint(w.LocalServingPort), "--webhook-cert-dir", w.LocalServingCertDir)
@@ -58,12 +57,22 @@ func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Obje
 		return a, err
 	}
 	defer op.stop()
+	if err := op.waitMetrics(); err != nil {
+		return a, err
+	}
+	say("admission: %d creates one after another, and at concurrency %d, without webhooks", c.admissionCreates, c.concurrency)
+	if a.seq, a.con, err = createRuns(ctx, p, c, op, "nohook"); err != nil {
+		return a, err
+	}
 	for _, h := range hooks {
 		if err := p.admin.Create(ctx, h); err != nil {
 			return a, err
 		}
 	}
 	if err := harness.WaitForWebhook(ctx, p.admin, "admission", 20*time.Second); err != nil {
+		return a, err
+	}
+	if err := op.quiet(2 * time.Second); err != nil {
 		return a, err
 	}
 	before, err := op.snapshot()
@@ -82,12 +91,21 @@ func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Obje
 	}
 	a.gcCycles = after.gcCycles - before.gcCycles
 	a.handlerP99 = histogramQuantile(subtract(after.webhookBuckets, before.webhookBuckets), 0.99)
+	if err := op.quiet(2 * time.Second); err != nil {
+		return a, err
+	}
 	a.conHook, err = timedCreates(ctx, p, c.admissionCreates, c.concurrency, "hook-con")
 	return a, err
 }
 
-func createRuns(ctx context.Context, p *plane, c config, prefix string) (seq, con latency, err error) {
+func createRuns(ctx context.Context, p *plane, c config, op *operatorProcess, prefix string) (seq, con latency, err error) {
+	if err = op.quiet(2 * time.Second); err != nil {
+		return
+	}
 	if seq, err = timedCreates(ctx, p, c.admissionCreates, 1, prefix+"-seq"); err != nil {
+		return
+	}
+	if err = op.quiet(2 * time.Second); err != nil {
 		return
 	}
 	con, err = timedCreates(ctx, p, c.admissionCreates, c.concurrency, prefix+"-con")
