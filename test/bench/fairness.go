@@ -89,6 +89,13 @@ func (o *otherClient) timed(ctx context.Context, s *series, fn func() error) boo
 func (o *otherClient) finish() other {
 	o.stop()
 	o.wg.Wait()
+	for i, err := range o.errs {
+		if i == 3 {
+			say("other client: %d more errors", len(o.errs)-i)
+			break
+		}
+		say("other client: %v", err)
+	}
 	r, w := o.reads.all(), o.writes.all()
 	return other{reads: percentiles(durations(r)), writes: percentiles(durations(w)), readS: r, writeS: w,
 		requests: len(r) + len(w), errs: len(o.errs)}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -80,7 +81,12 @@ func (o *operatorProcess) scrape(fn func(name, labels string, v float64)) error 
 		return err
 	}
 	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
+	return parseMetrics(resp.Body, fn)
+}
+
+// parseMetrics reads the Prometheus text format: name, label set and value of each sample.
+func parseMetrics(r io.Reader, fn func(name, labels string, v float64)) error {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()

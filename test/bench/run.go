@@ -33,6 +33,7 @@ type result struct {
 type fairness struct {
 	n                     int
 	idle, floor, operator other
+	apf                   apf // the priority level during the operator's run
 }
 
 func run(ctx context.Context, c config) (*result, error) {
@@ -132,9 +133,20 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 			return convergence{}, err
 		}
 	}
+	var apfBefore apf
+	if fair {
+		if apfBefore, err = apfSnapshot(ctx, p); err != nil {
+			return convergence{}, err
+		}
+	}
 	conv, err := operatorRun(ctx, p, c, ns, n, progress)
 	if fair {
 		res.fairness = fairness{n: n, idle: idle, floor: duringFloor, operator: o.finish()}
+		apfAfter, aerr := apfSnapshot(ctx, p)
+		if aerr != nil {
+			return conv, aerr
+		}
+		res.fairness.apf = apfAfter.since(apfBefore)
 		f := res.fairness
 		res.picture = picture{n: n, operator: progress.all(), floor: floorDone.all(), reads: f.operator.readS, writes: f.operator.writeS,
 			idleRead: f.idle.reads, idleWrt: f.idle.writes}

@@ -81,6 +81,7 @@ func (r *result) fairnessRows(t *tableWriter) {
 			fmt.Sprintf("p50 %s / %s / %s; p99 %s / %s / **%s (%.2fx idle)**", ms(idle.p50), ms(fl.p50), ms(op.p50),
 				ms(idle.p99), ms(fl.p99), ms(op.p99), ratio), "p99 <= 3x idle", check(ratio <= 3))
 	}
+	t.row(fmt.Sprintf("APF priority level %s (operator's and other client's) during the operator's run", priorityLevel), f.apf.String(), "-", nil)
 	t.row("other client: requests / errors (idle, floor, operator)", fmt.Sprintf("%d/%d, %d/%d, %d/%d", f.idle.requests, f.idle.errs,
 		f.floor.requests, f.floor.errs, f.operator.requests, f.operator.errs), "no errors", check(f.idle.errs+f.floor.errs+f.operator.errs == 0))
 }

@@ -94,8 +94,10 @@ func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Obje
 	if err := op.quiet(2 * time.Second); err != nil {
 		return a, err
 	}
-	a.conHook, err = timedCreates(ctx, p, c.admissionCreates, c.concurrency, "hook-con")
-	return a, err
+	if a.conHook, err = timedCreates(ctx, p, c.admissionCreates, c.concurrency, "hook-con"); err != nil {
+		return a, err
+	}
+	return a, op.quiet(2 * time.Second) // stopped mid-reconcile, it would log each cut request
 }
 
 func createRuns(ctx context.Context, p *plane, c config, op *operatorProcess, prefix string) (seq, con latency, err error) {
