@@ -130,7 +130,9 @@ func removeFloor(ctx context.Context, p *plane, f floorWrites, ns string) error 
 }
 
 func floorEvent(api *odav1.ExposedAPI, vs *networkingv1.VirtualService) *eventsv1.Event {
-	return &eventsv1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: api.Namespace, GenerateName: api.Name + "."},
+	// Named as client-go's recorder names them: the object's name and a timestamp.
+	name := fmt.Sprintf("%s.%x", api.Name, time.Now().UnixNano())
+	return &eventsv1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: api.Namespace, Name: name},
 		EventTime: metav1.NowMicro(), ReportingController: "bench/floor", ReportingInstance: "bench", Action: "Created",
 		Reason: "VirtualServiceCreated", Type: corev1.EventTypeNormal, Note: "VirtualService " + vs.Name + " created",
 		Regarding: corev1.ObjectReference{APIVersion: "oda.tmforum.org/v1", Kind: "ExposedAPI", Namespace: api.Namespace, Name: api.Name, UID: api.UID}}
