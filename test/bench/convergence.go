@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -27,6 +28,7 @@ type convergence struct {
 	floorEvents     time.Duration // the floor with an Event per API as well; 0 when not run
 	reads, writes   float64       // per ExposedAPI
 	peakRSS         float64
+	reconciles      string // by controller and result, and work queue retries
 }
 
 func objectMeta(ns, name string) metav1.ObjectMeta {
@@ -202,12 +204,21 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, prog
 		return convergence{}, err
 	}
 	defer w.stop()
+	args = append([]string{"--namespaces", ns, "--enable-webhooks=false"}, args...)
+	port, err := freePort()
+	if err != nil {
+		return convergence{}, err
+	}
+	pprof := fmt.Sprintf("127.0.0.1:%d", port)
 	progress.start = time.Now()
-	op, err := startOperator(c, p, append([]string{"--namespaces", ns, "--enable-webhooks=false"}, args...)...)
+	op, err := startOperator(c, p, append(args, "--pprof-bind-address", pprof)...)
 	if err != nil {
 		return convergence{}, err
 	}
 	defer op.stop()
+	if n == c.fairnessN {
+		go cpuProfile(pprof, filepath.Join(c.root, "bin", "bench-cpu.pprof"))
+	}
 	deadline := progress.start.Add(10 * time.Minute)
 	for {
 		apis, entries := w.converged(ctx)
@@ -231,6 +242,19 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, prog
 	if err != nil {
 		return res, err
 	}
+	if res.reconciles, err = op.reconciles(); err != nil {
+		return res, err
+	}
+	say("N=%d: reconciles: %s", n, res.reconciles)
 	res.peakRSS, err = op.memory("VmHWM")
 	return res, err
+}
+
+// cpuProfile keeps 15 s of the operator's CPU profile from 5 s into its run: where a
+// converging operator spends its time.
+func cpuProfile(addr, path string) {
+	time.Sleep(5 * time.Second)
+	if err := saveProfile(addr, "profile?seconds=15", path); err != nil {
+		say("CPU profile: %v", err)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -62,6 +63,33 @@ func (o *operatorProcess) requests() (reads, writes float64, err error) {
 		}
 	})
 	return reads, writes, err
+}
+
+// reconciles sums controller_runtime_reconcile_total by controller and result, and
+// workqueue_retries_total by queue, as "exposedapi: 5000 success, 12 requeue; ...".
+func (o *operatorProcess) reconciles() (string, error) {
+	counts := map[string]float64{}
+	err := o.scrape(func(name, labels string, v float64) {
+		switch name {
+		case "controller_runtime_reconcile_total":
+			c, _ := label(labels, "controller")
+			r, _ := label(labels, "result")
+			if v > 0 {
+				counts[c+" "+r] += v
+			}
+		case "workqueue_retries_total":
+			q, _ := label(labels, "name")
+			if v > 0 {
+				counts[q+" retries"] += v
+			}
+		}
+	})
+	var parts []string
+	for k, v := range counts {
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", "), err
 }
 
 // heap is go_memstats_heap_alloc_bytes.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -105,7 +106,7 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 		}
 	}
 	plain := floorWrites{name: "floor"}
-	fl, err := floor(ctx, p, plain, apis, floorDone)
+	fl, err := watchedFloor(ctx, p, plain, apis, floorDone)
 	if fair {
 		duringFloor = o.finish()
 	}
@@ -119,7 +120,7 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 	if n >= 1000 {
 		say("N=%d: the floor with an Event per API as well", n)
 		withEvents := floorWrites{name: "floorev", events: true}
-		if flEvents, err = floor(ctx, p, withEvents, apis, &counter{series: newSeries(time.Now())}); err != nil {
+		if flEvents, err = watchedFloor(ctx, p, withEvents, apis, &counter{series: newSeries(time.Now())}); err != nil {
 			return convergence{}, err
 		}
 		if err := removeFloor(ctx, p, withEvents, ns); err != nil {
@@ -154,6 +155,29 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 	conv.floor, conv.floorEvents = fl, flEvents
 	say("N=%d: operator %s, floor %s", n, conv.operator.Round(time.Millisecond), fl.Round(time.Millisecond))
 	return conv, err
+}
+
+// watchedFloor runs the floor under the same watcher, polled as often, as the operator's
+// run has: its watches load the API server and the bench alike.
+func watchedFloor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAPI, done *counter) (time.Duration, error) {
+	w, err := watch(ctx, p, apis[0].Namespace)
+	if err != nil {
+		return 0, err
+	}
+	defer w.stop()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				w.converged(ctx)
+			}
+		}
+	}()
+	return floor(ctx, p, f, apis, done)
 }
 
 // otherAlone runs the other client for d with nothing else going on.
@@ -209,12 +233,13 @@ func idleAndMemory(ctx context.Context, p *plane, c config, res *result) error {
 	if res.heap, err = op.heap(); err != nil {
 		return err
 	}
-	return saveHeapProfile(pprof, filepath.Join(c.root, "bin", "bench-heap.pprof"))
+	return saveProfile(pprof, "heap", filepath.Join(c.root, "bin", "bench-heap.pprof"))
 }
 
-// saveHeapProfile keeps the operator's heap profile for `go tool pprof`.
-func saveHeapProfile(addr, path string) error {
-	resp, err := http.Get("http://" + addr + "/debug/pprof/heap") //nolint:noctx // local profiler
+// saveProfile keeps one of the operator's profiles (heap, or profile?seconds=N for CPU)
+// for `go tool pprof`.
+func saveProfile(addr, kind, path string) error {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/" + kind) //nolint:noctx // local profiler
 	if err != nil {
 		return err
 	}
@@ -223,7 +248,7 @@ func saveHeapProfile(addr, path string) error {
 	if err != nil {
 		return err
 	}
-	say("heap profile: %s", path)
+	say("profile: %s", path)
 	return os.WriteFile(path, raw, 0o644)
 }
 

@@ -53,6 +53,9 @@ func (r *result) convergenceRows(t *tableWriter) {
 		}
 		t.row(fmt.Sprintf("N=%d: operator's requests per API; peak RSS", cv.n), fmt.Sprintf("%.2f reads, %.2f writes (floor: 2 writes); %.0f MiB",
 			cv.reads, cv.writes, cv.peakRSS/mib), "-", nil)
+		if cv.reconciles != "" {
+			t.row(fmt.Sprintf("N=%d: operator's reconciles by result; work queue retries", cv.n), cv.reconciles, "-", nil)
+		}
 		times[cv.n] = cv.operator
 	}
 	if r.throttled != nil {
