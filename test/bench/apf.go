@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
-	"strconv"
 
 	"k8s.io/client-go/kubernetes"
 )
@@ -48,16 +46,11 @@ func apfSnapshot(ctx context.Context, p *plane) (apf, error) {
 			a.rejected += v
 		case "apiserver_flowcontrol_request_wait_duration_seconds_bucket":
 			if ex, _ := label(labels, "execute"); ex == "true" {
-				le, _ := label(labels, "le")
-				f, _ := strconv.ParseFloat(le, 64)
-				waits[f] += v
+				addBucket(waits, labels, v)
 			}
 		}
 	})
-	for le, n := range waits {
-		a.wait = append(a.wait, bucket{le: le, count: n})
-	}
-	slices.SortFunc(a.wait, func(x, y bucket) int { return cmpFloat(x.le, y.le) })
+	a.wait = sortedBuckets(waits)
 	return a, err
 }
 

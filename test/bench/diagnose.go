@@ -30,17 +30,29 @@ func (o *operatorProcess) snapshot() (snapshot, error) {
 		case "go_gc_duration_seconds_count":
 			s.gcCycles = v
 		case "controller_runtime_webhook_latency_seconds_bucket":
-			if le, ok := label(labels, "le"); ok {
-				f, _ := strconv.ParseFloat(le, 64)
-				byLE[f] += v
-			}
+			addBucket(byLE, labels, v)
 		}
 	})
-	for le, n := range byLE {
-		s.webhookBuckets = append(s.webhookBuckets, bucket{le: le, count: n})
-	}
-	slices.SortFunc(s.webhookBuckets, func(a, b bucket) int { return cmpFloat(a.le, b.le) })
+	s.webhookBuckets = sortedBuckets(byLE)
 	return s, err
+}
+
+// addBucket adds a histogram bucket sample to the counts by upper bound, summing series.
+func addBucket(byLE map[float64]float64, labels string, v float64) {
+	if le, ok := label(labels, "le"); ok {
+		f, _ := strconv.ParseFloat(le, 64)
+		byLE[f] += v
+	}
+}
+
+// sortedBuckets are the counts by upper bound as buckets, lowest bound first.
+func sortedBuckets(byLE map[float64]float64) []bucket {
+	out := make([]bucket, 0, len(byLE))
+	for le, n := range byLE {
+		out = append(out, bucket{le: le, count: n})
+	}
+	slices.SortFunc(out, func(a, b bucket) int { return cmpFloat(a.le, b.le) })
+	return out
 }
 
 func cmpFloat(a, b float64) int {

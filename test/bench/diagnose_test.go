@@ -49,3 +49,18 @@ func TestCountConnections(t *testing.T) {
 		t.Errorf("%v", out)
 	}
 }
+
+func TestBucketsSummedAndSorted(t *testing.T) {
+	byLE := map[float64]float64{}
+	addBucket(byLE, `{webhook="/mutate",le="+Inf"}`, 5)
+	addBucket(byLE, `{webhook="/validate",le="+Inf"}`, 3)
+	addBucket(byLE, `{webhook="/mutate",le="0.001"}`, 4)
+	addBucket(byLE, `{webhook="/mutate"}`, 100) // not a bucket
+	got := sortedBuckets(byLE)
+	if len(got) != 2 || got[0].le != 0.001 || got[0].count != 4 || got[1].count != 8 || got[1].le <= 1e300 {
+		t.Errorf("%v", got)
+	}
+	if q := histogramQuantile(got, 0.99); q != "above the last bucket" {
+		t.Errorf("p99 %q", q)
+	}
+}
