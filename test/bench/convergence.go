@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	istioapi "istio.io/api/networking/v1"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -94,7 +95,7 @@ func (f floorWrites) perAPI() int {
 }
 
 // floor is a plain client, with the operator's identity and no client-side rate limit,
-// doing only the minimum writes. Its VirtualServices go (removeFloor) before the operator
+// doing only the minimum writes, of the same objects the operator writes. Its VirtualServices go (removeFloor) before the operator
 // runs, so that the operator's caches hold only its own.
 func floor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAPI, done *counter) (time.Duration, error) {
 	cl, err := client.New(p.operator, client.Options{Scheme: app.Scheme()})
@@ -104,14 +105,11 @@ func floor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAP
 	start := time.Now()
 	err = parallel(len(apis), 16, func(i int) error {
 		api := apis[i]
-		vs := &networkingv1.VirtualService{ObjectMeta: objectMeta(api.Namespace, f.name+"-"+api.Name)}
-		vs.Labels = map[string]string{"bench-floor": f.name}
-		vs.Spec.Hosts, vs.Spec.Gateways = []string{"*"}, []string{"component-gateway"}
+		vs := floorVirtualService(f, api)
 		if err := cl.Create(ctx, vs); err != nil {
 			return err
 		}
-		raw, _ := json.Marshal(map[string]any{"status": map[string]any{
-			"apiStatus": map[string]any{"name": vs.Name, "uid": string(vs.UID)}, "implementation": map[string]any{"ready": false}}})
+		raw, _ := json.Marshal(map[string]any{"status": floorStatus(api, vs)})
 		if err := cl.Status().Patch(ctx, api.DeepCopy(), client.RawPatch(types.MergePatchType, raw)); err != nil {
 			return err
 		}
@@ -129,6 +127,40 @@ func floor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAP
 // removeFloor deletes the floor's VirtualServices.
 func removeFloor(ctx context.Context, p *plane, f floorWrites, ns string) error {
 	return p.admin.DeleteAllOf(ctx, &networkingv1.VirtualService{}, client.InNamespace(ns), client.MatchingLabels{"bench-floor": f.name})
+}
+
+// floorVirtualService is what the operator makes for api (its route, labels and controller
+// reference), under another name: the API server validates and stores the same.
+func floorVirtualService(f floorWrites, api *odav1.ExposedAPI) *networkingv1.VirtualService {
+	vs := &networkingv1.VirtualService{ObjectMeta: objectMeta(api.Namespace, f.name+"-"+api.Name)}
+	vs.Labels = map[string]string{"bench-floor": f.name, odav1.ComponentNameLabel: api.Labels[odav1.ComponentNameLabel]}
+	vs.OwnerReferences = []metav1.OwnerReference{{APIVersion: "oda.tmforum.org/v1", Kind: "ExposedAPI", Name: api.Name, UID: api.UID,
+		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}
+	vs.Spec.Hosts, vs.Spec.Gateways = []string{"*"}, []string{"component-gateway"}
+	vs.Spec.Http = []*istioapi.HTTPRoute{{
+		Match: []*istioapi.HTTPMatchRequest{{Uri: &istioapi.StringMatch{MatchType: &istioapi.StringMatch_Prefix{Prefix: api.Spec.Path}}}},
+		Route: []*istioapi.HTTPRouteDestination{{Destination: &istioapi.Destination{Host: api.Spec.Implementation,
+			Port: &istioapi.PortSelector{Number: uint32(api.Spec.Port)}}}},
+	}}
+	return vs
+}
+
+// floorStatus has the shape of the status the operator writes: the route, readiness and
+// three conditions.
+func floorStatus(api *odav1.ExposedAPI, vs *networkingv1.VirtualService) map[string]any {
+	now := metav1.Now().UTC().Format(time.RFC3339)
+	cond := func(t, reason, msg string) map[string]any {
+		return map[string]any{"type": t, "status": "True", "reason": reason, "message": msg, "lastTransitionTime": now,
+			"observedGeneration": api.Generation}
+	}
+	return map[string]any{
+		"apiStatus": map[string]any{"name": vs.Name, "uid": string(vs.UID), "path": api.Spec.Path, "port": api.Spec.Port,
+			"url": "https://192.0.2.10" + api.Spec.Path, "ip": "192.0.2.10"},
+		"implementation": map[string]any{"ready": true},
+		"conditions": []any{cond("Accepted", "Accepted", "the route is this API's"),
+			cond("Programmed", "Programmed", "VirtualService "+vs.Name+" routes "+api.Spec.Path),
+			cond("Ready", "Ready", "served at https://192.0.2.10"+api.Spec.Path)},
+	}
 }
 
 func floorEvent(api *odav1.ExposedAPI, vs *networkingv1.VirtualService) *eventsv1.Event {
