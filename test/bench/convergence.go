@@ -124,9 +124,16 @@ func floor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAP
 	return time.Since(start), err
 }
 
-// removeFloor deletes the floor's VirtualServices.
-func removeFloor(ctx context.Context, p *plane, f floorWrites, ns string) error {
-	return p.admin.DeleteAllOf(ctx, &networkingv1.VirtualService{}, client.InNamespace(ns), client.MatchingLabels{"bench-floor": f.name})
+// removeFloor deletes the floor's VirtualServices and clears the statuses it wrote, so that
+// the operator starts from the APIs as they were created.
+func removeFloor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAPI) error {
+	ns := apis[0].Namespace
+	if err := p.admin.DeleteAllOf(ctx, &networkingv1.VirtualService{}, client.InNamespace(ns), client.MatchingLabels{"bench-floor": f.name}); err != nil {
+		return err
+	}
+	return parallel(len(apis), 16, func(i int) error {
+		return p.admin.Status().Patch(ctx, apis[i].DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"status":null}`)))
+	})
 }
 
 // floorVirtualService is what the operator makes for api (its route, labels and controller
@@ -154,7 +161,7 @@ func floorStatus(api *odav1.ExposedAPI, vs *networkingv1.VirtualService) map[str
 			"observedGeneration": api.Generation}
 	}
 	return map[string]any{
-		"apiStatus": map[string]any{"name": vs.Name, "uid": string(vs.UID), "path": api.Spec.Path, "port": api.Spec.Port,
+		"apiStatus": map[string]any{"name": vs.Name, "uid": string(vs.UID), "path": api.Spec.Path, "port": api.Spec.Port, "implementation": api.Spec.Implementation,
 			"url": "https://192.0.2.10" + api.Spec.Path, "ip": "192.0.2.10"},
 		"implementation": map[string]any{"ready": true},
 		"conditions": []any{cond("Accepted", "Accepted", "the route is this API's"),
@@ -196,8 +203,8 @@ func watch(ctx context.Context, p *plane, ns string) (*watcher, error) {
 	return &watcher{cache: c, stop: cancel}, nil
 }
 
-// converged counts the APIs with their VirtualService, URL and ready=true, and the
-// Component entries with their URL and ready. The lists are read without copies: they
+// converged counts the APIs with their VirtualService (named in the status), URL and
+// ready=true, and the Component entries with their URL and ready. The lists are read without copies: they
 // are only read, ten times a second.
 func (w *watcher) converged(ctx context.Context) (apis, entries int) {
 	var list odav1.ExposedAPIList
@@ -214,7 +221,7 @@ func (w *watcher) converged(ctx context.Context) (apis, entries int) {
 	}
 	for _, a := range list.Items {
 		s := a.Status
-		if routed[a.Name] && s.APIStatus != nil && s.APIStatus.URL != "" && s.Implementation != nil && s.Implementation.Ready {
+		if routed[a.Name] && s.APIStatus != nil && s.APIStatus.Name == a.Name && s.APIStatus.URL != "" && s.Implementation != nil && s.Implementation.Ready {
 			apis++
 		}
 	}

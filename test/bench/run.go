@@ -113,7 +113,7 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 	if err != nil {
 		return convergence{}, err
 	}
-	if err := removeFloor(ctx, p, plain, ns); err != nil {
+	if err := removeFloor(ctx, p, plain, apis); err != nil {
 		return convergence{}, err
 	}
 	var flEvents time.Duration
@@ -123,7 +123,7 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 		if flEvents, err = watchedFloor(ctx, p, withEvents, apis, &counter{series: newSeries(time.Now())}); err != nil {
 			return convergence{}, err
 		}
-		if err := removeFloor(ctx, p, withEvents, ns); err != nil {
+		if err := removeFloor(ctx, p, withEvents, apis); err != nil {
 			return convergence{}, err
 		}
 	}
