@@ -196,7 +196,11 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 	obs.vs = vs
 	if did != "" {
 		log.Info("VirtualService "+lower(did), "virtualService", api.Name, "route", routeDescription(r, &obs.spec))
-		r.event(api, "Normal", "VirtualService"+did, did, "VirtualService %s routes %s", api.Name, routeDescription(r, &obs.spec))
+	}
+	// A route created is the happy path, said by the status: an Event would be a third
+	// write per API. A route changed under a running API is worth one.
+	if did == "Updated" {
+		r.event(api, "Normal", "VirtualServiceUpdated", did, "VirtualService %s routes %s", api.Name, routeDescription(r, &obs.spec))
 	}
 	return r.runExtensions(ctx, api, obs)
 }

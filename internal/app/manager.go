@@ -98,7 +98,7 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 		return nil, err
 	}
 	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
+	cfg.QPS, cfg.Burst = o.RateLimit()
 	mopts := managerOptions(o)
 	var serving *certs.Provider
 	if o.EnableWebhooks {

@@ -5,6 +5,7 @@ package app
 import (
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -94,8 +95,8 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.PprofBindAddress, "pprof-bind-address", "", "address of the Go profiler (/debug/pprof); empty disables it")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect one active controller among the replicas (all replicas serve webhooks)")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election lease; default the pod's")
-	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 50, "steady requests per second to the API server")
-	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 100, "burst of requests to the API server")
+	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 0, "client-side limit of requests per second to the API server; 0 or negative: no client-side limit (API Priority and Fairness decides)")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 0, "burst above --kube-api-qps; 0: twice the QPS; only with a positive --kube-api-qps")
 	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 16, "ExposedAPIs reconciled at once (the work is waiting on the API server, not CPU)")
 	fs.BoolVar(&o.EnableWebhooks, "enable-webhooks", true, "serve the defaulting and validating admission webhooks")
 	fs.IntVar(&o.WebhookPort, "webhook-port", 9443, "port of the webhook server")
@@ -124,10 +125,32 @@ func (o *Options) Validate() error {
 	if _, err := namespaces.Parse(o.Namespaces); err != nil {
 		return fmt.Errorf("invalid --namespaces (env COMPONENT_NAMESPACE): %w", err)
 	}
-	if o.KubeAPIQPS <= 0 || o.KubeAPIBurst <= 0 {
-		return fmt.Errorf("--kube-api-qps and --kube-api-burst must be positive")
+	return o.validateRateLimit()
+}
+
+func (o *Options) validateRateLimit() error {
+	switch {
+	case math.IsNaN(o.KubeAPIQPS) || math.IsInf(o.KubeAPIQPS, 0) || o.KubeAPIQPS > math.MaxFloat32:
+		return fmt.Errorf("invalid --kube-api-qps %v: use a positive number, or 0 for no client-side limit", o.KubeAPIQPS)
+	case o.KubeAPIBurst < 0:
+		return fmt.Errorf("invalid --kube-api-burst %d: use a positive number, or 0 for twice --kube-api-qps", o.KubeAPIBurst)
+	case o.KubeAPIBurst > 0 && o.KubeAPIQPS <= 0:
+		return fmt.Errorf("--kube-api-burst %d has no effect without a positive --kube-api-qps (0 or negative means no client-side limit)", o.KubeAPIBurst)
 	}
 	return nil
+}
+
+// RateLimit is the rest.Config QPS and Burst for the settings. No limit is QPS -1, as
+// controller-runtime's config getter sets it (kubernetes-sigs/controller-runtime#3119):
+// client-go reads 0 as its default of 5 per second, not as none.
+func (o *Options) RateLimit() (qps float32, burst int) {
+	if o.KubeAPIQPS <= 0 {
+		return -1, 0
+	}
+	if burst = o.KubeAPIBurst; burst == 0 {
+		burst = int(math.Ceil(2 * o.KubeAPIQPS))
+	}
+	return float32(o.KubeAPIQPS), burst
 }
 
 // ParseLogLevel reads a level by name or by Python's numbers (10 debug ... 40 error).

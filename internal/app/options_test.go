@@ -2,6 +2,7 @@ package app
 
 import (
 	"flag"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,7 +15,7 @@ func parse(t *testing.T, args ...string) *Options {
 	o := &Options{}
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	o.AddFlags(fs)
-	require.NoError(t, fs.Parse(args))
+	require.NoError(t, fs.Parse(slices.DeleteFunc(args, func(a string) bool { return a == "" })))
 	return o
 }
 
@@ -73,4 +74,43 @@ func TestLogLevels(t *testing.T) {
 	}
 	_, err := ParseLogLevel("loud")
 	require.EqualError(t, err, `invalid --log-level (env LOGGING) "loud": use debug, info, warn, error or 10, 20, 30, 40`)
+}
+
+func TestNoClientSideRateLimitByDefault(t *testing.T) {
+	o := parse(t)
+	require.NoError(t, o.Validate())
+	qps, burst := o.RateLimit()
+	assert.Equal(t, float32(-1), qps, "client-go reads QPS 0 as 5/s; -1 is no limiter")
+	assert.Zero(t, burst)
+	for _, off := range []string{"0", "-1"} {
+		qps, _ = parse(t, "--kube-api-qps="+off).RateLimit()
+		assert.Equal(t, float32(-1), qps, off)
+	}
+}
+
+func TestRateLimitWhenAsked(t *testing.T) {
+	for args, want := range map[[2]string][2]float64{
+		{"--kube-api-qps=50", "--kube-api-burst=100"}: {50, 100},
+		{"--kube-api-qps=50", "--kube-api-burst=50"}:  {50, 50},
+		{"--kube-api-qps=20", ""}:                     {20, 40},
+		{"--kube-api-qps=0.5", ""}:                    {0.5, 1},
+	} {
+		o := parse(t, args[0], args[1])
+		require.NoError(t, o.Validate(), args)
+		qps, burst := o.RateLimit()
+		assert.Equal(t, [2]float64{float64(qps), float64(burst)}, want, args)
+	}
+}
+
+func TestBadRateLimits(t *testing.T) {
+	for args, want := range map[[2]string]string{
+		{"--kube-api-burst=100", ""}:                 "--kube-api-burst 100 has no effect without a positive --kube-api-qps (0 or negative means no client-side limit)",
+		{"--kube-api-qps=-1", "--kube-api-burst=10"}: "--kube-api-burst 10 has no effect without a positive --kube-api-qps (0 or negative means no client-side limit)",
+		{"--kube-api-qps=50", "--kube-api-burst=-1"}: "invalid --kube-api-burst -1: use a positive number, or 0 for twice --kube-api-qps",
+		{"--kube-api-qps=NaN", ""}:                   "invalid --kube-api-qps NaN: use a positive number, or 0 for no client-side limit",
+		{"--kube-api-qps=+Inf", ""}:                  "invalid --kube-api-qps +Inf: use a positive number, or 0 for no client-side limit",
+		{"--kube-api-qps=1e300", ""}:                 "invalid --kube-api-qps 1e+300: use a positive number, or 0 for no client-side limit",
+	} {
+		require.EqualError(t, parse(t, args[0], args[1]).Validate(), want, args)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -15,11 +16,16 @@ import (
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
-// plane is the control plane and an admin client that is not rate limited.
+// plane is the control plane, an admin client that is not rate limited (exempt from API
+// Priority and Fairness, as system:masters), and two service accounts as a cluster has
+// them: the operator's (also the floor's) and another controller's. Both fall under the
+// service-accounts FlowSchema, in the same priority level (workload-low).
 type plane struct {
 	env        *envtest.Environment
 	admin      client.Client
-	kubeconfig string
+	kubeconfig string // the operator's
+	operator   *rest.Config
+	other      *rest.Config
 	dir        string
 }
 
@@ -49,16 +55,42 @@ func startPlane(c config) (*plane, error) {
 	if p.admin, err = client.New(fast, client.Options{Scheme: app.Scheme()}); err != nil {
 		return nil, err
 	}
-	user, err := env.AddUser(envtest.User{Name: "operator", Groups: []string{"system:masters"}}, nil)
+	if p.operator, err = p.serviceAccount("operator"); err != nil {
+		return nil, err
+	}
+	if p.other, err = p.serviceAccount("other-controller"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// serviceAccount is a client identity as a pod's service account has it, bound to
+// cluster-admin, without a client-side rate limit. The operator's is also written as p.kubeconfig.
+func (p *plane) serviceAccount(name string) (*rest.Config, error) {
+	user := "system:serviceaccount:bench:" + name
+	u, err := p.env.AddUser(envtest.User{Name: user, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:bench", "system:authenticated"}}, nil)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := user.KubeConfig()
-	if err != nil {
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: objectMeta("", "bench-"+name),
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}}}
+	if err := p.admin.Create(context.Background(), binding); err != nil {
 		return nil, err
 	}
-	p.kubeconfig = filepath.Join(p.dir, "kubeconfig")
-	return p, os.WriteFile(p.kubeconfig, raw, 0o600)
+	if name == "operator" {
+		raw, err := u.KubeConfig()
+		if err != nil {
+			return nil, err
+		}
+		p.kubeconfig = filepath.Join(p.dir, "kubeconfig")
+		if err := os.WriteFile(p.kubeconfig, raw, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	cfg := rest.CopyConfig(u.Config())
+	cfg.QPS, cfg.Burst = -1, 0
+	return cfg, nil
 }
 
 func (p *plane) stop() {

@@ -4,14 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"time"
 
+	istioapi "istio.io/api/networking/v1"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,10 +24,12 @@ import (
 
 // convergence is one size's figures.
 type convergence struct {
-	n                 int
-	operator, floor   time.Duration
-	reads, writes     float64 // per ExposedAPI
-	floorWritesPerAPI float64
+	n               int
+	operator, floor time.Duration
+	floorEvents     time.Duration // the floor with an Event per API as well; 0 when not run
+	reads, writes   float64       // per ExposedAPI
+	peakRSS         float64
+	reconciles      string // by controller and result, and work queue retries
 }
 
 func objectMeta(ns, name string) metav1.ObjectMeta {
@@ -76,27 +80,103 @@ func fixtures(ctx context.Context, p *plane, ns string, n int) ([]*odav1.Exposed
 	return apis, p.admin.Status().Patch(ctx, comp, client.RawPatch(types.MergePatchType, raw))
 }
 
-// floor is a plain client doing only the minimum writes: one VirtualService create and one
-// status write per ExposedAPI, at the same QPS and burst as the operator.
-func floor(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAPI) (time.Duration, error) {
-	cfg := rest.CopyConfig(p.env.Config)
-	cfg.QPS, cfg.Burst = float32(c.qps), c.burst
-	cl, err := client.New(cfg, client.Options{Scheme: app.Scheme()})
+// floorWrites is what a plain client writes per API: a VirtualService and a status, and
+// with events an Event as well (the operator's happy path before it dropped that Event).
+type floorWrites struct {
+	name   string
+	events bool
+}
+
+func (f floorWrites) perAPI() int {
+	if f.events {
+		return 3
+	}
+	return 2
+}
+
+// floor is a plain client, with the operator's identity and no client-side rate limit,
+// doing only the minimum writes, of the same objects the operator writes. Its VirtualServices go (removeFloor) before the operator
+// runs, so that the operator's caches hold only its own.
+func floor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAPI, done *counter) (time.Duration, error) {
+	cl, err := client.New(p.operator, client.Options{Scheme: app.Scheme()})
 	if err != nil {
 		return 0, err
 	}
 	start := time.Now()
 	err = parallel(len(apis), 16, func(i int) error {
 		api := apis[i]
-		vs := &networkingv1.VirtualService{ObjectMeta: objectMeta(api.Namespace, "floor-"+api.Name)}
-		vs.Spec.Hosts, vs.Spec.Gateways = []string{"*"}, []string{"component-gateway"}
+		vs := floorVirtualService(f, api)
 		if err := cl.Create(ctx, vs); err != nil {
 			return err
 		}
-		raw, _ := json.Marshal(map[string]any{"status": map[string]any{"implementation": map[string]any{"ready": false}}})
-		return cl.Status().Patch(ctx, api.DeepCopy(), client.RawPatch(types.MergePatchType, raw))
+		raw, _ := json.Marshal(map[string]any{"status": floorStatus(api, vs)})
+		if err := cl.Status().Patch(ctx, api.DeepCopy(), client.RawPatch(types.MergePatchType, raw)); err != nil {
+			return err
+		}
+		if f.events {
+			if err := cl.Create(ctx, floorEvent(api, vs)); err != nil {
+				return err
+			}
+		}
+		done.inc()
+		return nil
 	})
 	return time.Since(start), err
+}
+
+// removeFloor deletes the floor's VirtualServices and clears the statuses it wrote, so that
+// the operator starts from the APIs as they were created.
+func removeFloor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAPI) error {
+	ns := apis[0].Namespace
+	if err := p.admin.DeleteAllOf(ctx, &networkingv1.VirtualService{}, client.InNamespace(ns), client.MatchingLabels{"bench-floor": f.name}); err != nil {
+		return err
+	}
+	return parallel(len(apis), 16, func(i int) error {
+		return p.admin.Status().Patch(ctx, apis[i].DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"status":null}`)))
+	})
+}
+
+// floorVirtualService is what the operator makes for api (its route, labels and controller
+// reference), under another name: the API server validates and stores the same.
+func floorVirtualService(f floorWrites, api *odav1.ExposedAPI) *networkingv1.VirtualService {
+	vs := &networkingv1.VirtualService{ObjectMeta: objectMeta(api.Namespace, f.name+"-"+api.Name)}
+	vs.Labels = map[string]string{"bench-floor": f.name, odav1.ComponentNameLabel: api.Labels[odav1.ComponentNameLabel]}
+	vs.OwnerReferences = []metav1.OwnerReference{{APIVersion: "oda.tmforum.org/v1", Kind: "ExposedAPI", Name: api.Name, UID: api.UID,
+		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}
+	vs.Spec.Hosts, vs.Spec.Gateways = []string{"*"}, []string{"component-gateway"}
+	vs.Spec.Http = []*istioapi.HTTPRoute{{
+		Match: []*istioapi.HTTPMatchRequest{{Uri: &istioapi.StringMatch{MatchType: &istioapi.StringMatch_Prefix{Prefix: api.Spec.Path}}}},
+		Route: []*istioapi.HTTPRouteDestination{{Destination: &istioapi.Destination{Host: api.Spec.Implementation,
+			Port: &istioapi.PortSelector{Number: uint32(api.Spec.Port)}}}},
+	}}
+	return vs
+}
+
+// floorStatus has the shape of the status the operator writes: the route, readiness and
+// three conditions.
+func floorStatus(api *odav1.ExposedAPI, vs *networkingv1.VirtualService) map[string]any {
+	now := metav1.Now().UTC().Format(time.RFC3339)
+	cond := func(t, reason, msg string) map[string]any {
+		return map[string]any{"type": t, "status": "True", "reason": reason, "message": msg, "lastTransitionTime": now,
+			"observedGeneration": api.Generation}
+	}
+	return map[string]any{
+		"apiStatus": map[string]any{"name": vs.Name, "uid": string(vs.UID), "path": api.Spec.Path, "port": api.Spec.Port, "implementation": api.Spec.Implementation,
+			"url": "https://192.0.2.10" + api.Spec.Path, "ip": "192.0.2.10"},
+		"implementation": map[string]any{"ready": true},
+		"conditions": []any{cond("Accepted", "Accepted", "the route is this API's"),
+			cond("Programmed", "Programmed", "VirtualService "+vs.Name+" routes "+api.Spec.Path),
+			cond("Ready", "Ready", "served at https://192.0.2.10"+api.Spec.Path)},
+	}
+}
+
+func floorEvent(api *odav1.ExposedAPI, vs *networkingv1.VirtualService) *eventsv1.Event {
+	// Named as client-go's recorder names them: the object's name and a timestamp.
+	name := fmt.Sprintf("%s.%x", api.Name, time.Now().UnixNano())
+	return &eventsv1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: api.Namespace, Name: name},
+		EventTime: metav1.NowMicro(), ReportingController: "bench/floor", ReportingInstance: "bench", Action: "Created",
+		Reason: "VirtualServiceCreated", Type: corev1.EventTypeNormal, Note: "VirtualService " + vs.Name + " created",
+		Regarding: corev1.ObjectReference{APIVersion: "oda.tmforum.org/v1", Kind: "ExposedAPI", Namespace: api.Namespace, Name: api.Name, UID: api.UID}}
 }
 
 // watcher sees the namespace through a cache, so that watching for convergence costs the
@@ -123,27 +203,28 @@ func watch(ctx context.Context, p *plane, ns string) (*watcher, error) {
 	return &watcher{cache: c, stop: cancel}, nil
 }
 
-// converged: every API has its VirtualService, URL and ready=true, and every Component
-// entry has its URL and ready.
-func (w *watcher) converged(ctx context.Context, n int) bool {
-	var apis odav1.ExposedAPIList
+// converged counts the APIs with their VirtualService (named in the status), URL and
+// ready=true, and the Component entries with their URL and ready. The lists are read without copies: they
+// are only read, ten times a second.
+func (w *watcher) converged(ctx context.Context) (apis, entries int) {
+	var list odav1.ExposedAPIList
 	var vss networkingv1.VirtualServiceList
 	var comps odav1.ComponentList
-	if w.cache.List(ctx, &apis) != nil || w.cache.List(ctx, &vss) != nil || w.cache.List(ctx, &comps) != nil {
-		return false
+	for _, l := range []client.ObjectList{&list, &vss, &comps} {
+		if w.cache.List(ctx, l, client.UnsafeDisableDeepCopy) != nil {
+			return 0, 0
+		}
 	}
 	routed := map[string]bool{}
 	for _, vs := range vss.Items {
 		routed[vs.Name] = true
 	}
-	done := 0
-	for _, a := range apis.Items {
+	for _, a := range list.Items {
 		s := a.Status
-		if routed[a.Name] && s.APIStatus != nil && s.APIStatus.URL != "" && s.Implementation != nil && s.Implementation.Ready {
-			done++
+		if routed[a.Name] && s.APIStatus != nil && s.APIStatus.Name == a.Name && s.APIStatus.URL != "" && s.Implementation != nil && s.Implementation.Ready {
+			apis++
 		}
 	}
-	entries := 0
 	for _, c := range comps.Items {
 		for _, e := range c.Status.CoreAPIs {
 			if e.URL != "" && e.Ready {
@@ -151,36 +232,68 @@ func (w *watcher) converged(ctx context.Context, n int) bool {
 			}
 		}
 	}
-	return done == n && entries == (n+1)/2
+	return apis, entries
 }
 
-// operatorRun starts the operator on ns and times it until convergence.
-func operatorRun(ctx context.Context, p *plane, c config, ns string, n int) (convergence, error) {
+// operatorRun starts the operator on ns with args and times it until convergence,
+// recording the APIs converged over time.
+func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, progress *series, args ...string) (convergence, error) {
 	w, err := watch(ctx, p, ns)
 	if err != nil {
 		return convergence{}, err
 	}
 	defer w.stop()
-	start := time.Now()
-	op, err := startOperator(c, p, "--namespaces", ns, "--enable-webhooks=false")
+	args = append([]string{"--namespaces", ns, "--enable-webhooks=false"}, args...)
+	port, err := freePort()
+	if err != nil {
+		return convergence{}, err
+	}
+	pprof := fmt.Sprintf("127.0.0.1:%d", port)
+	progress.start = time.Now()
+	op, err := startOperator(c, p, append(args, "--pprof-bind-address", pprof)...)
 	if err != nil {
 		return convergence{}, err
 	}
 	defer op.stop()
-	deadline := start.Add(10 * time.Minute)
-	for !w.converged(ctx, n) {
+	if n == c.fairnessN {
+		go cpuProfile(pprof, filepath.Join(c.root, "bin", "bench-cpu.pprof"))
+	}
+	deadline := progress.start.Add(10 * time.Minute)
+	for {
+		apis, entries := w.converged(ctx)
+		progress.add(time.Now(), float64(apis))
+		if apis == n && entries == (n+1)/2 {
+			break
+		}
 		select {
 		case <-op.done:
 			return convergence{}, fmt.Errorf("the operator exited: %v", op.cmd.ProcessState)
 		default:
 		}
 		if time.Now().After(deadline) {
-			return convergence{}, fmt.Errorf("%d ExposedAPIs did not converge in 10 minutes", n)
+			return convergence{}, fmt.Errorf("%d ExposedAPIs did not converge in 10 minutes (%d did)", n, apis)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
-	res := convergence{n: n, operator: time.Since(start)}
+	res := convergence{n: n, operator: time.Since(progress.start)}
 	reads, writes, err := op.requests()
 	res.reads, res.writes = reads/float64(n), writes/float64(n)
+	if err != nil {
+		return res, err
+	}
+	if res.reconciles, err = op.reconciles(); err != nil {
+		return res, err
+	}
+	say("N=%d: reconciles: %s", n, res.reconciles)
+	res.peakRSS, err = op.memory("VmHWM")
 	return res, err
+}
+
+// cpuProfile keeps 15 s of the operator's CPU profile from 5 s into its run: where a
+// converging operator spends its time.
+func cpuProfile(addr, path string) {
+	time.Sleep(5 * time.Second)
+	if err := saveProfile(addr, "profile?seconds=15", path); err != nil {
+		say("CPU profile: %v", err)
+	}
 }

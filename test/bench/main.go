@@ -21,11 +21,14 @@ import (
 type config struct {
 	root, assets, binary string
 	sizes                []int
-	qps                  float64
-	burst                int
+	fairnessN            int
+	idleWindow           time.Duration
+	throttle             string
+	throttleN            int
 	idle                 time.Duration
 	extraPods            int
 	webhookRequests      int
+	admissionCreates     int
 	concurrency          int
 }
 
@@ -33,12 +36,15 @@ func main() {
 	var c config
 	var sizes string
 	flag.StringVar(&c.root, "root", ".", "the repository")
-	flag.StringVar(&sizes, "sizes", envOr("BENCH_SIZES", "100,500,1000,5000"), "numbers of ExposedAPIs (env BENCH_SIZES)")
-	flag.Float64Var(&c.qps, "kube-api-qps", 50, "client QPS of the operator and of the floor client")
-	flag.IntVar(&c.burst, "kube-api-burst", 100, "client burst of the operator and of the floor client")
+	flag.StringVar(&sizes, "sizes", envOr("BENCH_SIZES", "500,1000,5000"), "numbers of ExposedAPIs (env BENCH_SIZES)")
+	flag.IntVar(&c.fairnessN, "fairness-size", 5000, "the size at which another client's latency is measured and drawn")
+	flag.DurationVar(&c.idleWindow, "fairness-idle", 20*time.Second, "how long the other client runs on the idle plane")
+	flag.StringVar(&c.throttle, "throttle", "", "operator flags for a second, throttled row (e.g. '--kube-api-qps=50 --kube-api-burst=100'); empty skips it")
+	flag.IntVar(&c.throttleN, "throttle-size", 1000, "the size of the throttled row")
 	flag.DurationVar(&c.idle, "idle", 60*time.Second, "how long idle writes are counted after a full resync")
 	flag.IntVar(&c.extraPods, "extra-pods", 5000, "unrelated pods and Services present for the memory figure")
-	flag.IntVar(&c.webhookRequests, "webhook-requests", 2000, "admission requests per latency figure")
+	flag.IntVar(&c.webhookRequests, "webhook-requests", 2000, "admission requests to the handlers called directly")
+	flag.IntVar(&c.admissionCreates, "admission-creates", 300, "ExposedAPI creates per admission figure")
 	flag.IntVar(&c.concurrency, "concurrency", 8, "concurrent admission requests")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.Level(zapLevelError())))
@@ -53,6 +59,7 @@ func main() {
 		}
 		c.sizes = append(c.sizes, n)
 	}
+	load := loadAverage()
 	res, err := run(context.Background(), c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -60,13 +67,29 @@ func main() {
 	}
 	table := res.table(c)
 	fmt.Print(table)
-	out := filepath.Join(c.root, "test", "bench", "RESULTS.md")
-	header := fmt.Sprintf("# Benchmark results\n\n%s, %d cores (GOMAXPROCS %d), %s\n\n", time.Now().UTC().Format("2006-01-02"),
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
-	if err := os.WriteFile(out, []byte(header+table), 0o644); err != nil {
+	dir := filepath.Join(c.root, "test", "bench")
+	header := fmt.Sprintf("# Benchmark results\n\n%s, %d cores (GOMAXPROCS %d), %s, load average %s when it began.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), load)
+	if err := os.WriteFile(filepath.Join(dir, "RESULTS.md"), []byte(header+table), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+	if len(res.picture.operator) > 0 {
+		if err := writeSVG(filepath.Join(dir, "convergence.svg"), res.picture); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		say("picture: %s", filepath.Join(dir, "convergence.svg"))
+	}
+}
+
+// loadAverage is the one-minute load average (the machine may be shared).
+func loadAverage() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(raw))[0]
 }
 
 func envOr(k, def string) string {

@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,7 +29,7 @@ func startOperator(c config, p *plane, args ...string) (*operatorProcess, error)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	all := append([]string{"--kubeconfig", p.kubeconfig, "--metrics-bind-address", addr, "--health-probe-bind-address", "0",
-		"--kube-api-qps", fmt.Sprint(c.qps), "--kube-api-burst", fmt.Sprint(c.burst), "--log-level", "error"}, args...)
+		"--log-level", "error"}, args...)
 	cmd := exec.Command(c.binary, all...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -63,6 +65,33 @@ func (o *operatorProcess) requests() (reads, writes float64, err error) {
 	return reads, writes, err
 }
 
+// reconciles sums controller_runtime_reconcile_total by controller and result, and
+// workqueue_retries_total by queue, as "exposedapi: 5000 success, 12 requeue; ...".
+func (o *operatorProcess) reconciles() (string, error) {
+	counts := map[string]float64{}
+	err := o.scrape(func(name, labels string, v float64) {
+		switch name {
+		case "controller_runtime_reconcile_total":
+			c, _ := label(labels, "controller")
+			r, _ := label(labels, "result")
+			if v > 0 {
+				counts[c+" "+r] += v
+			}
+		case "workqueue_retries_total":
+			q, _ := label(labels, "name")
+			if v > 0 {
+				counts[q+" retries"] += v
+			}
+		}
+	})
+	var parts []string
+	for k, v := range counts {
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", "), err
+}
+
 // heap is go_memstats_heap_alloc_bytes.
 func (o *operatorProcess) heap() (float64, error) {
 	var h float64
@@ -80,7 +109,12 @@ func (o *operatorProcess) scrape(fn func(name, labels string, v float64)) error 
 		return err
 	}
 	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
+	return parseMetrics(resp.Body, fn)
+}
+
+// parseMetrics reads the Prometheus text format: name, label set and value of each sample.
+func parseMetrics(r io.Reader, fn func(name, labels string, v float64)) error {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
@@ -104,20 +138,20 @@ func (o *operatorProcess) scrape(fn func(name, labels string, v float64)) error 
 	return sc.Err()
 }
 
-// rss is the process's resident set from /proc.
-func (o *operatorProcess) rss() (float64, error) {
+// memory is a field of /proc/<pid>/status in bytes: VmRSS (resident now) or VmHWM (peak).
+func (o *operatorProcess) memory(field string) (float64, error) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", o.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
+		if strings.HasPrefix(line, field+":") {
 			f := strings.Fields(line)
 			kb, err := strconv.ParseFloat(f[1], 64)
 			return kb * 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS")
+	return 0, fmt.Errorf("no %s", field)
 }
 
 // waitMetrics waits until the metrics endpoint answers.
@@ -129,6 +163,23 @@ func (o *operatorProcess) waitMetrics() error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("the operator's metrics endpoint did not answer")
+}
+
+// quiet waits until the operator has made no write for d (at most a minute): what it
+// reconciles from one measured run does not load the next.
+func (o *operatorProcess) quiet(d time.Duration) error {
+	_, last, err := o.requests()
+	for since, deadline := time.Now(), time.Now().Add(time.Minute); time.Since(since) < d && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		_, w, err := o.requests()
+		if err != nil {
+			return err
+		}
+		if w != last {
+			last, since = w, time.Now()
+		}
+	}
+	return err
 }
 
 func freePort() (int, error) {

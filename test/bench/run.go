@@ -7,22 +7,34 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-type latency struct{ p50, p99 time.Duration }
-
 type result struct {
-	conv                         []convergence
-	idleWrites                   float64
-	rss, heap                    float64
-	direct, viaAPI, viaAPINoHook latency
-	largest                      int
+	conv       []convergence
+	throttled  *convergence // the operator with --throttle's client-side limit, when asked
+	fairness   fairness
+	idleWrites float64
+	rss, heap  float64 // after a full resync of every namespace
+	peakRSS    float64 // during that resync
+	admission  admission
+	largest    int
+	picture    picture
+}
+
+// fairness is the other client's latency on an idle plane, while the floor converges and
+// while the operator converges, at one size.
+type fairness struct {
+	n                     int
+	idle, floor, operator other
+	apf                   apf // the priority level during the operator's run
 }
 
 func run(ctx context.Context, c config) (*result, error) {
@@ -39,42 +51,154 @@ func run(ctx context.Context, c config) (*result, error) {
 	if err := gateway(ctx, p); err != nil {
 		return nil, err
 	}
+	if err := p.namespace(ctx, otherNamespace); err != nil {
+		return nil, err
+	}
 	say("creating %d unrelated pods and Services", c.extraPods)
 	if err := unrelated(ctx, p, c.extraPods); err != nil {
 		return nil, err
 	}
 	res := &result{}
 	for _, n := range c.sizes {
-		conv, err := measure(ctx, p, c, n)
+		conv, err := measure(ctx, p, c, n, res)
 		if err != nil {
 			return nil, err
 		}
 		res.conv = append(res.conv, conv)
 		res.largest = n
 	}
+	if c.throttle != "" {
+		if res.throttled, err = throttled(ctx, p, c); err != nil {
+			return nil, err
+		}
+	}
 	if err := idleAndMemory(ctx, p, c, res); err != nil {
 		return nil, err
 	}
-	return res, webhookLatency(ctx, p, c, hooks, res)
+	res.admission, err = webhookLatency(ctx, p, c, hooks)
+	return res, err
 }
 
-func measure(ctx context.Context, p *plane, c config, n int) (convergence, error) {
+// measure times the floor (with and, from 1000 APIs, without the Event) and the operator
+// at n APIs; at the fairness size the other client runs on the idle plane first, then
+// through both.
+func measure(ctx context.Context, p *plane, c config, n int, res *result) (convergence, error) {
 	ns := fmt.Sprintf("bench-%d", n)
 	say("N=%d: creating Services, EndpointSlices, ExposedAPIs and the Component", n)
 	apis, err := fixtures(ctx, p, ns, n)
 	if err != nil {
 		return convergence{}, err
 	}
-	say("N=%d: the floor (a plain client's minimum writes)", n)
-	fl, err := floor(ctx, p, c, apis)
+	fair := n == c.fairnessN
+	var idle, duringFloor other
+	if fair {
+		say("N=%d: the other client on the idle plane for %s", n, c.idleWindow)
+		if idle, err = otherAlone(ctx, p, c.idleWindow); err != nil {
+			return convergence{}, err
+		}
+	}
+	say("N=%d: the floor (a plain client's minimum writes, no client-side limit)", n)
+	floorDone := &counter{series: newSeries(time.Now())}
+	var o *otherClient
+	if fair {
+		if o, err = startOther(ctx, p, floorDone.start); err != nil {
+			return convergence{}, err
+		}
+	}
+	plain := floorWrites{name: "floor"}
+	fl, err := watchedFloor(ctx, p, plain, apis, floorDone)
+	if fair {
+		duringFloor = o.finish()
+	}
 	if err != nil {
 		return convergence{}, err
 	}
-	say("N=%d: the operator", n)
-	conv, err := operatorRun(ctx, p, c, ns, n)
-	conv.floor, conv.floorWritesPerAPI = fl, 2
+	if err := removeFloor(ctx, p, plain, apis); err != nil {
+		return convergence{}, err
+	}
+	var flEvents time.Duration
+	if n >= 1000 {
+		say("N=%d: the floor with an Event per API as well", n)
+		withEvents := floorWrites{name: "floorev", events: true}
+		if flEvents, err = watchedFloor(ctx, p, withEvents, apis, &counter{series: newSeries(time.Now())}); err != nil {
+			return convergence{}, err
+		}
+		if err := removeFloor(ctx, p, withEvents, apis); err != nil {
+			return convergence{}, err
+		}
+	}
+	say("N=%d: the operator, default settings", n)
+	progress := newSeries(time.Now())
+	if fair {
+		if o, err = startOther(ctx, p, progress.start); err != nil {
+			return convergence{}, err
+		}
+	}
+	var apfBefore apf
+	if fair {
+		if apfBefore, err = apfSnapshot(ctx, p); err != nil {
+			return convergence{}, err
+		}
+	}
+	conv, err := operatorRun(ctx, p, c, ns, n, progress)
+	if fair {
+		res.fairness = fairness{n: n, idle: idle, floor: duringFloor, operator: o.finish()}
+		apfAfter, aerr := apfSnapshot(ctx, p)
+		if aerr != nil {
+			return conv, aerr
+		}
+		res.fairness.apf = apfAfter.since(apfBefore)
+		f := res.fairness
+		res.picture = picture{n: n, operator: progress.all(), floor: floorDone.all(), reads: f.operator.readS, writes: f.operator.writeS,
+			idleRead: f.idle.reads, idleWrt: f.idle.writes}
+	}
+	conv.floor, conv.floorEvents = fl, flEvents
 	say("N=%d: operator %s, floor %s", n, conv.operator.Round(time.Millisecond), fl.Round(time.Millisecond))
 	return conv, err
+}
+
+// watchedFloor runs the floor under the same watcher, polled as often, as the operator's
+// run has: its watches load the API server and the bench alike.
+func watchedFloor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAPI, done *counter) (time.Duration, error) {
+	w, err := watch(ctx, p, apis[0].Namespace)
+	if err != nil {
+		return 0, err
+	}
+	defer w.stop()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				w.converged(ctx)
+			}
+		}
+	}()
+	return floor(ctx, p, f, apis, done)
+}
+
+// otherAlone runs the other client for d with nothing else going on.
+func otherAlone(ctx context.Context, p *plane, d time.Duration) (other, error) {
+	o, err := startOther(ctx, p, time.Now())
+	if err != nil {
+		return other{}, err
+	}
+	time.Sleep(d)
+	return o.finish(), nil
+}
+
+// throttled is the operator with a client-side limit at c.throttleN, on fresh fixtures.
+func throttled(ctx context.Context, p *plane, c config) (*convergence, error) {
+	n, ns := c.throttleN, fmt.Sprintf("bench-throttled-%d", c.throttleN)
+	say("N=%d: the operator with %s", n, c.throttle)
+	if _, err := fixtures(ctx, p, ns, n); err != nil {
+		return nil, err
+	}
+	conv, err := operatorRun(ctx, p, c, ns, n, newSeries(time.Now()), strings.Fields(c.throttle)...)
+	return &conv, err
 }
 
 // idleAndMemory restarts the operator over every namespace (a full resync of everything
@@ -100,18 +224,22 @@ func idleAndMemory(ctx context.Context, p *plane, c config, res *result) error {
 		return err
 	}
 	res.idleWrites = writes
-	if res.rss, err = op.rss(); err != nil {
+	if res.rss, err = op.memory("VmRSS"); err != nil {
+		return err
+	}
+	if res.peakRSS, err = op.memory("VmHWM"); err != nil {
 		return err
 	}
 	if res.heap, err = op.heap(); err != nil {
 		return err
 	}
-	return saveHeapProfile(pprof, filepath.Join(c.root, "bin", "bench-heap.pprof"))
+	return saveProfile(pprof, "heap", filepath.Join(c.root, "bin", "bench-heap.pprof"))
 }
 
-// saveHeapProfile keeps the operator's heap profile for `go tool pprof`.
-func saveHeapProfile(addr, path string) error {
-	resp, err := http.Get("http://" + addr + "/debug/pprof/heap") //nolint:noctx // local profiler
+// saveProfile keeps one of the operator's profiles (heap, or profile?seconds=N for CPU)
+// for `go tool pprof`.
+func saveProfile(addr, kind, path string) error {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/" + kind) //nolint:noctx // local profiler
 	if err != nil {
 		return err
 	}
@@ -120,7 +248,7 @@ func saveHeapProfile(addr, path string) error {
 	if err != nil {
 		return err
 	}
-	say("heap profile: %s", path)
+	say("profile: %s", path)
 	return os.WriteFile(path, raw, 0o644)
 }
 

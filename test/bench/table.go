@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -10,36 +11,122 @@ import (
 
 func zapLevelError() zapcore.Level { return zapcore.ErrorLevel }
 
+const mib = 1 << 20
+
+// tableWriter writes the figures as Markdown rows: figure, value, target, met.
+type tableWriter struct{ b strings.Builder }
+
+func (t *tableWriter) row(figure, value, target string, met *bool) {
+	m := "-"
+	if met != nil {
+		m = yes(*met)
+	}
+	fmt.Fprintf(&t.b, "| %s | %s | %s | %s |\n", figure, value, target, m)
+}
+
+func check(ok bool) *bool { return &ok }
+
 func (r *result) table(c config) string {
-	var b strings.Builder
-	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	w("Client QPS/burst (operator and floor): %g/%d. %d unrelated pods and Services present.\n\n", c.qps, c.burst, c.extraPods)
-	w("| figure | value | target | met |\n| --- | --- | --- | --- |\n")
+	t := &tableWriter{}
+	fmt.Fprintf(&t.b, "The operator runs with its default settings (no client-side rate limit) as a service account; the floor "+
+		"is a plain client with the same identity and no limit, on the same control plane in the same run. %d unrelated pods "+
+		"and Services present.\n\n| figure | value | target | met |\n| --- | --- | --- | --- |\n", c.extraPods)
+	r.convergenceRows(t)
+	r.fairnessRows(t)
+	r.admissionRows(t, c)
+	return t.b.String()
+}
+
+func (r *result) convergenceRows(t *tableWriter) {
 	times := map[int]time.Duration{}
 	for _, cv := range r.conv {
 		ratio := cv.operator.Seconds() / cv.floor.Seconds()
-		target, met := "-", "-"
+		target, met := "-", (*bool)(nil)
 		if cv.n == 1000 || cv.n == 5000 {
-			target, met = "<= 1.3x floor", yes(ratio <= 1.3)
+			target, met = "<= 1.2x floor", check(ratio <= 1.2)
 		}
-		w("| convergence N=%d | %s (%.0f APIs/s); floor %s; ratio %.2f | %s | %s |\n", cv.n, cv.operator.Round(time.Millisecond),
-			float64(cv.n)/cv.operator.Seconds(), cv.floor.Round(time.Millisecond), ratio, target, met)
-		w("| API server requests per ExposedAPI, N=%d | %.2f reads, %.2f writes (floor: %.0f writes) | - | - |\n", cv.n, cv.reads, cv.writes, cv.floorWritesPerAPI)
+		t.row(fmt.Sprintf("convergence N=%d: operator (defaults) / floor", cv.n), fmt.Sprintf("%s (%.0f APIs/s) / %s: **%.2fx**",
+			secs(cv.operator), float64(cv.n)/cv.operator.Seconds(), secs(cv.floor), ratio), target, met)
+		if cv.floorEvents > 0 {
+			t.row(fmt.Sprintf("N=%d: the floor with an Event per API (3 writes)", cv.n), fmt.Sprintf("%s: %.2fx the 2-write floor",
+				secs(cv.floorEvents), cv.floorEvents.Seconds()/cv.floor.Seconds()), "-", nil)
+		}
+		t.row(fmt.Sprintf("N=%d: operator's requests per API; peak RSS", cv.n), fmt.Sprintf("%.2f reads, %.2f writes (floor: 2 writes); %.0f MiB",
+			cv.reads, cv.writes, cv.peakRSS/mib), "-", nil)
+		if cv.reconciles != "" {
+			t.row(fmt.Sprintf("N=%d: operator's reconciles by result; work queue retries", cv.n), cv.reconciles, "-", nil)
+		}
 		times[cv.n] = cv.operator
+	}
+	if r.throttled != nil {
+		cv := r.throttled
+		t.row(fmt.Sprintf("N=%d: operator with a client-side limit (fresh fixtures)", cv.n), fmt.Sprintf("%s (%.0f APIs/s)",
+			secs(cv.operator), float64(cv.n)/cv.operator.Seconds()), "-", nil)
 	}
 	if times[500] > 0 && times[5000] > 0 {
 		s := times[5000].Seconds() / times[500].Seconds()
-		w("| scaling time(5000)/time(500) | %.2f | <= 11 | %s |\n", s, yes(s <= 11))
+		t.row("scaling time(5000)/time(500)", fmt.Sprintf("%.2f", s), "<= 11", check(s <= 11))
 	}
-	w("| writes in %s after a full resync | %.0f | 0 | %s |\n", c.idle, r.idleWrites, yes(r.idleWrites == 0))
-	w("| operator RSS after convergence, N=%d | %.0f MiB | <= 150 MiB | %s |\n", r.largest, r.rss/(1<<20), yes(r.rss <= 150*(1<<20)))
-	w("| operator Go heap after convergence, N=%d | %.0f MiB | - | - |\n", r.largest, r.heap/(1<<20))
-	w("| webhook direct (defaulter + validator), concurrency %d | p50 %s, p99 %s | p99 <= 5ms | %s |\n", c.concurrency,
-		r.direct.p50.Round(time.Microsecond), r.direct.p99.Round(time.Microsecond), yes(r.direct.p99 <= 5*time.Millisecond))
-	w("| create through the API server with the webhooks | p50 %s, p99 %s | - | - |\n", r.viaAPI.p50.Round(time.Microsecond), r.viaAPI.p99.Round(time.Microsecond))
-	w("| create through the API server without webhooks | p50 %s, p99 %s | - | - |\n", r.viaAPINoHook.p50.Round(time.Microsecond), r.viaAPINoHook.p99.Round(time.Microsecond))
-	return b.String()
 }
+
+func (r *result) fairnessRows(t *tableWriter) {
+	f := r.fairness
+	if f.idle.requests == 0 {
+		return
+	}
+	for _, k := range []struct {
+		what string
+		pick func(other) latency
+	}{{"GET namespace every 100 ms", func(o other) latency { return o.reads }}, {"ConfigMap create+delete every 200 ms", func(o other) latency { return o.writes }}} {
+		idle, fl, op := k.pick(f.idle), k.pick(f.floor), k.pick(f.operator)
+		ratio := float64(op.p99) / float64(idle.p99)
+		t.row("other client, "+k.what+": idle / floor N="+fmt.Sprint(f.n)+" / **operator N="+fmt.Sprint(f.n)+"**",
+			fmt.Sprintf("p50 %s / %s / %s; p99 %s / %s / **%s (%.2fx idle)**", ms(idle.p50), ms(fl.p50), ms(op.p50),
+				ms(idle.p99), ms(fl.p99), ms(op.p99), ratio), "p99 <= 3x idle", check(ratio <= 3))
+	}
+	t.row(fmt.Sprintf("APF priority level %s (operator's and other client's) during the operator's run", priorityLevel), f.apf.String(), "-", nil)
+	t.row("other client: requests / errors (idle, floor, operator)", fmt.Sprintf("%d/%d, %d/%d, %d/%d", f.idle.requests, f.idle.errs,
+		f.floor.requests, f.floor.errs, f.operator.requests, f.operator.errs), "no errors", check(f.idle.errs+f.floor.errs+f.operator.errs == 0))
+}
+
+func (r *result) admissionRows(t *tableWriter, c config) {
+	t.row(fmt.Sprintf("writes in %s after a full resync", c.idle), fmt.Sprintf("%.0f", r.idleWrites), "0", check(r.idleWrites == 0))
+	total := 0
+	for _, cv := range r.conv {
+		total += cv.n
+	}
+	t.row(fmt.Sprintf("operator RSS after a full resync (%d APIs, all namespaces); peak; Go heap", total),
+		fmt.Sprintf("%.0f MiB; %.0f MiB; %.0f MiB", r.rss/mib, r.peakRSS/mib, r.heap/mib), "<= 150 MiB", check(r.rss <= 150*mib))
+	a := r.admission
+	t.row(fmt.Sprintf("webhook handlers called directly, concurrency %d", c.concurrency), lat(a.direct), "p99 <= 5 ms", check(a.direct.p99 <= 5*time.Millisecond))
+	t.row(fmt.Sprintf("%d creates one after another: without / with webhooks", c.admissionCreates), lat(a.seq)+" / "+lat(a.seqHook), "-", nil)
+	d50, d99 := a.seqHook.p50-a.seq.p50, a.seqHook.p99-a.seq.p99
+	t.row("**added by the webhooks, one after another**", fmt.Sprintf("p50 %s, p99 %s", ms(d50), ms(d99)), "p50 <= 5 ms, p99 <= 20 ms",
+		check(d50 <= 5*time.Millisecond && d99 <= 20*time.Millisecond))
+	t.row(fmt.Sprintf("%d creates at concurrency %d: without / with webhooks", c.admissionCreates, c.concurrency), lat(a.con)+" / "+lat(a.conHook), "-", nil)
+	t.row(fmt.Sprintf("added by the webhooks, concurrency %d", c.concurrency), fmt.Sprintf("p50 %s, p99 %s", ms(a.conHook.p50-a.con.p50),
+		ms(a.conHook.p99-a.con.p99)), "-", nil)
+	t.row("the tail, one after another: handler p99 (server histogram); connections on the webhook port after; operator GC cycles",
+		fmt.Sprintf("%s; %s; %.0f", a.handlerP99, states(a.conns), a.gcCycles), "-", nil)
+}
+
+func states(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var out []string
+	for k, v := range m {
+		out = append(out, fmt.Sprintf("%d %s", v, k))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+func lat(l latency) string { return fmt.Sprintf("p50 %s, p99 %s", ms(l.p50), ms(l.p99)) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
 
 func yes(ok bool) string {
 	if ok {

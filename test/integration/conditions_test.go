@@ -71,8 +71,6 @@ func TestNotReadyReasons(t *testing.T) {
 		waitCondition(t, env, taken, "Programmed", false, "VirtualServiceNotOwned")
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(foreign), foreign))
 		assert.Equal(t, []string{"other.example.com"}, foreign.Spec.Hosts)
-
-		assertEvent(t, env, ns, "waiting", "VirtualServiceCreated")
 	})
 }
 

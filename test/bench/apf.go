@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"k8s.io/client-go/kubernetes"
+)
+
+// apf is what the API server's API Priority and Fairness says about a priority level.
+type apf struct {
+	seats                float64  // nominal concurrency limit
+	dispatched, rejected float64  // requests of the level
+	byOperator           float64  // dispatched from the service-accounts FlowSchema
+	wait                 []bucket // time requests waited in its queues
+}
+
+const priorityLevel = "workload-low"
+
+// apfSnapshot reads the API server's flow control metrics for the operator's priority level.
+func apfSnapshot(ctx context.Context, p *plane) (apf, error) {
+	cs, err := kubernetes.NewForConfig(p.env.Config)
+	if err != nil {
+		return apf{}, err
+	}
+	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return apf{}, err
+	}
+	var a apf
+	waits := map[float64]float64{}
+	err = parseMetrics(bytes.NewReader(raw), func(name, labels string, v float64) {
+		if pl, _ := label(labels, "priority_level"); pl != priorityLevel {
+			return
+		}
+		switch name {
+		case "apiserver_flowcontrol_nominal_limit_seats":
+			a.seats = v
+		case "apiserver_flowcontrol_dispatched_requests_total":
+			a.dispatched += v
+			if fs, _ := label(labels, "flow_schema"); fs == "service-accounts" {
+				a.byOperator += v
+			}
+		case "apiserver_flowcontrol_rejected_requests_total":
+			a.rejected += v
+		case "apiserver_flowcontrol_request_wait_duration_seconds_bucket":
+			if ex, _ := label(labels, "execute"); ex == "true" {
+				addBucket(waits, labels, v)
+			}
+		}
+	})
+	a.wait = sortedBuckets(waits)
+	return a, err
+}
+
+// since is what happened between before and a.
+func (a apf) since(before apf) apf {
+	return apf{seats: a.seats, dispatched: a.dispatched - before.dispatched, rejected: a.rejected - before.rejected,
+		byOperator: a.byOperator - before.byOperator, wait: subtract(a.wait, before.wait)}
+}
+
+func (a apf) String() string {
+	return fmt.Sprintf("%.0f seats; %.0f requests dispatched (%.0f by service accounts), %.0f rejected; queue wait p99 %s",
+		a.seats, a.dispatched, a.byOperator, a.rejected, histogramQuantile(a.wait, 0.99))
+}

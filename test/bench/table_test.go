@@ -1,0 +1,39 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTableTargets(t *testing.T) {
+	ms := time.Millisecond
+	r := &result{
+		conv: []convergence{
+			{n: 500, operator: 5 * time.Second, floor: 4 * time.Second},
+			{n: 1000, operator: 11 * time.Second, floor: 10 * time.Second, floorEvents: 15 * time.Second},
+			{n: 5000, operator: 65 * time.Second, floor: 50 * time.Second},
+		},
+		fairness: fairness{n: 5000, idle: other{reads: latency{2 * ms, 10 * ms}, writes: latency{5 * ms, 20 * ms}, requests: 300},
+			operator: other{reads: latency{3 * ms, 29 * ms}, writes: latency{9 * ms, 61 * ms}, requests: 600, errs: 1}},
+		rss:       151 * mib,
+		admission: admission{seq: latency{10 * ms, 14 * ms}, seqHook: latency{12 * ms, 30 * ms}},
+	}
+	got := r.table(config{extraPods: 5000, admissionCreates: 300, concurrency: 8, idle: time.Minute})
+	for _, want := range []string{
+		"| convergence N=1000: operator (defaults) / floor | 11.0 s (91 APIs/s) / 10.0 s: **1.10x** | <= 1.2x floor | yes |",
+		"| convergence N=5000: operator (defaults) / floor | 65.0 s (77 APIs/s) / 50.0 s: **1.30x** | <= 1.2x floor | **no** |",
+		"| convergence N=500: operator (defaults) / floor | 5.0 s (100 APIs/s) / 4.0 s: **1.25x** | - | - |",
+		"| N=1000: the floor with an Event per API (3 writes) | 15.0 s: 1.50x the 2-write floor | - | - |",
+		"| scaling time(5000)/time(500) | 13.00 | <= 11 | **no** |",
+		"p99 10.0 ms / 0.0 ms / **29.0 ms (2.90x idle)** | p99 <= 3x idle | yes |",
+		"p99 20.0 ms / 0.0 ms / **61.0 ms (3.05x idle)** | p99 <= 3x idle | **no** |",
+		"| 300/0, 0/0, 600/1 | no errors | **no** |",
+		"6500 APIs, all namespaces); peak; Go heap | 151 MiB; 0 MiB; 0 MiB | <= 150 MiB | **no** |",
+		"| **added by the webhooks, one after another** | p50 2.0 ms, p99 16.0 ms | p50 <= 5 ms, p99 <= 20 ms | yes |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package helm
+
+import (
+	"flag"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/oda-canvas/api-operator-istio/internal/app"
+)
+
+// renderedRateLimit parses the rendered operator container's --kube-api-* arguments with the
+// binary's own flags.
+func renderedRateLimit(t *testing.T, sets ...string) *app.Options {
+	t.Helper()
+	for _, obj := range render(t, sets...) {
+		if obj.GetKind() != "Deployment" {
+			continue
+		}
+		containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
+		var args []string
+		for _, a := range containers[0].(map[string]any)["args"].([]any) {
+			if s := a.(string); strings.HasPrefix(s, "--kube-api-") {
+				args = append(args, s)
+			}
+		}
+		require.Len(t, args, 2)
+		return parseFlags(t, args...)
+	}
+	t.Fatal("no Deployment rendered")
+	return nil
+}
+
+func parseFlags(t *testing.T, args ...string) *app.Options {
+	t.Helper()
+	o := &app.Options{}
+	fs := flag.NewFlagSet("operator", flag.ContinueOnError)
+	o.AddFlags(fs)
+	require.NoError(t, fs.Parse(args))
+	return o
+}
+
+func TestRateLimitDefaultsMatchTheBinary(t *testing.T) {
+	chart := renderedRateLimit(t)
+	binary := parseFlags(t)
+	assert.Equal(t, binary.KubeAPIQPS, chart.KubeAPIQPS)
+	assert.Equal(t, binary.KubeAPIBurst, chart.KubeAPIBurst)
+	qps, _ := chart.RateLimit()
+	assert.Equal(t, float32(-1), qps, "no client-side limit by default")
+
+	set := renderedRateLimit(t, "kubeAPI.qps=50", "kubeAPI.burst=100")
+	require.NoError(t, set.Validate())
+	qps, burst := set.RateLimit()
+	assert.Equal(t, []any{float32(50), 100}, []any{qps, burst})
+}
+
+func TestValuesSchemaRejectsBurstWithoutLimit(t *testing.T) {
+	out, err := helm(t, "template", release, chartDir(t), "--set", "kubeAPI.burst=100")
+	require.Error(t, err)
+	assert.Contains(t, out, "values don't meet the specifications of the schema")
+	assert.Contains(t, out, "kubeAPI")
+}

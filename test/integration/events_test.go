@@ -1,0 +1,65 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	eventsv1 "k8s.io/api/events/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// TestEventsForWhatUsersActOn: a route withdrawn for a conflict and a route changed are
+// recorded; a route created on the happy path is not (its status says it, and an Event
+// would be a third write per API).
+func TestEventsForWhatUsersActOn(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		env.Implementation(t, ns, "impl", 8080, true)
+		harness.StartOperator(t, env, harness.DefaultOptions())
+
+		first, second := harness.API(ns, "first", "/first", "impl", 8080), harness.API(ns, "second", "/second", "impl", 8080)
+		for _, api := range []*odav1.ExposedAPI{first, second} {
+			require.NoError(t, env.Client.Create(ctx, api))
+			waitCondition(t, env, api, "Ready", true, "Ready")
+		}
+
+		// The newer API takes the older one's path: its route is withdrawn.
+		setPath(t, env, second, "/first")
+		waitCondition(t, env, second, "Accepted", false, "RouteConflict")
+		assertEvent(t, env, ns, "second", "RouteWithdrawn")
+
+		// The older one moves: its route is updated, and the newer one gets its route back.
+		setPath(t, env, first, "/moved")
+		virtualService(t, env, first, routeIs("*", "component-gateway", "/moved", "impl", 8080))
+		assertEvent(t, env, ns, "first", "VirtualServiceUpdated")
+		virtualService(t, env, second, routeIs("*", "component-gateway", "/first", "impl", 8080))
+
+		// Both APIs' routes were created before the events above were recorded.
+		var list eventsv1.EventList
+		require.NoError(t, env.Client.List(ctx, &list, client.InNamespace(ns)))
+		for _, e := range list.Items {
+			assert.NotEqual(t, "VirtualServiceCreated", e.Reason, "event for %s: %s", e.Regarding.Name, e.Note)
+		}
+	})
+}
+
+func setPath(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, path string) {
+	t.Helper()
+	harness.Eventually(t, fmt.Sprintf("path of %s set to %s", api.Name, path), func() error {
+		got := &odav1.ExposedAPI{}
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), got); err != nil {
+			return err
+		}
+		got.Spec.Path = path
+		return env.Client.Update(context.Background(), got)
+	})
+}
