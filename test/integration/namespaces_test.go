@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,7 +62,7 @@ func TestNamespacePatterns(t *testing.T) {
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(outside), got))
 		assert.Nil(t, got.Status.APIStatus, "an API in a namespace no entry matches gets no status")
 		assert.Empty(t, got.Finalizers)
-		assertCachesHoldOnly(t, op, "components", "odacompns-late")
+		require.NoError(t, cachesHoldOnly(op, "components", "odacompns-late"))
 		harness.Eventually(t, "the stale ServiceMonitor removed", func() error {
 			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(stale), stale); !isNotFound(err) {
 				return fmt.Errorf("still there (%v)", err)
@@ -71,7 +72,46 @@ func TestNamespacePatterns(t *testing.T) {
 		for _, w := range writesTo(op, other) {
 			t.Errorf("the operator wrote in an unserved namespace: %s", w)
 		}
+
+		// The namespace goes, as the namespace controller (not in this control plane) takes
+		// it: its objects are deleted, and the operator drops them from its caches.
+		deleteNamespace(t, env, late, api)
+		harness.Eventually(t, "odacompns-late dropped from the caches", func() error {
+			return cachesHoldOnly(op, "components")
+		})
 	})
+}
+
+func deleteNamespace(t *testing.T, env *harness.Env, ns string, objs ...client.Object) {
+	ctx := context.Background()
+	objs = append(objs, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "impl"}},
+		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "impl-slice"}},
+		&networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "late"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	for _, obj := range objs {
+		require.NoError(t, client.IgnoreNotFound(env.Client.Delete(ctx, obj)), "%T", obj)
+	}
+}
+
+// cachesHoldOnly is nil when every cached object is in one of the served namespaces.
+func cachesHoldOnly(op *harness.Operator, served ...string) error {
+	lists := []client.ObjectList{&odav1.ExposedAPIList{}, &odav1.ComponentList{}, &corev1.ServiceList{},
+		&corev1.PodList{}, &discoveryv1.EndpointSliceList{}, &networkingv1.VirtualServiceList{}}
+	for _, list := range lists {
+		if err := op.Manager.GetCache().List(context.Background(), list); err != nil {
+			return err
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return err
+		}
+		for _, item := range items {
+			if m, _ := meta.Accessor(item); !slices.Contains(served, m.GetNamespace()) {
+				return fmt.Errorf("%T %s/%s is cached", item, m.GetNamespace(), m.GetName())
+			}
+		}
+	}
+	return nil
 }
 
 // unservedObjects puts in ns one of each kind the operator caches, and returns its API.
@@ -98,21 +138,6 @@ func operatorServiceMonitor(t *testing.T, env *harness.Env, ns, name string) *mo
 		Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Path: "/metrics"}}}}
 	require.NoError(t, env.Client.Create(context.Background(), sm))
 	return sm
-}
-
-func assertCachesHoldOnly(t *testing.T, op *harness.Operator, served ...string) {
-	t.Helper()
-	lists := []client.ObjectList{&odav1.ExposedAPIList{}, &odav1.ComponentList{}, &corev1.ServiceList{},
-		&corev1.PodList{}, &discoveryv1.EndpointSliceList{}, &networkingv1.VirtualServiceList{}}
-	for _, list := range lists {
-		require.NoError(t, op.Manager.GetCache().List(context.Background(), list))
-		items, err := meta.ExtractList(list)
-		require.NoError(t, err)
-		for _, item := range items {
-			m, _ := meta.Accessor(item)
-			assert.Contains(t, served, m.GetNamespace(), "%T %s/%s is cached", item, m.GetNamespace(), m.GetName())
-		}
-	}
 }
 
 func writesTo(op *harness.Operator, ns string) []string {
