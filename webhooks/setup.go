@@ -1,9 +1,13 @@
 package webhooks
 
 import (
+	"context"
+
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/oda-canvas/api-operator-istio/internal/namespaces"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 )
 
@@ -13,8 +17,24 @@ const (
 	ValidatePath = "/validate-oda-tmforum-org-v1-exposedapi"
 )
 
-// Register serves both webhooks on srv; reader is the cache holding the route index.
-func Register(srv webhook.Server, settings routes.Settings, reader client.Reader) {
-	srv.Register(MutatePath, &webhook.Admission{Handler: Defaulter{}})
-	srv.Register(ValidatePath, &webhook.Admission{Handler: &Validator{Routes: settings, Reader: reader}})
+// Register serves both webhooks on srv for the namespaces served; reader is the cache
+// holding the route index.
+func Register(srv webhook.Server, settings routes.Settings, reader client.Reader, served namespaces.Selector) {
+	srv.Register(MutatePath, &webhook.Admission{Handler: servedOnly{served, Defaulter{}}})
+	srv.Register(ValidatePath, &webhook.Admission{Handler: servedOnly{served, &Validator{Routes: settings, Reader: reader}}})
+}
+
+// servedOnly admits as it is an ExposedAPI of a namespace the operator does not serve: the
+// webhook configurations cannot select namespaces by pattern, and another operator's
+// ExposedAPIs are not ours to change or judge.
+type servedOnly struct {
+	served namespaces.Selector
+	next   admission.Handler
+}
+
+func (s servedOnly) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if !s.served.Matches(req.Namespace) {
+		return admission.Allowed("namespace " + req.Namespace + " is not served by this operator")
+	}
+	return s.next.Handle(ctx, req)
 }

@@ -130,7 +130,8 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	if serving == nil {
 		return op, op.addReadyCheck("ping", healthz.Ping)
 	}
-	webhooks.Register(mgr.GetWebhookServer(), routeSettings(o), mgr.GetCache())
+	served, _ := namespaces.Parse(o.Namespaces) // Validate refused a bad one
+	webhooks.Register(mgr.GetWebhookServer(), routeSettings(o), mgr.GetCache(), served)
 	if err := serving.AddToManager(mgr); err != nil {
 		return nil, err
 	}
