@@ -36,7 +36,6 @@ import (
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/controllers/metrics"
 	"github.com/oda-canvas/api-operator-istio/controllers/statuswrite"
-	"github.com/oda-canvas/api-operator-istio/internal/namespaces"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 	"github.com/oda-canvas/api-operator-istio/webhooks"
 )
@@ -130,8 +129,7 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	if serving == nil {
 		return op, op.addReadyCheck("ping", healthz.Ping)
 	}
-	served, _ := namespaces.Parse(o.Namespaces) // Validate refused a bad one
-	webhooks.Register(mgr.GetWebhookServer(), routeSettings(o), mgr.GetCache(), served)
+	webhooks.Register(mgr.GetWebhookServer(), routeSettings(o), mgr.GetCache(), o.served)
 	if err := serving.AddToManager(mgr); err != nil {
 		return nil, err
 	}
@@ -179,7 +177,7 @@ func managerOptions(o *Options) ctrl.Options {
 			},
 		},
 	}
-	served, _ := namespaces.Parse(o.Namespaces) // Validate refused a bad one
+	served := o.served
 	switch names := served.Names(); {
 	case served.All():
 	case names != nil:

@@ -19,7 +19,6 @@ import (
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/controllers/metrics"
-	"github.com/oda-canvas/api-operator-istio/internal/namespaces"
 )
 
 // metricsWiring is the scraper and the watches that keep it true.
@@ -37,12 +36,8 @@ type metricsWiring struct {
 }
 
 func newMetricsWiring(ctx context.Context, mgr ctrl.Manager, dc discovery.DiscoveryInterface, o *Options) (*metricsWiring, error) {
-	served, err := namespaces.Parse(o.Namespaces)
-	if err != nil {
-		return nil, err
-	}
 	scraper := &metrics.Scraper{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Pattern: o.OpenMetricsImplementation,
-		ServiceMonitors: &metrics.KindServed{Discovery: dc}, Namespaces: served}
+		ServiceMonitors: &metrics.KindServed{Discovery: dc}, Namespaces: o.served}
 	if err := scraper.SetupIndexes(ctx, mgr); err != nil {
 		return nil, err
 	}

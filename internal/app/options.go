@@ -63,6 +63,9 @@ type Options struct {
 
 	// SkipNameValidation lets several managers run in one process (tests); not a flag.
 	SkipNameValidation bool
+
+	// served is Namespaces read once, by Validate.
+	served namespaces.Selector
 }
 
 // envOr is the environment's value of key, or def when it is unset or empty.
@@ -122,9 +125,11 @@ func (o *Options) Validate() error {
 	if _, err := ParseLogLevel(o.LogLevel); err != nil {
 		return err
 	}
-	if _, err := namespaces.Parse(o.Namespaces); err != nil {
+	served, err := namespaces.Parse(o.Namespaces)
+	if err != nil {
 		return fmt.Errorf("invalid --namespaces (env COMPONENT_NAMESPACE): %w", err)
 	}
+	o.served = served
 	return o.validateRateLimit()
 }
 

@@ -20,11 +20,7 @@ import (
 func TestEventsForWhatUsersActOn(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
-		env.Implementation(t, ns, "impl", 8080, true)
-		harness.StartOperator(t, env, harness.DefaultOptions())
+		env, ns := startWithImpl(t, set)
 
 		first, second := harness.API(ns, "first", "/first", "impl", 8080), harness.API(ns, "second", "/second", "impl", 8080)
 		for _, api := range []*odav1.ExposedAPI{first, second} {

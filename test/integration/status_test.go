@@ -133,11 +133,7 @@ func TestSettings(t *testing.T) {
 func TestHostnameAnyAndFullyQualified(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
-		env.Implementation(t, ns, "impl", 8080, true)
-		harness.StartOperator(t, env, harness.DefaultOptions())
+		env, ns := startWithImpl(t, set)
 		anyHost := harness.API(ns, "any-host", "/any", "impl", 8080)
 		anyHost.Spec.Hostname = "*"
 		fqdn := harness.API(ns, "fqdn", "/fqdn", "impl", 8080)
