@@ -28,6 +28,8 @@ type Reconciler struct {
 	// APIReader reads the API server directly, after a conflict.
 	APIReader client.Reader
 	Status    *statuswrite.Writer
+
+	gather *gather
 }
 
 // +kubebuilder:rbac:groups=oda.tmforum.org,resources=components,verbs=get;list;watch;patch
@@ -38,7 +40,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	comp := &odav1.Component{}
 	if err := r.Client.Get(ctx, req.NamespacedName, comp); err != nil {
 		// A Component that does not exist yet is picked up by the watch when it appears.
+		r.gather.forget(req.NamespacedName)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if d := r.gather.wait(req.NamespacedName); d > 0 {
+		return ctrl.Result{RequeueAfter: d}, nil
 	}
 	apis, err := r.children(ctx, comp)
 	if err != nil {

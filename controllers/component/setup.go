@@ -2,7 +2,6 @@ package component
 
 import (
 	"context"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,23 +45,21 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		Named("component").
 		WithOptions(opts).
 		For(&odav1.Component{}, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
-		Watches(&odav1.ExposedAPI{}, enqueueParentAfter(BatchDelay), builder.WithPredicates(summaryChanged())).
+		Watches(&odav1.ExposedAPI{}, r.enqueueParent(), builder.WithPredicates(summaryChanged())).
 		Complete(r)
 }
 
-// BatchDelay is how long a change of an ExposedAPI waits before its Component is written,
-// gathering the changes of its siblings meanwhile: while thousands of APIs converge, a
-// Component is read, compared and patched once per BatchDelay rather than once per API.
-const BatchDelay = time.Second
-
-// enqueueParentAfter queues the parent Component delay after a change of an ExposedAPI; the
-// work queue keeps the earliest time of a key already waiting, so a burst of changes is one
-// reconcile.
-func enqueueParentAfter(delay time.Duration) handler.EventHandler {
+// enqueueParent records a change of an ExposedAPI for its parent Component and queues the
+// Component when the change could be written; Reconcile waits longer if more came since.
+func (r *Reconciler) enqueueParent() handler.EventHandler {
+	if r.gather == nil {
+		r.gather = newGather(Quiet, MaxWait)
+	}
 	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
 	add := func(o client.Object, q queue) {
 		for _, req := range toParent(o) {
-			q.AddAfter(req, delay)
+			r.gather.changed(req.NamespacedName)
+			q.AddAfter(req, r.gather.quiet)
 		}
 	}
 	return handler.Funcs{

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
@@ -129,4 +131,75 @@ func TestComponentCreatedLater(t *testing.T) {
 		env.PatchComponentStatus(t, comp, map[string]any{"coreAPIs": []any{map[string]any{"name": "late", "uid": string(api.UID)}}})
 		waitEntry(t, env, ns, "late", "coreAPIs", api, "https://20.0.0.1/late", true)
 	})
+}
+
+// TestComponentWritesGathered: while a Component's APIs keep changing, their changes are
+// gathered into one write once they are quiet, not written every second: each write of a
+// Component costs the API server in proportion to all its entries.
+func TestComponentWritesGathered(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		harness.StartOperator(t, env, harness.DefaultOptions())
+
+		comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}
+		require.NoError(t, env.Client.Create(ctx, comp))
+		const n = 30
+		apis := make([]*odav1.ExposedAPI, n)
+		var entries []any
+		for i := range apis {
+			impl := fmt.Sprintf("impl-%d", i)
+			env.Implementation(t, ns, impl, 8080, true)
+			apis[i] = ownedAPI(ns, fmt.Sprintf("api-%d", i), fmt.Sprintf("/shop/%d", i), impl, odav1.SegmentCore, "shop", comp.UID)
+			require.NoError(t, env.Client.Create(ctx, apis[i]))
+			entries = append(entries, map[string]any{"name": apis[i].Name, "uid": string(apis[i].UID)})
+		}
+		env.PatchComponentStatus(t, comp, map[string]any{"coreAPIs": entries})
+		for _, api := range apis {
+			waitEntry(t, env, ns, "shop", "coreAPIs", api, "https://20.0.0.1"+api.Spec.Path, true)
+		}
+
+		writes := countWrites(t, env, comp)
+		for i := range apis { // one change every 150 ms for 4.5 s
+			env.SetReady(t, ns, fmt.Sprintf("impl-%d", i), false)
+			time.Sleep(150 * time.Millisecond)
+		}
+		for _, api := range apis {
+			waitEntry(t, env, ns, "shop", "coreAPIs", api, "https://20.0.0.1"+api.Spec.Path, false)
+		}
+		assert.LessOrEqual(t, writes(), 2, "30 changes 150 ms apart are written once they are quiet (a second write if the test stalled)")
+	})
+}
+
+// countWrites polls comp's resourceVersion until the test ends; the function it returns
+// tells how many times it changed so far.
+func countWrites(t *testing.T, env *harness.Env, comp *odav1.Component) func() int {
+	var mu sync.Mutex
+	versions := map[string]bool{}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			got := &odav1.Component{}
+			if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(comp), got); err == nil {
+				mu.Lock()
+				versions[got.ResourceVersion] = true
+				mu.Unlock()
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	t.Cleanup(func() { close(done); <-stopped })
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(versions) - 1
+	}
 }
