@@ -29,7 +29,11 @@ type convergence struct {
 	floorEvents     time.Duration // the floor with an Event per API as well; 0 when not run
 	reads, writes   float64       // per ExposedAPI
 	peakRSS         float64
-	reconciles      string // by controller and result, and work queue retries
+	reconciles      string        // by controller and result, and work queue retries
+	waits           string        // the ExposedAPI workers' load and the operator's request latency
+	firstAPI        time.Duration // from the operator's start to its first converged API
+	// CPU used by every process of the machine's run, during the floor's and the operator's
+	floorCPU, operatorCPU cpuTimes
 }
 
 func objectMeta(ns, name string) metav1.ObjectMeta {
@@ -249,6 +253,7 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, prog
 		return convergence{}, err
 	}
 	pprof := fmt.Sprintf("127.0.0.1:%d", port)
+	cpuBefore := readCPU()
 	progress.start = time.Now()
 	op, err := startOperator(c, p, append(args, "--pprof-bind-address", pprof)...)
 	if err != nil {
@@ -275,7 +280,7 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, prog
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	res := convergence{n: n, operator: time.Since(progress.start)}
+	res := convergence{n: n, operator: time.Since(progress.start), operatorCPU: readCPU().since(cpuBefore)}
 	reads, writes, err := op.requests()
 	res.reads, res.writes = reads/float64(n), writes/float64(n)
 	if err != nil {
@@ -285,6 +290,11 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, prog
 		return res, err
 	}
 	say("N=%d: reconciles: %s", n, res.reconciles)
+	if res.waits, err = op.waits(res.operator); err != nil {
+		return res, err
+	}
+	res.firstAPI = progress.firstAbove(0)
+	say("N=%d: first API after %s; %s", n, secs(res.firstAPI), res.waits)
 	res.peakRSS, err = op.memory("VmHWM")
 	return res, err
 }

@@ -190,3 +190,28 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// waits says where the ExposedAPI controller's time went during a run of wall: how busy its
+// workers were and how long a request waited in its queue. Workers busy and a long wait
+// mean the operator's own concurrency bounds it; idle workers, its events.
+func (o *operatorProcess) waits(wall time.Duration) (string, error) {
+	var busy, workers, queued, queuedN float64
+	err := o.scrape(func(name, labels string, v float64) {
+		c, _ := label(labels, "controller")
+		q, _ := label(labels, "name")
+		switch {
+		case name == "controller_runtime_reconcile_time_seconds_sum" && c == "exposedapi":
+			busy = v
+		case name == "controller_runtime_max_concurrent_reconciles" && c == "exposedapi":
+			workers = v
+		case name == "workqueue_queue_duration_seconds_sum" && q == "exposedapi":
+			queued = v
+		case name == "workqueue_queue_duration_seconds_count" && q == "exposedapi":
+			queuedN = v
+		}
+	})
+	if workers == 0 || queuedN == 0 {
+		return "", err
+	}
+	return fmt.Sprintf("workers busy %.0f%% of %.0f; mean queue wait %.0f ms", 100*busy/(wall.Seconds()*workers), workers, 1000*queued/queuedN), err
+}

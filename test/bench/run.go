@@ -106,7 +106,9 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 		}
 	}
 	plain := floorWrites{name: "floor"}
+	cpuBefore := readCPU()
 	fl, err := watchedFloor(ctx, p, plain, apis, floorDone)
+	floorCPU := readCPU().since(cpuBefore)
 	if fair {
 		duringFloor = o.finish()
 	}
@@ -152,7 +154,7 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 		res.picture = picture{n: n, operator: progress.all(), floor: floorDone.all(), reads: f.operator.readS, writes: f.operator.writeS,
 			idleRead: f.idle.reads, idleWrt: f.idle.writes}
 	}
-	conv.floor, conv.floorEvents = fl, flEvents
+	conv.floor, conv.floorEvents, conv.floorCPU = fl, flEvents, floorCPU
 	say("N=%d: operator %s, floor %s", n, conv.operator.Round(time.Millisecond), fl.Round(time.Millisecond))
 	return conv, err
 }

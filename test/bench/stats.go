@@ -66,3 +66,13 @@ func (c *counter) inc() {
 	c.samples = append(c.samples, sample{at: time.Since(c.start), value: float64(c.n)})
 	c.mu.Unlock()
 }
+
+// firstAbove is when the series first went above v (0 if it never did).
+func (s *series) firstAbove(v float64) time.Duration {
+	for _, smp := range s.all() {
+		if smp.value > v {
+			return smp.at
+		}
+	}
+	return 0
+}

@@ -56,6 +56,13 @@ func (r *result) convergenceRows(t *tableWriter) {
 		if cv.reconciles != "" {
 			t.row(fmt.Sprintf("N=%d: operator's reconciles by result; work queue retries", cv.n), cv.reconciles, "-", nil)
 		}
+		if cv.operatorCPU.total() > 0 {
+			t.row(fmt.Sprintf("N=%d: CPU used during the run: floor / operator", cv.n), fmt.Sprintf("%s / %s", cv.floorCPU, cv.operatorCPU), "-", nil)
+		}
+		if cv.waits != "" {
+			t.row(fmt.Sprintf("N=%d: operator's first API converged after; its ExposedAPI workers", cv.n),
+				fmt.Sprintf("%s; %s", secs(cv.firstAPI), cv.waits), "-", nil)
+		}
 		times[cv.n] = cv.operator
 	}
 	if r.throttled != nil {

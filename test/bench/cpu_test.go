@@ -1,0 +1,25 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestCPUOf(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "stat")
+	// pid (comm with spaces) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+	stat := "4242 (kube api) server) S 17 4242 4242 0 -1 4194560 100 0 0 0 250 130 0 0 20 0 12 0\n"
+	assert.NoError(t, os.WriteFile(path, []byte(stat), 0o644))
+
+	var comm string
+	var ppid int
+	got := cpuOf(path, func(c string, p int) bool { comm, ppid = c, p; return true })
+	assert.InDelta(t, 3.8, got, 1e-9, "(250+130) ticks of 1/100 s")
+	assert.Equal(t, "kube api) server", comm, "the name ends at the last parenthesis")
+	assert.Equal(t, 17, ppid)
+	assert.Zero(t, cpuOf(path, func(string, int) bool { return false }), "not kept")
+	assert.Zero(t, cpuOf(filepath.Join(t.TempDir(), "gone"), nil), "process gone")
+}
