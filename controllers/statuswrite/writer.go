@@ -11,6 +11,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -93,21 +94,37 @@ func (w *Writer) BumpsGeneration(obj client.Object) (bool, error) {
 }
 
 // Patch applies patch to obj's status: on /status when the resource serves it, else on the
-// object itself (the patch must then touch nothing but status).
+// object itself (the patch must then touch nothing but status). Only the stored object's
+// metadata is read back into obj: decoding the whole object, a Component's thousands of
+// entries among them, would cost more than the write itself.
 func (w *Writer) Patch(ctx context.Context, obj client.Object, patch client.Patch) error {
 	has, err := w.HasSubresource(obj)
 	if err != nil {
 		return err
 	}
-	if !has {
-		return w.client.Patch(ctx, obj, patch)
+	gvk, err := apiutil.GVKForObject(obj, w.client.Scheme())
+	if err != nil {
+		return err
 	}
-	err = w.client.Status().Patch(ctx, obj, patch)
-	if apierrors.IsNotFound(err) {
+	data, err := patch.Data(obj)
+	if err != nil {
+		return err
+	}
+	stored := &metav1.PartialObjectMetadata{}
+	stored.SetGroupVersionKind(gvk)
+	stored.SetNamespace(obj.GetNamespace())
+	stored.SetName(obj.GetName())
+	raw := client.RawPatch(patch.Type(), data)
+	if !has {
+		err = w.client.Patch(ctx, stored, raw)
+	} else if err = w.client.Status().Patch(ctx, stored, raw); apierrors.IsNotFound(err) {
 		// Either the object is gone or its CRD lost the status subresource since we looked:
 		// looking again next time is cheap and covers the second case.
-		gvk, _ := apiutil.GVKForObject(obj, w.client.Scheme())
 		w.Forget(gvk.Group)
+	}
+	if err == nil {
+		obj.SetResourceVersion(stored.ResourceVersion)
+		obj.SetGeneration(stored.Generation)
 	}
 	return err
 }
