@@ -38,12 +38,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	gcPercent := app.SetGCPercent(os.Getenv)
 	cfg, err := restConfig(o.Kubeconfig)
 	if err != nil {
 		return fmt.Errorf("loading the kubeconfig: %w", err)
 	}
 	log.Info("starting", "namespaces", o.Namespaces, "componentGateway", o.ComponentGateway,
-		"publicHostname", o.PublicHostname, "openmetricsImplementation", o.OpenMetricsImplementation, "goMemoryLimit", memLimit)
+		"publicHostname", o.PublicHostname, "openmetricsImplementation", o.OpenMetricsImplementation, "goMemoryLimit", memLimit, "goGCPercent", gcPercent)
 	return app.Run(ctrl.SetupSignalHandler(), cfg, &o)
 }
 

@@ -27,3 +27,20 @@ func SetMemoryLimit(getenv func(string) string) (int64, error) {
 	debug.SetMemoryLimit(limit)
 	return limit, nil
 }
+
+// DefaultGCPercent is the garbage collector's target when GOGC is not set: the heap may
+// grow by half its live size between collections rather than double. Most of the heap is
+// the informer caches, which live as long as the process, so the default of 100 would hold
+// about as much garbage as there are cached objects.
+const DefaultGCPercent = 50
+
+// SetGCPercent sets DefaultGCPercent unless GOGC is set, and returns the percent in force.
+func SetGCPercent(getenv func(string) string) int {
+	if getenv("GOGC") != "" {
+		pct := debug.SetGCPercent(100)
+		debug.SetGCPercent(pct)
+		return pct
+	}
+	debug.SetGCPercent(DefaultGCPercent)
+	return DefaultGCPercent
+}

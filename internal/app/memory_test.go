@@ -33,3 +33,16 @@ func TestSetMemoryLimit(t *testing.T) {
 		assert.EqualError(t, err, `MEMORY_LIMIT_BYTES="`+bad+`": want the container's memory limit in bytes`)
 	}
 }
+
+func TestSetGCPercent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+
+	debug.SetGCPercent(100)
+	assert.Equal(t, DefaultGCPercent, SetGCPercent(env(nil)))
+	assert.Equal(t, DefaultGCPercent, debug.SetGCPercent(DefaultGCPercent), "the runtime has it")
+
+	debug.SetGCPercent(80) // as the runtime reads GOGC=80 at start
+	assert.Equal(t, 80, SetGCPercent(env(map[string]string{"GOGC": "80"})), "GOGC wins")
+	assert.Equal(t, 80, debug.SetGCPercent(80))
+}
