@@ -129,6 +129,15 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 			return convergence{}, err
 		}
 	}
+	say("N=%d: the floor with %d APIs in flight", n, wideFloorInFlight)
+	wide := floorWrites{name: "floorwide", inFlight: wideFloorInFlight}
+	flWide, err := watchedFloor(ctx, p, wide, apis, &counter{series: newSeries(time.Now())})
+	if err != nil {
+		return convergence{}, err
+	}
+	if err := removeFloor(ctx, p, wide, apis); err != nil {
+		return convergence{}, err
+	}
 	say("N=%d: the operator, default settings", n)
 	progress := newSeries(time.Now())
 	if fair {
@@ -154,7 +163,8 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 		res.picture = picture{n: n, operator: progress.all(), floor: floorDone.all(), reads: f.operator.readS, writes: f.operator.writeS,
 			idleRead: f.idle.reads, idleWrt: f.idle.writes}
 	}
-	conv.floor, conv.floorEvents, conv.floorCPU = fl, flEvents, floorCPU
+	conv.floor16, conv.floor64 = fl, flWide
+	conv.floor, conv.floorEvents, conv.floorCPU = min(fl, flWide), flEvents, floorCPU
 	say("N=%d: operator %s, floor %s", n, conv.operator.Round(time.Millisecond), fl.Round(time.Millisecond))
 	return conv, err
 }

@@ -47,6 +47,10 @@ func (r *result) convergenceRows(t *tableWriter) {
 		}
 		t.row(fmt.Sprintf("convergence N=%d: operator (defaults) / floor", cv.n), fmt.Sprintf("%s (%.0f APIs/s) / %s: **%.2fx**",
 			secs(cv.operator), float64(cv.n)/cv.operator.Seconds(), secs(cv.floor), ratio), target, met)
+		if cv.floor64 > 0 {
+			t.row(fmt.Sprintf("N=%d: the floor with %d / %d APIs in flight (the faster is the floor above)", cv.n, floorInFlight, wideFloorInFlight),
+				fmt.Sprintf("%s / %s", secs(cv.floor16), secs(cv.floor64)), "-", nil)
+		}
 		if cv.floorEvents > 0 {
 			t.row(fmt.Sprintf("N=%d: the floor with an Event per API (3 writes)", cv.n), fmt.Sprintf("%s: %.2fx the 2-write floor",
 				secs(cv.floorEvents), cv.floorEvents.Seconds()/cv.floor.Seconds()), "-", nil)
