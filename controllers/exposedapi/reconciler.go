@@ -5,7 +5,6 @@ package exposedapi
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -45,10 +44,7 @@ type Reconciler struct {
 	// whose CRD arrives after the operator).
 	Controller controller.Controller
 
-	// wroteOver maps an ExposedAPI to the resourceVersion its last status write replaced:
-	// while the cache still shows that version, a reconcile would only repeat the write
-	// and fail on the conflict. The informer's update event brings the next reconcile.
-	wroteOver sync.Map
+	writes ownWrites
 }
 
 // Extension makes children beyond the route for an accepted API. Its condition, when not
@@ -94,11 +90,12 @@ type observed struct {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	api := &odav1.ExposedAPI{}
 	if err := r.Client.Get(ctx, req.NamespacedName, api); err != nil {
-		r.wroteOver.Delete(req.NamespacedName)
+		r.writes.forget(req.NamespacedName)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if r.cacheBehind(api) {
-		return ctrl.Result{}, nil
+	if r.writes.behind(req.NamespacedName, api.ResourceVersion) {
+		// Our last status write is not in the cache yet: come back when it is.
+		return ctrl.Result{Requeue: true}, nil
 	}
 	if api.DeletionTimestamp != nil {
 		return ctrl.Result{}, r.finalize(ctx, api)
@@ -117,20 +114,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	return r.writeStatus(ctx, api, r.wantedStatus(api, obs))
-}
-
-// cacheBehind tells whether the cache has not yet seen our last status write.
-func (r *Reconciler) cacheBehind(api *odav1.ExposedAPI) bool {
-	key := client.ObjectKeyFromObject(api)
-	old, ok := r.wroteOver.Load(key)
-	if !ok {
-		return false
-	}
-	if old == api.ResourceVersion {
-		return true
-	}
-	r.wroteOver.Delete(key)
-	return false
 }
 
 // observe gathers every fact the reconcile decides on, all from caches.

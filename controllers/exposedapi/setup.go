@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -53,8 +54,12 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, gat
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("exposedapi").
 		WithOptions(opts).
-		For(&odav1.ExposedAPI{}).
-		Owns(&networkingv1.VirtualService{}).
+		For(&odav1.ExposedAPI{}, builder.WithPredicates(r.writes.notEcho())).
+		// A VirtualService's creation is our own reconcile's doing, or at a start, comes with
+		// its ExposedAPI's own event: only changes and deletions need a look.
+		Owns(&networkingv1.VirtualService{}, builder.WithPredicates(predicate.Funcs{
+			CreateFunc: func(event.CreateEvent) bool { return false },
+		})).
 		Watches(&networkingv1.VirtualService{}, r.servedPeers()).
 		Watches(&odav1.ExposedAPI{}, r.routePeers()).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.apisOfSlice),

@@ -144,7 +144,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, wan
 		return ctrl.Result{Requeue: true}, nil
 	}
 	if err == nil {
-		r.wroteOver.Store(client.ObjectKeyFromObject(api), api.ResourceVersion)
+		r.writes.wrote(client.ObjectKeyFromObject(api), api.ResourceVersion, next.ResourceVersion)
 		logf.FromContext(ctx).V(1).Info("status written", "ready", meta.IsStatusConditionTrue(want.Conditions, ConditionReady))
 	}
 	return ctrl.Result{}, err

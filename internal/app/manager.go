@@ -158,6 +158,7 @@ func servingCerts(cfg *rest.Config, o *Options) (*certs.Provider, error) {
 func managerOptions(o *Options) ctrl.Options {
 	opts := ctrl.Options{
 		Scheme:                  Scheme(),
+		MapperProvider:          newMapper,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress:  o.HealthProbeBindAddress,
 		PprofBindAddress:        o.PprofBindAddress,
