@@ -30,7 +30,7 @@ func (r *Reconciler) routeOwner(ctx context.Context, api *odav1.ExposedAPI, key 
 // else the one its kept VirtualService still serves, else none.
 func (r *Reconciler) claimedRoute(obs *observed) string {
 	if len(obs.invalid) == 0 {
-		return r.Routes.Key(&obs.spec)
+		return obs.route.Key()
 	}
 	if obs.vs != nil && !obs.foreign {
 		return routes.ServedKey(obs.vs)
@@ -49,7 +49,7 @@ func (r *Reconciler) routeKeys(o client.Object) []string {
 	if len(validation.ValidateSpec(&spec, field.NewPath("spec"))) > 0 {
 		return nil
 	}
-	return []string{r.Routes.Key(&spec)}
+	return []string{r.Routes.Route(api.Namespace, &spec).Key()}
 }
 
 // servedKeys is the index function of routes.ServedIndexKey.

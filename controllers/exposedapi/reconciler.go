@@ -33,7 +33,7 @@ type Reconciler struct {
 	APIReader client.Reader
 	// Gateways reads the Istio ingress gateway Services (a cache of only those).
 	Gateways client.Reader
-	// Routes holds the component gateway and public host name.
+	// Routes holds the component gateway, public host name and internal segments.
 	Routes routes.Settings
 	// PublicHostname replaces the ingress address in URLs when set.
 	PublicHostname string
@@ -68,6 +68,7 @@ type Extension interface {
 // observed is what a reconcile learned about an API and its surroundings.
 type observed struct {
 	spec     odav1.ExposedAPISpec // normalised
+	route    routes.Route         // the route spec asks for
 	invalid  field.ErrorList
 	owner    *odav1.ExposedAPI // the other API that owns this route, if any
 	vs       *networkingv1.VirtualService
@@ -136,6 +137,7 @@ func (r *Reconciler) cacheBehind(api *odav1.ExposedAPI) bool {
 // observe gathers every fact the reconcile decides on, all from caches.
 func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*observed, error) {
 	obs := &observed{spec: normalised(&api.Spec)}
+	obs.route = r.Routes.Route(api.Namespace, &obs.spec)
 	obs.invalid = validation.ValidateSpec(&obs.spec, field.NewPath("spec"))
 	var err error
 	if obs.vs, err = virtualService(ctx, r.Client, api); err != nil {
@@ -178,7 +180,7 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 	if obs.foreign {
 		return nil
 	}
-	vs, did, err := r.programRoute(ctx, api, &obs.spec, obs.vs)
+	vs, did, err := r.programRoute(ctx, api, obs, obs.vs)
 	if apierrors.IsAlreadyExists(err) {
 		// Not in our cache: made by someone else, or by an operator that did not label it
 		// (the Python reference). Adopt it if this API owns it, else leave it alone.
@@ -188,19 +190,19 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 		if obs.foreign = !ownedBy(obs.vs, api.UID); obs.foreign {
 			return nil
 		}
-		vs, did, err = r.programRoute(ctx, api, &obs.spec, obs.vs)
+		vs, did, err = r.programRoute(ctx, api, obs, obs.vs)
 	}
 	if err != nil {
 		return err
 	}
 	obs.vs = vs
 	if did != "" {
-		log.Info("VirtualService "+lower(did), "virtualService", api.Name, "route", routeDescription(r, &obs.spec))
+		log.Info("VirtualService "+lower(did), "virtualService", api.Name, "route", routeDescription(obs))
 	}
 	// A route created is the happy path, said by the status: an Event would be a third
 	// write per API. A route changed under a running API is worth one.
 	if did == "Updated" {
-		r.event(api, "Normal", "VirtualServiceUpdated", did, "VirtualService %s routes %s", api.Name, routeDescription(r, &obs.spec))
+		r.event(api, "Normal", "VirtualServiceUpdated", did, "VirtualService %s routes %s", api.Name, routeDescription(obs))
 	}
 	return r.runExtensions(ctx, api, obs)
 }
