@@ -1,5 +1,5 @@
 // Package exposedapi turns each ExposedAPI into an Istio VirtualService on the component
-// gateway and keeps the ExposedAPI's status true.
+// gateway, or on the mesh for an internal segment, and keeps the ExposedAPI's status true.
 package exposedapi
 
 import (

@@ -1,6 +1,7 @@
-// Package routes decides which ExposedAPI owns a gateway route when several ask for the
+// Package routes says where an ExposedAPI is routed (the component gateway, or the mesh for
+// an internal segment) and decides which ExposedAPI owns a route when several ask for the
 // same one. The webhook and the controller both use it, so that admission and reconciliation
-// agree on the winner.
+// agree on the route and its winner.
 package routes
 
 import (

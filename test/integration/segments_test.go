@@ -108,3 +108,35 @@ func TestMeshRouteDoesNotConflictWithGatewayRoute(t *testing.T) {
 		assert.Contains(t, err.Error(), `route `+mesh+`/shared on gateway mesh is already exposed by ExposedAPI `+ns+`/metrics`)
 	})
 }
+
+// TestMeshRouteConflictsInTheController: without the webhook, the controller judges mesh
+// claims by the same key: a gateway route and a mesh route on one path are both served, and
+// the later of two mesh claims on one Service and path loses.
+func TestMeshRouteConflictsInTheController(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		env.Implementation(t, ns, "impl", 8080, true)
+		harness.StartOperator(t, env, internalSegmentsOptions())
+
+		core := harness.API(ns, "core", "/shared", "impl", 8080)
+		first := harness.API(ns, "metrics", "/shared", "impl", 8080)
+		first.Spec.Segment = odav1.SegmentManagement
+		for _, api := range []*odav1.ExposedAPI{core, first} {
+			require.NoError(t, env.Client.Create(ctx, api))
+		}
+		mesh := "impl." + ns + ".svc.cluster.local"
+		waitAPIStatus(t, env, core, wantStatus{"https://20.0.0.1/shared", "", "20.0.0.1"}, "Ready")
+		waitAPIStatus(t, env, first, wantStatus{"http://" + mesh + ":8080/shared", "", ""}, "Ready")
+
+		// Named after the first: creation times have whole seconds, and ties go by name.
+		second := harness.API(ns, "security", "/shared", "impl", 8080)
+		second.Spec.Segment = odav1.SegmentSecurity
+		require.NoError(t, env.Client.Create(ctx, second))
+		msg := waitCondition(t, env, second, "Accepted", false, "RouteConflict")
+		assert.Contains(t, msg, "route "+mesh+"/shared on gateway mesh to impl:8080 is already exposed by ExposedAPI "+ns+"/metrics")
+		virtualService(t, env, first, routeIs(mesh, "mesh", "/shared", "impl", 8080))
+	})
+}
