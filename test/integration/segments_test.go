@@ -2,10 +2,12 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -46,7 +48,7 @@ func TestInternalSegments(t *testing.T) {
 		})
 
 		mesh := "mgmt." + ns + ".svc.cluster.local"
-		vs := virtualService(t, env, mgmt, routeIs(mesh, "mesh", "/shop/mgmt", "mgmt", 9090))
+		vs := virtualService(t, env, mgmt, meshIs(mesh, "mgmt", meshRoute("shop-mgmt", "/shop/mgmt", "mgmt", 9090)))
 		virtualService(t, env, core, routeIs("*", "component-gateway", "/shop/core", "core", 8080))
 		// Inside the mesh no ingress address is needed; the core API waits for one.
 		meshURL := wantStatus{"http://" + mesh + ":9090/shop/mgmt", "http://" + mesh + ":9090/shop/mgmt/docs", ""}
@@ -65,7 +67,7 @@ func TestInternalSegments(t *testing.T) {
 		assert.Equal(t, vs.UID, moved.UID, "the VirtualService is updated in place, not recreated")
 		waitAPIStatus(t, env, mgmt, wantStatus{"https://20.0.0.1/shop/mgmt", "https://20.0.0.1/shop/mgmt/docs", "20.0.0.1"}, "Ready")
 		env.UpdateAPI(t, mgmt, func(api *odav1.ExposedAPI) { api.Spec.Segment = odav1.SegmentSecurity })
-		moved = virtualService(t, env, mgmt, routeIs(mesh, "mesh", "/shop/mgmt", "mgmt", 9090))
+		moved = virtualService(t, env, mgmt, meshIs(mesh, "mgmt", meshRoute("shop-mgmt", "/shop/mgmt", "mgmt", 9090)))
 		assert.Equal(t, vs.UID, moved.UID, "the VirtualService is updated in place, not recreated")
 		waitAPIStatus(t, env, mgmt, meshURL, "Ready")
 
@@ -137,6 +139,106 @@ func TestMeshRouteConflictsInTheController(t *testing.T) {
 		require.NoError(t, env.Client.Create(ctx, second))
 		msg := waitCondition(t, env, second, "Accepted", false, "RouteConflict")
 		assert.Contains(t, msg, "route "+mesh+"/shared on gateway mesh to impl:8080 is already exposed by ExposedAPI "+ns+"/metrics")
-		virtualService(t, env, first, routeIs(mesh, "mesh", "/shared", "impl", 8080))
+		virtualService(t, env, first, meshIs(mesh, "impl", meshRoute("metrics", "/shared", "impl", 8080)))
+		noVirtualService(t, env, second)
+	})
+}
+
+// TestOneMeshVirtualServicePerService (issue #18): Istio does not merge mesh VirtualServices
+// of one host, so the internal APIs of one Service share one: the oldest one's, with a route
+// per API (longest path first, each on its port) and a fall-through that leaves every other
+// path and port of the Service as it was. The others have none of their own; when the oldest
+// goes or moves out, the next takes over, and moving in or out updates a VirtualService in
+// place.
+func TestOneMeshVirtualServicePerService(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		env.Implementation(t, ns, "impl", 8080, true)
+		harness.StartOperator(t, env, internalSegmentsOptions())
+
+		comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}
+		require.NoError(t, env.Client.Create(ctx, comp))
+		// Created in name order: creation times have whole seconds, and ties go by name.
+		events := ownedAPI(ns, "events", "/shop/events", "impl", odav1.SegmentManagement, "shop", comp.UID)
+		metrics := ownedAPI(ns, "metrics", "/shop/metrics/v1", "impl", odav1.SegmentSecurity, "shop", comp.UID)
+		metrics.Spec.Port = 9090
+		for _, api := range []*odav1.ExposedAPI{events, metrics} {
+			require.NoError(t, env.Client.Create(ctx, api))
+		}
+		env.PatchComponentStatus(t, comp, map[string]any{
+			"managementAPIs": []any{map[string]any{"name": events.Spec.Name, "uid": string(events.UID)}},
+			"securityAPIs":   []any{map[string]any{"name": metrics.Spec.Name, "uid": string(metrics.UID)}},
+		})
+
+		mesh := "impl." + ns + ".svc.cluster.local"
+		eventsRoute := meshRoute("events", "/shop/events", "impl", 8080)
+		metricsRoute := meshRoute("metrics", "/shop/metrics/v1", "impl", 9090)
+		vs := virtualService(t, env, events, meshIs(mesh, "impl", metricsRoute, eventsRoute))
+		noVirtualService(t, env, metrics)
+		eventsURL := wantStatus{"http://" + mesh + ":8080/shop/events", "", ""}
+		metricsURL := wantStatus{"http://" + mesh + ":9090/shop/metrics/v1", "", ""}
+		waitAPIStatus(t, env, events, eventsURL, "Ready")
+		waitAPIStatus(t, env, metrics, metricsURL, "Ready")
+		msg := waitCondition(t, env, metrics, "Programmed", true, "VirtualServiceProgrammed")
+		assert.Contains(t, msg, "VirtualService events")
+		waitRoutedBy(t, env, metrics, vs)
+		waitEntry(t, env, ns, "shop", "managementAPIs", events, eventsURL.url, true)
+		waitEntry(t, env, ns, "shop", "securityAPIs", metrics, metricsURL.url, true)
+
+		// The same path on the same Service conflicts; the loser is in no VirtualService.
+		dup := harness.API(ns, "events-copy", "/shop/events", "impl", 8080)
+		dup.Spec.Segment = odav1.SegmentSecurity
+		require.NoError(t, env.Client.Create(ctx, dup))
+		msg = waitCondition(t, env, dup, "Accepted", false, "RouteConflict")
+		assert.Contains(t, msg, "is already exposed by ExposedAPI "+ns+"/events")
+		noVirtualService(t, env, dup)
+		virtualService(t, env, events, meshIs(mesh, "impl", metricsRoute, eventsRoute))
+		require.NoError(t, env.Client.Delete(ctx, dup))
+
+		// A younger API moved out gets its own gateway route; moved back in, it loses it.
+		env.UpdateAPI(t, metrics, func(api *odav1.ExposedAPI) { api.Spec.Segment = odav1.SegmentCore })
+		virtualService(t, env, metrics, routeIs("*", "component-gateway", "/shop/metrics/v1", "impl", 9090))
+		virtualService(t, env, events, meshIs(mesh, "impl", eventsRoute))
+		waitAPIStatus(t, env, metrics, wantStatus{"https://20.0.0.1/shop/metrics/v1", "", "20.0.0.1"}, "Ready")
+		env.UpdateAPI(t, metrics, func(api *odav1.ExposedAPI) { api.Spec.Segment = odav1.SegmentSecurity })
+		virtualService(t, env, events, meshIs(mesh, "impl", metricsRoute, eventsRoute))
+		noVirtualService(t, env, metrics)
+		waitAPIStatus(t, env, metrics, metricsURL, "Ready")
+
+		// The oldest moved out keeps its VirtualService, now its gateway route; the next one
+		// makes the mesh VirtualService. Moved back in, it takes the mesh over again, in place.
+		env.UpdateAPI(t, events, func(api *odav1.ExposedAPI) { api.Spec.Segment = odav1.SegmentCore })
+		moved := virtualService(t, env, events, routeIs("*", "component-gateway", "/shop/events", "impl", 8080))
+		assert.Equal(t, vs.UID, moved.UID, "the VirtualService is updated in place, not recreated")
+		virtualService(t, env, metrics, meshIs(mesh, "impl", metricsRoute))
+		waitAPIStatus(t, env, events, wantStatus{"https://20.0.0.1/shop/events", "", "20.0.0.1"}, "Ready")
+		env.UpdateAPI(t, events, func(api *odav1.ExposedAPI) { api.Spec.Segment = odav1.SegmentManagement })
+		moved = virtualService(t, env, events, meshIs(mesh, "impl", metricsRoute, eventsRoute))
+		assert.Equal(t, vs.UID, moved.UID, "the VirtualService is updated in place, not recreated")
+		noVirtualService(t, env, metrics)
+		waitAPIStatus(t, env, events, eventsURL, "Ready")
+
+		// The oldest deleted: the next one's VirtualService takes over. (Without a garbage
+		// collector in the test control plane, the deleted API's VirtualService stays.)
+		require.NoError(t, env.Client.Delete(ctx, events))
+		taken := virtualService(t, env, metrics, meshIs(mesh, "impl", metricsRoute))
+		msg = waitCondition(t, env, metrics, "Programmed", true, "VirtualServiceProgrammed")
+		assert.Contains(t, msg, "VirtualService metrics")
+		waitRoutedBy(t, env, metrics, taken)
+		waitAPIStatus(t, env, metrics, metricsURL, "Ready")
+	})
+}
+
+// waitRoutedBy waits until the API's apiStatus names the VirtualService that routes it.
+func waitRoutedBy(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, vs *networkingv1.VirtualService) {
+	t.Helper()
+	env.WaitAPI(t, api, "routed by VirtualService "+vs.Name, func(got *odav1.ExposedAPI) error {
+		if s := got.Status.APIStatus; s == nil || s.UID != string(vs.UID) {
+			return fmt.Errorf("apiStatus %+v", s)
+		}
+		return nil
 	})
 }
