@@ -67,12 +67,18 @@ type Extension interface {
 
 // observed is what a reconcile learned about an API and its surroundings.
 type observed struct {
-	spec     odav1.ExposedAPISpec // normalised
-	route    routes.Route         // the route spec asks for
-	invalid  field.ErrorList
-	owner    *odav1.ExposedAPI // the other API that owns this route, if any
-	vs       *networkingv1.VirtualService
-	foreign  bool // a VirtualService of this name that another owner controls
+	spec    odav1.ExposedAPISpec // normalised
+	route   routes.Route         // the route spec asks for
+	invalid field.ErrorList
+	owner   *odav1.ExposedAPI // the other API that owns this route, if any
+	// vs routes the API: its own VirtualService, or for an internal API that does not lead
+	// its Service's mesh route, the leader's once it holds the API's route.
+	vs      *networkingv1.VirtualService
+	foreign bool // a VirtualService of this name that another owner controls
+	// mesh is the mesh route an accepted internal API shares; stale is the API's own
+	// VirtualService that it must not keep (see observeMesh).
+	mesh     *meshRoute
+	stale    *networkingv1.VirtualService
 	ingress  ingress
 	ready    bool
 	extConds []metav1.Condition
@@ -149,6 +155,9 @@ func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*obser
 			return nil, err
 		}
 	}
+	if err := r.observeMesh(ctx, api, obs); err != nil {
+		return nil, err
+	}
 	if obs.ingress, err = r.ingress(ctx); err != nil {
 		return nil, err
 	}
@@ -174,11 +183,17 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 			return err
 		}
 	}
+	if err := r.dropStale(ctx, api, obs); err != nil {
+		return err
+	}
 	if !obs.accepted() {
 		return r.withdrawExtensions(ctx, api, obs)
 	}
 	if obs.foreign {
 		return nil
+	}
+	if obs.mesh != nil && !obs.mesh.ledBy(api) {
+		return r.runExtensions(ctx, api, obs) // the leader's VirtualService routes it
 	}
 	vs, did, err := r.programRoute(ctx, api, obs, obs.vs)
 	if apierrors.IsAlreadyExists(err) {

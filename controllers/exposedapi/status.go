@@ -103,6 +103,8 @@ func programmedCondition(api *odav1.ExposedAPI, obs *observed, accepted metav1.C
 		return cond(ConditionProgrammed, true, ReasonProgrammed, "VirtualService "+api.Name+" keeps the last accepted route")
 	case accepted.Status != metav1.ConditionTrue:
 		return cond(ConditionProgrammed, false, ReasonNotAccepted, "no route: "+accepted.Message)
+	case obs.mesh != nil:
+		return meshProgrammed(obs)
 	}
 	return cond(ConditionProgrammed, true, ReasonProgrammed, "VirtualService "+api.Name+" is in place")
 }

@@ -17,8 +17,17 @@ import (
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 )
 
-// virtualServiceSpec is the route of R3.1: the API's path prefix on the component gateway,
-// or on the mesh for an internal segment, to the implementation Service's port.
+// wantedSpec is the VirtualService the API makes: its Service's mesh route for an internal
+// API (that leads it), else its gateway route.
+func (obs *observed) wantedSpec() *istioapi.VirtualService {
+	if obs.mesh != nil {
+		return meshVirtualServiceSpec(obs.route.Host, obs.spec.Implementation, obs.mesh.members)
+	}
+	return virtualServiceSpec(obs.route, &obs.spec)
+}
+
+// virtualServiceSpec is the route of R3.1: the API's path prefix on the component gateway
+// to the implementation Service's port.
 func virtualServiceSpec(route routes.Route, spec *odav1.ExposedAPISpec) *istioapi.VirtualService {
 	return &istioapi.VirtualService{
 		Hosts:    []string{route.Host},
@@ -56,7 +65,7 @@ func ownedBy(obj metav1.Object, uid types.UID) bool {
 // programRoute creates or updates the VirtualService, writing only when it differs from
 // what is wanted. It returns the VirtualService as stored and what it did ("" for nothing).
 func (r *Reconciler) programRoute(ctx context.Context, api *odav1.ExposedAPI, obs *observed, vs *networkingv1.VirtualService) (*networkingv1.VirtualService, string, error) {
-	want := virtualServiceSpec(obs.route, &obs.spec)
+	want := obs.wantedSpec()
 	if vs == nil {
 		vs = &networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{
 			Name: api.Name, Namespace: api.Namespace, Labels: childLabels(api),

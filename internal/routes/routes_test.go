@@ -25,18 +25,23 @@ func TestRouteBySegment(t *testing.T) {
 	assert.True(t, s.Route("components", spec).Internal, "an empty segment is core, internal when core is")
 }
 
-// TestServedKeyIsTheRouteKey: the key of a VirtualService as the operator writes it is the
-// key of the route it was made for, so claims by spec and by VirtualService meet.
+// TestServedKeyIsTheRouteKey: the key of a gateway VirtualService as the operator writes it
+// is the key of the route it was made for, so claims by spec and by VirtualService meet. A
+// mesh VirtualService, shared by the internal APIs of a Service, serves no one's claim.
 func TestServedKeyIsTheRouteKey(t *testing.T) {
-	for _, r := range []Route{
-		{Gateway: "mesh", Host: "impl.ns.svc.cluster.local", Path: "/p", Internal: true},
-		{Gateway: "component-gateway", Host: "API.example.com", Path: "/p"},
-	} {
+	vs := func(r Route) *networkingv1.VirtualService {
 		vs := &networkingv1.VirtualService{}
 		vs.Spec.Gateways, vs.Spec.Hosts = []string{r.Gateway}, []string{r.Host}
 		vs.Spec.Http = []*istioapi.HTTPRoute{{Match: []*istioapi.HTTPMatchRequest{{
 			Uri: &istioapi.StringMatch{MatchType: &istioapi.StringMatch_Prefix{Prefix: r.Path}},
 		}}}}
-		assert.Equal(t, r.Key(), ServedKey(vs), r)
+		return vs
 	}
+	gateway := Route{Gateway: "component-gateway", Host: "API.example.com", Path: "/p"}
+	assert.Equal(t, gateway.Key(), ServedKey(vs(gateway)))
+	assert.Equal(t, "", MeshHost(vs(gateway)))
+
+	mesh := vs(Route{Gateway: "mesh", Host: "impl.ns.svc.cluster.local", Path: "/p", Internal: true})
+	assert.Equal(t, "", ServedKey(mesh))
+	assert.Equal(t, "impl.ns.svc.cluster.local", MeshHost(mesh))
 }
