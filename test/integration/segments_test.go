@@ -242,3 +242,53 @@ func waitRoutedBy(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, vs *net
 		return nil
 	})
 }
+
+// TestMeshRouteLeaderNotAccepted (issue #18): the oldest internal API of a Service whose
+// spec becomes invalid drops the mesh VirtualService it led and the next one's takes over,
+// until it is fixed. A leader that cannot make its VirtualService (a foreign one has its
+// name) leaves the others pending, and they say whose VirtualService they wait for.
+func TestMeshRouteLeaderNotAccepted(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Implementation(t, ns, "impl", 8080, true)
+		env.Implementation(t, ns, "other", 8080, true)
+		harness.StartOperator(t, env, internalSegmentsOptions())
+
+		internal := func(name, path, impl string) *odav1.ExposedAPI {
+			api := harness.API(ns, name, path, impl, 8080)
+			api.Spec.Segment = odav1.SegmentManagement
+			require.NoError(t, env.Client.Create(ctx, api))
+			return api
+		}
+		events, metrics := internal("events", "/events", "impl"), internal("metrics", "/metrics", "impl")
+		mesh := "impl." + ns + ".svc.cluster.local"
+		eventsRoute, metricsRoute := meshRoute("events", "/events", "impl", 8080), meshRoute("metrics", "/metrics", "impl", 8080)
+		virtualService(t, env, events, meshIs(mesh, "impl", metricsRoute, eventsRoute))
+		waitAPIStatus(t, env, metrics, wantStatus{"http://" + mesh + ":8080/metrics", "", ""}, "Ready")
+
+		env.UpdateAPI(t, events, func(a *odav1.ExposedAPI) { a.Spec.Port = 0 })
+		waitCondition(t, env, events, "Programmed", false, "NotAccepted")
+		noVirtualService(t, env, events)
+		virtualService(t, env, metrics, meshIs(mesh, "impl", metricsRoute))
+		waitCondition(t, env, metrics, "Ready", true, "Ready")
+
+		env.UpdateAPI(t, events, func(a *odav1.ExposedAPI) { a.Spec.Port = 8080 })
+		virtualService(t, env, events, meshIs(mesh, "impl", metricsRoute, eventsRoute))
+		noVirtualService(t, env, metrics)
+		msg := waitCondition(t, env, metrics, "Programmed", true, "VirtualServiceProgrammed")
+		assert.Contains(t, msg, "VirtualService events")
+
+		foreign := &networkingv1.VirtualService{}
+		foreign.Namespace, foreign.Name = ns, "first"
+		foreign.Spec.Hosts = []string{"other.example.com"}
+		require.NoError(t, env.Client.Create(ctx, foreign))
+		first, second := internal("first", "/first", "other"), internal("second", "/second", "other")
+		waitCondition(t, env, first, "Programmed", false, "VirtualServiceNotOwned")
+		msg = waitCondition(t, env, second, "Programmed", false, "MeshRoutePending")
+		assert.Contains(t, msg, "VirtualService first")
+		waitCondition(t, env, second, "Ready", false, "NotProgrammed")
+		noVirtualService(t, env, second)
+	})
+}
