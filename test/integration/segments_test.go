@@ -3,6 +3,9 @@ package integration
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,25 +30,16 @@ func internalSegmentsOptions() *app.Options {
 // internal and external, by its segment or by the setting, updates the same VirtualService.
 func TestInternalSegments(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
-		ctx := context.Background()
 		env := harness.Start(t, set)
 		ns := env.Namespace(t, "components")
 		env.Implementation(t, ns, "core", 8080, true)
 		env.Implementation(t, ns, "mgmt", 9090, true)
 		op := harness.StartOperator(t, env, internalSegmentsOptions())
 
-		comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}
-		require.NoError(t, env.Client.Create(ctx, comp))
-		core := ownedAPI(ns, "shop-core", "/shop/core", "core", "", "shop", comp.UID)
-		mgmt := ownedAPI(ns, "shop-mgmt", "/shop/mgmt/", "mgmt", odav1.SegmentManagement, "shop", comp.UID)
+		core := ownedAPI(ns, "shop-core", "/shop/core", "core", "", "shop", "")
+		mgmt := ownedAPI(ns, "shop-mgmt", "/shop/mgmt/", "mgmt", odav1.SegmentManagement, "shop", "")
 		mgmt.Spec.Port, mgmt.Spec.DeveloperUI = 9090, "/shop/mgmt/docs"
-		for _, api := range []*odav1.ExposedAPI{core, mgmt} {
-			require.NoError(t, env.Client.Create(ctx, api))
-		}
-		env.PatchComponentStatus(t, comp, map[string]any{
-			"coreAPIs":       []any{map[string]any{"name": core.Spec.Name, "uid": string(core.UID)}},
-			"managementAPIs": []any{map[string]any{"name": mgmt.Spec.Name, "uid": string(mgmt.UID)}},
-		})
+		createShop(t, env, ns, map[string]*odav1.ExposedAPI{"coreAPIs": core, "managementAPIs": mgmt})
 
 		mesh := "mgmt." + ns + ".svc.cluster.local"
 		vs := virtualService(t, env, mgmt, meshIs(mesh, "mgmt", meshRoute("shop-mgmt", "/shop/mgmt", "mgmt", 9090)))
@@ -86,29 +80,39 @@ func TestInternalSegments(t *testing.T) {
 // the same path are both served; two mesh routes to the same Service and path conflict.
 func TestMeshRouteDoesNotConflictWithGatewayRoute(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
-		ctx := context.Background()
 		env := harness.StartWithWebhooks(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
-		env.Implementation(t, ns, "impl", 8080, true)
-		harness.StartOperator(t, env, internalSegmentsOptions())
-		require.NoError(t, harness.WaitForWebhook(ctx, env.Client, ns, harness.Wait))
-
-		core := harness.API(ns, "core", "/shared", "impl", 8080)
-		meshAPI := harness.API(ns, "metrics", "/shared", "impl", 8080)
-		meshAPI.Spec.Segment = odav1.SegmentManagement
-		require.NoError(t, env.Client.Create(ctx, core))
-		require.NoError(t, env.Client.Create(ctx, meshAPI), "a mesh route does not conflict with a gateway route")
-		mesh := "impl." + ns + ".svc.cluster.local"
-		waitAPIStatus(t, env, core, wantStatus{"https://20.0.0.1/shared", "", "20.0.0.1"}, "Ready")
-		waitAPIStatus(t, env, meshAPI, wantStatus{"http://" + mesh + ":8080/shared", "", ""}, "Ready")
+		ns, mesh := gatewayAndMeshOnOnePath(t, env, true)
 
 		second := harness.API(ns, "events", "/shared", "impl", 8080)
 		second.Spec.Segment = odav1.SegmentSecurity
-		err := env.Client.Create(ctx, second)
+		err := env.Client.Create(context.Background(), second)
 		require.Error(t, err, "two mesh routes to one Service and path conflict")
 		assert.Contains(t, err.Error(), `route `+mesh+`/shared on gateway mesh is already exposed by ExposedAPI `+ns+`/metrics`)
 	})
+}
+
+// gatewayAndMeshOnOnePath starts the operator with internal segments, and in namespace
+// components a core API "core" and a management API "metrics" on path /shared of Service impl,
+// both served; it returns the namespace and the Service's cluster name.
+func gatewayAndMeshOnOnePath(t *testing.T, env *harness.Env, webhooks bool) (ns, mesh string) {
+	t.Helper()
+	ctx := context.Background()
+	ns = env.Namespace(t, "components")
+	env.Gateway(t, "20.0.0.1", "")
+	env.Implementation(t, ns, "impl", 8080, true)
+	harness.StartOperator(t, env, internalSegmentsOptions())
+	if webhooks {
+		require.NoError(t, harness.WaitForWebhook(ctx, env.Client, ns, harness.Wait))
+	}
+	core := harness.API(ns, "core", "/shared", "impl", 8080)
+	meshAPI := harness.API(ns, "metrics", "/shared", "impl", 8080)
+	meshAPI.Spec.Segment = odav1.SegmentManagement
+	require.NoError(t, env.Client.Create(ctx, core))
+	require.NoError(t, env.Client.Create(ctx, meshAPI), "a mesh route does not conflict with a gateway route")
+	mesh = "impl." + ns + ".svc.cluster.local"
+	waitAPIStatus(t, env, core, wantStatus{"https://20.0.0.1/shared", "", "20.0.0.1"}, "Ready")
+	waitAPIStatus(t, env, meshAPI, wantStatus{"http://" + mesh + ":8080/shared", "", ""}, "Ready")
+	return ns, mesh
 }
 
 // TestMeshRouteConflictsInTheController: without the webhook, the controller judges mesh
@@ -118,20 +122,8 @@ func TestMeshRouteConflictsInTheController(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
 		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
-		env.Implementation(t, ns, "impl", 8080, true)
-		harness.StartOperator(t, env, internalSegmentsOptions())
-
-		core := harness.API(ns, "core", "/shared", "impl", 8080)
-		first := harness.API(ns, "metrics", "/shared", "impl", 8080)
-		first.Spec.Segment = odav1.SegmentManagement
-		for _, api := range []*odav1.ExposedAPI{core, first} {
-			require.NoError(t, env.Client.Create(ctx, api))
-		}
-		mesh := "impl." + ns + ".svc.cluster.local"
-		waitAPIStatus(t, env, core, wantStatus{"https://20.0.0.1/shared", "", "20.0.0.1"}, "Ready")
-		waitAPIStatus(t, env, first, wantStatus{"http://" + mesh + ":8080/shared", "", ""}, "Ready")
+		ns, mesh := gatewayAndMeshOnOnePath(t, env, false)
+		first := &odav1.ExposedAPI{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "metrics"}}
 
 		// Named after the first: creation times have whole seconds, and ties go by name.
 		second := harness.API(ns, "security", "/shared", "impl", 8080)
@@ -159,19 +151,11 @@ func TestOneMeshVirtualServicePerService(t *testing.T) {
 		env.Implementation(t, ns, "impl", 8080, true)
 		harness.StartOperator(t, env, internalSegmentsOptions())
 
-		comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}
-		require.NoError(t, env.Client.Create(ctx, comp))
 		// Created in name order: creation times have whole seconds, and ties go by name.
-		events := ownedAPI(ns, "events", "/shop/events", "impl", odav1.SegmentManagement, "shop", comp.UID)
-		metrics := ownedAPI(ns, "metrics", "/shop/metrics/v1", "impl", odav1.SegmentSecurity, "shop", comp.UID)
+		events := ownedAPI(ns, "events", "/shop/events", "impl", odav1.SegmentManagement, "shop", "")
+		metrics := ownedAPI(ns, "metrics", "/shop/metrics/v1", "impl", odav1.SegmentSecurity, "shop", "")
 		metrics.Spec.Port = 9090
-		for _, api := range []*odav1.ExposedAPI{events, metrics} {
-			require.NoError(t, env.Client.Create(ctx, api))
-		}
-		env.PatchComponentStatus(t, comp, map[string]any{
-			"managementAPIs": []any{map[string]any{"name": events.Spec.Name, "uid": string(events.UID)}},
-			"securityAPIs":   []any{map[string]any{"name": metrics.Spec.Name, "uid": string(metrics.UID)}},
-		})
+		createShop(t, env, ns, map[string]*odav1.ExposedAPI{"managementAPIs": events, "securityAPIs": metrics})
 
 		mesh := "impl." + ns + ".svc.cluster.local"
 		eventsRoute := meshRoute("events", "/shop/events", "impl", 8080)
@@ -291,4 +275,23 @@ func TestMeshRouteLeaderNotAccepted(t *testing.T) {
 		waitCondition(t, env, second, "Ready", false, "NotProgrammed")
 		noVirtualService(t, env, second)
 	})
+}
+
+// createShop creates Component shop and its APIs, in name order, each owned by it and listed
+// in its status under the given list.
+func createShop(t *testing.T, env *harness.Env, ns string, lists map[string]*odav1.ExposedAPI) {
+	t.Helper()
+	ctx := context.Background()
+	comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}
+	require.NoError(t, env.Client.Create(ctx, comp))
+	apis := slices.SortedFunc(maps.Values(lists), func(a, b *odav1.ExposedAPI) int { return strings.Compare(a.Name, b.Name) })
+	for _, api := range apis {
+		api.OwnerReferences[0].UID = comp.UID
+		require.NoError(t, env.Client.Create(ctx, api))
+	}
+	status := map[string]any{}
+	for list, api := range lists {
+		status[list] = []any{map[string]any{"name": api.Spec.Name, "uid": string(api.UID)}}
+	}
+	env.PatchComponentStatus(t, comp, status)
 }
