@@ -131,7 +131,8 @@ func routesAPI(vs *networkingv1.VirtualService, api *odav1.ExposedAPI, spec *oda
 }
 
 // meshProgrammed names the VirtualService that routes an internal API, the one of the oldest
-// internal API of its Service.
+// internal API of its Service. It does not count the others: each API added to a Service
+// would otherwise rewrite the status of all.
 func meshProgrammed(obs *observed) metav1.Condition {
 	leader := obs.mesh.leader().Name
 	if obs.vs == nil {
@@ -139,6 +140,6 @@ func meshProgrammed(obs *observed) metav1.Condition {
 			"VirtualService %s, of the oldest internal API of Service %s, does not route it yet", leader, obs.spec.Implementation))
 	}
 	return cond(ConditionProgrammed, true, ReasonProgrammed, fmt.Sprintf(
-		"VirtualService %s routes it on the mesh, with the %d internal API(s) of Service %s",
-		obs.vs.Name, len(obs.mesh.members), obs.spec.Implementation))
+		"VirtualService %s routes it on the mesh, with the other internal APIs of Service %s",
+		obs.vs.Name, obs.spec.Implementation))
 }

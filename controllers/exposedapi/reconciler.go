@@ -195,6 +195,8 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 	if obs.mesh != nil && !obs.mesh.ledBy(api) {
 		return r.runExtensions(ctx, api, obs) // the leader's VirtualService routes it
 	}
+	// A mesh VirtualService that already routes this API changes for the others' routes only.
+	othersOnly := obs.mesh != nil && obs.vs != nil && routesAPI(obs.vs, api, &obs.spec)
 	vs, did, err := r.programRoute(ctx, api, obs, obs.vs)
 	if apierrors.IsAlreadyExists(err) {
 		// Not in our cache: made by someone else, or by an operator that did not label it
@@ -216,7 +218,7 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 	}
 	// A route created is the happy path, said by the status: an Event would be a third
 	// write per API. A route changed under a running API is worth one.
-	if did == "Updated" {
+	if did == "Updated" && !othersOnly {
 		r.event(api, "Normal", "VirtualServiceUpdated", did, "VirtualService %s routes %s", api.Name, routeDescription(obs))
 	}
 	return r.runExtensions(ctx, api, obs)
