@@ -1,7 +1,8 @@
 // Package routes says where an ExposedAPI is routed (the component gateway, or the mesh for
-// an internal segment) and decides which ExposedAPI owns a route when several ask for the
-// same one. The webhook and the controller both use it, so that admission and reconciliation
-// agree on the route and its winner.
+// an internal segment), decides which ExposedAPI owns a route when several ask for the
+// same one, and which internal APIs share the mesh route of their Service (MeshMembers). The
+// webhook and the controller both use it, so that admission and reconciliation agree on the
+// route and its winner.
 package routes
 
 import (
