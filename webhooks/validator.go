@@ -23,7 +23,7 @@ import (
 // ExposedAPI already exposes (R2.3), with the standard Invalid status: kubectl prints each
 // field path and what is wrong with it.
 type Validator struct {
-	// Routes are the operator's gateway and public host name.
+	// Routes are the operator's gateway, public host name and internal segments.
 	Routes routes.Settings
 	// Reader finds other claimants of a route through the cache indexes routes.IndexKey and
 	// routes.ServedIndexKey (routes.Claimants); nil skips the conflict check.
@@ -81,8 +81,9 @@ func decodeAPI(raw []byte, api *odav1.ExposedAPI) error {
 // claims (routes.Claimants); on update only when the route itself changes, so that a loser
 // of an earlier race can still be edited.
 func (v *Validator) conflict(ctx context.Context, api, old *odav1.ExposedAPI) (*field.Error, error) {
-	key := v.Routes.Key(&api.Spec)
-	if old != nil && v.Routes.Key(&old.Spec) == key {
+	route := v.Routes.Route(api.Namespace, &api.Spec)
+	key := route.Key()
+	if old != nil && v.Routes.Route(old.Namespace, &old.Spec).Key() == key {
 		return nil, nil
 	}
 	claimants, err := routes.Claimants(ctx, v.Reader, key)
@@ -94,8 +95,8 @@ func (v *Validator) conflict(ctx context.Context, api, old *odav1.ExposedAPI) (*
 			continue
 		}
 		return field.Invalid(field.NewPath("spec", "path"), api.Spec.Path, fmt.Sprintf(
-			"route %s%s on gateway %s is already exposed by ExposedAPI %s/%s; choose another path or hostname",
-			v.Routes.Host(&api.Spec), api.Spec.Path, v.Routes.Gateway, c.Namespace, c.Name)), nil
+			"route %s is already exposed by ExposedAPI %s/%s; choose another path or hostname",
+			route, c.Namespace, c.Name)), nil
 	}
 	return nil, nil
 }

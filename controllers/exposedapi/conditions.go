@@ -12,11 +12,14 @@ const (
 
 // Reasons a person can act on.
 const (
-	ReasonValid                  = "Valid"
-	ReasonInvalidSpec            = "InvalidSpec"
-	ReasonRouteConflict          = "RouteConflict"
-	ReasonProgrammed             = "VirtualServiceProgrammed"
-	ReasonNotAccepted            = "NotAccepted"
+	ReasonValid         = "Valid"
+	ReasonInvalidSpec   = "InvalidSpec"
+	ReasonRouteConflict = "RouteConflict"
+	ReasonProgrammed    = "VirtualServiceProgrammed"
+	ReasonNotAccepted   = "NotAccepted"
+	// ReasonMeshRoutePending: the mesh VirtualService of the API's Service (another internal
+	// API's) does not route it yet.
+	ReasonMeshRoutePending       = "MeshRoutePending"
 	ReasonVirtualServiceNotOwned = "VirtualServiceNotOwned"
 	ReasonReady                  = "Ready"
 	ReasonNotProgrammed          = "NotProgrammed"

@@ -30,7 +30,7 @@ func (r *Reconciler) routeOwner(ctx context.Context, api *odav1.ExposedAPI, key 
 // else the one its kept VirtualService still serves, else none.
 func (r *Reconciler) claimedRoute(obs *observed) string {
 	if len(obs.invalid) == 0 {
-		return r.Routes.Key(&obs.spec)
+		return obs.route.Key()
 	}
 	if obs.vs != nil && !obs.foreign {
 		return routes.ServedKey(obs.vs)
@@ -41,15 +41,40 @@ func (r *Reconciler) claimedRoute(obs *observed) string {
 // routeKeys is the index function of routes.IndexKey: the route an API's spec asks for,
 // if the spec is valid, so that only claims that can route are found there.
 func (r *Reconciler) routeKeys(o client.Object) []string {
+	if route, ok := r.validRoute(o); ok {
+		return []string{route.Key()}
+	}
+	return nil
+}
+
+// meshHosts is the index function of routes.MeshIndexKey: the mesh host of a valid internal
+// API.
+func (r *Reconciler) meshHosts(o client.Object) []string {
+	if route, ok := r.validRoute(o); ok && route.Internal {
+		return []string{route.Host}
+	}
+	return nil
+}
+
+// validRoute is the route an ExposedAPI's spec asks for, if the spec is valid.
+func (r *Reconciler) validRoute(o client.Object) (routes.Route, bool) {
 	api, ok := o.(*odav1.ExposedAPI)
 	if !ok {
-		return nil
+		return routes.Route{}, false
 	}
 	spec := normalised(&api.Spec)
 	if len(validation.ValidateSpec(&spec, field.NewPath("spec"))) > 0 {
-		return nil
+		return routes.Route{}, false
 	}
-	return []string{r.Routes.Key(&spec)}
+	return r.Routes.Route(api.Namespace, &spec), true
+}
+
+// vsMeshHosts is the host of a mesh VirtualService, as a list.
+func vsMeshHosts(o client.Object) []string {
+	if vs, ok := o.(*networkingv1.VirtualService); ok && routes.MeshHost(vs) != "" {
+		return []string{routes.MeshHost(vs)}
+	}
+	return nil
 }
 
 // servedKeys is the index function of routes.ServedIndexKey.

@@ -1,5 +1,5 @@
 // Package exposedapi turns each ExposedAPI into an Istio VirtualService on the component
-// gateway and keeps the ExposedAPI's status true.
+// gateway, or on the mesh for an internal segment, and keeps the ExposedAPI's status true.
 package exposedapi
 
 import (
@@ -32,7 +32,7 @@ type Reconciler struct {
 	APIReader client.Reader
 	// Gateways reads the Istio ingress gateway Services (a cache of only those).
 	Gateways client.Reader
-	// Routes holds the component gateway and public host name.
+	// Routes holds the component gateway, public host name and internal segments.
 	Routes routes.Settings
 	// PublicHostname replaces the ingress address in URLs when set.
 	PublicHostname string
@@ -63,11 +63,18 @@ type Extension interface {
 
 // observed is what a reconcile learned about an API and its surroundings.
 type observed struct {
-	spec     odav1.ExposedAPISpec // normalised
-	invalid  field.ErrorList
-	owner    *odav1.ExposedAPI // the other API that owns this route, if any
-	vs       *networkingv1.VirtualService
-	foreign  bool // a VirtualService of this name that another owner controls
+	spec    odav1.ExposedAPISpec // normalised
+	route   routes.Route         // the route spec asks for
+	invalid field.ErrorList
+	owner   *odav1.ExposedAPI // the other API that owns this route, if any
+	// vs routes the API: its own VirtualService, or for an internal API that does not lead
+	// its Service's mesh route, the leader's once it holds the API's route.
+	vs      *networkingv1.VirtualService
+	foreign bool // a VirtualService of this name that another owner controls
+	// mesh is the mesh route an accepted internal API shares; stale is the API's own
+	// VirtualService that it must not keep (see observeMesh).
+	mesh     *meshRoute
+	stale    *networkingv1.VirtualService
 	ingress  ingress
 	ready    bool
 	extConds []metav1.Condition
@@ -119,6 +126,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // observe gathers every fact the reconcile decides on, all from caches.
 func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*observed, error) {
 	obs := &observed{spec: normalised(&api.Spec)}
+	obs.route = r.Routes.Route(api.Namespace, &obs.spec)
 	obs.invalid = validation.ValidateSpec(&obs.spec, field.NewPath("spec"))
 	var err error
 	if obs.vs, err = virtualService(ctx, r.Client, api); err != nil {
@@ -129,6 +137,9 @@ func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*obser
 		if obs.owner, err = r.routeOwner(ctx, api, key); err != nil {
 			return nil, err
 		}
+	}
+	if err := r.observeMesh(ctx, api, obs); err != nil {
+		return nil, err
 	}
 	if obs.ingress, err = r.ingress(ctx); err != nil {
 		return nil, err
@@ -155,13 +166,21 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 			return err
 		}
 	}
+	if err := r.dropStale(ctx, api, obs); err != nil {
+		return err
+	}
 	if !obs.accepted() {
 		return r.withdrawExtensions(ctx, api, obs)
 	}
 	if obs.foreign {
 		return nil
 	}
-	vs, did, err := r.programRoute(ctx, api, &obs.spec, obs.vs)
+	if obs.mesh != nil && !obs.mesh.ledBy(api) {
+		return r.runExtensions(ctx, api, obs) // the leader's VirtualService routes it
+	}
+	// A mesh VirtualService that already routes this API changes for the others' routes only.
+	othersOnly := obs.mesh != nil && obs.vs != nil && routesAPI(obs.vs, api, &obs.spec)
+	vs, did, err := r.programRoute(ctx, api, obs, obs.vs)
 	if apierrors.IsAlreadyExists(err) {
 		// Not in our cache: made by someone else, or by an operator that did not label it
 		// (the Python reference). Adopt it if this API owns it, else leave it alone.
@@ -171,19 +190,19 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 		if obs.foreign = !ownedBy(obs.vs, api.UID); obs.foreign {
 			return nil
 		}
-		vs, did, err = r.programRoute(ctx, api, &obs.spec, obs.vs)
+		vs, did, err = r.programRoute(ctx, api, obs, obs.vs)
 	}
 	if err != nil {
 		return err
 	}
 	obs.vs = vs
 	if did != "" {
-		log.Info("VirtualService "+lower(did), "virtualService", api.Name, "route", routeDescription(r, &obs.spec))
+		log.Info("VirtualService "+lower(did), "virtualService", api.Name, "route", routeDescription(obs))
 	}
 	// A route created is the happy path, said by the status: an Event would be a third
 	// write per API. A route changed under a running API is worth one.
-	if did == "Updated" {
-		r.event(api, "Normal", "VirtualServiceUpdated", did, "VirtualService %s routes %s", api.Name, routeDescription(r, &obs.spec))
+	if did == "Updated" && !othersOnly {
+		r.event(api, "Normal", "VirtualServiceUpdated", did, "VirtualService %s routes %s", api.Name, routeDescription(obs))
 	}
 	return r.runExtensions(ctx, api, obs)
 }

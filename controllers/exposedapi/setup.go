@@ -2,7 +2,6 @@ package exposedapi
 
 import (
 	"context"
-	"slices"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -31,6 +30,9 @@ const ImplementationIndex = "exposedapi.implementation"
 func (r *Reconciler) SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &odav1.ExposedAPI{}, routes.IndexKey, r.routeKeys); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &odav1.ExposedAPI{}, routes.MeshIndexKey, r.meshHosts); err != nil {
 		return err
 	}
 	if err := idx.IndexField(ctx, &networkingv1.VirtualService{}, routes.ServedIndexKey, servedKeys); err != nil {
@@ -126,37 +128,48 @@ func (r *Reconciler) wakeClaimants(ctx context.Context, keys []string, self clie
 	}
 }
 
-// routePeers wakes the other claimants of a route when one changes or goes, so that a
-// loser takes the route over when the owner leaves it. An update wakes both the old and the
-// new route's claimants.
-func (r *Reconciler) routePeers() handler.EventHandler {
-	wake := func(ctx context.Context, o client.Object, q queue) {
-		r.wakeClaimants(ctx, r.routeKeys(o), client.ObjectKeyFromObject(o), q)
+// wakeMesh queues every internal API of the mesh hosts but self.
+func (r *Reconciler) wakeMesh(ctx context.Context, hosts []string, self client.ObjectKey, q queue) {
+	for _, host := range hosts {
+		for _, req := range r.requests(ctx, client.MatchingFields{routes.MeshIndexKey: host}) {
+			if req.NamespacedName != self {
+				q.Add(req)
+			}
+		}
 	}
+}
+
+// routePeers wakes the other claimants of a route when one changes or goes, so that a
+// loser takes the route over when the owner leaves it; and the other internal APIs of the
+// same Service, so that the mesh route is rebuilt and led by the oldest of them. An update
+// wakes the peers of both the old and the new spec.
+func (r *Reconciler) routePeers() handler.EventHandler {
+	return onSpecChange(func(ctx context.Context, o client.Object, q queue) {
+		self := client.ObjectKeyFromObject(o)
+		r.wakeClaimants(ctx, r.routeKeys(o), self, q)
+		r.wakeMesh(ctx, r.meshHosts(o), self, q)
+	})
+}
+
+// servedPeers wakes the claimants of the route a VirtualService serves, or served, when it
+// appears, changes or goes: a route an API's kept VirtualService held is free again once that
+// VirtualService moves or goes. A mesh VirtualService wakes the internal APIs of its Service,
+// whose Programmed condition says whether it routes them. Its own API is woken by Owns.
+func (r *Reconciler) servedPeers() handler.EventHandler {
+	return onSpecChange(func(ctx context.Context, o client.Object, q queue) {
+		self := ownerKey(o)
+		r.wakeClaimants(ctx, servedKeys(o), self, q)
+		r.wakeMesh(ctx, vsMeshHosts(o), self, q)
+	})
+}
+
+// onSpecChange calls wake with an object that appears or goes, and with both the old and the
+// new object of an update to its spec (a new generation) or of one that starts deletion.
+func onSpecChange(wake func(context.Context, client.Object, queue)) handler.EventHandler {
 	return handler.Funcs{
 		CreateFunc: func(ctx context.Context, e event.CreateEvent, q queue) { wake(ctx, e.Object, q) },
 		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q queue) {
 			if e.ObjectOld.GetGeneration() == e.ObjectNew.GetGeneration() && e.ObjectNew.GetDeletionTimestamp() == nil {
-				return
-			}
-			wake(ctx, e.ObjectOld, q)
-			wake(ctx, e.ObjectNew, q)
-		},
-		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q queue) { wake(ctx, e.Object, q) },
-	}
-}
-
-// servedPeers wakes the claimants of the route a VirtualService serves, or served, when it
-// appears, moves or goes: a route an API's kept VirtualService held is free again once that
-// VirtualService moves or goes. Its own API is woken by Owns.
-func (r *Reconciler) servedPeers() handler.EventHandler {
-	wake := func(ctx context.Context, o client.Object, q queue) {
-		r.wakeClaimants(ctx, servedKeys(o), ownerKey(o), q)
-	}
-	return handler.Funcs{
-		CreateFunc: func(ctx context.Context, e event.CreateEvent, q queue) { wake(ctx, e.Object, q) },
-		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q queue) {
-			if slices.Equal(servedKeys(e.ObjectOld), servedKeys(e.ObjectNew)) {
 				return
 			}
 			wake(ctx, e.ObjectOld, q)

@@ -45,6 +45,9 @@ func apiStatus(api *odav1.ExposedAPI, obs *observed) *odav1.APIStatus {
 		Name: api.Name, UID: string(obs.vs.UID), Path: spec.Path, Port: spec.Port,
 		Implementation: spec.Implementation,
 	}
+	if obs.route.Internal {
+		return meshStatus(s, obs)
+	}
 	if obs.ingress.address == "" {
 		return s
 	}
@@ -58,6 +61,17 @@ func apiStatus(api *odav1.ExposedAPI, obs *observed) *odav1.APIStatus {
 		s.DeveloperUI = base + spec.DeveloperUI
 	}
 	s.IP = obs.ingress.address
+	return s
+}
+
+// meshStatus is the URL of an internal API: its Service's cluster name and port, plain
+// http as the sidecars speak to each other (mTLS is theirs, not the URL's).
+func meshStatus(s *odav1.APIStatus, obs *observed) *odav1.APIStatus {
+	base := fmt.Sprintf("http://%s:%d", obs.route.Host, obs.spec.Port)
+	s.URL = base + obs.spec.Path
+	if obs.spec.DeveloperUI != "" {
+		s.DeveloperUI = base + obs.spec.DeveloperUI
+	}
 	return s
 }
 
@@ -75,9 +89,9 @@ func (r *Reconciler) acceptedCondition(obs *observed) metav1.Condition {
 	case obs.owner != nil:
 		return cond(ConditionAccepted, false, ReasonRouteConflict, fmt.Sprintf(
 			"route %s is already exposed by ExposedAPI %s (the oldest claimant wins); change spec.path or spec.hostname",
-			routeDescription(r, &obs.spec), client.ObjectKeyFromObject(obs.owner)))
+			routeDescription(obs), client.ObjectKeyFromObject(obs.owner)))
 	}
-	return cond(ConditionAccepted, true, ReasonValid, "spec is valid and route "+routeDescription(r, &obs.spec)+" is free")
+	return cond(ConditionAccepted, true, ReasonValid, "spec is valid and route "+routeDescription(obs)+" is free")
 }
 
 func programmedCondition(api *odav1.ExposedAPI, obs *observed, accepted metav1.Condition) metav1.Condition {
@@ -89,6 +103,8 @@ func programmedCondition(api *odav1.ExposedAPI, obs *observed, accepted metav1.C
 		return cond(ConditionProgrammed, true, ReasonProgrammed, "VirtualService "+api.Name+" keeps the last accepted route")
 	case accepted.Status != metav1.ConditionTrue:
 		return cond(ConditionProgrammed, false, ReasonNotAccepted, "no route: "+accepted.Message)
+	case obs.mesh != nil:
+		return meshProgrammed(obs)
 	}
 	return cond(ConditionProgrammed, true, ReasonProgrammed, "VirtualService "+api.Name+" is in place")
 }
@@ -99,7 +115,7 @@ func readyCondition(obs *observed, programmed metav1.Condition) metav1.Condition
 		return cond(ConditionReady, false, ReasonNotAccepted, "the spec is not accepted: see the Accepted condition")
 	case programmed.Status != metav1.ConditionTrue:
 		return cond(ConditionReady, false, ReasonNotProgrammed, programmed.Message)
-	case obs.ingress.address == "":
+	case obs.ingress.address == "" && !obs.route.Internal:
 		return cond(ConditionReady, false, ReasonNoIngressAddress,
 			"the Istio ingress gateway Service (label istio=ingressgateway) has no load balancer address yet; the URL follows when it has one")
 	case !obs.ready:

@@ -14,14 +14,24 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/routes"
 )
+
+// wantedSpec is the VirtualService the API makes: its Service's mesh route for an internal
+// API (that leads it), else its gateway route.
+func (obs *observed) wantedSpec() *istioapi.VirtualService {
+	if obs.mesh != nil {
+		return meshVirtualServiceSpec(obs.route.Host, obs.spec.Implementation, obs.mesh.members)
+	}
+	return virtualServiceSpec(obs.route, &obs.spec)
+}
 
 // virtualServiceSpec is the route of R3.1: the API's path prefix on the component gateway
 // to the implementation Service's port.
-func (r *Reconciler) virtualServiceSpec(spec *odav1.ExposedAPISpec) *istioapi.VirtualService {
+func virtualServiceSpec(route routes.Route, spec *odav1.ExposedAPISpec) *istioapi.VirtualService {
 	return &istioapi.VirtualService{
-		Hosts:    []string{r.Routes.Host(spec)},
-		Gateways: []string{r.Routes.Gateway},
+		Hosts:    []string{route.Host},
+		Gateways: []string{route.Gateway},
 		Http: []*istioapi.HTTPRoute{{
 			Match: []*istioapi.HTTPMatchRequest{{
 				Uri: &istioapi.StringMatch{MatchType: &istioapi.StringMatch_Prefix{Prefix: spec.Path}},
@@ -54,8 +64,8 @@ func ownedBy(obj metav1.Object, uid types.UID) bool {
 
 // programRoute creates or updates the VirtualService, writing only when it differs from
 // what is wanted. It returns the VirtualService as stored and what it did ("" for nothing).
-func (r *Reconciler) programRoute(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec, vs *networkingv1.VirtualService) (*networkingv1.VirtualService, string, error) {
-	want := r.virtualServiceSpec(spec)
+func (r *Reconciler) programRoute(ctx context.Context, api *odav1.ExposedAPI, obs *observed, vs *networkingv1.VirtualService) (*networkingv1.VirtualService, string, error) {
+	want := obs.wantedSpec()
 	if vs == nil {
 		vs = &networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{
 			Name: api.Name, Namespace: api.Namespace, Labels: childLabels(api),
@@ -124,6 +134,6 @@ func labelsMatch(have, want map[string]string) bool {
 	return true
 }
 
-func routeDescription(r *Reconciler, spec *odav1.ExposedAPISpec) string {
-	return fmt.Sprintf("%s%s on gateway %s to %s:%d", r.Routes.Host(spec), spec.Path, r.Routes.Gateway, spec.Implementation, spec.Port)
+func routeDescription(obs *observed) string {
+	return fmt.Sprintf("%s to %s:%d", obs.route, obs.spec.Implementation, obs.spec.Port)
 }

@@ -266,7 +266,7 @@ func controllerOptions(o *Options) controller.Options {
 }
 
 func routeSettings(o *Options) routes.Settings {
-	return routes.Settings{Gateway: o.ComponentGateway, PublicHostname: o.PublicHostname}
+	return routes.Settings{Gateway: o.ComponentGateway, PublicHostname: o.PublicHostname, InternalSegments: o.InternalSegments}
 }
 
 // Run starts the operator and blocks until ctx ends.

@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
+	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
 	"github.com/oda-canvas/api-operator-istio/internal/namespaces"
 )
 
@@ -34,8 +35,10 @@ type Options struct {
 	ComponentGateway          string
 	PublicHostname            string
 	OpenMetricsImplementation string
-	IngressGatewayNamespace   string
-	LogLevel                  string
+	// InternalSegments are the segments whose APIs are routed inside the mesh only.
+	InternalSegments        []string
+	IngressGatewayNamespace string
+	LogLevel                string
 
 	Kubeconfig              string
 	MetricsBindAddress      string
@@ -85,6 +88,11 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	o.Namespaces = splitList(os.Getenv("COMPONENT_NAMESPACE"))
 	fs.StringVar(&o.ComponentGateway, "component-gateway", envOr("APIOPERATORISTIO_COMPONENTGATEWAY", "component-gateway"), "Istio Gateway the VirtualServices attach to (env APIOPERATORISTIO_COMPONENTGATEWAY)")
 	fs.StringVar(&o.PublicHostname, "public-hostname", os.Getenv("APIOPERATORISTIO_PUBLICHOSTNAME"), "public host name or IPv4 that replaces the ingress address (env APIOPERATORISTIO_PUBLICHOSTNAME)")
+	fs.Func("internal-segments", "comma-separated segments ("+strings.Join(validation.Segments, ", ")+") whose APIs are routed inside the mesh only, at <implementation>.<namespace>.svc.cluster.local; empty publishes every API on the component gateway (env APIOPERATORISTIO_INTERNALSEGMENTS)", func(s string) error {
+		o.InternalSegments = splitList(s)
+		return nil
+	})
+	o.InternalSegments = splitList(os.Getenv("APIOPERATORISTIO_INTERNALSEGMENTS"))
 	fs.StringVar(&o.OpenMetricsImplementation, "openmetrics-implementation", envOr("OPENMETRICS_IMPLEMENTATION", ServiceMonitor), "how metrics APIs are scraped: "+strings.Join(Patterns, ", ")+" (env OPENMETRICS_IMPLEMENTATION)")
 	fs.StringVar(&o.IngressGatewayNamespace, "ingress-gateway-namespace", "", "namespace of the istio=ingressgateway Service; empty looks in all")
 	fs.StringVar(&o.LogLevel, "log-level", envOr("LOGGING", "info"), "debug, info, warn, error, or the Python levels 10, 20, 30, 40 (env LOGGING)")
@@ -122,6 +130,9 @@ func (o *Options) Validate() error {
 	if o.ComponentGateway == "" {
 		return fmt.Errorf("--component-gateway (env APIOPERATORISTIO_COMPONENTGATEWAY) must not be empty")
 	}
+	if err := o.validateInternalSegments(); err != nil {
+		return err
+	}
 	if _, err := ParseLogLevel(o.LogLevel); err != nil {
 		return err
 	}
@@ -131,6 +142,16 @@ func (o *Options) Validate() error {
 	}
 	o.served = served
 	return o.validateRateLimit()
+}
+
+func (o *Options) validateInternalSegments() error {
+	for _, seg := range o.InternalSegments {
+		if !slices.Contains(validation.Segments, seg) {
+			return fmt.Errorf("invalid --internal-segments (env APIOPERATORISTIO_INTERNALSEGMENTS): unknown segment %q: use %s",
+				seg, strings.Join(validation.Segments, ", "))
+		}
+	}
+	return nil
 }
 
 func (o *Options) validateRateLimit() error {

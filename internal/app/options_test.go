@@ -114,3 +114,30 @@ func TestBadRateLimits(t *testing.T) {
 		require.EqualError(t, parse(t, args[0], args[1]).Validate(), want, args)
 	}
 }
+
+func TestInternalSegments(t *testing.T) {
+	t.Setenv("APIOPERATORISTIO_INTERNALSEGMENTS", "")
+	o := parse(t)
+	assert.Empty(t, o.InternalSegments, "none by default: every API on the component gateway")
+	require.NoError(t, o.Validate())
+
+	t.Setenv("APIOPERATORISTIO_INTERNALSEGMENTS", "managementFunction, securityFunction")
+	o = parse(t)
+	assert.Equal(t, []string{"managementFunction", "securityFunction"}, o.InternalSegments)
+	require.NoError(t, o.Validate())
+
+	o = parse(t, "--internal-segments=securityFunction")
+	assert.Equal(t, []string{"securityFunction"}, o.InternalSegments, "the flag replaces the environment's list")
+	o = parse(t, "--internal-segments=")
+	assert.Empty(t, o.InternalSegments, "an empty flag clears the environment's list")
+}
+
+func TestUnknownInternalSegmentIsAnError(t *testing.T) {
+	for arg, bad := range map[string]string{
+		"--internal-segments=managementFunction,metrics": "metrics",
+		"--internal-segments=ManagementFunction":         "ManagementFunction",
+	} {
+		require.EqualError(t, parse(t, arg).Validate(), `invalid --internal-segments (env APIOPERATORISTIO_INTERNALSEGMENTS): unknown segment "`+
+			bad+`": use coreFunction, managementFunction, securityFunction`, arg)
+	}
+}

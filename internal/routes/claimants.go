@@ -17,11 +17,12 @@ import (
 // serve.
 const ServedIndexKey = "oda.route.served"
 
-// ServedKey is the route key a VirtualService serves, or "" for one of another shape than
-// the operator makes.
+// ServedKey is the route key a gateway VirtualService serves, or "" for one of another
+// shape than the operator makes. A mesh VirtualService serves the routes of several APIs
+// (MeshMembers): the claims there are the specs' alone.
 func ServedKey(vs *networkingv1.VirtualService) string {
 	s := &vs.Spec
-	if len(s.Gateways) != 1 || len(s.Hosts) != 1 || len(s.Http) != 1 || len(s.Http[0].Match) != 1 {
+	if len(s.Gateways) != 1 || len(s.Hosts) != 1 || len(s.Http) != 1 || len(s.Http[0].Match) != 1 || MeshHost(vs) != "" {
 		return ""
 	}
 	prefix := s.Http[0].Match[0].GetUri().GetPrefix()

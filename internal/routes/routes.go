@@ -1,9 +1,12 @@
-// Package routes decides which ExposedAPI owns a gateway route when several ask for the
-// same one. The webhook and the controller both use it, so that admission and reconciliation
-// agree on the winner.
+// Package routes says where an ExposedAPI is routed (the component gateway, or the mesh for
+// an internal segment), decides which ExposedAPI owns a route when several ask for the
+// same one, and which internal APIs share the mesh route of their Service (MeshMembers). The
+// webhook and the controller both use it, so that admission and reconciliation agree on the
+// route and its winner.
 package routes
 
 import (
+	"slices"
 	"strings"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -14,15 +17,45 @@ import (
 // valid spec, one that can route, is indexed.
 const IndexKey = "oda.route"
 
+// MeshGateway is Istio's reserved gateway name for the sidecars of the mesh.
+const MeshGateway = "mesh"
+
 // Settings are the operator-wide facts a route depends on.
 type Settings struct {
 	Gateway        string
 	PublicHostname string
+	// InternalSegments are the segments whose APIs are routed inside the mesh only.
+	InternalSegments []string
 }
 
-// Host is the host a VirtualService for spec matches: the operator's public host name, else
+// Route is what an API's VirtualService matches: a path prefix of a host on a gateway.
+type Route struct {
+	Gateway, Host, Path string
+	// Internal is a route on the mesh gateway, to the Service's cluster name.
+	Internal bool
+}
+
+// Route is the route an API of namespace asks for: inside the mesh for an internal
+// segment (an empty segment is core), else on the component gateway.
+func (s Settings) Route(namespace string, spec *odav1.ExposedAPISpec) Route {
+	segment := spec.Segment
+	if segment == "" {
+		segment = odav1.SegmentCore
+	}
+	if slices.Contains(s.InternalSegments, segment) {
+		return Route{Gateway: MeshGateway, Host: ServiceHost(spec.Implementation, namespace), Path: spec.Path, Internal: true}
+	}
+	return Route{Gateway: s.Gateway, Host: s.host(spec), Path: spec.Path}
+}
+
+// ServiceHost is the cluster name of Service name in namespace.
+func ServiceHost(name, namespace string) string {
+	return name + "." + namespace + ".svc.cluster.local"
+}
+
+// host is the host a gateway route for spec matches: the operator's public host name, else
 // the API's own, else any host.
-func (s Settings) Host(spec *odav1.ExposedAPISpec) string {
+func (s Settings) host(spec *odav1.ExposedAPISpec) string {
 	if s.PublicHostname != "" {
 		return s.PublicHostname
 	}
@@ -32,9 +65,13 @@ func (s Settings) Host(spec *odav1.ExposedAPISpec) string {
 	return "*"
 }
 
-// Key identifies the gateway + host + path prefix that an API's route claims.
-func (s Settings) Key(spec *odav1.ExposedAPISpec) string {
-	return key(s.Gateway, s.Host(spec), spec.Path)
+// Key identifies the route among claims: conflicts are judged per gateway, host and path.
+func (r Route) Key() string {
+	return key(r.Gateway, r.Host, r.Path)
+}
+
+func (r Route) String() string {
+	return r.Host + r.Path + " on gateway " + r.Gateway
 }
 
 func key(gateway, host, path string) string {

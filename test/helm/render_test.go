@@ -172,6 +172,7 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"replicaCount=two", "replicaCount"},
 		{"openmetricsImplementation=Graphite", "openmetricsImplementation"},
 		{"logLevel=loud", "logLevel"},
+		{"internalSegments={managementFunction,metrics}", "internalSegments"},
 	} {
 		out, err := helm(t, "template", release, chartDir(t), "--set", c.set)
 		require.Error(t, err, c.set)
@@ -197,4 +198,34 @@ func TestPodDisruptionBudgetLetsNodesDrain(t *testing.T) {
 	minAvailable, _, _ := unstructured.NestedInt64(two[0].Object, "spec", "minAvailable")
 	assert.Equal(t, int64(1), minAvailable)
 	assert.Empty(t, budgets("replicaCount=1"), "a budget for a single replica blocks node drains")
+}
+
+// TestInternalSegmentsValue: the list reaches the operator as APIOPERATORISTIO_INTERNALSEGMENTS,
+// empty by default (every API on the component gateway).
+func TestInternalSegmentsValue(t *testing.T) {
+	for want, sets := range map[string][]string{
+		"":                                    nil,
+		"managementFunction,securityFunction": {"internalSegments={managementFunction,securityFunction}"},
+	} {
+		assert.Equal(t, want, deploymentEnv(t, "APIOPERATORISTIO_INTERNALSEGMENTS", sets...), sets)
+	}
+}
+
+// deploymentEnv is the value of the operator container's environment variable name.
+func deploymentEnv(t *testing.T, name string, sets ...string) string {
+	t.Helper()
+	for _, obj := range render(t, sets...) {
+		if obj.GetKind() != "Deployment" {
+			continue
+		}
+		containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
+		env, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "env")
+		for _, e := range env {
+			if e := e.(map[string]any); e["name"] == name {
+				return e["value"].(string)
+			}
+		}
+	}
+	t.Fatalf("no %s in the Deployment's environment", name)
+	return ""
 }

@@ -1,0 +1,47 @@
+package routes
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	istioapi "istio.io/api/networking/v1alpha3"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
+func TestRouteBySegment(t *testing.T) {
+	s := Settings{Gateway: "canvas/component-gateway", InternalSegments: []string{odav1.SegmentManagement, odav1.SegmentSecurity}}
+	spec := &odav1.ExposedAPISpec{Path: "/shop/metrics", Implementation: "shop-metrics", Segment: odav1.SegmentManagement}
+	mesh := s.Route("components", spec)
+	assert.Equal(t, Route{Gateway: "mesh", Host: "shop-metrics.components.svc.cluster.local", Path: "/shop/metrics", Internal: true}, mesh)
+
+	spec.Segment = ""
+	gateway := s.Route("components", spec)
+	assert.Equal(t, Route{Gateway: "canvas/component-gateway", Host: "*", Path: "/shop/metrics"}, gateway, "an empty segment is core")
+	assert.NotEqual(t, mesh.Key(), gateway.Key(), "a mesh route and a gateway route never conflict")
+
+	s.InternalSegments = []string{odav1.SegmentCore}
+	assert.True(t, s.Route("components", spec).Internal, "an empty segment is core, internal when core is")
+}
+
+// TestServedKeyIsTheRouteKey: the key of a gateway VirtualService as the operator writes it
+// is the key of the route it was made for, so claims by spec and by VirtualService meet. A
+// mesh VirtualService, shared by the internal APIs of a Service, serves no one's claim.
+func TestServedKeyIsTheRouteKey(t *testing.T) {
+	vs := func(r Route) *networkingv1.VirtualService {
+		vs := &networkingv1.VirtualService{}
+		vs.Spec.Gateways, vs.Spec.Hosts = []string{r.Gateway}, []string{r.Host}
+		vs.Spec.Http = []*istioapi.HTTPRoute{{Match: []*istioapi.HTTPMatchRequest{{
+			Uri: &istioapi.StringMatch{MatchType: &istioapi.StringMatch_Prefix{Prefix: r.Path}},
+		}}}}
+		return vs
+	}
+	gateway := Route{Gateway: "component-gateway", Host: "API.example.com", Path: "/p"}
+	assert.Equal(t, gateway.Key(), ServedKey(vs(gateway)))
+	assert.Equal(t, "", MeshHost(vs(gateway)))
+
+	mesh := vs(Route{Gateway: "mesh", Host: "impl.ns.svc.cluster.local", Path: "/p", Internal: true})
+	assert.Equal(t, "", ServedKey(mesh))
+	assert.Equal(t, "impl.ns.svc.cluster.local", MeshHost(mesh))
+}
