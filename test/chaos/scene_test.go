@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	istioapi "istio.io/api/networking/v1"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
