@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
@@ -44,7 +45,8 @@ func TestLeaderFailover(t *testing.T) {
 	refused := make(chan error, n)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); createSteadily(p, namespaces, n, refused) }()
+	var created []*odav1.ExposedAPI
+	go func() { defer wg.Done(); created = createSteadily(s, n, refused) }()
 	awaitWrites(t, p, leader.name, start, 10)
 	killed := time.Now()
 	leader.kill()
@@ -66,6 +68,7 @@ func TestLeaderFailover(t *testing.T) {
 	if limit := leaseDuration + 12*retryPeriod/10 + 500*time.Millisecond; takeover > limit {
 		t.Errorf("takeover took %s, more than the lease duration %s and a retry period", takeover, leaseDuration)
 	}
+	s.listEntries(t, created)
 	leader.start(t) // its Deployment starts the pod again
 	twice := writtenByBoth(p.writes(t, start))
 	ok := s.finish(t, fmt.Sprintf("2 leader failover (%d APIs)", n), start, 3*time.Minute, replicas...)
@@ -77,16 +80,20 @@ func TestLeaderFailover(t *testing.T) {
 
 // createSteadily creates n APIs, each on its own path, at about 100 a second, sending
 // every refusal to refused.
-func createSteadily(p *plane, namespaces []string, n int, refused chan<- error) {
+func createSteadily(s *scene, n int, refused chan<- error) []*odav1.ExposedAPI {
+	var created []*odav1.ExposedAPI
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for i := 0; i < n; i++ {
 		<-tick.C
-		a := api(namespaces[i%len(namespaces)], fmt.Sprintf("api-%04d", i), fmt.Sprintf("/api-%04d", i))
-		if err := p.Client.Create(context.Background(), a); err != nil {
+		a := s.api(s.namespaces[i%len(s.namespaces)], fmt.Sprintf("api-%04d", i), fmt.Sprintf("/api-%04d", i))
+		if err := s.p.Client.Create(context.Background(), a); err != nil {
 			refused <- fmt.Errorf("%s/%s: %w", a.Namespace, a.Name, err)
+			continue
 		}
+		created = append(created, a)
 	}
+	return created
 }
 
 // awaitLeader waits until one of the replicas logs that it acquired the lease.

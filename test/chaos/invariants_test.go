@@ -224,7 +224,7 @@ func entryProblems(w *world, comp *odav1.Component) map[string]string {
 	for _, list := range [][]odav1.ComponentAPIStatus{comp.Status.CoreAPIs, comp.Status.ManagementAPIs, comp.Status.SecurityAPIs} {
 		for _, e := range list {
 			a := w.apis[types.UID(e.UID)]
-			if a == nil || a.DeletionTimestamp != nil {
+			if a == nil || a.DeletionTimestamp != nil || !childOf(a, comp) {
 				continue
 			}
 			url, ready := "", false
@@ -254,4 +254,10 @@ func (s *scene) foreignProblems(ctx context.Context) map[string]string {
 		}
 	}
 	return out
+}
+
+// childOf: the Component is the API's parent, its first owner (SPEC R5.1).
+func childOf(a *odav1.ExposedAPI, comp *odav1.Component) bool {
+	refs := a.OwnerReferences
+	return len(refs) > 0 && refs[0].Kind == "Component" && refs[0].UID == comp.UID
 }

@@ -13,6 +13,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 // binary is the operator built once for the whole suite.
@@ -39,6 +42,8 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "building the operator: %v\n%s", err, out)
 		return 1
 	}
+	// envtest logs through controller-runtime's logger; the operator's own log is its file.
+	ctrl.SetLogger(logr.Discard())
 	code := m.Run()
 	printTable(os.Stdout)
 	return code

@@ -24,10 +24,13 @@ func TestManyWayRace(t *testing.T) {
 		op := newOperator(t, p, "operator")
 		op.start(t)
 		rounds, perRound := sized(10, 3), sized(50, 20)
+		var all []*odav1.ExposedAPI
 		for round := 0; round < rounds; round++ {
 			start := time.Now()
-			apis := raceAPIs(namespaces, round, perRound)
+			apis := raceAPIs(s, round, perRound)
 			killWhile(t, op, func() { createAll(t, p, apis) })
+			all = append(all, apis...)
+			s.listEntries(t, all)
 			if !op.running() {
 				op.start(t)
 			}
@@ -39,11 +42,11 @@ func TestManyWayRace(t *testing.T) {
 }
 
 // raceAPIs are n APIs spread over the namespaces, in a random order, all on one path.
-func raceAPIs(namespaces []string, round, n int) []*odav1.ExposedAPI {
+func raceAPIs(s *scene, round, n int) []*odav1.ExposedAPI {
 	var out []*odav1.ExposedAPI
 	for i := 0; i < n; i++ {
-		ns := namespaces[i%len(namespaces)]
-		out = append(out, api(ns, fmt.Sprintf("race-%d-%02d", round, i), fmt.Sprintf("/race-%d", round)))
+		ns := s.namespaces[i%len(s.namespaces)]
+		out = append(out, s.api(ns, fmt.Sprintf("race-%d-%02d", round, i), fmt.Sprintf("/race-%d", round)))
 	}
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out

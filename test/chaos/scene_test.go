@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -26,11 +27,13 @@ type scene struct {
 	p          *plane
 	namespaces []string
 	foreign    map[string]any // what other owners' objects looked like at the start
+	components map[string]types.UID
 }
 
 func newScene(t *testing.T, p *plane, namespaces ...string) *scene {
 	t.Helper()
 	ctx := context.Background()
+	s := &scene{p: p, namespaces: namespaces, components: map[string]types.UID{}}
 	p.Gateway(t, address, "")
 	for _, ns := range namespaces {
 		p.Namespace(t, ns)
@@ -52,8 +55,8 @@ func newScene(t *testing.T, p *plane, namespaces ...string) *scene {
 		if err := p.Client.Create(ctx, comp); err != nil {
 			t.Fatal(err)
 		}
+		s.components[ns] = comp.UID
 	}
-	s := &scene{p: p, namespaces: namespaces}
 	return s
 }
 
@@ -119,9 +122,11 @@ func componentOthers(u *unstructured.Unstructured) string {
 	return fmt.Sprint(u.GetLabels(), u.Object["spec"], status)
 }
 
-// api is an ExposedAPI of component shop on path, served by the scene's implementation.
-func api(ns, name, path string) *odav1.ExposedAPI {
+// api is an ExposedAPI of Component shop (its label and its first owner) on path, served
+// by the scene's implementation.
+func (s *scene) api(ns, name, path string) *odav1.ExposedAPI {
 	a := harness.API(ns, name, path, "impl", 8080)
 	a.Labels[odav1.ComponentNameLabel] = "shop"
+	a.OwnerReferences = []metav1.OwnerReference{{APIVersion: odav1.GroupVersion.String(), Kind: "Component", Name: "shop", UID: s.components[ns]}}
 	return a
 }
