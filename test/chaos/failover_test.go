@@ -42,7 +42,7 @@ func TestLeaderFailover(t *testing.T) {
 	leader := awaitLeader(t, replicas, harness.Wait)
 	n := sized(1000, 100)
 	start := time.Now()
-	refused := make(chan error, n)
+	refused := make(chan refusal, n)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	var created []*odav1.ExposedAPI
@@ -50,6 +50,7 @@ func TestLeaderFailover(t *testing.T) {
 	awaitWrites(t, p, leader.name, start, 10)
 	killed := time.Now()
 	leader.kill()
+	dead := time.Now()
 	var next *operator
 	for _, r := range replicas {
 		if r != leader {
@@ -60,8 +61,17 @@ func TestLeaderFailover(t *testing.T) {
 	takeover := time.Since(killed)
 	wg.Wait()
 	close(refused)
-	for err := range refused {
-		t.Errorf("create refused while a replica lived: %v", err)
+	inFlight := 0
+	for r := range refused {
+		// A create the dying leader was admitting when it was killed loses its connection
+		// (the webhook server speaks HTTP/1.1, and the API server does not retry a POST
+		// that ended in EOF): that one is lost in flight, not refused for lack of a replica.
+		if !r.sent.After(dead) && (strings.Contains(r.err.Error(), "EOF") || strings.Contains(r.err.Error(), "connection reset")) {
+			inFlight++
+			t.Logf("in flight to the killed leader: %v", r.err)
+			continue
+		}
+		t.Errorf("create refused while a replica lived (sent %s after the kill): %v", r.sent.Sub(killed), r.err)
 	}
 	// The lease lapses at most leaseDuration after the kill, and a candidate looks again
 	// every retryPeriod, jittered by up to 1.2.
@@ -73,22 +83,29 @@ func TestLeaderFailover(t *testing.T) {
 	twice := writtenByBoth(p.writes(t, start))
 	ok := s.finish(t, fmt.Sprintf("2 leader failover (%d APIs)", n), start, 3*time.Minute, replicas...)
 	tableMu.Lock()
-	rows[len(rows)-1].note = fmt.Sprintf("takeover %.1fs; %d objects written by both replicas", takeover.Seconds(), twice)
+	rows[len(rows)-1].note = fmt.Sprintf("takeover %.1fs; %d objects written by both replicas; %d creates lost in flight to the killed leader", takeover.Seconds(), twice, inFlight)
 	tableMu.Unlock()
 	t.Logf("recovered %v; takeover %s; %d objects written by both replicas", ok, takeover, twice)
 }
 
+// refusal is a create the API server refused, and when it was sent.
+type refusal struct {
+	sent time.Time
+	err  error
+}
+
 // createSteadily creates n APIs, each on its own path, at about 100 a second, sending
 // every refusal to refused.
-func createSteadily(s *scene, n int, refused chan<- error) []*odav1.ExposedAPI {
+func createSteadily(s *scene, n int, refused chan<- refusal) []*odav1.ExposedAPI {
 	var created []*odav1.ExposedAPI
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for i := 0; i < n; i++ {
 		<-tick.C
 		a := s.api(s.namespaces[i%len(s.namespaces)], fmt.Sprintf("api-%04d", i), fmt.Sprintf("/api-%04d", i))
+		sent := time.Now()
 		if err := s.p.Client.Create(context.Background(), a); err != nil {
-			refused <- fmt.Errorf("%s/%s: %w", a.Namespace, a.Name, err)
+			refused <- refusal{sent, fmt.Errorf("%s/%s: %w", a.Namespace, a.Name, err)}
 			continue
 		}
 		created = append(created, a)

@@ -78,6 +78,14 @@ func (o *operator) kill() {
 	o.cmd = nil
 }
 
+// signal sends sig to the process: SIGSTOP freezes it, SIGCONT lets it go on.
+func (o *operator) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := o.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (o *operator) running() bool {
 	if o.cmd == nil {
 		return false

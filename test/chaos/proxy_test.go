@@ -58,7 +58,9 @@ func (s *service) pass(c net.Conn) {
 			continue
 		}
 		go func() { _, _ = io.Copy(b, c); _ = b.Close() }()
-		_, _ = io.Copy(c, b)
+		if _, err := io.Copy(c, b); err != nil {
+			_ = c.(*net.TCPConn).SetLinger(0) // the replica reset it: so does the Service
+		}
 		_ = b.Close()
 		return
 	}
