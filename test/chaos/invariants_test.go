@@ -156,8 +156,20 @@ func routeProblem(w *world, key string, winner *odav1.ExposedAPI) string {
 		return fmt.Sprintf("VirtualService %s/%s of %s routes it, not the winner %s/%s", vs.Namespace, vs.Name, owner.Name, winner.Namespace, winner.Name)
 	}
 	d := vs.Spec.Http[0].Route
-	if len(d) != 1 || d[0].Destination.Host != winner.Spec.Implementation || d[0].Destination.Port.GetNumber() != uint32(winner.Spec.Port) {
-		return fmt.Sprintf("VirtualService %s/%s does not route to %s:%d", vs.Namespace, vs.Name, winner.Spec.Implementation, winner.Spec.Port)
+	if len(d) != 1 {
+		return fmt.Sprintf("VirtualService %s/%s has %d destinations", vs.Namespace, vs.Name, len(d))
+	}
+	host, port := d[0].Destination.Host, d[0].Destination.Port.GetNumber()
+	if _, valid := claim(&winner.Spec); !valid {
+		// An API whose spec became invalid keeps its last accepted route: one a valid
+		// spec would make.
+		if port < 1 || port > 65535 {
+			return fmt.Sprintf("VirtualService %s/%s routes to port %d, which no valid spec asks for", vs.Namespace, vs.Name, port)
+		}
+		return ""
+	}
+	if host != winner.Spec.Implementation || port != uint32(winner.Spec.Port) {
+		return fmt.Sprintf("VirtualService %s/%s routes to %s:%d, not %s:%d", vs.Namespace, vs.Name, host, port, winner.Spec.Implementation, winner.Spec.Port)
 	}
 	return ""
 }
@@ -172,7 +184,7 @@ func names(vss []*networkingv1.VirtualService) string {
 }
 
 // statusProblem: the API's status tells the truth for its current generation. winner is
-// the winner of the route it claims (nil for an invalid spec).
+// the winner of the route it claims.
 func statusProblem(a *odav1.ExposedAPI, winner *odav1.ExposedAPI) string {
 	for _, t := range []string{"Accepted", "Programmed", "Ready"} {
 		c := meta.FindStatusCondition(a.Status.Conditions, t)
@@ -184,11 +196,14 @@ func statusProblem(a *odav1.ExposedAPI, winner *odav1.ExposedAPI) string {
 		}
 	}
 	accepted := meta.FindStatusCondition(a.Status.Conditions, "Accepted")
+	_, valid := claim(&a.Spec)
 	switch {
-	case winner == nil:
+	case !valid:
 		if accepted.Reason != "InvalidSpec" {
 			return "invalid spec, but Accepted is " + accepted.Reason
 		}
+	case winner == nil:
+		return "valid spec, but no claim on its route"
 	case winner.UID != a.UID:
 		owner := winner.Namespace + "/" + winner.Name
 		if accepted.Reason != "RouteConflict" || !strings.Contains(accepted.Message, owner) {
