@@ -55,10 +55,10 @@ func (s *scene) quiet(t *testing.T, ops []*operator) bool {
 		offsets[i] = o.logSize(t)
 	}
 	from := time.Now()
-	time.Sleep(idle)
+	time.Sleep(s.idle)
 	ok := true
 	if w := s.p.writes(t, from); len(w) > 0 {
-		t.Errorf("%d writes in the %s idle window after convergence, first: %+v", len(w), idle, w[0])
+		t.Errorf("%d writes in the %s idle window after convergence, first: %+v", len(w), s.idle, w[0])
 		ok = false
 	}
 	for i, o := range ops {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	istioapi "istio.io/api/networking/v1"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -28,12 +29,13 @@ type scene struct {
 	namespaces []string
 	foreign    map[string]any // what other owners' objects looked like at the start
 	components map[string]types.UID
+	idle       time.Duration // how long quiet watches for writes after convergence
 }
 
 func newScene(t *testing.T, p *plane, namespaces ...string) *scene {
 	t.Helper()
 	ctx := context.Background()
-	s := &scene{p: p, namespaces: namespaces, components: map[string]types.UID{}}
+	s := &scene{p: p, namespaces: namespaces, components: map[string]types.UID{}, idle: idle}
 	p.Gateway(t, address, "")
 	for _, ns := range namespaces {
 		p.Namespace(t, ns)
