@@ -3,6 +3,7 @@ package chaos
 import (
 	"fmt"
 	"io"
+	"sort"
 	"sync"
 	"text/tabwriter"
 )
@@ -34,6 +35,8 @@ func printTable(w io.Writer) {
 	if len(rows) == 0 {
 		return
 	}
+	// In the order of faults; each fault's rows as they came.
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].fault[0] < rows[j].fault[0] })
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "fault\trecovered\tseconds\twrites\titems lost\tnotes")
 	for _, r := range rows {
