@@ -83,7 +83,7 @@ func TestLeaderFailover(t *testing.T) {
 	twice := writtenByBoth(p.writes(t, start))
 	ok := s.finish(t, fmt.Sprintf("2 leader failover (%d APIs)", n), start, 3*time.Minute, replicas...)
 	tableMu.Lock()
-	rows[len(rows)-1].note = fmt.Sprintf("takeover %.1fs; %d objects written by both replicas; %d creates lost in flight to the killed leader", takeover.Seconds(), twice, inFlight)
+	rows[len(rows)-1].note = fmt.Sprintf("takeover %.1fs; %d objects written by both replicas; creates lost in flight to the killed leader: %d", takeover.Seconds(), twice, inFlight)
 	tableMu.Unlock()
 	t.Logf("recovered %v; takeover %s; %d objects written by both replicas", ok, takeover, twice)
 }
