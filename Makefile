@@ -70,6 +70,12 @@ helm: ## Put helm in bin/ (built from its Go module, cached).
 test: envtest-assets helm lint ## Run every test against a real API server.
 	go test $(GO_TEST_FLAGS) ./... 2>&1 | tee $(BIN)/test.log
 
+CHAOS_FLAGS ?= -count=1 -timeout 40m -v
+
+.PHONY: chaos
+chaos: envtest-assets ## The fault suite of issue #16 at full size (API server restart, leader failover, expired watch, webhook outage, many-way race, repeated kills); prints a table.
+	CHAOS=full go test $(CHAOS_FLAGS) ./test/chaos 2>&1 | tee $(BIN)/chaos.log | grep -vE '^\s+(\{|[0-9]{4}/)'
+
 .PHONY: bench
 bench: envtest-assets build ## Benchmarks on a local control plane: prints a table, writes test/bench/RESULTS.md.
 	go run ./test/bench --root $(CURDIR) $(BENCH_FLAGS)

@@ -114,7 +114,18 @@ func StartEnforcingOwnerReferences(t testing.TB, set CRDSet, extraCRDPaths ...st
 	return start(t, set, startOptions{enforceOwnerReferences: true}, extraCRDPaths)
 }
 
-type startOptions struct{ webhooks, routeToEndpoints, enforceOwnerReferences bool }
+// StartConfigured is Start, with our webhook configurations when webhooks is set, and
+// configure applied to the control plane before it starts (the fault suite adds an audit
+// log there, and restarts the API server through Environment).
+func StartConfigured(t testing.TB, set CRDSet, webhooks bool, configure func(*envtest.Environment), extraCRDPaths ...string) *Env {
+	t.Helper()
+	return start(t, set, startOptions{webhooks: webhooks, configure: configure}, extraCRDPaths)
+}
+
+type startOptions struct {
+	webhooks, routeToEndpoints, enforceOwnerReferences bool
+	configure                                          func(*envtest.Environment)
+}
 
 func start(t testing.TB, set CRDSet, opts startOptions, extraCRDPaths []string) *Env {
 	env := &envtest.Environment{
@@ -136,6 +147,9 @@ func start(t testing.TB, set CRDSet, opts startOptions, extraCRDPaths []string) 
 		env.WebhookInstallOptions = envtest.WebhookInstallOptions{
 			Paths: []string{filepath.Join(RepoRoot(t), "config", "webhook")}, LocalServingHost: "localhost", LocalServingHostExternalName: "localhost",
 		}
+	}
+	if opts.configure != nil {
+		opts.configure(env)
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -224,6 +238,9 @@ func (e *Env) WebhookServing() (host string, port int, certDir string) {
 	w := e.env.WebhookInstallOptions
 	return w.LocalServingHost, w.LocalServingPort, w.LocalServingCertDir
 }
+
+// Environment is the running envtest control plane (its etcd, its API server's settings).
+func (e *Env) Environment() *envtest.Environment { return e.env }
 
 // AddUser adds a user with its own credentials to the control plane.
 func (e *Env) AddUser(u envtest.User) (*envtest.AuthenticatedUser, error) {

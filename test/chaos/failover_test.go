@@ -1,0 +1,171 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// Leader election timings: controller-runtime's defaults, which the chart keeps.
+const (
+	leaseDuration = 15 * time.Second
+	retryPeriod   = 2 * time.Second
+)
+
+// TestLeaderFailover is fault 2: two replicas with leader election serve the webhooks
+// behind one Service with failurePolicy Fail; the leader is SIGKILLed mid-convergence. The
+// other takes over within the lease duration (plus the retry period it looks every), no
+// create is refused while it lives, and everything converges.
+func TestLeaderFailover(t *testing.T) {
+	p := startPlane(t, harness.Generated, true)
+	namespaces := []string{"failover-a", "failover-b"}
+	s := newScene(t, p, namespaces...)
+	s.listEntries(t, nil)
+	replicas := []*operator{
+		newOperator(t, p, "replica-a", "--leader-elect", "--leader-election-namespace=default").withWebhooks(t, p),
+		newOperator(t, p, "replica-b", "--leader-elect", "--leader-election-namespace=default").withWebhooks(t, p),
+	}
+	startService(t, p, replicas...)
+	for _, r := range replicas {
+		r.start(t)
+	}
+	if err := harness.WaitForWebhook(context.Background(), p.Client, namespaces[0], harness.Wait); err != nil {
+		t.Fatal(err)
+	}
+	leader := awaitLeader(t, replicas, harness.Wait)
+	n := sized(1000, 100)
+	start := time.Now()
+	refused := make(chan refusal, n)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var created []*odav1.ExposedAPI
+	go func() { defer wg.Done(); created = createSteadily(s, n, refused) }()
+	awaitWrites(t, p, leader.name, start, 10)
+	killed := time.Now()
+	leader.kill()
+	dead := time.Now()
+	var next *operator
+	for _, r := range replicas {
+		if r != leader {
+			next = r
+		}
+	}
+	awaitLeader(t, []*operator{next}, leaseDuration+retryPeriod+5*time.Second)
+	takeover := time.Since(killed)
+	wg.Wait()
+	close(refused)
+	inFlight := 0
+	for r := range refused {
+		// A create the dying leader was admitting when it was killed loses its connection
+		// (the webhook server speaks HTTP/1.1, and the API server does not retry a POST
+		// that ended in EOF): that one is lost in flight, not refused for lack of a replica.
+		if !r.sent.After(dead) && (strings.Contains(r.err.Error(), "EOF") || strings.Contains(r.err.Error(), "connection reset")) {
+			inFlight++
+			t.Logf("in flight to the killed leader: %v", r.err)
+			continue
+		}
+		t.Errorf("create refused while a replica lived (sent %s after the kill): %v", r.sent.Sub(killed), r.err)
+	}
+	// The lease lapses at most leaseDuration after the kill, and a candidate looks again
+	// every retryPeriod, jittered by up to 1.2.
+	if limit := leaseDuration + 12*retryPeriod/10 + 500*time.Millisecond; takeover > limit {
+		t.Errorf("takeover took %s, more than the lease duration %s and a retry period", takeover, leaseDuration)
+	}
+	s.listEntries(t, created)
+	leader.start(t) // its Deployment starts the pod again
+	twice := writtenByBoth(p.writes(t, start))
+	ok := s.finish(t, fmt.Sprintf("2 leader failover (%d APIs)", n), start, 3*time.Minute, replicas...)
+	tableMu.Lock()
+	rows[len(rows)-1].note = fmt.Sprintf("takeover %.1fs; %d objects written by both replicas; creates lost in flight to the killed leader: %d", takeover.Seconds(), twice, inFlight)
+	tableMu.Unlock()
+	t.Logf("recovered %v; takeover %s; %d objects written by both replicas", ok, takeover, twice)
+}
+
+// refusal is a create the API server refused, and when it was sent.
+type refusal struct {
+	sent time.Time
+	err  error
+}
+
+// createSteadily creates n APIs, each on its own path, at about 100 a second, sending
+// every refusal to refused.
+func createSteadily(s *scene, n int, refused chan<- refusal) []*odav1.ExposedAPI {
+	var created []*odav1.ExposedAPI
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; i < n; i++ {
+		<-tick.C
+		a := s.api(s.namespaces[i%len(s.namespaces)], fmt.Sprintf("api-%04d", i), fmt.Sprintf("/api-%04d", i))
+		sent := time.Now()
+		if err := s.p.Client.Create(context.Background(), a); err != nil {
+			refused <- refusal{sent, fmt.Errorf("%s/%s: %w", a.Namespace, a.Name, err)}
+			continue
+		}
+		created = append(created, a)
+	}
+	return created
+}
+
+// awaitLeader waits until one of the replicas logs that it acquired the lease.
+func awaitLeader(t *testing.T, replicas []*operator, timeout time.Duration) *operator {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for _, r := range replicas {
+			raw, err := os.ReadFile(r.logPath)
+			if err == nil && strings.Contains(strings.ToLower(string(raw)), "successfully acquired lease") {
+				return r
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, r := range replicas {
+		raw, _ := os.ReadFile(r.logPath)
+		t.Logf("%s log:\n%s", r.name, raw)
+	}
+	t.Fatalf("no replica acquired the lease within %s", timeout)
+	return nil
+}
+
+// awaitWrites waits until user has made n writes since from: it is converging.
+func awaitWrites(t *testing.T, p *plane, user string, from time.Time, n int) {
+	t.Helper()
+	harness.Eventually(t, user+" writing", func() error {
+		got := 0
+		for _, w := range p.writes(t, from) {
+			if w.user == user {
+				got++
+			}
+		}
+		if got < n {
+			return fmt.Errorf("%d writes", got)
+		}
+		return nil
+	})
+}
+
+// writtenByBoth counts the objects that more than one user wrote: work done twice.
+func writtenByBoth(writes []write) int {
+	users := map[string]map[string]bool{}
+	for _, w := range writes {
+		key := w.resource + " " + w.object
+		if users[key] == nil {
+			users[key] = map[string]bool{}
+		}
+		users[key][w.user] = true
+	}
+	n := 0
+	for _, u := range users {
+		if len(u) > 1 {
+			n++
+		}
+	}
+	return n
+}
