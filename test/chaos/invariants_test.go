@@ -49,7 +49,7 @@ func (s *scene) read(ctx context.Context) (*world, error) {
 	for i := range apis.Items {
 		a := &apis.Items[i]
 		w.apis[a.UID] = a
-		if key, ok := claim(&a.Spec); ok && a.DeletionTimestamp == nil {
+		if key, ok := claim(a.Namespace, &a.Spec); ok && a.DeletionTimestamp == nil {
 			w.claims[key] = append(w.claims[key], *a)
 		}
 	}
@@ -87,7 +87,7 @@ func claims(apis []odav1.ExposedAPI, uid types.UID) bool {
 
 // claim is the route key a spec asks for, when it is valid (normalised as SPEC R1 says
 // the operator reads it).
-func claim(in *odav1.ExposedAPISpec) (string, bool) {
+func claim(namespace string, in *odav1.ExposedAPISpec) (string, bool) {
 	spec := *in.DeepCopy()
 	spec.Path = validation.NormalizePath(spec.Path)
 	spec.APIType = strings.ToLower(spec.APIType)
@@ -97,7 +97,7 @@ func claim(in *odav1.ExposedAPISpec) (string, bool) {
 	if len(validation.ValidateSpec(&spec, field.NewPath("spec"))) > 0 {
 		return "", false
 	}
-	return settings.Key(&spec), true
+	return settings.Route(namespace, &spec).Key(), true
 }
 
 // violations are every broken invariant, by the item it concerns (a route key, an API,
@@ -160,7 +160,7 @@ func routeProblem(w *world, key string, winner *odav1.ExposedAPI) string {
 		return fmt.Sprintf("VirtualService %s/%s has %d destinations", vs.Namespace, vs.Name, len(d))
 	}
 	host, port := d[0].Destination.Host, d[0].Destination.Port.GetNumber()
-	if _, valid := claim(&winner.Spec); !valid {
+	if _, valid := claim(winner.Namespace, &winner.Spec); !valid {
 		// An API whose spec became invalid keeps its last accepted route: one a valid
 		// spec would make.
 		if port < 1 || port > 65535 {
@@ -196,7 +196,7 @@ func statusProblem(a *odav1.ExposedAPI, winner *odav1.ExposedAPI) string {
 		}
 	}
 	accepted := meta.FindStatusCondition(a.Status.Conditions, "Accepted")
-	_, valid := claim(&a.Spec)
+	_, valid := claim(a.Namespace, &a.Spec)
 	switch {
 	case !valid:
 		if accepted.Reason != "InvalidSpec" {
