@@ -19,7 +19,7 @@ import (
 // virtualServiceSpec is the route of R3.1: the API's path prefix on the component gateway
 // to the implementation Service's port.
 func (r *Reconciler) virtualServiceSpec(spec *odav1.ExposedAPISpec) *istioapi.VirtualService {
-	return &istioapi.VirtualService{
+	vs := &istioapi.VirtualService{
 		Hosts:    []string{r.Routes.Host(spec)},
 		Gateways: []string{r.Routes.Gateway},
 		Http: []*istioapi.HTTPRoute{{
@@ -34,6 +34,8 @@ func (r *Reconciler) virtualServiceSpec(spec *odav1.ExposedAPISpec) *istioapi.Vi
 			}},
 		}},
 	}
+	r.Policies.ApplyToRoute(vs.Http[0], spec)
+	return vs
 }
 
 // virtualService is the API's VirtualService read through reader (the cache, or the API

@@ -1,0 +1,20 @@
+package policy
+
+import (
+	istioapi "istio.io/api/networking/v1alpha3"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
+// Settings are the operator-wide choices behind the policies.
+type Settings struct {
+	Streams StreamSettings
+}
+
+// ApplyToRoute adds to the API's route what its policies ask of the VirtualService.
+func (s Settings) ApplyToRoute(route *istioapi.HTTPRoute, spec *odav1.ExposedAPISpec) {
+	route.CorsPolicy = CORS(spec.CORS)
+	if Streams(spec) {
+		streamRoute(route)
+	}
+}
