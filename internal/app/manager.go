@@ -35,6 +35,7 @@ import (
 	"github.com/oda-canvas/api-operator-istio/controllers/crdwatch"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/controllers/metrics"
+	"github.com/oda-canvas/api-operator-istio/controllers/policies"
 	"github.com/oda-canvas/api-operator-istio/controllers/statuswrite"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 	"github.com/oda-canvas/api-operator-istio/webhooks"
@@ -173,7 +174,8 @@ func managerOptions(o *Options) ctrl.Options {
 				&discoveryv1.EndpointSlice{}: {Transform: slimEndpointSlice},
 				&corev1.Pod{}:                {Transform: metrics.SlimPod},
 				// Only our own VirtualServices: a mesh can hold thousands of others.
-				&networkingv1.VirtualService{}: {Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue})},
+				&networkingv1.VirtualService{}:  {Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue})},
+				&networkingv1.DestinationRule{}: {Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue})},
 			},
 		},
 	}
@@ -236,16 +238,18 @@ func (op *Operator) setupControllers(o *Options) error {
 		Gateways:       op.Gateways,
 		Routes:         routeSettings(o),
 		PublicHostname: o.PublicHostname,
+		Policies:       o.policySettings(),
 		Status:         op.Status,
 		Events:         mgr.GetEventRecorder("api-operator-istio"),
 	}
+	pol := &policies.Extension{Client: mgr.GetClient(), Settings: r.Policies, Events: r.Events}
 	ctx := context.Background()
 	m, err := newMetricsWiring(ctx, mgr, op.discovery, o)
 	if err != nil {
 		return err
 	}
-	r.Extensions = []exposedapi.Extension{m.scraper}
-	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r)); err != nil {
+	r.Extensions = []exposedapi.Extension{m.scraper, pol}
+	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r), pol.Watches); err != nil {
 		return fmt.Errorf("setting up the ExposedAPI controller: %w", err)
 	}
 	m.setController(r.Controller)

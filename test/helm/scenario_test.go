@@ -93,10 +93,35 @@ func (s *scenario) routesAndServiceMonitor() {
 		}
 		return nil
 	})
+	s.streams()
 	// b, the newer, moves onto a's route: it loses, and its route is withdrawn.
 	env.UpdateAPI(t, s.b, func(b *odav1.ExposedAPI) { b.Spec.Path = "/a" })
 	s.waitCondition(s.b, "Accepted", "RouteConflict")
 	s.waitGone(&networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "b"}})
+}
+
+// streams: an mcp API gets a DestinationRule, updated with its port and removed when it
+// is no longer mcp.
+func (s *scenario) streams() {
+	t, env := s.t, s.env
+	api := s.owned("mcp", "/mcp", odav1.APITypeMCP)
+	port := func(want uint32) func() error {
+		return func() error {
+			dr := &networkingv1.DestinationRule{}
+			if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), dr); err != nil {
+				return err
+			}
+			if got := dr.Spec.TrafficPolicy.PortLevelSettings[0].Port.GetNumber(); got != want {
+				return fmt.Errorf("port %d", got)
+			}
+			return nil
+		}
+	}
+	harness.Eventually(t, "the DestinationRule", port(8080))
+	env.UpdateAPI(t, api, func(a *odav1.ExposedAPI) { a.Spec.Port = 8081 })
+	harness.Eventually(t, "the DestinationRule updated", port(8081))
+	env.UpdateAPI(t, api, func(a *odav1.ExposedAPI) { a.Spec.APIType = odav1.APITypeOpenAPI })
+	s.waitGone(&networkingv1.DestinationRule{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mcp"}})
 }
 
 func (s *scenario) annotations() {
