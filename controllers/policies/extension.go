@@ -114,7 +114,8 @@ func (e *Extension) announce(api *odav1.ExposedAPI, c *metav1.Condition, finding
 	}
 	for _, f := range findings {
 		if !f.Enforced && !strings.Contains(said, f.Text()) {
-			e.Events.Eventf(api, nil, "Warning", ReasonPolicyNotEnforced, "Report", "%s is not enforced: %s", f.Field, f.Detail)
+			// The field is the action: events of one reason and action are one series.
+			e.Events.Eventf(api, nil, "Warning", ReasonPolicyNotEnforced, f.Field, "%s is not enforced: %s", f.Field, f.Detail)
 		}
 	}
 }
