@@ -35,9 +35,13 @@ const managedByLabel, managedBy = "app.kubernetes.io/managed-by", "api-operator-
 
 // Extension is the exposedapi.Extension of the policies.
 type Extension struct {
-	Client   client.Client
-	Settings policy.Settings
-	Events   recorder.EventRecorder
+	Client client.Client
+	// APIReader reads the objects in the gateway's namespace, which the cache may not
+	// cover; they are read only for the APIs that have them.
+	APIReader client.Reader
+	Settings  policy.Settings
+	Gateway   Gateway
+	Events    recorder.EventRecorder
 }
 
 // Name names the extension in errors.
@@ -49,13 +53,17 @@ func (e *Extension) ConditionType() string { return ConditionPoliciesProgrammed 
 // Ensure makes the policy objects the spec asks for, removes those it no longer asks for,
 // and reports.
 func (e *Extension) Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*metav1.Condition, error) {
-	findings := policy.Report(spec)
-	f, err := e.ensureDestinationRule(ctx, api, spec)
-	if err != nil {
-		return nil, err
-	}
-	if f != nil {
-		findings = append(findings, *f)
+	findings := policy.Report(spec, e.Settings)
+	for _, ensure := range []func(context.Context, *odav1.ExposedAPI, *odav1.ExposedAPISpec) (*finding, error){
+		e.ensureDestinationRule, e.ensureTokenChecks,
+	} {
+		f, err := ensure(ctx, api, spec)
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			findings = append(findings, *f)
+		}
 	}
 	c := condition(findings)
 	e.announce(api, c, findings)
@@ -68,12 +76,18 @@ func (e *Extension) Withdraw(ctx context.Context, api *odav1.ExposedAPI, _ *odav
 	if err := e.deleteDestinationRule(ctx, api); err != nil {
 		return nil, err
 	}
+	if err := e.removeTokenChecks(ctx, api); err != nil {
+		return nil, err
+	}
 	return &metav1.Condition{Type: ConditionPoliciesProgrammed, Status: metav1.ConditionFalse, Reason: ReasonPoliciesWithdrawn,
 		Message: "no policy object while the spec is not accepted (" + reason + "); see the Accepted condition"}, nil
 }
 
-// Finalize has nothing to undo: the DestinationRule goes with its owner.
-func (e *Extension) Finalize(context.Context, *odav1.ExposedAPI) error { return nil }
+// Finalize removes the token checks on the gateway; the DestinationRule goes with its
+// owner.
+func (e *Extension) Finalize(ctx context.Context, api *odav1.ExposedAPI) error {
+	return e.removeTokenChecks(ctx, api)
+}
 
 func condition(findings []policy.Finding) *metav1.Condition {
 	c := &metav1.Condition{Type: ConditionPoliciesProgrammed, Status: metav1.ConditionTrue}

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -52,6 +53,7 @@ func Scheme() *runtime.Scheme {
 	utilruntime.Must(apiextensionsv1.AddToScheme(s))
 	utilruntime.Must(odav1.AddToScheme(s))
 	utilruntime.Must(networkingv1.AddToScheme(s))
+	utilruntime.Must(securityv1.AddToScheme(s))
 	utilruntime.Must(monitoringv1.AddToScheme(s))
 	return s
 }
@@ -242,7 +244,9 @@ func (op *Operator) setupControllers(o *Options) error {
 		Status:         op.Status,
 		Events:         mgr.GetEventRecorder("api-operator-istio"),
 	}
-	pol := &policies.Extension{Client: mgr.GetClient(), Settings: r.Policies, Events: r.Events}
+	pol := &policies.Extension{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Settings: r.Policies, Events: r.Events,
+		Gateway: policies.Gateway{Namespace: o.IngressGatewayNamespace, Services: op.Gateways,
+			Selector: map[string]string{exposedapi.IngressGatewayLabel: exposedapi.IngressGatewayValue}}}
 	ctx := context.Background()
 	m, err := newMetricsWiring(ctx, mgr, op.discovery, o)
 	if err != nil {

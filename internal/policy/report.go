@@ -21,7 +21,7 @@ func (f Finding) Text() string { return f.Field + " (" + f.Detail + ")" }
 
 // Report lists the policy fields the spec asks for that live in the route, or that this
 // operator cannot enforce; the controllers add the findings of the objects they make.
-func Report(spec *odav1.ExposedAPISpec) []Finding {
+func Report(spec *odav1.ExposedAPISpec, _ Settings) []Finding {
 	var out []Finding
 	if CORSEnabled(spec.CORS) {
 		out = append(out, Finding{"spec.CORS", true, "corsPolicy on the route"})
@@ -35,10 +35,6 @@ func Report(spec *odav1.ExposedAPISpec) []Finding {
 // unenforceable are the fields Istio has nothing for.
 func unenforceable(spec *odav1.ExposedAPISpec) []Finding {
 	var out []Finding
-	if k := spec.APIKeyVerification; k != nil && ptr.Deref(k.Enabled, false) {
-		out = append(out, Finding{"spec.apiKeyVerification", false,
-			"this operator does not check API keys or tokens yet: requests pass unchecked"})
-	}
 	if r := spec.RateLimit; r != nil && ptr.Deref(r.Enabled, false) {
 		out = append(out, Finding{"spec.rateLimit", false, "this operator does not enforce rate limits yet"})
 	}

@@ -9,6 +9,7 @@ import (
 // Settings are the operator-wide choices behind the policies.
 type Settings struct {
 	Streams StreamSettings
+	Auth    AuthSettings
 }
 
 // ApplyToRoute adds to the API's route what its policies ask of the VirtualService.

@@ -31,3 +31,33 @@ func TestStreamTimeoutsReachTheBinary(t *testing.T) {
 		assert.Equal(t, want, [2]time.Duration{o.StreamConnectTimeout, o.StreamIdleTimeout}, "values %q", sets)
 	}
 }
+
+// TestGatewayPolicyRBACOnlyWhenConfigured: the chart grants RequestAuthentications and
+// AuthorizationPolicies only with an issuer or an ext_authz provider, in the gateway's
+// namespace when that is known.
+func TestGatewayPolicyRBACOnlyWhenConfigured(t *testing.T) {
+	grants := func(sets ...string) map[string]bool {
+		out := map[string]bool{}
+		for _, obj := range render(t, sets...) {
+			if obj.GetKind() != "Role" && obj.GetKind() != "ClusterRole" {
+				continue
+			}
+			for _, a := range rulesOf(t, obj) {
+				if a.Group == "security.istio.io" {
+					out[obj.GetKind()+" "+obj.GetNamespace()+" "+a.Resource+" "+a.Verb] = true
+				}
+			}
+		}
+		return out
+	}
+	assert.Empty(t, grants())
+	assert.Empty(t, grants("ingressGateway.namespace=istio-system"))
+	want := map[string]bool{}
+	for _, r := range []string{"requestauthentications", "authorizationpolicies"} {
+		for _, v := range []string{"get", "create", "update", "delete"} {
+			want["Role istio-system "+r+" "+v] = true
+		}
+	}
+	assert.Equal(t, want, grants("ingressGateway.namespace=istio-system", "apiKeyVerification.jwtIssuer=https://idp.example.com"))
+	assert.Len(t, grants("apiKeyVerification.authzProvider=ext-authz"), 8, "a ClusterRole without a gateway namespace")
+}

@@ -51,6 +51,8 @@ var checkedByAdmission = map[harness.Access]harness.Access{
 
 var ownerFinalizers = harness.Access{Group: "oda.tmforum.org", Resource: "exposedapis/finalizers", Verb: "update"}
 
+const jwtIssuer = "https://idp.example.com/realms/canvas"
+
 const chartSA = "system:serviceaccount:" + releaseNS + ":canvas-api-operator-istio"
 
 // TestChartRBACIsWhatTheOperatorUses runs the operator as the chart's ServiceAccount, bound
@@ -71,7 +73,7 @@ func rbacProof(t *testing.T, namespaces []string) {
 		env.Namespace(t, ns)
 	}
 	objs := render(t, "certManager.enabled=false", "watchNamespaces={"+strings.Join(namespaces, ",")+"}", "ingressGateway.namespace=istio-system",
-		"webhook.failurePolicy=Ignore")
+		"webhook.failurePolicy=Ignore", "apiKeyVerification.jwtIssuer="+jwtIssuer)
 	granted := applyRBAC(t, env, objs)
 
 	cfg := rest.CopyConfig(env.Config)
@@ -129,6 +131,7 @@ func assertMayOwn(t *testing.T, env *harness.Env, cfg *rest.Config) {
 func operatorOptions(t *testing.T, pattern string) *app.Options {
 	o := harness.DefaultOptions()
 	o.OpenMetricsImplementation = pattern
+	o.JWTIssuer = jwtIssuer
 	o.Namespaces, o.IngressGatewayNamespace = []string{"components"}, "istio-system"
 	o.LeaderElect, o.LeaderElectionNamespace = true, releaseNS
 	o.EnableWebhooks, o.WebhookHost, o.WebhookPort, o.WebhookCertDir = true, "127.0.0.1", freePort(t), t.TempDir()

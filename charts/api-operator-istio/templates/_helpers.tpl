@@ -74,3 +74,12 @@ annotations:
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end -}}
+
+{{/* Token checks on the ingress gateway, only when they are configured. */}}
+{{- define "aoi.gatewayPolicyRules" -}}
+{{- if or .Values.apiKeyVerification.jwtIssuer .Values.apiKeyVerification.authzProvider }}
+- apiGroups: ["security.istio.io"]
+  resources: ["requestauthentications", "authorizationpolicies"]
+  verbs: ["get", "create", "update", "delete"]
+{{- end }}
+{{- end -}}
