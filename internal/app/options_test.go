@@ -3,6 +3,7 @@ package app
 import (
 	"flag"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -113,4 +114,20 @@ func TestBadRateLimits(t *testing.T) {
 	} {
 		require.EqualError(t, parse(t, args[0], args[1]).Validate(), want, args)
 	}
+}
+
+func TestPolicySettingsThatCannotWork(t *testing.T) {
+	for args, want := range map[string]string{
+		"--jwt-issuer=https://idp --api-key-authz-provider=x": "--jwt-issuer and --api-key-authz-provider both set",
+		"--jwks-uri=https://idp/keys":                         "--jwks-uri needs --jwt-issuer",
+		"--jwt-issuer=https://idp --jwks-uri=idp/keys":        `invalid --jwks-uri "idp/keys"`,
+		"--stream-idle-timeout=1us":                           "invalid --stream-idle-timeout 1µs",
+	} {
+		o := parse(t, strings.Fields(args)...)
+		err := o.Validate()
+		require.Error(t, err, args)
+		assert.Contains(t, err.Error(), want)
+	}
+	t.Setenv("API_CONNECT_TIMEOUT", "soon")
+	assert.ErrorContains(t, parse(t).Validate(), `invalid API_CONNECT_TIMEOUT "soon"`)
 }

@@ -176,3 +176,35 @@ func TestAPIKeyVerificationWithoutIssuer(t *testing.T) {
 		authorizationPolicy(t, env, "components.shop", nil)
 	})
 }
+
+// TestAPIKeyVerificationByProvider: with --api-key-authz-provider the mesh's ext_authz
+// provider checks the API's requests (CUSTOM), and no RequestAuthentication is made.
+func TestAPIKeyVerificationByProvider(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		env.Implementation(t, ns, "impl", 8080, true)
+		o := harness.DefaultOptions()
+		o.APIKeyAuthzProvider = "canvas-ext-authz"
+		harness.StartOperator(t, env, o)
+		api := harness.API(ns, "shop", "/shop", "impl", 8080)
+		api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true), Location: "X-API-Key"}
+		require.NoError(t, env.Client.Create(ctx, api))
+
+		authorizationPolicy(t, env, "components.shop", &securityapi.AuthorizationPolicy{
+			Selector: gatewayPods,
+			Action:   securityapi.AuthorizationPolicy_CUSTOM,
+			ActionDetail: &securityapi.AuthorizationPolicy_Provider{
+				Provider: &securityapi.AuthorizationPolicy_ExtensionProvider{Name: "canvas-ext-authz"},
+			},
+			Rules: []*securityapi.Rule{{To: []*securityapi.Rule_To{{Operation: &securityapi.Operation{
+				Paths: []string{"/shop*"}, NotMethods: []string{"OPTIONS"},
+			}}}}},
+		})
+		requestAuthentication(t, env, "components.shop", nil)
+		assert.Contains(t, waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced"),
+			"AuthorizationPolicy istio-system/components.shop sends requests to ext_authz provider canvas-ext-authz")
+	})
+}
