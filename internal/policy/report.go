@@ -48,7 +48,7 @@ func unenforceable(spec *odav1.ExposedAPISpec) []Finding {
 	}
 	if strings.TrimSpace(spec.Template) != "" {
 		out = append(out, Finding{"spec.template", false,
-			"a template names a gateway-specific plugin set (Kong, APISIX); Istio has none"})
+			"a template is the URL of Kong or APISIX plugin manifests; Istio has no such plugins"})
 	}
 	return out
 }

@@ -68,7 +68,7 @@ func TestPoliciesProgrammed(t *testing.T) {
 		assert.Equal(t, "enforced: spec.CORS (corsPolicy on the route). not enforced: "+
 			"spec.OASValidation (Istio cannot validate requests or responses against an OpenAPI document); "+
 			"spec.quota (a quota needs a global rate-limit service, which this operator does not deploy); "+
-			"spec.template (a template names a gateway-specific plugin set (Kong, APISIX); Istio has none)", msg)
+			"spec.template (a template is the URL of Kong or APISIX plugin manifests; Istio has no such plugins)", msg)
 		assert.Equal(t, msg, waitCondition(t, env, api, "Ready", false, "PolicyNotEnforced"))
 		notes := notEnforcedNotes(t, env, api, "spec.OASValidation", "spec.quota", "spec.template")
 		assert.Len(t, notes, 3, "one event per field: %q", notes)
