@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
@@ -24,18 +25,19 @@ const issuer = "https://idp.example.com/realms/canvas"
 
 var gatewayPods = &typev1beta1.WorkloadSelector{MatchLabels: map[string]string{"istio": "ingressgateway"}}
 
-// gatewayObject waits until the object of that name in istio-system has the spec (nil:
-// until there is none) and returns it.
-func gatewayObject[T client.Object](t *testing.T, env *harness.Env, obj T, name string, spec func(T) proto.Message, want proto.Message) T {
+// istioObject waits until the object of that key has the spec (nil: until there is none)
+// and returns it.
+func istioObject[T client.Object, M proto.Message](t *testing.T, env *harness.Env, obj T, key client.ObjectKey, spec func(T) M, want M) T {
 	t.Helper()
-	harness.Eventually(t, fmt.Sprintf("%T %s", obj, name), func() error {
-		err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: "istio-system", Name: name}, obj)
+	none := any(want) == any(*new(M))
+	harness.Eventually(t, fmt.Sprintf("%T %s", obj, key), func() error {
+		err := env.Client.Get(context.Background(), key, obj)
 		switch {
-		case want == nil && isNotFound(err):
+		case none && isNotFound(err):
 			return nil
 		case err != nil:
 			return err
-		case want == nil:
+		case none:
 			return fmt.Errorf("still there")
 		case !proto.Equal(spec(obj), want):
 			return fmt.Errorf("spec %v, want %v", spec(obj), want)
@@ -47,22 +49,14 @@ func gatewayObject[T client.Object](t *testing.T, env *harness.Env, obj T, name 
 
 func requestAuthentication(t *testing.T, env *harness.Env, name string, want *securityapi.RequestAuthentication) *securityv1.RequestAuthentication {
 	t.Helper()
-	var w proto.Message // nil, not a nil *RequestAuthentication
-	if want != nil {
-		w = want
-	}
-	return gatewayObject(t, env, &securityv1.RequestAuthentication{}, name,
-		func(o *securityv1.RequestAuthentication) proto.Message { return &o.Spec }, w)
+	return istioObject(t, env, &securityv1.RequestAuthentication{}, client.ObjectKey{Namespace: "istio-system", Name: name},
+		func(o *securityv1.RequestAuthentication) *securityapi.RequestAuthentication { return &o.Spec }, want)
 }
 
 func authorizationPolicy(t *testing.T, env *harness.Env, name string, want *securityapi.AuthorizationPolicy) *securityv1.AuthorizationPolicy {
 	t.Helper()
-	var w proto.Message
-	if want != nil {
-		w = want
-	}
-	return gatewayObject(t, env, &securityv1.AuthorizationPolicy{}, name,
-		func(o *securityv1.AuthorizationPolicy) proto.Message { return &o.Spec }, w)
+	return istioObject(t, env, &securityv1.AuthorizationPolicy{}, client.ObjectKey{Namespace: "istio-system", Name: name},
+		func(o *securityv1.AuthorizationPolicy) *securityapi.AuthorizationPolicy { return &o.Spec }, want)
 }
 
 func denyWithoutToken(hosts []string, path string) *securityapi.AuthorizationPolicy {
@@ -83,16 +77,11 @@ func denyWithoutToken(hosts []string, path string) *securityapi.AuthorizationPol
 func TestAPIKeyVerification(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
-		env.Implementation(t, ns, "impl", 8080, true)
-		o := harness.DefaultOptions()
-		o.JWTIssuer, o.JWKSURI = issuer, "https://idp.example.com/certs"
-		harness.StartOperator(t, env, o)
+		env, ns := startWithImplAnd(t, set, func(o *app.Options) {
+			o.JWTIssuer, o.JWKSURI = issuer, "https://idp.example.com/certs"
+		})
 
-		other := harness.API(ns, "other", "/other", "impl", 8080)
-		require.NoError(t, env.Client.Create(ctx, other))
+		createOther(t, env, ns)
 		api := harness.API(ns, "shop", "/shop", "impl", 8080)
 		api.Spec.Hostname = "shop.example.com"
 		api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true), Location: "X-API-Key"}
@@ -182,13 +171,7 @@ func TestAPIKeyVerificationWithoutIssuer(t *testing.T) {
 func TestAPIKeyVerificationByProvider(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
-		env.Implementation(t, ns, "impl", 8080, true)
-		o := harness.DefaultOptions()
-		o.APIKeyAuthzProvider = "canvas-ext-authz"
-		harness.StartOperator(t, env, o)
+		env, ns := startWithImplAnd(t, set, func(o *app.Options) { o.APIKeyAuthzProvider = "canvas-ext-authz" })
 		api := harness.API(ns, "shop", "/shop", "impl", 8080)
 		api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true), Location: "X-API-Key"}
 		require.NoError(t, env.Client.Create(ctx, api))

@@ -44,8 +44,7 @@ func TestCORSPolicy(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
 		env, ns := startWithImpl(t, set)
-		other := harness.API(ns, "other", "/other", "impl", 8080)
-		require.NoError(t, env.Client.Create(ctx, other))
+		other := createOther(t, env, ns)
 		api := harness.API(ns, "shop", "/shop", "impl", 8080)
 		api.Spec.CORS = &odav1.CORS{
 			Enabled: ptr.To(true), AllowCredentials: ptr.To(true),

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
@@ -30,25 +31,11 @@ func retriesAre(want *istioapi.HTTPRetry) func(*networkingv1.VirtualService) err
 	}
 }
 
-// destinationRule waits until the API's DestinationRule is as check wants it (nil: none).
+// destinationRule waits until the API's DestinationRule has the spec (nil: none).
 func destinationRule(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, want *istioapi.DestinationRule) *networkingv1.DestinationRule {
 	t.Helper()
-	dr := &networkingv1.DestinationRule{}
-	harness.Eventually(t, "DestinationRule "+api.Name, func() error {
-		err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), dr)
-		switch {
-		case want == nil && isNotFound(err):
-			return nil
-		case err != nil:
-			return err
-		case want == nil:
-			return fmt.Errorf("DestinationRule %s still there", dr.Name)
-		case !proto.Equal(&dr.Spec, want):
-			return fmt.Errorf("DestinationRule %v, want %v", &dr.Spec, want)
-		}
-		return nil
-	})
-	return dr
+	return istioObject(t, env, &networkingv1.DestinationRule{}, client.ObjectKeyFromObject(api),
+		func(o *networkingv1.DestinationRule) *istioapi.DestinationRule { return &o.Spec }, want)
 }
 
 func streamRule(host string, port uint32, connect, idle time.Duration) *istioapi.DestinationRule {
@@ -68,17 +55,12 @@ func streamRule(host string, port uint32, connect, idle time.Duration) *istioapi
 func TestMCPStreams(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
-		env.Implementation(t, ns, "impl", 8080, true)
+		env, ns := startWithImplAnd(t, set, func(o *app.Options) {
+			o.StreamConnectTimeout, o.StreamIdleTimeout = 30*time.Second, 20*time.Minute
+		})
 		env.Implementation(t, ns, "impl2", 9090, true)
-		o := harness.DefaultOptions()
-		o.StreamConnectTimeout, o.StreamIdleTimeout = 30*time.Second, 20*time.Minute
-		harness.StartOperator(t, env, o)
 
-		other := harness.API(ns, "other", "/other", "impl", 8080)
-		require.NoError(t, env.Client.Create(ctx, other))
+		other := createOther(t, env, ns)
 		api := harness.API(ns, "agent", "/mcp", "impl", 8080)
 		api.Spec.APIType = odav1.APITypeMCP
 		require.NoError(t, env.Client.Create(ctx, api))
