@@ -54,17 +54,18 @@ func (e *Extension) ConditionType() string { return ConditionPoliciesProgrammed 
 // and reports.
 func (e *Extension) Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*metav1.Condition, error) {
 	findings := policy.Report(spec, e.Settings)
-	for _, ensure := range []func(context.Context, *odav1.ExposedAPI, *odav1.ExposedAPISpec) (*finding, error){
-		e.ensureDestinationRule, e.ensureTokenChecks,
-	} {
-		f, err := ensure(ctx, api, spec)
-		if err != nil {
-			return nil, err
-		}
-		if f != nil {
-			findings = append(findings, *f)
-		}
+	f, err := e.ensureDestinationRule(ctx, api, spec)
+	if err != nil {
+		return nil, err
 	}
+	if f != nil {
+		findings = append(findings, *f)
+	}
+	onGateway, err := e.ensureGatewayObjects(ctx, api, spec)
+	if err != nil {
+		return nil, err
+	}
+	findings = append(findings, onGateway...)
 	c := condition(findings)
 	e.announce(api, c, findings)
 	return c, nil
@@ -76,17 +77,17 @@ func (e *Extension) Withdraw(ctx context.Context, api *odav1.ExposedAPI, _ *odav
 	if err := e.deleteDestinationRule(ctx, api); err != nil {
 		return nil, err
 	}
-	if err := e.removeTokenChecks(ctx, api); err != nil {
+	if err := e.removeGatewayObjects(ctx, api); err != nil {
 		return nil, err
 	}
 	return &metav1.Condition{Type: ConditionPoliciesProgrammed, Status: metav1.ConditionFalse, Reason: ReasonPoliciesWithdrawn,
 		Message: "no policy object while the spec is not accepted (" + reason + "); see the Accepted condition"}, nil
 }
 
-// Finalize removes the token checks on the gateway; the DestinationRule goes with its
+// Finalize removes the objects on the gateway; the DestinationRule goes with its
 // owner.
 func (e *Extension) Finalize(ctx context.Context, api *odav1.ExposedAPI) error {
-	return e.removeTokenChecks(ctx, api)
+	return e.removeGatewayObjects(ctx, api)
 }
 
 func condition(findings []policy.Finding) *metav1.Condition {

@@ -3,9 +3,11 @@ package policies
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
+	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,6 +23,7 @@ import (
 // Token checks live in the ingress gateway's namespace, where an ownerReference to the
 // ExposedAPI cannot point: labels name the API, and a finalizer on it removes them.
 // +kubebuilder:rbac:groups=security.istio.io,resources=requestauthentications;authorizationpolicies,verbs=get;create;update;delete
+// +kubebuilder:rbac:groups=networking.istio.io,resources=envoyfilters,verbs=get;create;update;delete
 
 // Finalizer is on an ExposedAPI while it has token checks on the gateway.
 const Finalizer = "oda.tmforum.org/gateway-policies"
@@ -51,42 +54,97 @@ func keyFinding(ok bool, detail string) *finding {
 	return &finding{Field: "spec.apiKeyVerification", Enforced: ok, Detail: detail}
 }
 
-// ensureTokenChecks makes the gateway check the callers of an API with apiKeyVerification,
-// and removes the checks of one without.
-func (e *Extension) ensureTokenChecks(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*finding, error) {
-	if !policy.KeyVerification(spec) {
-		return nil, e.removeTokenChecks(ctx, api)
-	}
-	auth := e.Settings.Auth
-	if !auth.Enabled() {
-		return keyFinding(false, "no token issuer is configured (--jwt-issuer, APIOPERATORISTIO_JWTISSUER) nor an ext_authz provider (--api-key-authz-provider): requests pass unchecked"),
-			e.removeTokenChecks(ctx, api)
+// gatewayWant is what one policy wants on the gateway: its objects and what it reports.
+type gatewayWant struct {
+	objs    []client.Object
+	finding *finding
+}
+
+// ensureGatewayObjects makes on the ingress gateway what the API's policies want there
+// (token checks, rate limit), and removes the rest; the finalizer stays while any is there.
+func (e *Extension) ensureGatewayObjects(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) ([]finding, error) {
+	wantsAny := policy.KeyVerification(spec) && e.Settings.Auth.Enabled() || e.Settings.RateLimit.Local(spec)
+	if !wantsAny {
+		f := e.tokenChecks(spec, "", nil)
+		return findings(f.finding), e.removeGatewayObjects(ctx, api)
 	}
 	ns, err := e.gatewayNamespace(ctx)
 	if err != nil || ns == "" {
-		return keyFinding(false, "the ingress gateway's namespace is not known: set --ingress-gateway-namespace; requests pass unchecked"), err
+		return []finding{{Field: "spec", Detail: "the ingress gateway's namespace is not known: set --ingress-gateway-namespace; token checks and rate limits are not in force"}}, err
 	}
 	if err := e.addFinalizer(ctx, api); err != nil {
 		return nil, err
 	}
 	meta := metav1.ObjectMeta{Namespace: ns, Name: gatewayName(api), Labels: gatewayLabels(api)}
-	var objs []client.Object
-	if want := auth.RequestAuthentication(spec, e.Gateway.Selector); want != nil {
-		ra := &securityv1.RequestAuthentication{ObjectMeta: meta}
-		want.DeepCopyInto(&ra.Spec)
-		objs = append(objs, ra)
-	} else if err := e.deleteOurs(ctx, api, &securityv1.RequestAuthentication{ObjectMeta: meta}); err != nil {
+	wants := []gatewayWant{e.tokenChecks(spec, ns, &meta)}
+	rl, err := e.rateLimit(ctx, spec, &meta)
+	if err != nil {
 		return nil, err
+	}
+	wants = append(wants, rl)
+	var out []finding
+	for _, w := range wants {
+		for _, obj := range w.objs {
+			if f, err := e.applyGatewayObject(ctx, api, obj); f != nil || err != nil {
+				return findings(f), err
+			}
+		}
+		out = append(out, findings(w.finding)...)
+	}
+	return out, e.deleteUnwanted(ctx, api, ns, wants)
+}
+
+func findings(f *finding) []finding {
+	if f == nil {
+		return nil
+	}
+	return []finding{*f}
+}
+
+// tokenChecks are the RequestAuthentication and AuthorizationPolicy of an API with
+// apiKeyVerification; meta nil when there is no gateway to put them on.
+func (e *Extension) tokenChecks(spec *odav1.ExposedAPISpec, ns string, meta *metav1.ObjectMeta) gatewayWant {
+	auth := e.Settings.Auth
+	switch {
+	case !policy.KeyVerification(spec):
+		return gatewayWant{}
+	case !auth.Enabled():
+		return gatewayWant{finding: keyFinding(false, "no token issuer is configured (--jwt-issuer, APIOPERATORISTIO_JWTISSUER) nor an ext_authz provider (--api-key-authz-provider): requests pass unchecked")}
+	}
+	var w gatewayWant
+	if want := auth.RequestAuthentication(spec, e.Gateway.Selector); want != nil {
+		ra := &securityv1.RequestAuthentication{ObjectMeta: *meta.DeepCopy()}
+		want.DeepCopyInto(&ra.Spec)
+		w.objs = append(w.objs, ra)
 	}
 	ap := &securityv1.AuthorizationPolicy{ObjectMeta: *meta.DeepCopy()}
 	auth.AuthorizationPolicy(spec, e.Gateway.Selector).DeepCopyInto(&ap.Spec)
-	objs = append(objs, ap)
-	for _, obj := range objs {
-		if f, err := e.applyGatewayObject(ctx, api, obj); f != nil || err != nil {
-			return f, err
-		}
+	w.objs = append(w.objs, ap)
+	w.finding = keyFinding(true, tokenDetail(auth, spec, ns, meta.Name))
+	return w
+}
+
+// rateLimit is the EnvoyFilter of the API's route, and the gateway's shared one that puts
+// the local rate limit filter in its chain.
+func (e *Extension) rateLimit(ctx context.Context, spec *odav1.ExposedAPISpec, meta *metav1.ObjectMeta) (gatewayWant, error) {
+	if !e.Settings.RateLimit.Local(spec) {
+		return gatewayWant{}, nil
 	}
-	return keyFinding(true, tokenDetail(auth, spec, ns, gatewayName(api))), nil
+	want, err := policy.RouteRateLimit(spec, e.Gateway.Selector)
+	if err != nil {
+		return gatewayWant{}, err
+	}
+	if err := e.ensureSharedFilter(ctx, meta.Namespace); err != nil {
+		return gatewayWant{}, err
+	}
+	ef := &networkingv1alpha3.EnvoyFilter{ObjectMeta: *meta.DeepCopy()}
+	want.DeepCopyInto(&ef.Spec)
+	per := "second"
+	if spec.RateLimit.Interval == "pm" {
+		per = "minute"
+	}
+	return gatewayWant{objs: []client.Object{ef}, finding: &finding{Field: "spec.rateLimit", Enforced: true, Detail: fmt.Sprintf(
+		"EnvoyFilter %s/%s: %s requests per %s, counted by each ingress gateway replica", meta.Namespace, meta.Name, spec.RateLimit.Limit, per)}}, nil
 }
 
 func tokenDetail(auth policy.AuthSettings, spec *odav1.ExposedAPISpec, ns, name string) string {
@@ -126,6 +184,8 @@ func specOf(obj client.Object) proto.Message {
 		return &o.Spec
 	case *securityv1.AuthorizationPolicy:
 		return &o.Spec
+	case *networkingv1alpha3.EnvoyFilter:
+		return &o.Spec
 	}
 	return nil
 }
@@ -135,8 +195,29 @@ func names(obj client.Object, api *odav1.ExposedAPI) bool {
 	return l[APINamespaceLabel] == api.Namespace && l[APINameLabel] == api.Name && l[managedByLabel] == managedBy
 }
 
-// removeTokenChecks deletes the API's objects on the gateway, then its finalizer.
-func (e *Extension) removeTokenChecks(ctx context.Context, api *odav1.ExposedAPI) error {
+// gatewayKinds are the kinds of the objects an API may have on the gateway.
+func gatewayKinds(meta metav1.ObjectMeta) []client.Object {
+	return []client.Object{&securityv1.RequestAuthentication{ObjectMeta: meta}, &securityv1.AuthorizationPolicy{ObjectMeta: meta},
+		&networkingv1alpha3.EnvoyFilter{ObjectMeta: meta}}
+}
+
+// deleteUnwanted deletes the API's objects on the gateway that no policy wants.
+func (e *Extension) deleteUnwanted(ctx context.Context, api *odav1.ExposedAPI, ns string, wants []gatewayWant) error {
+	for _, obj := range gatewayKinds(metav1.ObjectMeta{Namespace: ns, Name: gatewayName(api)}) {
+		wanted := slices.ContainsFunc(wants, func(w gatewayWant) bool {
+			return slices.ContainsFunc(w.objs, func(o client.Object) bool { return reflect.TypeOf(o) == reflect.TypeOf(obj) })
+		})
+		if !wanted {
+			if err := e.deleteOurs(ctx, api, obj); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// removeGatewayObjects deletes the API's objects on the gateway, then its finalizer.
+func (e *Extension) removeGatewayObjects(ctx context.Context, api *odav1.ExposedAPI) error {
 	if !controllerutil.ContainsFinalizer(api, Finalizer) {
 		return nil
 	}
@@ -145,14 +226,9 @@ func (e *Extension) removeTokenChecks(ctx context.Context, api *odav1.ExposedAPI
 		return err
 	}
 	if ns == "" {
-		logf.FromContext(ctx).Info("ingress gateway namespace unknown: token checks of the API left in place", "labels", gatewayLabels(api))
-	} else {
-		meta := metav1.ObjectMeta{Namespace: ns, Name: gatewayName(api)}
-		for _, obj := range []client.Object{&securityv1.RequestAuthentication{ObjectMeta: meta}, &securityv1.AuthorizationPolicy{ObjectMeta: meta}} {
-			if err := e.deleteOurs(ctx, api, obj); err != nil {
-				return err
-			}
-		}
+		logf.FromContext(ctx).Info("ingress gateway namespace unknown: the API's objects on the gateway are left in place", "labels", gatewayLabels(api))
+	} else if err := e.deleteUnwanted(ctx, api, ns, nil); err != nil {
+		return err
 	}
 	patch := client.MergeFromWithOptions(api.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(api, Finalizer)
@@ -197,4 +273,25 @@ func (e *Extension) gatewayNamespace(ctx context.Context) (string, error) {
 		return "", nil
 	}
 	return found[0], nil
+}
+
+// SharedFilterName is the gateway's EnvoyFilter that puts the local rate limit filter in
+// its chain. It limits nothing by itself, so it stays when the last rate-limited API goes.
+const SharedFilterName = "api-operator-istio-local-ratelimit"
+
+func (e *Extension) ensureSharedFilter(ctx context.Context, ns string) error {
+	want := &networkingv1alpha3.EnvoyFilter{ObjectMeta: metav1.ObjectMeta{
+		Namespace: ns, Name: SharedFilterName, Labels: map[string]string{managedByLabel: managedBy},
+	}}
+	policy.LocalRateLimitFilter(e.Gateway.Selector).DeepCopyInto(&want.Spec)
+	stored := &networkingv1alpha3.EnvoyFilter{}
+	err := e.APIReader.Get(ctx, client.ObjectKeyFromObject(want), stored)
+	switch {
+	case apierrors.IsNotFound(err):
+		return client.IgnoreAlreadyExists(e.Client.Create(ctx, want))
+	case err != nil || stored.Labels[managedByLabel] != managedBy || proto.Equal(&stored.Spec, &want.Spec):
+		return err
+	}
+	want.ResourceVersion = stored.ResourceVersion
+	return e.Client.Update(ctx, want)
 }

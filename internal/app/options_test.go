@@ -122,6 +122,7 @@ func TestPolicySettingsThatCannotWork(t *testing.T) {
 		"--jwks-uri=https://idp/keys":                         "--jwks-uri needs --jwt-issuer",
 		"--jwt-issuer=https://idp --jwks-uri=idp/keys":        `invalid --jwks-uri "idp/keys"`,
 		"--stream-idle-timeout=1us":                           "invalid --stream-idle-timeout 1µs",
+		"--rate-limit-mode=global":                            `invalid --rate-limit-mode (env APIOPERATORISTIO_RATELIMITMODE) "global": must be one of off, local`,
 	} {
 		o := parse(t, strings.Fields(args)...)
 		err := o.Validate()

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/oda-canvas/api-operator-istio/internal/policy"
@@ -18,6 +20,7 @@ type PolicyOptions struct {
 	JWTIssuer            string
 	JWKSURI              string
 	APIKeyAuthzProvider  string
+	RateLimitMode        string
 
 	// envErr is a policy environment variable that could not be read; Validate reports it.
 	envErr error
@@ -37,6 +40,8 @@ func (o *Options) addPolicyFlags(fs *flag.FlagSet) {
 		"URL of the issuer's signing keys; empty: found by OpenID discovery from the issuer (env APIOPERATORISTIO_JWKSURI)")
 	fs.StringVar(&o.APIKeyAuthzProvider, "api-key-authz-provider", os.Getenv("APIOPERATORISTIO_APIKEYAUTHZPROVIDER"),
 		"ext_authz provider of the mesh config that checks the callers of an API with apiKeyVerification instead of a JWT (env APIOPERATORISTIO_APIKEYAUTHZPROVIDER)")
+	fs.StringVar(&o.RateLimitMode, "rate-limit-mode", envOr("APIOPERATORISTIO_RATELIMITMODE", policy.RateLimitOff),
+		"how spec.rateLimit is enforced: off, or local (Envoy's local rate limit on the ingress gateway, per replica, through EnvoyFilters) (env APIOPERATORISTIO_RATELIMITMODE)")
 }
 
 func (o *Options) envSeconds(key string, def time.Duration) time.Duration {
@@ -56,6 +61,9 @@ func (o *Options) envSeconds(key string, def time.Duration) time.Duration {
 func (o *Options) validatePolicies() error {
 	if o.envErr != nil {
 		return o.envErr
+	}
+	if o.RateLimitMode != "" && !slices.Contains(policy.RateLimitModes, o.RateLimitMode) {
+		return fmt.Errorf("invalid --rate-limit-mode (env APIOPERATORISTIO_RATELIMITMODE) %q: must be one of %s", o.RateLimitMode, strings.Join(policy.RateLimitModes, ", "))
 	}
 	if o.JWTIssuer != "" && o.APIKeyAuthzProvider != "" {
 		return fmt.Errorf("--jwt-issuer and --api-key-authz-provider both set: callers are checked either with a JWT or by the provider; set one")
@@ -82,7 +90,8 @@ func (o *Options) policySettings() policy.Settings {
 			ConnectTimeout: orDefault(o.StreamConnectTimeout, policy.DefaultStreamConnectTimeout),
 			IdleTimeout:    orDefault(o.StreamIdleTimeout, policy.DefaultStreamIdleTimeout),
 		},
-		Auth: policy.AuthSettings{Issuer: o.JWTIssuer, JWKSURI: o.JWKSURI, Provider: o.APIKeyAuthzProvider},
+		Auth:      policy.AuthSettings{Issuer: o.JWTIssuer, JWKSURI: o.JWKSURI, Provider: o.APIKeyAuthzProvider},
+		RateLimit: policy.RateLimitSettings{Mode: o.RateLimitMode},
 	}
 }
 

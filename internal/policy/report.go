@@ -21,7 +21,7 @@ func (f Finding) Text() string { return f.Field + " (" + f.Detail + ")" }
 
 // Report lists the policy fields the spec asks for that live in the route, or that this
 // operator cannot enforce; the controllers add the findings of the objects they make.
-func Report(spec *odav1.ExposedAPISpec, _ Settings) []Finding {
+func Report(spec *odav1.ExposedAPISpec, s Settings) []Finding {
 	var out []Finding
 	if CORSEnabled(spec.CORS) {
 		out = append(out, Finding{"spec.CORS", true, "corsPolicy on the route"})
@@ -29,15 +29,13 @@ func Report(spec *odav1.ExposedAPISpec, _ Settings) []Finding {
 	if Streams(spec) {
 		out = append(out, Finding{"spec.apiType mcp", true, "no route timeout, no retries"})
 	}
+	out = append(out, s.RateLimit.findings(spec)...)
 	return append(out, unenforceable(spec)...)
 }
 
 // unenforceable are the fields Istio has nothing for.
 func unenforceable(spec *odav1.ExposedAPISpec) []Finding {
 	var out []Finding
-	if r := spec.RateLimit; r != nil && ptr.Deref(r.Enabled, false) {
-		out = append(out, Finding{"spec.rateLimit", false, "this operator does not enforce rate limits yet"})
-	}
 	if v := spec.OASValidation; v != nil && (ptr.Deref(v.RequestEnabled, false) || ptr.Deref(v.ResponseEnabled, false)) {
 		out = append(out, Finding{"spec.OASValidation", false,
 			"Istio cannot validate requests or responses against an OpenAPI document"})

@@ -8,8 +8,9 @@ import (
 
 // Settings are the operator-wide choices behind the policies.
 type Settings struct {
-	Streams StreamSettings
-	Auth    AuthSettings
+	Streams   StreamSettings
+	Auth      AuthSettings
+	RateLimit RateLimitSettings
 }
 
 // ApplyToRoute adds to the API's route what its policies ask of the VirtualService.
@@ -17,5 +18,8 @@ func (s Settings) ApplyToRoute(route *istioapi.HTTPRoute, spec *odav1.ExposedAPI
 	route.CorsPolicy = CORS(spec.CORS)
 	if Streams(spec) {
 		streamRoute(route)
+	}
+	if s.RateLimit.Local(spec) {
+		route.Name = RouteName(spec)
 	}
 }

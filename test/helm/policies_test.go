@@ -33,8 +33,8 @@ func TestStreamTimeoutsReachTheBinary(t *testing.T) {
 }
 
 // TestGatewayPolicyRBACOnlyWhenConfigured: the chart grants RequestAuthentications and
-// AuthorizationPolicies only with an issuer or an ext_authz provider, in the gateway's
-// namespace when that is known.
+// AuthorizationPolicies only with an issuer or an ext_authz provider, EnvoyFilters only
+// with rateLimitMode local, in the gateway's namespace when that is known.
 func TestGatewayPolicyRBACOnlyWhenConfigured(t *testing.T) {
 	grants := func(sets ...string) map[string]bool {
 		out := map[string]bool{}
@@ -43,7 +43,7 @@ func TestGatewayPolicyRBACOnlyWhenConfigured(t *testing.T) {
 				continue
 			}
 			for _, a := range rulesOf(t, obj) {
-				if a.Group == "security.istio.io" {
+				if a.Group == "security.istio.io" || a.Resource == "envoyfilters" {
 					out[obj.GetKind()+" "+obj.GetNamespace()+" "+a.Resource+" "+a.Verb] = true
 				}
 			}
@@ -60,4 +60,7 @@ func TestGatewayPolicyRBACOnlyWhenConfigured(t *testing.T) {
 	}
 	assert.Equal(t, want, grants("ingressGateway.namespace=istio-system", "apiKeyVerification.jwtIssuer=https://idp.example.com"))
 	assert.Len(t, grants("apiKeyVerification.authzProvider=ext-authz"), 8, "a ClusterRole without a gateway namespace")
+	assert.Equal(t, map[string]bool{"Role istio-system envoyfilters get": true, "Role istio-system envoyfilters create": true,
+		"Role istio-system envoyfilters update": true, "Role istio-system envoyfilters delete": true},
+		grants("ingressGateway.namespace=istio-system", "rateLimitMode=local"))
 }

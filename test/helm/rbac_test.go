@@ -73,7 +73,7 @@ func rbacProof(t *testing.T, namespaces []string) {
 		env.Namespace(t, ns)
 	}
 	objs := render(t, "certManager.enabled=false", "watchNamespaces={"+strings.Join(namespaces, ",")+"}", "ingressGateway.namespace=istio-system",
-		"webhook.failurePolicy=Ignore", "apiKeyVerification.jwtIssuer="+jwtIssuer)
+		"webhook.failurePolicy=Ignore", "apiKeyVerification.jwtIssuer="+jwtIssuer, "rateLimitMode=local")
 	granted := applyRBAC(t, env, objs)
 
 	cfg := rest.CopyConfig(env.Config)
@@ -131,7 +131,7 @@ func assertMayOwn(t *testing.T, env *harness.Env, cfg *rest.Config) {
 func operatorOptions(t *testing.T, pattern string) *app.Options {
 	o := harness.DefaultOptions()
 	o.OpenMetricsImplementation = pattern
-	o.JWTIssuer = jwtIssuer
+	o.JWTIssuer, o.RateLimitMode = jwtIssuer, "local"
 	o.Namespaces, o.IngressGatewayNamespace = []string{"components"}, "istio-system"
 	o.LeaderElect, o.LeaderElectionNamespace = true, releaseNS
 	o.EnableWebhooks, o.WebhookHost, o.WebhookPort, o.WebhookCertDir = true, "127.0.0.1", freePort(t), t.TempDir()

@@ -9,6 +9,7 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/stretchr/testify/require"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -127,18 +128,22 @@ func (s *scenario) streams() {
 	s.waitGone(&networkingv1.DestinationRule{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mcp"}})
 }
 
-// tokenChecks: an API with apiKeyVerification gets token checks on the gateway, changed
-// with its location and path, and removed with the block.
+// tokenChecks: an API with apiKeyVerification and rateLimit gets token checks and a rate
+// limit on the gateway, changed with its spec, and removed with the blocks.
 func (s *scenario) tokenChecks() {
 	t, env := s.t, s.env
 	api := s.owned("secured", "/secured", odav1.APITypeOpenAPI)
 	env.UpdateAPI(t, api, func(a *odav1.ExposedAPI) {
 		a.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true), Location: "X-API-Key"}
+		a.Spec.RateLimit = &odav1.RateLimit{Enabled: ptr.To(true), Limit: "10"}
 	})
 	key := client.ObjectKey{Namespace: "istio-system", Name: ns + ".secured"}
 	harness.Eventually(t, "the token checks", func() error {
 		ra := &securityv1.RequestAuthentication{}
 		if err := env.Client.Get(context.Background(), key, ra); err != nil {
+			return err
+		}
+		if err := env.Client.Get(context.Background(), key, &networkingv1alpha3.EnvoyFilter{}); err != nil {
 			return err
 		}
 		return env.Client.Get(context.Background(), key, &securityv1.AuthorizationPolicy{})
@@ -154,7 +159,8 @@ func (s *scenario) tokenChecks() {
 		}
 		return nil
 	})
-	env.UpdateAPI(t, api, func(a *odav1.ExposedAPI) { a.Spec.APIKeyVerification = nil })
+	env.UpdateAPI(t, api, func(a *odav1.ExposedAPI) { a.Spec.APIKeyVerification, a.Spec.RateLimit = nil, nil })
+	s.waitGone(&networkingv1alpha3.EnvoyFilter{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: key.Name}})
 	s.waitGone(&securityv1.RequestAuthentication{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: key.Name}})
 	s.waitGone(&securityv1.AuthorizationPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: key.Name}})
 }

@@ -61,21 +61,23 @@ func TestPoliciesProgrammed(t *testing.T) {
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) {
 			api.Spec.OASValidation = &odav1.OASValidation{RequestEnabled: ptr.To(true)}
 			api.Spec.Quota = &odav1.Quota{Identifier: "consumer", Limit: "1000"}
-			api.Spec.Template = "kong-premium"
+			api.Spec.Template = "https://example.com/kong-plugins.yaml"
+			api.Spec.RateLimit = &odav1.RateLimit{Enabled: ptr.To(true), Limit: "100"}
 		})
 		msg := waitCondition(t, env, api, "PoliciesProgrammed", false, "PolicyNotEnforced")
 		assert.Equal(t, "enforced: spec.CORS (corsPolicy on the route). not enforced: "+
+			"spec.rateLimit (--rate-limit-mode is off: Istio offers a local rate limit only through an EnvoyFilter, which is opt-in (--rate-limit-mode=local)); "+
 			"spec.OASValidation (Istio cannot validate requests or responses against an OpenAPI document); "+
 			"spec.quota (a quota needs a global rate-limit service, which this operator does not deploy); "+
 			"spec.template (a template is the URL of Kong or APISIX plugin manifests; Istio has no such plugins)", msg)
 		assert.Equal(t, msg, waitCondition(t, env, api, "Ready", false, "PolicyNotEnforced"))
-		notes := notEnforcedNotes(t, env, api, "spec.OASValidation", "spec.quota", "spec.template")
-		assert.Len(t, notes, 3, "one event per field: %q", notes)
+		notes := notEnforcedNotes(t, env, api, "spec.rateLimit", "spec.OASValidation", "spec.quota", "spec.template")
+		assert.Len(t, notes, 4, "one event per field: %q", notes)
 
 		// Disabled blocks ask for nothing.
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) {
 			api.Spec.OASValidation = &odav1.OASValidation{RequestEnabled: ptr.To(false)}
-			api.Spec.Quota, api.Spec.Template, api.Spec.CORS = nil, "", nil
+			api.Spec.Quota, api.Spec.Template, api.Spec.CORS, api.Spec.RateLimit = nil, "", nil, nil
 		})
 		waitCondition(t, env, api, "PoliciesProgrammed", true, "NoPolicies")
 		waitCondition(t, env, api, "Ready", true, "Ready")

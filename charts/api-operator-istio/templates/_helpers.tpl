@@ -75,11 +75,16 @@ annotations:
   verbs: ["create", "patch"]
 {{- end -}}
 
-{{/* Token checks on the ingress gateway, only when they are configured. */}}
+{{/* Token checks and rate limits on the ingress gateway, only when they are configured. */}}
 {{- define "aoi.gatewayPolicyRules" -}}
 {{- if or .Values.apiKeyVerification.jwtIssuer .Values.apiKeyVerification.authzProvider }}
 - apiGroups: ["security.istio.io"]
   resources: ["requestauthentications", "authorizationpolicies"]
+  verbs: ["get", "create", "update", "delete"]
+{{- end }}
+{{- if eq .Values.rateLimitMode "local" }}
+- apiGroups: ["networking.istio.io"]
+  resources: ["envoyfilters"]
   verbs: ["get", "create", "update", "delete"]
 {{- end }}
 {{- end -}}
