@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/internal/policy"
 )
 
@@ -27,6 +28,7 @@ const (
 	ReasonPoliciesEnforced  = "PoliciesEnforced"
 	ReasonPolicyNotEnforced = "PolicyNotEnforced"
 	ReasonPoliciesWithdrawn = "PoliciesWithdrawn"
+	ReasonPoliciesKept      = "PoliciesKept"
 )
 
 // The labels of the objects made here, as of every child of this operator: its caches
@@ -71,9 +73,14 @@ func (e *Extension) Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *oda
 	return c, nil
 }
 
-// Withdraw removes the policy objects of an API that is not accepted: its route is
-// withdrawn or kept as it was, and the condition says which.
+// Withdraw, for an API whose spec is invalid, keeps its policy objects: its VirtualService
+// keeps the last accepted route, which must not lose its token checks. For an API whose
+// route went to another (a conflict), it removes them.
 func (e *Extension) Withdraw(ctx context.Context, api *odav1.ExposedAPI, _ *odav1.ExposedAPISpec, reason string) (*metav1.Condition, error) {
+	if reason == exposedapi.ReasonInvalidSpec {
+		return &metav1.Condition{Type: ConditionPoliciesProgrammed, Status: metav1.ConditionFalse, Reason: ReasonPoliciesKept,
+			Message: "the spec is not accepted: the policies of the last accepted spec stay with its route; see the Accepted condition"}, nil
+	}
 	if err := e.deleteDestinationRule(ctx, api); err != nil {
 		return nil, err
 	}
@@ -81,7 +88,7 @@ func (e *Extension) Withdraw(ctx context.Context, api *odav1.ExposedAPI, _ *odav
 		return nil, err
 	}
 	return &metav1.Condition{Type: ConditionPoliciesProgrammed, Status: metav1.ConditionFalse, Reason: ReasonPoliciesWithdrawn,
-		Message: "no policy object while the spec is not accepted (" + reason + "); see the Accepted condition"}, nil
+		Message: "no policy object while the route is not this API's (" + reason + "); see the Accepted condition"}, nil
 }
 
 // Finalize removes the objects on the gateway; the DestinationRule goes with its

@@ -98,6 +98,12 @@ func TestAPIKeyVerification(t *testing.T) {
 		got := waitReady(t, env, api, "https://shop.example.com/shop")
 		assert.True(t, controllerutil.ContainsFinalizer(got, "oda.tmforum.org/gateway-policies"))
 
+		// An invalid spec keeps its last route, and so the route's token checks.
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 0 })
+		waitCondition(t, env, api, "PoliciesProgrammed", false, "PoliciesKept")
+		requestAuthentication(t, env, "components.shop", &securityapi.RequestAuthentication{Selector: gatewayPods, JwtRules: []*securityapi.JWTRule{rule}})
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 8080 })
+
 		// A query parameter; another path and any host.
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) {
 			api.Spec.APIKeyVerification.Location, api.Spec.Path, api.Spec.Hostname = "?apikey", "/store", ""
