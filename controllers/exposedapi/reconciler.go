@@ -20,6 +20,7 @@ import (
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
 	"github.com/oda-canvas/api-operator-istio/controllers/statuswrite"
+	"github.com/oda-canvas/api-operator-istio/internal/policy"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 )
 
@@ -34,6 +35,8 @@ type Reconciler struct {
 	Gateways client.Reader
 	// Routes holds the component gateway, public host name and internal segments.
 	Routes routes.Settings
+	// Policies are the operator-wide settings of the API policies.
+	Policies policy.Settings
 	// PublicHostname replaces the ingress address in URLs when set.
 	PublicHostname string
 	Status         *statuswrite.Writer

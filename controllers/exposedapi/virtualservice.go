@@ -18,12 +18,15 @@ import (
 )
 
 // wantedSpec is the VirtualService the API makes: its Service's mesh route for an internal
-// API (that leads it), else its gateway route.
-func (obs *observed) wantedSpec() *istioapi.VirtualService {
+// API (that leads it), else its gateway route with what its policies ask of the route. The
+// mesh route carries no policies: CORS and token checks are the gateway's business.
+func (r *Reconciler) wantedSpec(obs *observed) *istioapi.VirtualService {
 	if obs.mesh != nil {
 		return meshVirtualServiceSpec(obs.route.Host, obs.spec.Implementation, obs.mesh.members)
 	}
-	return virtualServiceSpec(obs.route, &obs.spec)
+	vs := virtualServiceSpec(obs.route, &obs.spec)
+	r.Policies.ApplyToRoute(vs.Http[0], &obs.spec)
+	return vs
 }
 
 // virtualServiceSpec is the route of R3.1: the API's path prefix on the component gateway
@@ -65,7 +68,7 @@ func ownedBy(obj metav1.Object, uid types.UID) bool {
 // programRoute creates or updates the VirtualService, writing only when it differs from
 // what is wanted. It returns the VirtualService as stored and what it did ("" for nothing).
 func (r *Reconciler) programRoute(ctx context.Context, api *odav1.ExposedAPI, obs *observed, vs *networkingv1.VirtualService) (*networkingv1.VirtualService, string, error) {
-	want := obs.wantedSpec()
+	want := r.wantedSpec(obs)
 	if vs == nil {
 		vs = &networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{
 			Name: api.Name, Namespace: api.Namespace, Labels: childLabels(api),

@@ -12,6 +12,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -35,6 +37,7 @@ import (
 	"github.com/oda-canvas/api-operator-istio/controllers/crdwatch"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/controllers/metrics"
+	"github.com/oda-canvas/api-operator-istio/controllers/policies"
 	"github.com/oda-canvas/api-operator-istio/controllers/statuswrite"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 	"github.com/oda-canvas/api-operator-istio/webhooks"
@@ -51,6 +54,8 @@ func Scheme() *runtime.Scheme {
 	utilruntime.Must(apiextensionsv1.AddToScheme(s))
 	utilruntime.Must(odav1.AddToScheme(s))
 	utilruntime.Must(networkingv1.AddToScheme(s))
+	utilruntime.Must(securityv1.AddToScheme(s))
+	utilruntime.Must(networkingv1alpha3.AddToScheme(s))
 	utilruntime.Must(monitoringv1.AddToScheme(s))
 	return s
 }
@@ -174,7 +179,8 @@ func managerOptions(o *Options) ctrl.Options {
 				&discoveryv1.EndpointSlice{}: {Transform: slimEndpointSlice},
 				&corev1.Pod{}:                {Transform: metrics.SlimPod},
 				// Only our own VirtualServices: a mesh can hold thousands of others.
-				&networkingv1.VirtualService{}: {Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue})},
+				&networkingv1.VirtualService{}:  {Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue})},
+				&networkingv1.DestinationRule{}: {Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue})},
 			},
 		},
 	}
@@ -237,16 +243,20 @@ func (op *Operator) setupControllers(o *Options) error {
 		Gateways:       op.Gateways,
 		Routes:         routeSettings(o),
 		PublicHostname: o.PublicHostname,
+		Policies:       o.policySettings(),
 		Status:         op.Status,
 		Events:         mgr.GetEventRecorder("api-operator-istio"),
 	}
+	pol := &policies.Extension{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Settings: r.Policies, Events: r.Events,
+		Gateway: policies.Gateway{Namespace: o.IngressGatewayNamespace, Services: op.Gateways,
+			Selector: map[string]string{exposedapi.IngressGatewayLabel: exposedapi.IngressGatewayValue}}}
 	ctx := context.Background()
 	m, err := newMetricsWiring(ctx, mgr, op.discovery, o)
 	if err != nil {
 		return err
 	}
-	r.Extensions = []exposedapi.Extension{m.scraper}
-	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r)); err != nil {
+	r.Extensions = []exposedapi.Extension{m.scraper, pol}
+	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r), pol.Watches); err != nil {
 		return fmt.Errorf("setting up the ExposedAPI controller: %w", err)
 	}
 	m.setController(r.Controller)

@@ -64,6 +64,8 @@ type Options struct {
 
 	GracefulShutdown time.Duration
 
+	PolicyOptions
+
 	// SkipNameValidation lets several managers run in one process (tests); not a flag.
 	SkipNameValidation bool
 
@@ -119,6 +121,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.ValidatingWebhookName, "validating-webhook-name", "api-operator-istio", "ValidatingWebhookConfiguration whose CA bundle the self-managed certificates keep")
 	fs.StringVar(&o.CASecretName, "ca-secret-name", "api-operator-istio-ca", "Secret holding the self-managed CA")
 	fs.DurationVar(&o.GracefulShutdown, "graceful-shutdown-timeout", 30*time.Second, "how long running work may take to stop")
+	o.addPolicyFlags(fs)
 }
 
 // Validate reports settings that cannot work, naming the allowed values.
@@ -141,6 +144,9 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("invalid --namespaces (env COMPONENT_NAMESPACE): %w", err)
 	}
 	o.served = served
+	if err := o.validatePolicies(); err != nil {
+		return err
+	}
 	return o.validateRateLimit()
 }
 

@@ -3,6 +3,7 @@ package app
 import (
 	"flag"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -140,4 +141,21 @@ func TestUnknownInternalSegmentIsAnError(t *testing.T) {
 		require.EqualError(t, parse(t, arg).Validate(), `invalid --internal-segments (env APIOPERATORISTIO_INTERNALSEGMENTS): unknown segment "`+
 			bad+`": use coreFunction, managementFunction, securityFunction`, arg)
 	}
+}
+
+func TestPolicySettingsThatCannotWork(t *testing.T) {
+	for args, want := range map[string]string{
+		"--jwt-issuer=https://idp --api-key-authz-provider=x": "--jwt-issuer and --api-key-authz-provider both set",
+		"--jwks-uri=https://idp/keys":                         "--jwks-uri needs --jwt-issuer",
+		"--jwt-issuer=https://idp --jwks-uri=idp/keys":        `invalid --jwks-uri "idp/keys"`,
+		"--stream-idle-timeout=1us":                           "invalid --stream-idle-timeout 1µs",
+		"--rate-limit-mode=global":                            `invalid --rate-limit-mode (env APIOPERATORISTIO_RATELIMITMODE) "global": must be one of off, local`,
+	} {
+		o := parse(t, strings.Fields(args)...)
+		err := o.Validate()
+		require.Error(t, err, args)
+		assert.Contains(t, err.Error(), want)
+	}
+	t.Setenv("API_CONNECT_TIMEOUT", "soon")
+	assert.ErrorContains(t, parse(t).Validate(), `invalid API_CONNECT_TIMEOUT "soon"`)
 }

@@ -38,6 +38,11 @@ func TestDemo(t *testing.T) {
 		got[r.Name] = r.URL
 	}
 	assert.Equal(t, want, got)
+	for _, r := range res.APIs {
+		if r.Name == "productcatalog-tmf620" {
+			assert.Contains(t, r.Conditions, "PoliciesProgrammed=True(PoliciesEnforced)", "CORS, token checks and rate limit in force")
+		}
+	}
 
 	lists := map[string]string{}
 	for _, c := range res.Components {

@@ -116,6 +116,8 @@ func startOperator(ctx context.Context, cfg *rest.Config, port int, logs io.Writ
 		MutatingWebhookName: harness.MutatingWebhookName, ValidatingWebhookName: harness.ValidatingWebhookName, WebhookExtraDNSNames: []string{"localhost"},
 		GracefulShutdown: 5 * time.Second, SkipNameValidation: true,
 	}
+	// Token checks and rate limits on the gateway, for the full sample's policies.
+	o.JWTIssuer, o.RateLimitMode = "https://idp.example.com/realms/canvas", "local"
 	log := logr.Discard()
 	if logs != nil {
 		var err error

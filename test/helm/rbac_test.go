@@ -12,6 +12,7 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	istioapi "istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -45,9 +46,12 @@ var unexercised = map[harness.Access]string{
 var checkedByAdmission = map[harness.Access]harness.Access{
 	{Group: "networking.istio.io", Resource: "virtualservices", Verb: "create"}:   ownerFinalizers,
 	{Group: "monitoring.coreos.com", Resource: "servicemonitors", Verb: "create"}: ownerFinalizers,
+	{Group: "networking.istio.io", Resource: "destinationrules", Verb: "create"}:  ownerFinalizers,
 }
 
 var ownerFinalizers = harness.Access{Group: "oda.tmforum.org", Resource: "exposedapis/finalizers", Verb: "update"}
+
+const jwtIssuer = "https://idp.example.com/realms/canvas"
 
 const chartSA = "system:serviceaccount:" + releaseNS + ":canvas-api-operator-istio"
 
@@ -69,7 +73,7 @@ func rbacProof(t *testing.T, namespaces []string) {
 		env.Namespace(t, ns)
 	}
 	objs := render(t, "certManager.enabled=false", "watchNamespaces={"+strings.Join(namespaces, ",")+"}", "ingressGateway.namespace=istio-system",
-		"webhook.failurePolicy=Ignore")
+		"webhook.failurePolicy=Ignore", "apiKeyVerification.jwtIssuer="+jwtIssuer, "rateLimitMode=local")
 	granted := applyRBAC(t, env, objs)
 
 	cfg := rest.CopyConfig(env.Config)
@@ -114,7 +118,7 @@ func assertMayOwn(t *testing.T, env *harness.Env, cfg *rest.Config) {
 	require.NoError(t, err)
 	owner := harness.API(ns, "owner", "/owner", "impl", 8080)
 	require.NoError(t, env.Client.Create(ctx, owner))
-	for _, obj := range []client.Object{&networkingv1.VirtualService{}, &monitoringv1.ServiceMonitor{Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}} {
+	for _, obj := range []client.Object{&networkingv1.VirtualService{}, &networkingv1.DestinationRule{Spec: istioapi.DestinationRule{Host: "impl"}}, &monitoringv1.ServiceMonitor{Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}} {
 		obj.SetNamespace(ns)
 		obj.SetName("owned")
 		require.NoError(t, controllerutil.SetControllerReference(owner, obj, app.Scheme()))
@@ -127,6 +131,7 @@ func assertMayOwn(t *testing.T, env *harness.Env, cfg *rest.Config) {
 func operatorOptions(t *testing.T, pattern string) *app.Options {
 	o := harness.DefaultOptions()
 	o.OpenMetricsImplementation = pattern
+	o.JWTIssuer, o.RateLimitMode = jwtIssuer, "local"
 	o.Namespaces, o.IngressGatewayNamespace = []string{"components"}, "istio-system"
 	o.LeaderElect, o.LeaderElectionNamespace = true, releaseNS
 	o.EnableWebhooks, o.WebhookHost, o.WebhookPort, o.WebhookCertDir = true, "127.0.0.1", freePort(t), t.TempDir()

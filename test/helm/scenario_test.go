@@ -9,10 +9,13 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/stretchr/testify/require"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -93,10 +96,73 @@ func (s *scenario) routesAndServiceMonitor() {
 		}
 		return nil
 	})
+	s.streams()
+	s.tokenChecks()
 	// b, the newer, moves onto a's route: it loses, and its route is withdrawn.
 	env.UpdateAPI(t, s.b, func(b *odav1.ExposedAPI) { b.Spec.Path = "/a" })
 	s.waitCondition(s.b, "Accepted", "RouteConflict")
 	s.waitGone(&networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "b"}})
+}
+
+// streams: an mcp API gets a DestinationRule, updated with its port and removed when it
+// is no longer mcp.
+func (s *scenario) streams() {
+	t, env := s.t, s.env
+	api := s.owned("mcp", "/mcp", odav1.APITypeMCP)
+	port := func(want uint32) func() error {
+		return func() error {
+			dr := &networkingv1.DestinationRule{}
+			if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), dr); err != nil {
+				return err
+			}
+			if got := dr.Spec.TrafficPolicy.PortLevelSettings[0].Port.GetNumber(); got != want {
+				return fmt.Errorf("port %d", got)
+			}
+			return nil
+		}
+	}
+	harness.Eventually(t, "the DestinationRule", port(8080))
+	env.UpdateAPI(t, api, func(a *odav1.ExposedAPI) { a.Spec.Port = 8081 })
+	harness.Eventually(t, "the DestinationRule updated", port(8081))
+	env.UpdateAPI(t, api, func(a *odav1.ExposedAPI) { a.Spec.APIType = odav1.APITypeOpenAPI })
+	s.waitGone(&networkingv1.DestinationRule{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mcp"}})
+}
+
+// tokenChecks: an API with apiKeyVerification and rateLimit gets token checks and a rate
+// limit on the gateway, changed with its spec, and removed with the blocks.
+func (s *scenario) tokenChecks() {
+	t, env := s.t, s.env
+	api := s.owned("secured", "/secured", odav1.APITypeOpenAPI)
+	env.UpdateAPI(t, api, func(a *odav1.ExposedAPI) {
+		a.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true), Location: "X-API-Key"}
+		a.Spec.RateLimit = &odav1.RateLimit{Enabled: ptr.To(true), Limit: "10"}
+	})
+	key := client.ObjectKey{Namespace: "istio-system", Name: ns + ".secured"}
+	harness.Eventually(t, "the token checks", func() error {
+		ra := &securityv1.RequestAuthentication{}
+		if err := env.Client.Get(context.Background(), key, ra); err != nil {
+			return err
+		}
+		if err := env.Client.Get(context.Background(), key, &networkingv1alpha3.EnvoyFilter{}); err != nil {
+			return err
+		}
+		return env.Client.Get(context.Background(), key, &securityv1.AuthorizationPolicy{})
+	})
+	env.UpdateAPI(t, api, func(a *odav1.ExposedAPI) { a.Spec.APIKeyVerification.Location, a.Spec.Path = "?apikey", "/safe" })
+	harness.Eventually(t, "the token checks updated", func() error {
+		ap := &securityv1.AuthorizationPolicy{}
+		if err := env.Client.Get(context.Background(), key, ap); err != nil {
+			return err
+		}
+		if got := ap.Spec.Rules[0].To[0].Operation.Paths; len(got) != 1 || got[0] != "/safe*" {
+			return fmt.Errorf("paths %v", got)
+		}
+		return nil
+	})
+	env.UpdateAPI(t, api, func(a *odav1.ExposedAPI) { a.Spec.APIKeyVerification, a.Spec.RateLimit = nil, nil })
+	s.waitGone(&networkingv1alpha3.EnvoyFilter{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: key.Name}})
+	s.waitGone(&securityv1.RequestAuthentication{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: key.Name}})
+	s.waitGone(&securityv1.AuthorizationPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: key.Name}})
 }
 
 func (s *scenario) annotations() {

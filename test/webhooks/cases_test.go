@@ -114,6 +114,12 @@ var badCases = []badCase{
 		want: `spec.rateLimit.limit: Invalid value: "0": must be a whole number greater than 0, written as a string, e.g. "100"`},
 	{name: "quota-negative", spec: map[string]any{"quota": map[string]any{"limit": "-3"}},
 		want: `spec.quota.limit: Invalid value: "-3": must be a whole number greater than 0, written as a string, e.g. "100"`},
+	{name: "apikey-location-space", spec: map[string]any{"apiKeyVerification": map[string]any{"enabled": true, "location": "X API Key"}},
+		want: `spec.apiKeyVerification.location: Invalid value: "X API Key": ` + locationMsg},
+	{name: "apikey-location-empty-param", spec: map[string]any{"apiKeyVerification": map[string]any{"enabled": true, "location": "?"}},
+		want: `spec.apiKeyVerification.location: Invalid value: "?": ` + locationMsg},
+	{name: "apikey-location-param-amp", spec: map[string]any{"apiKeyVerification": map[string]any{"location": "?a&b"}},
+		want: `spec.apiKeyVerification.location: Invalid value: "?a&b": ` + locationMsg},
 	{name: "no-component-label", labels: map[string]any{"app": "x"},
 		want: "metadata.labels[oda.tmforum.org/componentName]: Required value: the name of the ODA Component this API belongs to"},
 	{name: "bad-component-label", labels: map[string]any{"oda.tmforum.org/componentName": "-shop"}, bySchema: true,
@@ -121,3 +127,5 @@ var badCases = []badCase{
 	{name: "two-errors", spec: map[string]any{"port": 0, "implementation": "Bad"},
 		want: `[spec.implementation: Invalid value: "Bad": ` + svcMsg + `, spec.port: Invalid value: 0: must be a port number from 1 to 65535]`},
 }
+
+const locationMsg = "must be an HTTP header name like X-API-Key, or ? and a query parameter name like ?apikey; empty means the Authorization bearer token"

@@ -15,7 +15,7 @@ func validateCORS(c *odav1.CORS, fld *field.Path) field.ErrorList {
 		return nil
 	}
 	var errs field.ErrorList
-	origins := csv(c.AllowOrigins)
+	origins := CSV(c.AllowOrigins)
 	for _, o := range origins {
 		if o != "*" && !isOrigin(o) {
 			errs = append(errs, field.Invalid(fld.Child("allowOrigins"), c.AllowOrigins,
@@ -35,14 +35,14 @@ func validatePreflight(p *odav1.PreflightRequests, fld *field.Path) field.ErrorL
 		return nil
 	}
 	var errs field.ErrorList
-	for _, m := range csv(p.AllowMethods) {
+	for _, m := range CSV(p.AllowMethods) {
 		if !isToken(m) || strings.ToUpper(m) != m {
 			errs = append(errs, field.Invalid(fld.Child("allowMethods"), p.AllowMethods,
 				"each comma-separated entry must be an upper-case HTTP method like GET or POST: "+m))
 			break
 		}
 	}
-	for _, h := range csv(p.AllowHeaders) {
+	for _, h := range CSV(p.AllowHeaders) {
 		if !isToken(h) {
 			errs = append(errs, field.Invalid(fld.Child("allowHeaders"), p.AllowHeaders,
 				"each comma-separated entry must be an HTTP header name like Content-Type: "+h))
@@ -55,7 +55,8 @@ func validatePreflight(p *odav1.PreflightRequests, fld *field.Path) field.ErrorL
 	return errs
 }
 
-func csv(s string) []string {
+// CSV splits a comma-separated field into its non-empty, trimmed entries.
+func CSV(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -57,6 +57,7 @@ func ValidateSpec(spec *odav1.ExposedAPISpec, fld *field.Path) field.ErrorList {
 	errs = append(errs, validateSpecification(spec.Specification, fld.Child("specification"))...)
 	errs = append(errs, validateCORS(spec.CORS, fld.Child("CORS"))...)
 	errs = append(errs, validateRateLimit(spec.RateLimit, fld.Child("rateLimit"))...)
+	errs = append(errs, validateAPIKey(spec.APIKeyVerification, fld.Child("apiKeyVerification"))...)
 	return append(errs, validateQuota(spec.Quota, fld.Child("quota"))...)
 }
 

@@ -55,6 +55,9 @@ annotations:
 - apiGroups: ["networking.istio.io"]
   resources: ["virtualservices"]
   verbs: ["get", "list", "watch", "create", "update", "delete"]
+- apiGroups: ["networking.istio.io"]
+  resources: ["destinationrules"]
+  verbs: ["list", "watch", "create", "update", "delete"]
 - apiGroups: ["monitoring.coreos.com"]
   resources: ["servicemonitors"]
   verbs: ["list", "watch", "create", "update", "delete"]
@@ -70,4 +73,18 @@ annotations:
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- end -}}
+
+{{/* Token checks and rate limits on the ingress gateway, only when they are configured. */}}
+{{- define "aoi.gatewayPolicyRules" -}}
+{{- if or .Values.apiKeyVerification.jwtIssuer .Values.apiKeyVerification.authzProvider }}
+- apiGroups: ["security.istio.io"]
+  resources: ["requestauthentications", "authorizationpolicies"]
+  verbs: ["get", "create", "update", "delete"]
+{{- end }}
+{{- if eq .Values.rateLimitMode "local" }}
+- apiGroups: ["networking.istio.io"]
+  resources: ["envoyfilters"]
+  verbs: ["get", "create", "update", "delete"]
+{{- end }}
 {{- end -}}

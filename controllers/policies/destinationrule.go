@@ -1,0 +1,88 @@
+package policies
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+	istioapi "istio.io/api/networking/v1alpha3"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
+// +kubebuilder:rbac:groups=networking.istio.io,resources=destinationrules,verbs=list;watch;create;update;delete
+
+// destinationRuleSpec gives the API's implementation port the connection pool of a
+// long-lived API, or is nil for an API that does not stream. Port-level, so that other
+// ports of the Service keep their settings.
+func (e *Extension) destinationRuleSpec(spec *odav1.ExposedAPISpec) *istioapi.DestinationRule {
+	tp := e.Settings.Streams.TrafficPolicy(spec)
+	if tp == nil {
+		return nil
+	}
+	return &istioapi.DestinationRule{Host: spec.Implementation, TrafficPolicy: &istioapi.TrafficPolicy{
+		PortLevelSettings: []*istioapi.TrafficPolicy_PortTrafficPolicy{{
+			Port:           &istioapi.PortSelector{Number: uint32(spec.Port)},
+			ConnectionPool: tp.ConnectionPool,
+		}},
+	}}
+}
+
+// ensureDestinationRule creates, updates or deletes the API's DestinationRule and says
+// what is in force, or nil when the spec needs none.
+func (e *Extension) ensureDestinationRule(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*finding, error) {
+	want := e.destinationRuleSpec(spec)
+	if want == nil {
+		return nil, e.deleteDestinationRule(ctx, api)
+	}
+	dr := &networkingv1.DestinationRule{}
+	err := e.Client.Get(ctx, client.ObjectKeyFromObject(api), dr)
+	switch {
+	case apierrors.IsNotFound(err):
+		dr = &networkingv1.DestinationRule{ObjectMeta: metav1.ObjectMeta{
+			Name: api.Name, Namespace: api.Namespace, Labels: map[string]string{managedByLabel: managedBy},
+		}}
+		want.DeepCopyInto(&dr.Spec)
+		if err := controllerutil.SetControllerReference(api, dr, e.Client.Scheme()); err != nil {
+			return nil, err
+		}
+		err = e.Client.Create(ctx, dr)
+	case err != nil:
+		return nil, err
+	case !ownedBy(dr, api):
+		return streamFinding(false, fmt.Sprintf(
+			"DestinationRule %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name)), nil
+	case !proto.Equal(&dr.Spec, want):
+		dr = dr.DeepCopy()
+		want.DeepCopyInto(&dr.Spec)
+		err = e.Client.Update(ctx, dr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return streamFinding(true, fmt.Sprintf("DestinationRule %s: connect timeout %s, idle timeout %s",
+		api.Name, e.Settings.Streams.ConnectTimeout, e.Settings.Streams.IdleTimeout)), nil
+}
+
+func (e *Extension) deleteDestinationRule(ctx context.Context, api *odav1.ExposedAPI) error {
+	dr := &networkingv1.DestinationRule{}
+	err := e.Client.Get(ctx, client.ObjectKeyFromObject(api), dr)
+	if err != nil || !ownedBy(dr, api) {
+		return client.IgnoreNotFound(err)
+	}
+	return client.IgnoreNotFound(e.Client.Delete(ctx, dr, client.Preconditions{UID: &dr.UID}))
+}
+
+func streamFinding(ok bool, detail string) *finding {
+	return &finding{Field: "spec.apiType mcp", Enforced: ok, Detail: detail}
+}
+
+func ownedBy(obj metav1.Object, api *odav1.ExposedAPI) bool {
+	ref := metav1.GetControllerOf(obj)
+	return ref != nil && ref.UID == api.UID
+}

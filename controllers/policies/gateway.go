@@ -1,0 +1,297 @@
+package policies
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/policy"
+)
+
+// Token checks live in the ingress gateway's namespace, where an ownerReference to the
+// ExposedAPI cannot point: labels name the API, and a finalizer on it removes them.
+// +kubebuilder:rbac:groups=security.istio.io,resources=requestauthentications;authorizationpolicies,verbs=get;create;update;delete
+// +kubebuilder:rbac:groups=networking.istio.io,resources=envoyfilters,verbs=get;create;update;delete
+
+// Finalizer is on an ExposedAPI while it has token checks on the gateway.
+const Finalizer = "oda.tmforum.org/gateway-policies"
+
+// Labels naming the ExposedAPI of an object in the gateway's namespace.
+const (
+	APINamespaceLabel = "oda.tmforum.org/exposedapi-namespace"
+	APINameLabel      = "oda.tmforum.org/exposedapi-name"
+)
+
+// Gateway is where the ingress gateway runs: its namespace ("" to find it from its
+// Service) and the labels of its pods.
+type Gateway struct {
+	Namespace string
+	Selector  map[string]string
+	// Services reads the ingress gateway Services (those Selector selects).
+	Services client.Reader
+}
+
+// gatewayName is unique per API: a namespace name has no dot.
+func gatewayName(api *odav1.ExposedAPI) string { return api.Namespace + "." + api.Name }
+
+func gatewayLabels(api *odav1.ExposedAPI) map[string]string {
+	return map[string]string{managedByLabel: managedBy, APINamespaceLabel: api.Namespace, APINameLabel: api.Name}
+}
+
+func keyFinding(ok bool, detail string) *finding {
+	return &finding{Field: "spec.apiKeyVerification", Enforced: ok, Detail: detail}
+}
+
+// gatewayWant is what one policy wants on the gateway: its objects and what it reports.
+type gatewayWant struct {
+	objs    []client.Object
+	finding *finding
+}
+
+// ensureGatewayObjects makes on the ingress gateway what the API's policies want there
+// (token checks, rate limit), and removes the rest; the finalizer stays while any is there.
+func (e *Extension) ensureGatewayObjects(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) ([]finding, error) {
+	wantsAny := policy.KeyVerification(spec) && e.Settings.Auth.Enabled() || e.Settings.RateLimit.Local(spec)
+	if !wantsAny {
+		f := e.tokenChecks(spec, "", nil)
+		return findings(f.finding), e.removeGatewayObjects(ctx, api)
+	}
+	ns, err := e.gatewayNamespace(ctx)
+	if err != nil || ns == "" {
+		return []finding{{Field: "spec", Detail: "the ingress gateway's namespace is not known: set --ingress-gateway-namespace; token checks and rate limits are not in force"}}, err
+	}
+	if err := e.addFinalizer(ctx, api); err != nil {
+		return nil, err
+	}
+	meta := metav1.ObjectMeta{Namespace: ns, Name: gatewayName(api), Labels: gatewayLabels(api)}
+	wants := []gatewayWant{e.tokenChecks(spec, ns, &meta)}
+	rl, err := e.rateLimit(ctx, spec, &meta)
+	if err != nil {
+		return nil, err
+	}
+	wants = append(wants, rl)
+	var out []finding
+	for _, w := range wants {
+		for _, obj := range w.objs {
+			if f, err := e.applyGatewayObject(ctx, api, obj); f != nil || err != nil {
+				return findings(f), err
+			}
+		}
+		out = append(out, findings(w.finding)...)
+	}
+	return out, e.deleteUnwanted(ctx, api, ns, wants)
+}
+
+func findings(f *finding) []finding {
+	if f == nil {
+		return nil
+	}
+	return []finding{*f}
+}
+
+// tokenChecks are the RequestAuthentication and AuthorizationPolicy of an API with
+// apiKeyVerification; meta nil when there is no gateway to put them on.
+func (e *Extension) tokenChecks(spec *odav1.ExposedAPISpec, ns string, meta *metav1.ObjectMeta) gatewayWant {
+	auth := e.Settings.Auth
+	switch {
+	case !policy.KeyVerification(spec):
+		return gatewayWant{}
+	case !auth.Enabled():
+		return gatewayWant{finding: keyFinding(false, "no token issuer is configured (--jwt-issuer, APIOPERATORISTIO_JWTISSUER) nor an ext_authz provider (--api-key-authz-provider): requests pass unchecked")}
+	}
+	var w gatewayWant
+	if want := auth.RequestAuthentication(spec, e.Gateway.Selector); want != nil {
+		ra := &securityv1.RequestAuthentication{ObjectMeta: *meta.DeepCopy()}
+		want.DeepCopyInto(&ra.Spec)
+		w.objs = append(w.objs, ra)
+	}
+	ap := &securityv1.AuthorizationPolicy{ObjectMeta: *meta.DeepCopy()}
+	auth.AuthorizationPolicy(spec, e.Gateway.Selector).DeepCopyInto(&ap.Spec)
+	w.objs = append(w.objs, ap)
+	w.finding = keyFinding(true, tokenDetail(auth, spec, ns, meta.Name))
+	return w
+}
+
+// rateLimit is the EnvoyFilter of the API's route, and the gateway's shared one that puts
+// the local rate limit filter in its chain.
+func (e *Extension) rateLimit(ctx context.Context, spec *odav1.ExposedAPISpec, meta *metav1.ObjectMeta) (gatewayWant, error) {
+	if !e.Settings.RateLimit.Local(spec) {
+		return gatewayWant{}, nil
+	}
+	want, err := policy.RouteRateLimit(spec, e.Gateway.Selector)
+	if err != nil {
+		return gatewayWant{}, err
+	}
+	if err := e.ensureSharedFilter(ctx, meta.Namespace); err != nil {
+		return gatewayWant{}, err
+	}
+	ef := &networkingv1alpha3.EnvoyFilter{ObjectMeta: *meta.DeepCopy()}
+	want.DeepCopyInto(&ef.Spec)
+	per := "second"
+	if spec.RateLimit.Interval == "pm" {
+		per = "minute"
+	}
+	return gatewayWant{objs: []client.Object{ef}, finding: &finding{Field: "spec.rateLimit", Enforced: true, Detail: fmt.Sprintf(
+		"EnvoyFilter %s/%s: %s requests per %s, counted by each ingress gateway replica", meta.Namespace, meta.Name, spec.RateLimit.Limit, per)}}, nil
+}
+
+func tokenDetail(auth policy.AuthSettings, spec *odav1.ExposedAPISpec, ns, name string) string {
+	if auth.Provider != "" {
+		return fmt.Sprintf("AuthorizationPolicy %s/%s sends requests to ext_authz provider %s", ns, name, auth.Provider)
+	}
+	where := "the Authorization bearer token"
+	if loc := spec.APIKeyVerification.Location; loc != "" && loc != "Authorization" {
+		where = "a token in " + loc
+	}
+	return fmt.Sprintf("RequestAuthentication and AuthorizationPolicy %s/%s require %s, a JWT of %s", ns, name, where, auth.Issuer)
+}
+
+// applyGatewayObject creates want or updates the stored object to it; an object of that
+// name that does not name this API is left alone and reported.
+func (e *Extension) applyGatewayObject(ctx context.Context, api *odav1.ExposedAPI, want client.Object) (*finding, error) {
+	stored := want.DeepCopyObject().(client.Object)
+	err := e.APIReader.Get(ctx, client.ObjectKeyFromObject(want), stored)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, e.Client.Create(ctx, want)
+	case err != nil:
+		return nil, err
+	case !names(stored, api):
+		return keyFinding(false, fmt.Sprintf("%T %s/%s exists and was not made for this ExposedAPI; delete or rename it",
+			stored, stored.GetNamespace(), stored.GetName())), nil
+	case proto.Equal(specOf(stored), specOf(want)):
+		return nil, nil
+	}
+	want.SetResourceVersion(stored.GetResourceVersion())
+	return nil, e.Client.Update(ctx, want)
+}
+
+func specOf(obj client.Object) proto.Message {
+	switch o := obj.(type) {
+	case *securityv1.RequestAuthentication:
+		return &o.Spec
+	case *securityv1.AuthorizationPolicy:
+		return &o.Spec
+	case *networkingv1alpha3.EnvoyFilter:
+		return &o.Spec
+	}
+	return nil
+}
+
+func names(obj client.Object, api *odav1.ExposedAPI) bool {
+	l := obj.GetLabels()
+	return l[APINamespaceLabel] == api.Namespace && l[APINameLabel] == api.Name && l[managedByLabel] == managedBy
+}
+
+// gatewayKinds are the kinds of the objects an API may have on the gateway.
+func gatewayKinds(meta metav1.ObjectMeta) []client.Object {
+	return []client.Object{&securityv1.RequestAuthentication{ObjectMeta: meta}, &securityv1.AuthorizationPolicy{ObjectMeta: meta},
+		&networkingv1alpha3.EnvoyFilter{ObjectMeta: meta}}
+}
+
+// deleteUnwanted deletes the API's objects on the gateway that no policy wants.
+func (e *Extension) deleteUnwanted(ctx context.Context, api *odav1.ExposedAPI, ns string, wants []gatewayWant) error {
+	for _, obj := range gatewayKinds(metav1.ObjectMeta{Namespace: ns, Name: gatewayName(api)}) {
+		wanted := slices.ContainsFunc(wants, func(w gatewayWant) bool {
+			return slices.ContainsFunc(w.objs, func(o client.Object) bool { return reflect.TypeOf(o) == reflect.TypeOf(obj) })
+		})
+		if !wanted {
+			if err := e.deleteOurs(ctx, api, obj); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// removeGatewayObjects deletes the API's objects on the gateway, then its finalizer.
+func (e *Extension) removeGatewayObjects(ctx context.Context, api *odav1.ExposedAPI) error {
+	if !controllerutil.ContainsFinalizer(api, Finalizer) {
+		return nil
+	}
+	ns, err := e.gatewayNamespace(ctx)
+	if err != nil {
+		return err
+	}
+	if ns == "" {
+		logf.FromContext(ctx).Info("ingress gateway namespace unknown: the API's objects on the gateway are left in place", "labels", gatewayLabels(api))
+	} else if err := e.deleteUnwanted(ctx, api, ns, nil); err != nil {
+		return err
+	}
+	patch := client.MergeFromWithOptions(api.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(api, Finalizer)
+	return e.Client.Patch(ctx, api, patch)
+}
+
+func (e *Extension) deleteOurs(ctx context.Context, api *odav1.ExposedAPI, obj client.Object) error {
+	err := e.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+	if err != nil || !names(obj, api) {
+		return client.IgnoreNotFound(err)
+	}
+	uid := obj.GetUID()
+	return client.IgnoreNotFound(e.Client.Delete(ctx, obj, client.Preconditions{UID: &uid}))
+}
+
+func (e *Extension) addFinalizer(ctx context.Context, api *odav1.ExposedAPI) error {
+	if controllerutil.ContainsFinalizer(api, Finalizer) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(api.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.AddFinalizer(api, Finalizer)
+	return e.Client.Patch(ctx, api, patch)
+}
+
+// gatewayNamespace is the configured one, or the one namespace the ingress gateway
+// Services are in; "" when there is none or more than one.
+func (e *Extension) gatewayNamespace(ctx context.Context) (string, error) {
+	if e.Gateway.Namespace != "" || e.Gateway.Services == nil {
+		return e.Gateway.Namespace, nil
+	}
+	var list corev1.ServiceList
+	if err := e.Gateway.Services.List(ctx, &list, client.MatchingLabels(e.Gateway.Selector)); err != nil {
+		return "", err
+	}
+	var found []string
+	for i := range list.Items {
+		if ns := list.Items[i].Namespace; !slices.Contains(found, ns) {
+			found = append(found, ns)
+		}
+	}
+	if len(found) != 1 {
+		return "", nil
+	}
+	return found[0], nil
+}
+
+// SharedFilterName is the gateway's EnvoyFilter that puts the local rate limit filter in
+// its chain. It limits nothing by itself, so it stays when the last rate-limited API goes.
+const SharedFilterName = "api-operator-istio-local-ratelimit"
+
+func (e *Extension) ensureSharedFilter(ctx context.Context, ns string) error {
+	want := &networkingv1alpha3.EnvoyFilter{ObjectMeta: metav1.ObjectMeta{
+		Namespace: ns, Name: SharedFilterName, Labels: map[string]string{managedByLabel: managedBy},
+	}}
+	policy.LocalRateLimitFilter(e.Gateway.Selector).DeepCopyInto(&want.Spec)
+	stored := &networkingv1alpha3.EnvoyFilter{}
+	err := e.APIReader.Get(ctx, client.ObjectKeyFromObject(want), stored)
+	switch {
+	case apierrors.IsNotFound(err):
+		return client.IgnoreAlreadyExists(e.Client.Create(ctx, want))
+	case err != nil || stored.Labels[managedByLabel] != managedBy || proto.Equal(&stored.Spec, &want.Spec):
+		return err
+	}
+	want.ResourceVersion = stored.ResourceVersion
+	return e.Client.Update(ctx, want)
+}

@@ -1,0 +1,66 @@
+package helm
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestStreamTimeoutsReachTheBinary: the chart's stream timeouts are the binary's defaults,
+// and a value set in the chart is what the operator reads.
+func TestStreamTimeoutsReachTheBinary(t *testing.T) {
+	for _, k := range []string{"API_CONNECT_TIMEOUT", "API_READ_TIMEOUT"} {
+		t.Setenv(k, "")
+	}
+	binary := parseFlags(t)
+	for sets, want := range map[string][2]time.Duration{
+		"":                         {binary.StreamConnectTimeout, binary.StreamIdleTimeout},
+		"streams.connectTimeout=5": {5 * time.Second, binary.StreamIdleTimeout},
+		"streams.idleTimeout=3600": {binary.StreamConnectTimeout, time.Hour},
+	} {
+		var args []string
+		if sets != "" {
+			args = append(args, sets)
+		}
+		c := container(t, render(t, args...))
+		for _, k := range []string{"API_CONNECT_TIMEOUT", "API_READ_TIMEOUT"} {
+			t.Setenv(k, envValue(c, k))
+		}
+		o := parseFlags(t)
+		assert.Equal(t, want, [2]time.Duration{o.StreamConnectTimeout, o.StreamIdleTimeout}, "values %q", sets)
+	}
+}
+
+// TestGatewayPolicyRBACOnlyWhenConfigured: the chart grants RequestAuthentications and
+// AuthorizationPolicies only with an issuer or an ext_authz provider, EnvoyFilters only
+// with rateLimitMode local, in the gateway's namespace when that is known.
+func TestGatewayPolicyRBACOnlyWhenConfigured(t *testing.T) {
+	grants := func(sets ...string) map[string]bool {
+		out := map[string]bool{}
+		for _, obj := range render(t, sets...) {
+			if obj.GetKind() != "Role" && obj.GetKind() != "ClusterRole" {
+				continue
+			}
+			for _, a := range rulesOf(t, obj) {
+				if a.Group == "security.istio.io" || a.Resource == "envoyfilters" {
+					out[obj.GetKind()+" "+obj.GetNamespace()+" "+a.Resource+" "+a.Verb] = true
+				}
+			}
+		}
+		return out
+	}
+	assert.Empty(t, grants())
+	assert.Empty(t, grants("ingressGateway.namespace=istio-system"))
+	want := map[string]bool{}
+	for _, r := range []string{"requestauthentications", "authorizationpolicies"} {
+		for _, v := range []string{"get", "create", "update", "delete"} {
+			want["Role istio-system "+r+" "+v] = true
+		}
+	}
+	assert.Equal(t, want, grants("ingressGateway.namespace=istio-system", "apiKeyVerification.jwtIssuer=https://idp.example.com"))
+	assert.Len(t, grants("apiKeyVerification.authzProvider=ext-authz"), 8, "a ClusterRole without a gateway namespace")
+	assert.Equal(t, map[string]bool{"Role istio-system envoyfilters get": true, "Role istio-system envoyfilters create": true,
+		"Role istio-system envoyfilters update": true, "Role istio-system envoyfilters delete": true},
+		grants("ingressGateway.namespace=istio-system", "rateLimitMode=local"))
+}

@@ -1,0 +1,199 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+	securityapi "istio.io/api/security/v1beta1"
+	typev1beta1 "istio.io/api/type/v1beta1"
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/app"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+const issuer = "https://idp.example.com/realms/canvas"
+
+var gatewayPods = &typev1beta1.WorkloadSelector{MatchLabels: map[string]string{"istio": "ingressgateway"}}
+
+// istioObject waits until the object of that key has the spec (nil: until there is none)
+// and returns it.
+func istioObject[T client.Object, M proto.Message](t *testing.T, env *harness.Env, obj T, key client.ObjectKey, spec func(T) M, want M) T {
+	t.Helper()
+	none := any(want) == any(*new(M))
+	harness.Eventually(t, fmt.Sprintf("%T %s", obj, key), func() error {
+		err := env.Client.Get(context.Background(), key, obj)
+		switch {
+		case none && isNotFound(err):
+			return nil
+		case err != nil:
+			return err
+		case none:
+			return fmt.Errorf("still there")
+		case !proto.Equal(spec(obj), want):
+			return fmt.Errorf("spec %v, want %v", spec(obj), want)
+		}
+		return nil
+	})
+	return obj
+}
+
+func requestAuthentication(t *testing.T, env *harness.Env, name string, want *securityapi.RequestAuthentication) *securityv1.RequestAuthentication {
+	t.Helper()
+	return istioObject(t, env, &securityv1.RequestAuthentication{}, client.ObjectKey{Namespace: "istio-system", Name: name},
+		func(o *securityv1.RequestAuthentication) *securityapi.RequestAuthentication { return &o.Spec }, want)
+}
+
+func authorizationPolicy(t *testing.T, env *harness.Env, name string, want *securityapi.AuthorizationPolicy) *securityv1.AuthorizationPolicy {
+	t.Helper()
+	return istioObject(t, env, &securityv1.AuthorizationPolicy{}, client.ObjectKey{Namespace: "istio-system", Name: name},
+		func(o *securityv1.AuthorizationPolicy) *securityapi.AuthorizationPolicy { return &o.Spec }, want)
+}
+
+func denyWithoutToken(hosts []string, path string) *securityapi.AuthorizationPolicy {
+	return &securityapi.AuthorizationPolicy{
+		Selector: gatewayPods,
+		Action:   securityapi.AuthorizationPolicy_DENY,
+		Rules: []*securityapi.Rule{{
+			From: []*securityapi.Rule_From{{Source: &securityapi.Source{NotRequestPrincipals: []string{issuer + "/*"}}}},
+			To:   []*securityapi.Rule_To{{Operation: &securityapi.Operation{Hosts: hosts, Paths: []string{path}, NotMethods: []string{"OPTIONS"}}}},
+		}},
+	}
+}
+
+// TestAPIKeyVerification: apiKeyVerification makes the ingress gateway require a JWT of
+// the configured issuer, where location says, for the API's host and path prefix only;
+// the objects follow the spec and go, with the API's finalizer, when the block or the API
+// goes. Another API gets nothing.
+func TestAPIKeyVerification(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env, ns := startWithImplAnd(t, set, func(o *app.Options) {
+			o.JWTIssuer, o.JWKSURI = issuer, "https://idp.example.com/certs"
+		})
+
+		createOther(t, env, ns)
+		api := harness.API(ns, "shop", "/shop", "impl", 8080)
+		api.Spec.Hostname = "shop.example.com"
+		api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true), Location: "X-API-Key"}
+		require.NoError(t, env.Client.Create(ctx, api))
+
+		rule := &securityapi.JWTRule{Issuer: issuer, JwksUri: "https://idp.example.com/certs", ForwardOriginalToken: true,
+			FromHeaders: []*securityapi.JWTHeader{{Name: "X-API-Key"}}}
+		ra := requestAuthentication(t, env, "components.shop", &securityapi.RequestAuthentication{Selector: gatewayPods, JwtRules: []*securityapi.JWTRule{rule}})
+		assert.Equal(t, map[string]string{"app.kubernetes.io/managed-by": "api-operator-istio",
+			"oda.tmforum.org/exposedapi-namespace": ns, "oda.tmforum.org/exposedapi-name": "shop"}, ra.Labels)
+		authorizationPolicy(t, env, "components.shop", denyWithoutToken([]string{"shop.example.com", "shop.example.com:*"}, "/shop*"))
+		msg := waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced")
+		assert.Contains(t, msg, "spec.apiKeyVerification (RequestAuthentication and AuthorizationPolicy istio-system/components.shop require a token in X-API-Key, a JWT of "+issuer+")")
+		got := waitReady(t, env, api, "https://shop.example.com/shop")
+		assert.True(t, controllerutil.ContainsFinalizer(got, "oda.tmforum.org/gateway-policies"))
+
+		// An invalid spec keeps its last route, and so the route's token checks.
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 0 })
+		waitCondition(t, env, api, "PoliciesProgrammed", false, "PoliciesKept")
+		requestAuthentication(t, env, "components.shop", &securityapi.RequestAuthentication{Selector: gatewayPods, JwtRules: []*securityapi.JWTRule{rule}})
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 8080 })
+
+		// A query parameter; another path and any host.
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) {
+			api.Spec.APIKeyVerification.Location, api.Spec.Path, api.Spec.Hostname = "?apikey", "/store", ""
+		})
+		rule.FromHeaders, rule.FromParams = nil, []string{"apikey"}
+		requestAuthentication(t, env, "components.shop", &securityapi.RequestAuthentication{Selector: gatewayPods, JwtRules: []*securityapi.JWTRule{rule}})
+		authorizationPolicy(t, env, "components.shop", denyWithoutToken(nil, "/store*"))
+
+		// Empty location: the Authorization bearer token.
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.APIKeyVerification.Location = "" })
+		rule.FromParams = nil
+		requestAuthentication(t, env, "components.shop", &securityapi.RequestAuthentication{Selector: gatewayPods, JwtRules: []*securityapi.JWTRule{rule}})
+
+		requestAuthentication(t, env, "components.other", nil)
+		authorizationPolicy(t, env, "components.other", nil)
+
+		// The block removed: the objects and the finalizer go.
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.APIKeyVerification = nil })
+		requestAuthentication(t, env, "components.shop", nil)
+		authorizationPolicy(t, env, "components.shop", nil)
+		env.WaitAPI(t, api, "no finalizer", func(got *odav1.ExposedAPI) error {
+			if len(got.Finalizers) > 0 {
+				return fmt.Errorf("finalizers %v", got.Finalizers)
+			}
+			return nil
+		})
+
+		// Back, then the API deleted: the objects go, then the API.
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) {
+			api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+		})
+		requestAuthentication(t, env, "components.shop", &securityapi.RequestAuthentication{Selector: gatewayPods, JwtRules: []*securityapi.JWTRule{rule}})
+		otherAP := &securityv1.AuthorizationPolicy{}
+		otherAP.Namespace, otherAP.Name = "istio-system", "hand-made"
+		otherAP.Labels = map[string]string{"oda.tmforum.org/exposedapi-namespace": ns, "oda.tmforum.org/exposedapi-name": "other"}
+		require.NoError(t, env.Client.Create(ctx, otherAP))
+		require.NoError(t, env.Client.Delete(ctx, api))
+		requestAuthentication(t, env, "components.shop", nil)
+		authorizationPolicy(t, env, "components.shop", nil)
+		harness.Eventually(t, "the API gone", func() error {
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(api), api); !isNotFound(err) {
+				return fmt.Errorf("still there (%v)", err)
+			}
+			return nil
+		})
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(otherAP), otherAP), "another object is left alone")
+	})
+}
+
+// TestAPIKeyVerificationWithoutIssuer: with no issuer configured the API says that its
+// callers are not checked, and is not Ready; nothing is made on the gateway.
+func TestAPIKeyVerificationWithoutIssuer(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env, ns := startWithImpl(t, set)
+		api := harness.API(ns, "shop", "/shop", "impl", 8080)
+		api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+		require.NoError(t, env.Client.Create(ctx, api))
+		msg := waitCondition(t, env, api, "PoliciesProgrammed", false, "PolicyNotEnforced")
+		assert.Equal(t, "not enforced: spec.apiKeyVerification (no token issuer is configured (--jwt-issuer, APIOPERATORISTIO_JWTISSUER) "+
+			"nor an ext_authz provider (--api-key-authz-provider): requests pass unchecked)", msg)
+		waitCondition(t, env, api, "Ready", false, "PolicyNotEnforced")
+		notEnforcedNotes(t, env, api, "spec.apiKeyVerification")
+		requestAuthentication(t, env, "components.shop", nil)
+		authorizationPolicy(t, env, "components.shop", nil)
+	})
+}
+
+// TestAPIKeyVerificationByProvider: with --api-key-authz-provider the mesh's ext_authz
+// provider checks the API's requests (CUSTOM), and no RequestAuthentication is made.
+func TestAPIKeyVerificationByProvider(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env, ns := startWithImplAnd(t, set, func(o *app.Options) { o.APIKeyAuthzProvider = "canvas-ext-authz" })
+		api := harness.API(ns, "shop", "/shop", "impl", 8080)
+		api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true), Location: "X-API-Key"}
+		require.NoError(t, env.Client.Create(ctx, api))
+
+		authorizationPolicy(t, env, "components.shop", &securityapi.AuthorizationPolicy{
+			Selector: gatewayPods,
+			Action:   securityapi.AuthorizationPolicy_CUSTOM,
+			ActionDetail: &securityapi.AuthorizationPolicy_Provider{
+				Provider: &securityapi.AuthorizationPolicy_ExtensionProvider{Name: "canvas-ext-authz"},
+			},
+			Rules: []*securityapi.Rule{{To: []*securityapi.Rule_To{{Operation: &securityapi.Operation{
+				Paths: []string{"/shop*"}, NotMethods: []string{"OPTIONS"},
+			}}}}},
+		})
+		requestAuthentication(t, env, "components.shop", nil)
+		assert.Contains(t, waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced"),
+			"AuthorizationPolicy istio-system/components.shop sends requests to ext_authz provider canvas-ext-authz")
+	})
+}

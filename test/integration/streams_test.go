@@ -1,0 +1,88 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	istioapi "istio.io/api/networking/v1alpha3"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/app"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+func retriesAre(want *istioapi.HTTPRetry) func(*networkingv1.VirtualService) error {
+	return func(vs *networkingv1.VirtualService) error {
+		h := vs.Spec.Http[0]
+		if h.Timeout != nil || !proto.Equal(h.Retries, want) {
+			return fmt.Errorf("timeout %v retries %v, want no timeout and retries %v", h.Timeout, h.Retries, want)
+		}
+		return nil
+	}
+}
+
+// destinationRule waits until the API's DestinationRule has the spec (nil: none).
+func destinationRule(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, want *istioapi.DestinationRule) *networkingv1.DestinationRule {
+	t.Helper()
+	return istioObject(t, env, &networkingv1.DestinationRule{}, client.ObjectKeyFromObject(api),
+		func(o *networkingv1.DestinationRule) *istioapi.DestinationRule { return &o.Spec }, want)
+}
+
+func streamRule(host string, port uint32, connect, idle time.Duration) *istioapi.DestinationRule {
+	return &istioapi.DestinationRule{Host: host, TrafficPolicy: &istioapi.TrafficPolicy{
+		PortLevelSettings: []*istioapi.TrafficPolicy_PortTrafficPolicy{{
+			Port: &istioapi.PortSelector{Number: port},
+			ConnectionPool: &istioapi.ConnectionPoolSettings{Tcp: &istioapi.ConnectionPoolSettings_TCPSettings{
+				ConnectTimeout: durationpb.New(connect), IdleTimeout: durationpb.New(idle),
+			}},
+		}},
+	}}
+}
+
+// TestMCPStreams: an mcp API's route has no timeout and no retries, and a DestinationRule
+// it owns gives its implementation port the canvas's connect and idle timeouts; it follows
+// the port, and goes when the API is no longer mcp. Another API gets neither.
+func TestMCPStreams(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env, ns := startWithImplAnd(t, set, func(o *app.Options) {
+			o.StreamConnectTimeout, o.StreamIdleTimeout = 30*time.Second, 20*time.Minute
+		})
+		env.Implementation(t, ns, "impl2", 9090, true)
+
+		other := createOther(t, env, ns)
+		api := harness.API(ns, "agent", "/mcp", "impl", 8080)
+		api.Spec.APIType = odav1.APITypeMCP
+		require.NoError(t, env.Client.Create(ctx, api))
+
+		virtualService(t, env, api, retriesAre(&istioapi.HTTPRetry{}))
+		dr := destinationRule(t, env, api, streamRule("impl", 8080, 30*time.Second, 20*time.Minute))
+		owner := metav1.GetControllerOf(dr)
+		require.NotNil(t, owner, "the DestinationRule has a controller ownerReference")
+		assert.Equal(t, api.UID, owner.UID)
+		firstUID := dr.UID
+
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Implementation, api.Spec.Port = "impl2", 9090 })
+		dr = destinationRule(t, env, api, streamRule("impl2", 9090, 30*time.Second, 20*time.Minute))
+		assert.Equal(t, firstUID, dr.UID, "updated in place")
+		waitReady(t, env, api, "https://20.0.0.1/mcp")
+
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.APIType = odav1.APITypeOpenAPI })
+		virtualService(t, env, api, retriesAre(nil))
+		destinationRule(t, env, api, nil)
+
+		vs := virtualService(t, env, other, routeIs("*", "component-gateway", "/other", "impl", 8080))
+		assert.Nil(t, vs.Spec.Http[0].Retries, "another API's route keeps Istio's retries")
+		destinationRule(t, env, other, nil)
+	})
+}
