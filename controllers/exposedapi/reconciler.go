@@ -5,6 +5,7 @@ package exposedapi
 import (
 	"context"
 	"fmt"
+	"time"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -96,6 +97,9 @@ type observed struct {
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
+// cacheCatchUp is how long a reconcile that found the cache behind our own write waits.
+const cacheCatchUp = 50 * time.Millisecond
+
 // Reconcile brings one ExposedAPI's route and status in line with its spec.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	api := &odav1.ExposedAPI{}
@@ -104,8 +108,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if r.writes.behind(req.NamespacedName, api.ResourceVersion) {
-		// Our last status write is not in the cache yet: come back when it is.
-		return ctrl.Result{Requeue: true}, nil
+		// Our last status write is not in the cache yet: come back shortly, outside the
+		// rate limiter (its shared bucket would hold thousands of these to 10 a second).
+		return ctrl.Result{RequeueAfter: cacheCatchUp}, nil
 	}
 	if api.DeletionTimestamp != nil {
 		return ctrl.Result{}, r.finalize(ctx, api)

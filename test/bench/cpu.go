@@ -13,12 +13,17 @@ const userHZ = 100
 
 // cpuTimes are the CPU seconds (user and system) that the processes of a run used: the
 // control plane's, the operator's and the bench's own (the floor's client and the watcher).
-type cpuTimes struct{ apiserver, etcd, operator, bench float64 }
+type cpuTimes struct {
+	apiserver, etcd, operator, bench float64
+	// machine is every process's, from /proc/stat: what is not the run's is other load.
+	machine float64
+}
 
 // readCPU reads the CPU seconds used so far by this process and its children, by name.
 func readCPU() cpuTimes {
 	var t cpuTimes
 	t.bench = cpuOf("/proc/self/stat", nil)
+	t.machine = machineCPU()
 	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
 	self := os.Getpid()
 	for _, p := range paths {
@@ -64,11 +69,39 @@ func cpuOf(path string, keep func(comm string, ppid int) bool) float64 {
 
 func (t cpuTimes) since(before cpuTimes) cpuTimes {
 	return cpuTimes{apiserver: t.apiserver - before.apiserver, etcd: t.etcd - before.etcd,
-		operator: t.operator - before.operator, bench: t.bench - before.bench}
+		operator: t.operator - before.operator, bench: t.bench - before.bench, machine: t.machine - before.machine}
+}
+
+// machineCPU is the CPU seconds every process of the machine used since boot: /proc/stat's
+// first line, "cpu user nice system idle iowait irq softirq steal ...", less idle and iowait.
+func machineCPU() float64 {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	return busyTicks(line) / userHZ
+}
+
+func busyTicks(cpuLine string) float64 {
+	f := strings.Fields(cpuLine)
+	total := 0.0
+	for i, v := range f {
+		if i == 0 || i == 4 || i == 5 { // the name, idle, iowait
+			continue
+		}
+		if i > 8 { // guest time is counted in user already
+			break
+		}
+		n, _ := strconv.ParseFloat(v, 64)
+		total += n
+	}
+	return total
 }
 
 func (t cpuTimes) total() float64 { return t.apiserver + t.etcd + t.operator + t.bench }
 
 func (t cpuTimes) String() string {
-	return fmt.Sprintf("%.0f s (API server %.0f, etcd %.0f, operator %.0f, bench client %.0f)", t.total(), t.apiserver, t.etcd, t.operator, t.bench)
+	return fmt.Sprintf("%.0f s (API server %.0f, etcd %.0f, operator %.0f, bench client %.0f; other processes %.0f)",
+		t.total(), t.apiserver, t.etcd, t.operator, t.bench, max(0, t.machine-t.total()))
 }

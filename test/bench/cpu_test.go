@@ -23,3 +23,8 @@ func TestCPUOf(t *testing.T) {
 	assert.Zero(t, cpuOf(path, func(string, int) bool { return false }), "not kept")
 	assert.Zero(t, cpuOf(filepath.Join(t.TempDir(), "gone"), nil), "process gone")
 }
+
+func TestBusyTicks(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	assert.InDelta(t, 10+1+5+2+3+4, busyTicks("cpu  10 1 5 900 7 2 3 4 99 99"), 1e-9, "idle, iowait and guest left out")
+}
