@@ -13,6 +13,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/policy"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 )
 
@@ -109,10 +110,11 @@ func meshVirtualServiceSpec(host, impl string, members []odav1.ExposedAPI) *isti
 	return vs
 }
 
-// meshHTTPRoute is one internal API's route, named after it for Istio's access logs.
+// meshHTTPRoute is one internal API's route, named after it for Istio's access logs, with
+// the stream settings of a long-lived API.
 func meshHTTPRoute(name string, spec *odav1.ExposedAPISpec) *istioapi.HTTPRoute {
 	port := uint32(spec.Port)
-	return &istioapi.HTTPRoute{
+	route := &istioapi.HTTPRoute{
 		Name: name,
 		Match: []*istioapi.HTTPMatchRequest{{
 			Uri:  &istioapi.StringMatch{MatchType: &istioapi.StringMatch_Prefix{Prefix: spec.Path}},
@@ -122,6 +124,8 @@ func meshHTTPRoute(name string, spec *odav1.ExposedAPISpec) *istioapi.HTTPRoute 
 			Destination: &istioapi.Destination{Host: spec.Implementation, Port: &istioapi.PortSelector{Number: port}},
 		}},
 	}
+	policy.ApplyToMeshRoute(route, spec)
+	return route
 }
 
 // routesAPI tells whether a mesh VirtualService holds the API's route as it is now.

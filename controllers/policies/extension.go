@@ -16,6 +16,7 @@ import (
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/internal/policy"
+	"github.com/oda-canvas/api-operator-istio/internal/routes"
 )
 
 // ConditionPoliciesProgrammed lists the policies in force and those that are not; it is
@@ -42,8 +43,10 @@ type Extension struct {
 	// cover; they are read only for the APIs that have them.
 	APIReader client.Reader
 	Settings  policy.Settings
-	Gateway   Gateway
-	Events    recorder.EventRecorder
+	// Routes tells an API of an internal segment, which the gateway's policies do not reach.
+	Routes  routes.Settings
+	Gateway Gateway
+	Events  recorder.EventRecorder
 }
 
 // Name names the extension in errors.
@@ -55,7 +58,11 @@ func (e *Extension) ConditionType() string { return ConditionPoliciesProgrammed 
 // Ensure makes the policy objects the spec asks for, removes those it no longer asks for,
 // and reports.
 func (e *Extension) Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*metav1.Condition, error) {
+	internal := e.Routes.Route(api.Namespace, spec).Internal
 	findings := policy.Report(spec, e.Settings)
+	if internal {
+		findings = policy.InternalReport(spec)
+	}
 	f, err := e.ensureDestinationRule(ctx, api, spec)
 	if err != nil {
 		return nil, err
@@ -63,11 +70,16 @@ func (e *Extension) Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *oda
 	if f != nil {
 		findings = append(findings, *f)
 	}
-	onGateway, err := e.ensureGatewayObjects(ctx, api, spec)
+	if internal {
+		err = e.removeGatewayObjects(ctx, api)
+	} else {
+		var onGateway []policy.Finding
+		onGateway, err = e.ensureGatewayObjects(ctx, api, spec)
+		findings = append(findings, onGateway...)
+	}
 	if err != nil {
 		return nil, err
 	}
-	findings = append(findings, onGateway...)
 	c := condition(findings)
 	e.announce(api, c, findings)
 	return c, nil

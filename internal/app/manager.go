@@ -247,7 +247,7 @@ func (op *Operator) setupControllers(o *Options) error {
 		Status:         op.Status,
 		Events:         mgr.GetEventRecorder("api-operator-istio"),
 	}
-	pol := &policies.Extension{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Settings: r.Policies, Events: r.Events,
+	pol := &policies.Extension{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Settings: r.Policies, Routes: r.Routes, Events: r.Events,
 		Gateway: policies.Gateway{Namespace: o.IngressGatewayNamespace, Services: op.Gateways,
 			Selector: map[string]string{exposedapi.IngressGatewayLabel: exposedapi.IngressGatewayValue}}}
 	ctx := context.Background()
