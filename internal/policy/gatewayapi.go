@@ -1,0 +1,53 @@
+package policy
+
+import (
+	"strings"
+
+	"k8s.io/utils/ptr"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
+)
+
+// GatewayCORS is the HTTPRoute rule's CORS filter (standard since Gateway API v1.5) for a
+// CORS block, with the same lists and defaults as CORS gives a VirtualService; nil when the
+// block is absent or disabled.
+func GatewayCORS(c *odav1.CORS) *gatewayv1.HTTPCORSFilter {
+	if !CORSEnabled(c) {
+		return nil
+	}
+	f := &gatewayv1.HTTPCORSFilter{}
+	if ptr.Deref(c.AllowCredentials, false) {
+		f.AllowCredentials = ptr.To(true)
+	}
+	for _, o := range validation.CSV(or(c.AllowOrigins, DefaultAllowOrigins)) {
+		f.AllowOrigins = append(f.AllowOrigins, gatewayv1.CORSOrigin(strings.TrimSuffix(o, "/")))
+	}
+	pre := c.HandlePreflightRequests
+	if pre == nil {
+		pre = &odav1.PreflightRequests{}
+	}
+	if !ptr.Deref(pre.Enabled, true) {
+		return f
+	}
+	for _, m := range validation.CSV(or(pre.AllowMethods, DefaultAllowMethods)) {
+		f.AllowMethods = append(f.AllowMethods, gatewayv1.HTTPMethodWithWildcard(strings.ToUpper(m)))
+	}
+	for _, h := range validation.CSV(or(pre.AllowHeaders, DefaultAllowHeaders)) {
+		f.AllowHeaders = append(f.AllowHeaders, gatewayv1.HTTPHeaderName(h))
+	}
+	if age := ptr.Deref(pre.MaxAge, DefaultMaxAge); age > 0 {
+		f.MaxAge = int32(min(age, 1<<31-1))
+	}
+	return f
+}
+
+// GatewayTimeouts are the HTTPRoute rule's timeouts: none for a long-lived API (Gateway API
+// reads a zero duration as no timeout), else the gateway's own.
+func GatewayTimeouts(spec *odav1.ExposedAPISpec) *gatewayv1.HTTPRouteTimeouts {
+	if !Streams(spec) {
+		return nil
+	}
+	return &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration("0s"))}
+}
