@@ -24,7 +24,11 @@ const (
 // other takes over within the lease duration (plus the retry period it looks every), no
 // create is refused while it lives, and everything converges.
 func TestLeaderFailover(t *testing.T) {
-	p := startPlane(t, harness.Generated, true)
+	harness.EachCRDSet(t, failover)
+}
+
+func failover(t *testing.T, set harness.CRDSet) {
+	p := startPlane(t, set, true)
 	namespaces := []string{"failover-a", "failover-b"}
 	s := newScene(t, p, namespaces...)
 	s.listEntries(t, nil)
@@ -81,7 +85,7 @@ func TestLeaderFailover(t *testing.T) {
 	s.listEntries(t, created)
 	leader.start(t) // its Deployment starts the pod again
 	twice := writtenByBoth(p.writes(t, start))
-	ok := s.finish(t, fmt.Sprintf("2 leader failover (%d APIs)", n), start, 3*time.Minute, replicas...)
+	ok := s.finish(t, fmt.Sprintf("2 leader failover %s (%d APIs)", set, n), start, 3*time.Minute, replicas...)
 	tableMu.Lock()
 	rows[len(rows)-1].note = fmt.Sprintf("takeover %.1fs; %d objects written by both replicas; creates lost in flight to the killed leader: %d", takeover.Seconds(), twice, inFlight)
 	tableMu.Unlock()
