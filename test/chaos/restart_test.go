@@ -27,19 +27,21 @@ func onlyChaos(t *testing.T) {
 // new ones come, before the operator's watches are back.
 func TestAPIServerRestart(t *testing.T) {
 	onlyChaos(t)
-	p := startPlane(t, harness.Generated, false)
-	s := newScene(t, p, "restart-a", "restart-b")
-	op := newOperator(t, p, "operator")
-	op.start(t)
-	n := sized(1000, 60)
-	apis := s.apis("api", n)
-	start := time.Now()
-	createAll(t, p, apis)
-	awaitWrites(t, p, "operator", start, 1)
-	p.restartAPIServer(t, 10*time.Second, nil)
-	apis = s.churn(t, apis)
-	s.listEntries(t, apis)
-	s.finish(t, fmt.Sprintf("1 API server restart (%d APIs)", n), start, 5*time.Minute, op)
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		p := startPlane(t, set, false)
+		s := newScene(t, p, "restart-a", "restart-b")
+		op := newOperator(t, p, "operator")
+		op.start(t)
+		n := sized(1000, 60)
+		apis := s.apis("api", n)
+		start := time.Now()
+		createAll(t, p, apis)
+		awaitWrites(t, p, "operator", start, 1)
+		p.restartAPIServer(t, 10*time.Second, nil)
+		apis = s.churn(t, apis)
+		s.listEntries(t, apis)
+		s.finish(t, fmt.Sprintf("1 API server restart %s (%d APIs)", set, n), start, 5*time.Minute, op)
+	})
 }
 
 // TestExpiredWatch is fault 3: while the operator's watches are disconnected (the process
@@ -48,33 +50,36 @@ func TestAPIServerRestart(t *testing.T) {
 // the relist.
 func TestExpiredWatch(t *testing.T) {
 	onlyChaos(t)
-	p := startPlane(t, harness.Generated, false)
-	s := newScene(t, p, "expired")
-	op := newOperator(t, p, "operator")
-	op.start(t)
-	apis := s.apis("api", sized(200, 20))
-	createAll(t, p, apis)
-	s.listEntries(t, apis)
-	if _, bad := s.await(t, time.Now(), 2*time.Minute); len(bad) > 0 {
-		t.Fatalf("not converged before the fault:\n%s", listed(bad, 20))
-	}
-	start := time.Now()
-	op.signal(t, syscall.SIGSTOP)
-	// The first restart cuts the operator's watches before anything changes; the second,
-	// after the compaction, leaves no watch cache that still holds their resource versions.
-	p.restartAPIServer(t, time.Second, nil)
-	apis = s.churn(t, apis)
-	s.listEntries(t, apis)
-	p.compactEtcd(t)
-	p.restartAPIServer(t, time.Second, nil)
-	resumed := time.Now()
-	op.signal(t, syscall.SIGCONT)
-	recovered := s.finish(t, "3 expired watch", start, time.Minute, op)
-	relists := p.relists(t, resumed, "exposedapis")
-	if relists == 0 {
-		t.Errorf("the operator did not list the ExposedAPIs again after its watch expired")
-	}
-	t.Logf("recovered %v; %d relists of exposedapis after the watch expired", recovered, relists)
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		p := startPlane(t, set, false)
+		s := newScene(t, p, "expired")
+		op := newOperator(t, p, "operator")
+		op.start(t)
+		n := sized(200, 20)
+		apis := s.apis("api", n)
+		createAll(t, p, apis)
+		s.listEntries(t, apis)
+		if _, bad := s.await(t, time.Now(), 2*time.Minute); len(bad) > 0 {
+			t.Fatalf("not converged before the fault:\n%s", listed(bad, 20))
+		}
+		start := time.Now()
+		op.signal(t, syscall.SIGSTOP)
+		// The first restart cuts the operator's watches before anything changes; the second,
+		// after the compaction, leaves no watch cache that still holds their resource versions.
+		p.restartAPIServer(t, time.Second, nil)
+		apis = s.churn(t, apis)
+		s.listEntries(t, apis)
+		p.compactEtcd(t)
+		p.restartAPIServer(t, time.Second, nil)
+		resumed := time.Now()
+		op.signal(t, syscall.SIGCONT)
+		recovered := s.finish(t, fmt.Sprintf("3 expired watch %s (%d APIs)", set, n), start, time.Minute, op)
+		relists := p.relists(t, resumed, "exposedapis")
+		if relists == 0 {
+			t.Errorf("the operator did not list the ExposedAPIs again after its watch expired")
+		}
+		t.Logf("recovered %v; %d relists of exposedapis after the watch expired", recovered, relists)
+	})
 }
 
 // apis are n APIs named prefix-i over the scene's namespaces, each on its own path but
