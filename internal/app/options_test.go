@@ -114,3 +114,17 @@ func TestBadRateLimits(t *testing.T) {
 		require.EqualError(t, parse(t, args[0], args[1]).Validate(), want, args)
 	}
 }
+
+func TestRouteAPI(t *testing.T) {
+	t.Setenv("APIOPERATORISTIO_ROUTEAPI", "")
+	o := parse(t)
+	require.NoError(t, o.Validate())
+	assert.Equal(t, VirtualService, o.RouteAPI, "VirtualServices by default, as the canvas's operator")
+
+	t.Setenv("APIOPERATORISTIO_ROUTEAPI", "HTTPRoute")
+	assert.Equal(t, HTTPRoute, parse(t).RouteAPI)
+	assert.Equal(t, VirtualService, parse(t, "--route-api=VirtualService").RouteAPI, "the flag wins")
+
+	require.EqualError(t, parse(t, "--route-api=Ingress").Validate(),
+		`invalid --route-api (env APIOPERATORISTIO_ROUTEAPI) "Ingress": must be one of VirtualService, HTTPRoute`)
+}
