@@ -39,6 +39,11 @@ type Reconciler struct {
 	PublicHostname string
 	Status         *statuswrite.Writer
 	Events         recorder.EventRecorder
+	// Route builds the routes when --route-api is not VirtualService; nil means VirtualServices.
+	Route RouteBuilder
+	// FormerRoutes remove the routes of the route APIs not in use, once the API's route is in
+	// place; with Route set, VirtualServices are removed.
+	FormerRoutes []RouteBuilder
 	// Extensions make further children (metrics scraping) once the route is accepted.
 	Extensions []Extension
 	// Controller is set by SetupWithManager, for watches that can only start later (a kind
@@ -72,7 +77,7 @@ type observed struct {
 	owner    *odav1.ExposedAPI // the other API that owns this route, if any
 	vs       *networkingv1.VirtualService
 	foreign  bool // a VirtualService of this name that another owner controls
-	ingress  ingress
+	route    Route
 	ready    bool
 	extConds []metav1.Condition
 	// extGone are the condition types of extensions with nothing to report.
@@ -147,9 +152,6 @@ func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*obser
 			return nil, err
 		}
 	}
-	if obs.ingress, err = r.ingress(ctx); err != nil {
-		return nil, err
-	}
 	if len(k8svalidation.IsDNS1035Label(obs.spec.Implementation)) == 0 {
 		obs.ready, err = r.implementationReady(ctx, api.Namespace, obs.spec.Implementation)
 	}
@@ -160,49 +162,46 @@ func (obs *observed) accepted() bool { return len(obs.invalid) == 0 && obs.owner
 
 // act programs or withdraws the route and runs the extensions.
 func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observed) error {
-	log := logf.FromContext(ctx)
-	if obs.owner != nil {
-		withdrawn, err := r.withdrawRoute(ctx, api, obs.vs)
+	route := r.route()
+	var err error
+	switch {
+	case obs.owner != nil:
+		if err := r.withdrawRoutes(ctx, api, obs.owner); err != nil {
+			return err
+		}
+		return r.withdrawExtensions(ctx, api, obs)
+	case !obs.accepted():
+		// An invalid spec keeps its last route.
+		if obs.route, err = route.Status(ctx, api); err != nil {
+			return err
+		}
+		return r.withdrawExtensions(ctx, api, obs)
+	}
+	if obs.route, err = route.Ensure(ctx, api, &obs.spec); err != nil || obs.route.UID == "" {
+		return err
+	}
+	// The route of a former --route-api goes only once the new one is in place.
+	for _, former := range r.formerRoutes() {
+		if _, err := former.Withdraw(ctx, api); err != nil {
+			return fmt.Errorf("removing the %s of the former route API: %w", former.Kind(), err)
+		}
+	}
+	return r.runExtensions(ctx, api, obs)
+}
+
+// withdrawRoutes deletes the API's routes, of either route API: owner owns the route.
+func (r *Reconciler) withdrawRoutes(ctx context.Context, api, owner *odav1.ExposedAPI) error {
+	for _, route := range append([]RouteBuilder{r.route()}, r.formerRoutes()...) {
+		withdrawn, err := route.Withdraw(ctx, api)
 		if withdrawn {
-			obs.vs = nil
-			log.Info("route withdrawn: another ExposedAPI owns it", "owner", client.ObjectKeyFromObject(obs.owner))
-			r.event(api, "Warning", "RouteWithdrawn", "Delete", "VirtualService %s deleted: %s owns the route", api.Name, client.ObjectKeyFromObject(obs.owner))
+			logf.FromContext(ctx).Info("route withdrawn: another ExposedAPI owns it", "owner", client.ObjectKeyFromObject(owner), "kind", route.Kind())
+			r.event(api, "Warning", "RouteWithdrawn", "Delete", "%s %s deleted: %s owns the route", route.Kind(), api.Name, client.ObjectKeyFromObject(owner))
 		}
 		if err != nil {
 			return err
 		}
 	}
-	if !obs.accepted() {
-		return r.withdrawExtensions(ctx, api, obs)
-	}
-	if obs.foreign {
-		return nil
-	}
-	vs, did, err := r.programRoute(ctx, api, &obs.spec, obs.vs)
-	if apierrors.IsAlreadyExists(err) {
-		// Not in our cache: made by someone else, or by an operator that did not label it
-		// (the Python reference). Adopt it if this API owns it, else leave it alone.
-		if obs.vs, err = virtualService(ctx, r.APIReader, api); err != nil || obs.vs == nil {
-			return err
-		}
-		if obs.foreign = !ownedBy(obs.vs, api.UID); obs.foreign {
-			return nil
-		}
-		vs, did, err = r.programRoute(ctx, api, &obs.spec, obs.vs)
-	}
-	if err != nil {
-		return err
-	}
-	obs.vs = vs
-	if did != "" {
-		log.Info("VirtualService "+lower(did), "virtualService", api.Name, "route", routeDescription(r, &obs.spec))
-	}
-	// A route created is the happy path, said by the status: an Event would be a third
-	// write per API. A route changed under a running API is worth one.
-	if did == "Updated" {
-		r.event(api, "Normal", "VirtualServiceUpdated", did, "VirtualService %s routes %s", api.Name, routeDescription(r, &obs.spec))
-	}
-	return r.runExtensions(ctx, api, obs)
+	return nil
 }
 
 func (r *Reconciler) runExtensions(ctx context.Context, api *odav1.ExposedAPI, obs *observed) error {

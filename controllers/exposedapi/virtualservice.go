@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 )
@@ -126,4 +127,78 @@ func labelsMatch(have, want map[string]string) bool {
 
 func routeDescription(r *Reconciler, spec *odav1.ExposedAPISpec) string {
 	return fmt.Sprintf("%s%s on gateway %s to %s:%d", r.Routes.Host(spec), spec.Path, r.Routes.Gateway, spec.Implementation, spec.Port)
+}
+
+// virtualServices is the RouteBuilder of Istio VirtualServices.
+type virtualServices struct{ r *Reconciler }
+
+func (virtualServices) Kind() string { return "VirtualService" }
+
+func (v virtualServices) Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (Route, error) {
+	r := v.r
+	vs, err := virtualService(ctx, r.Client, api)
+	switch {
+	case err != nil:
+		return Route{}, err
+	case vs != nil && !ownedBy(vs, api.UID):
+		return v.foreign(api), nil
+	}
+	vs, did, err := r.programRoute(ctx, api, spec, vs)
+	if apierrors.IsAlreadyExists(err) {
+		// Not in our cache: made by someone else, or by an operator that did not label it
+		// (the Python reference). Adopt it if this API owns it, else leave it alone.
+		if vs, err = virtualService(ctx, r.APIReader, api); err != nil || vs == nil {
+			return Route{}, err
+		}
+		if !ownedBy(vs, api.UID) {
+			return v.foreign(api), nil
+		}
+		vs, did, err = r.programRoute(ctx, api, spec, vs)
+	}
+	if err != nil {
+		return Route{}, err
+	}
+	if did != "" {
+		logf.FromContext(ctx).Info("VirtualService "+lower(did), "virtualService", api.Name, "route", routeDescription(r, spec))
+	}
+	// A route created is the happy path, said by the status: an Event would be a third
+	// write per API. A route changed under a running API is worth one.
+	if did == "Updated" {
+		r.event(api, "Normal", "VirtualServiceUpdated", did, "VirtualService %s routes %s", api.Name, routeDescription(r, spec))
+	}
+	return v.routed(ctx, vs, "VirtualService "+api.Name+" is in place")
+}
+
+func (v virtualServices) Withdraw(ctx context.Context, api *odav1.ExposedAPI) (bool, error) {
+	vs, err := virtualService(ctx, v.r.Client, api)
+	if err != nil {
+		return false, err
+	}
+	return v.r.withdrawRoute(ctx, api, vs)
+}
+
+func (v virtualServices) Status(ctx context.Context, api *odav1.ExposedAPI) (Route, error) {
+	vs, err := virtualService(ctx, v.r.Client, api)
+	switch {
+	case err != nil || vs == nil:
+		return Route{}, err
+	case !ownedBy(vs, api.UID):
+		return v.foreign(api), nil
+	}
+	return v.routed(ctx, vs, "VirtualService "+api.Name+" keeps the last accepted route")
+}
+
+// routed is the Route of a VirtualService in place, reachable at the ingress address.
+func (v virtualServices) routed(ctx context.Context, vs *networkingv1.VirtualService, msg string) (Route, error) {
+	in, err := v.r.ingress(ctx)
+	return Route{
+		UID: vs.UID, Programmed: cond(ConditionProgrammed, true, ReasonProgrammed, msg),
+		Address: in.address, PortSuffix: in.portSuffix,
+		NoAddress: "the Istio ingress gateway Service (label istio=ingressgateway) has no load balancer address yet; the URL follows when it has one",
+	}, err
+}
+
+func (virtualServices) foreign(api *odav1.ExposedAPI) Route {
+	return Route{Programmed: cond(ConditionProgrammed, false, ReasonVirtualServiceNotOwned, fmt.Sprintf(
+		"VirtualService %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name))}
 }

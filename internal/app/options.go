@@ -130,6 +130,9 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("invalid --openmetrics-implementation (env OPENMETRICS_IMPLEMENTATION) %q: must be one of %s",
 			o.OpenMetricsImplementation, strings.Join(Patterns, ", "))
 	}
+	if o.RouteAPI == "" {
+		o.RouteAPI = VirtualService // Options built in code (tests, tools) predate the setting
+	}
 	if !slices.Contains(RouteAPIs, o.RouteAPI) {
 		return fmt.Errorf("invalid --route-api (env APIOPERATORISTIO_ROUTEAPI) %q: must be one of %s",
 			o.RouteAPI, strings.Join(RouteAPIs, ", "))

@@ -120,6 +120,9 @@ func TestRouteAPI(t *testing.T) {
 	o := parse(t)
 	require.NoError(t, o.Validate())
 	assert.Equal(t, VirtualService, o.RouteAPI, "VirtualServices by default, as the canvas's operator")
+	unset := &Options{ComponentGateway: "g", OpenMetricsImplementation: ServiceMonitor, LogLevel: "info"}
+	require.NoError(t, unset.Validate())
+	assert.Equal(t, VirtualService, unset.RouteAPI, "options built in code without it")
 
 	t.Setenv("APIOPERATORISTIO_ROUTEAPI", "HTTPRoute")
 	assert.Equal(t, HTTPRoute, parse(t).RouteAPI)

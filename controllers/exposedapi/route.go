@@ -1,0 +1,52 @@
+package exposedapi
+
+import (
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
+// RouteBuilder makes an API's route in one routing API: Istio VirtualServices (the
+// default, in this package) or another chosen by settings (--route-api).
+type RouteBuilder interface {
+	// Kind names the route object in logs and events.
+	Kind() string
+	// Ensure makes or updates the route an accepted spec asks for.
+	Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (Route, error)
+	// Withdraw deletes the API's own route, if it has one, and tells whether it did.
+	Withdraw(ctx context.Context, api *odav1.ExposedAPI) (bool, error)
+	// Status reports the route the API has, writing nothing: an API whose spec became
+	// invalid keeps its last route.
+	Status(ctx context.Context, api *odav1.ExposedAPI) (Route, error)
+}
+
+// Route is an API's route as its RouteBuilder found or left it.
+type Route struct {
+	// UID is the route object's, when the API has its own; empty otherwise.
+	UID types.UID
+	// Programmed is the Programmed condition; left empty when the API has no route.
+	Programmed metav1.Condition
+	// Address is where the gateway is reached (IP or host name), empty while it has none,
+	// NoAddress then saying why. PortSuffix is ":<port>" for a non-standard HTTP port.
+	Address, PortSuffix, NoAddress string
+}
+
+// route is the builder of the configured route API.
+func (r *Reconciler) route() RouteBuilder {
+	if r.Route != nil {
+		return r.Route
+	}
+	return virtualServices{r}
+}
+
+// formerRoutes are the builders of the other route API, whose routes a switch of the
+// setting leaves behind.
+func (r *Reconciler) formerRoutes() []RouteBuilder {
+	if r.Route != nil {
+		return []RouteBuilder{virtualServices{r}}
+	}
+	return r.FormerRoutes
+}
