@@ -5,6 +5,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 )
@@ -49,4 +51,20 @@ func (r *Reconciler) formerRoutes() []RouteBuilder {
 		return []RouteBuilder{virtualServices{r}}
 	}
 	return r.FormerRoutes
+}
+
+// ChildLabels are the labels of every route an API gets; the caches hold only what they
+// select.
+func ChildLabels(api *odav1.ExposedAPI) map[string]string { return childLabels(api) }
+
+// LabelsMatch tells whether have holds every label of want.
+func LabelsMatch(have, want map[string]string) bool { return labelsMatch(have, want) }
+
+// OwnedBy tells whether the object with uid is obj's controller.
+func OwnedBy(obj metav1.Object, uid types.UID) bool { return ownedBy(obj, uid) }
+
+// APIs lists the ExposedAPIs the options select, as requests: for the watches of a
+// RouteBuilder's kinds.
+func (r *Reconciler) APIs(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	return r.requests(ctx, opts...)
 }
