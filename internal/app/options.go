@@ -93,7 +93,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 		return nil
 	})
 	o.Namespaces = splitList(os.Getenv("COMPONENT_NAMESPACE"))
-	fs.StringVar(&o.ComponentGateway, "component-gateway", envOr("APIOPERATORISTIO_COMPONENTGATEWAY", "component-gateway"), "Istio Gateway the VirtualServices attach to (env APIOPERATORISTIO_COMPONENTGATEWAY)")
+	fs.StringVar(&o.ComponentGateway, "component-gateway", envOr("APIOPERATORISTIO_COMPONENTGATEWAY", "component-gateway"), "Gateway the routes attach to: Istio's for VirtualServices, the Gateway API's for HTTPRoutes; namespace/name, or a name in each API's namespace (env APIOPERATORISTIO_COMPONENTGATEWAY)")
 	fs.StringVar(&o.PublicHostname, "public-hostname", os.Getenv("APIOPERATORISTIO_PUBLICHOSTNAME"), "public host name or IPv4 that replaces the ingress address (env APIOPERATORISTIO_PUBLICHOSTNAME)")
 	fs.StringVar(&o.OpenMetricsImplementation, "openmetrics-implementation", envOr("OPENMETRICS_IMPLEMENTATION", ServiceMonitor), "how metrics APIs are scraped: "+strings.Join(Patterns, ", ")+" (env OPENMETRICS_IMPLEMENTATION)")
 	fs.StringVar(&o.RouteAPI, "route-api", envOr("APIOPERATORISTIO_ROUTEAPI", VirtualService), "the route each API gets: "+strings.Join(RouteAPIs, " (Istio) or ")+" (Gateway API) (env APIOPERATORISTIO_ROUTEAPI)")

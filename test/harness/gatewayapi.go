@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,10 +19,23 @@ import (
 // GatewayAPICRDs are the CRD files of the Gateway API's standard channel, as the
 // sigs.k8s.io/gateway-api module of the build ships them.
 func GatewayAPICRDs(t testing.TB) []string {
-	dir := filepath.Join(ModuleDir(t, "sigs.k8s.io/gateway-api"), "config", "crd", "standard")
+	crds, err := FindGatewayAPICRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return crds
+}
+
+// FindGatewayAPICRDs is GatewayAPICRDs for the demo.
+func FindGatewayAPICRDs() ([]string, error) {
+	mod, err := FindModuleDir("sigs.k8s.io/gateway-api")
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(mod, "config", "crd", "standard")
 	files, err := filepath.Glob(filepath.Join(dir, "gateway.networking.k8s.io_*.yaml"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no Gateway API CRDs in %s: %v", dir, err)
+		return nil, fmt.Errorf("no Gateway API CRDs in %s: %v", dir, err)
 	}
 	var crds []string
 	for _, f := range files {
@@ -30,7 +44,7 @@ func GatewayAPICRDs(t testing.TB) []string {
 			crds = append(crds, f)
 		}
 	}
-	return crds
+	return crds, nil
 }
 
 // GatewayController is the controller name the tests write route status as.
@@ -79,17 +93,23 @@ func (e *Env) JudgeRoute(t testing.TB, key client.ObjectKey, accepted bool, reas
 		if err := e.Client.Get(context.Background(), key, hr); err != nil {
 			return err
 		}
-		status := metav1.ConditionFalse
-		if accepted {
-			status = metav1.ConditionTrue
-		}
-		parent := gatewayv1.RouteParentStatus{ParentRef: hr.Spec.ParentRefs[0], ControllerName: GatewayController}
-		meta.SetStatusCondition(&parent.Conditions, metav1.Condition{Type: string(gatewayv1.RouteConditionAccepted), Status: status,
-			Reason: reason, Message: message, ObservedGeneration: hr.Generation})
-		hr.Status.Parents = []gatewayv1.RouteParentStatus{parent}
-		return e.Client.Status().Update(context.Background(), hr)
+		return WriteRouteVerdict(context.Background(), e.Client, hr, accepted, reason, message)
 	})
 	if err != nil {
 		t.Fatalf("writing the status of HTTPRoute %s: %v", key, err)
 	}
+}
+
+// WriteRouteVerdict writes the Accepted condition of hr's first parent, for its current
+// generation, as the gateway controller GatewayController.
+func WriteRouteVerdict(ctx context.Context, c client.Client, hr *gatewayv1.HTTPRoute, accepted bool, reason, message string) error {
+	status := metav1.ConditionFalse
+	if accepted {
+		status = metav1.ConditionTrue
+	}
+	parent := gatewayv1.RouteParentStatus{ParentRef: hr.Spec.ParentRefs[0], ControllerName: GatewayController}
+	meta.SetStatusCondition(&parent.Conditions, metav1.Condition{Type: string(gatewayv1.RouteConditionAccepted), Status: status,
+		Reason: reason, Message: message, ObservedGeneration: hr.Generation})
+	hr.Status.Parents = []gatewayv1.RouteParentStatus{parent}
+	return c.Status().Update(ctx, hr)
 }
