@@ -24,13 +24,16 @@ import (
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 )
 
-// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=list;watch;create;update;delete
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways,verbs=list;watch
 
 // Builder makes, updates and withdraws the HTTPRoutes.
 type Builder struct {
 	// Client writes to the API server.
 	Client client.Client
+	// APIReader reads the API server directly: an HTTPRoute of the API's name outside the
+	// cache (not labelled by this operator) is looked at there.
+	APIReader client.Reader
 	// Routes holds the component gateway ("namespace/name", or a name in the API's
 	// namespace) and the public host name.
 	Routes routes.Settings
@@ -69,6 +72,9 @@ func (b *Builder) Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1
 	did := ""
 	if hr == nil {
 		hr, did, err = b.create(ctx, api, want)
+		if apierrors.IsAlreadyExists(err) {
+			return b.collision(ctx, api, err)
+		}
 	} else if !equality.Semantic.DeepEqual(hr.Spec, want) || !exposedapi.LabelsMatch(hr.Labels, exposedapi.ChildLabels(api)) {
 		hr, did, err = b.update(ctx, api, hr, want)
 	}
@@ -121,6 +127,19 @@ func (b *Builder) get(ctx context.Context, c *Caches, api *odav1.ExposedAPI) (*g
 		return nil, nil
 	}
 	return hr, err
+}
+
+// collision is a failed create: an HTTPRoute of the API's name that the cache does not
+// show, because another owner made it, or the cache is behind.
+func (b *Builder) collision(ctx context.Context, api *odav1.ExposedAPI, createErr error) (exposedapi.Route, error) {
+	hr := &gatewayv1.HTTPRoute{}
+	if err := b.APIReader.Get(ctx, client.ObjectKeyFromObject(api), hr); err != nil {
+		return exposedapi.Route{}, client.IgnoreNotFound(err)
+	}
+	if !exposedapi.OwnedBy(hr, api.UID) {
+		return notOwned(api), nil
+	}
+	return exposedapi.Route{}, createErr // ours: the cache's event brings the next reconcile
 }
 
 func (b *Builder) create(ctx context.Context, api *odav1.ExposedAPI, want gatewayv1.HTTPRouteSpec) (*gatewayv1.HTTPRoute, string, error) {

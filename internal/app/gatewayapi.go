@@ -44,7 +44,7 @@ type gatewayAPIWiring struct {
 func newGatewayAPIWiring(mgr ctrl.Manager, dc discovery.DiscoveryInterface, o *Options) *gatewayAPIWiring {
 	gv := gatewayv1.SchemeGroupVersion.String()
 	return &gatewayAPIWiring{
-		builder:  &httproute.Builder{Client: mgr.GetClient(), Routes: routeSettings(o)},
+		builder:  &httproute.Builder{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Routes: routeSettings(o)},
 		routes:   &crdwatch.KindServed{Discovery: dc, GroupVersion: gv, Resource: "httproutes"},
 		gateways: &crdwatch.KindServed{Discovery: dc, GroupVersion: gv, Resource: "gateways"},
 		mgr:      mgr, o: o,

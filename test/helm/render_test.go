@@ -216,9 +216,9 @@ func TestRouteAPIRendering(t *testing.T) {
 	}{
 		{nil, "VirtualService", []string{"list", "watch", "delete"}, nil,
 			[]string{"get", "list", "watch", "create", "update", "delete"}, nil},
-		{[]string{"routeAPI=HTTPRoute"}, "HTTPRoute", []string{"list", "watch", "create", "update", "delete"}, nil,
+		{[]string{"routeAPI=HTTPRoute"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"}, nil,
 			[]string{"list", "watch", "delete"}, []string{releaseNS}},
-		{[]string{"routeAPI=HTTPRoute", "componentGateway=component-gateway"}, "HTTPRoute", []string{"list", "watch", "create", "update", "delete"},
+		{[]string{"routeAPI=HTTPRoute", "componentGateway=component-gateway"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"},
 			[]string{"list", "watch"}, []string{"list", "watch", "delete"}, nil},
 	} {
 		t.Run(c.env+strings.Join(c.sets, ","), func(t *testing.T) {

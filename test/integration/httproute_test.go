@@ -130,6 +130,16 @@ func TestHTTPRoute(t *testing.T) {
 		vs := &networkingv1.VirtualService{}
 		assert.True(t, isNotFound(env.Client.Get(ctx, client.ObjectKeyFromObject(api), vs)), "no VirtualService in HTTPRoute mode")
 		assertNoWritesOnResync(t, env, op, api)
+
+		// An HTTPRoute of the same name that someone else made is left alone, and said so.
+		taken := &gatewayv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "taken"},
+			Spec: wantedHTTPRoute("canvas", "component-gateway", "/mine", "catalog", 8080)}
+		require.NoError(t, env.Client.Create(ctx, taken))
+		require.NoError(t, env.Client.Create(ctx, harness.API(ns, "taken", "/taken", "catalog", 8080)))
+		assert.Equal(t, "HTTPRoute components/taken exists and is not controlled by this ExposedAPI; delete or rename it",
+			waitCondition(t, env, harness.API(ns, "taken", "", "", 0), "Programmed", false, "HTTPRouteNotOwned"))
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(taken), taken))
+		assert.Equal(t, "/mine", *taken.Spec.Rules[0].Matches[0].Path.Value, "not overwritten")
 	})
 }
 

@@ -61,7 +61,7 @@ annotations:
   verbs: ["list", "watch", "delete"]
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["httproutes"]
-  verbs: ["list", "watch", "create", "update", "delete"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
 {{- if not (contains "/" (include "aoi.componentGateway" .)) }}
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["gateways"]
