@@ -29,14 +29,7 @@ func httpRouteOptions(gateway string) *app.Options {
 // httpRoute waits for the API's HTTPRoute and returns it.
 func httpRoute(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, check func(*gatewayv1.HTTPRoute) error) *gatewayv1.HTTPRoute {
 	t.Helper()
-	hr := &gatewayv1.HTTPRoute{}
-	harness.Eventually(t, "HTTPRoute "+api.Name, func() error {
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), hr); err != nil {
-			return err
-		}
-		return check(hr)
-	})
-	return hr
+	return waitChild(t, env, api, &gatewayv1.HTTPRoute{}, check)
 }
 
 func anyHTTPRoute(*gatewayv1.HTTPRoute) error { return nil }
