@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/oda-canvas/api-operator-istio/internal/app"
@@ -29,13 +30,15 @@ import (
 // unexercised are grants the scenario below does not reach, each with the reason it is
 // still needed. Anything else granted and unused fails the test.
 var unexercised = map[harness.Access]string{
-	{Group: "", Resource: "secrets", Verb: "update"}:                         "the self-managed CA is rewritten only when it nears expiry",
-	{Group: "oda.tmforum.org", Resource: "components", Verb: "patch"}:        "Component status is patched through the object where the CRD has no status subresource (the ODA Canvas CRD)",
-	{Group: "oda.tmforum.org", Resource: "exposedapis", Verb: "patch"}:       "status through the object without a status subresource; finalizers",
-	{Group: "events.k8s.io", Resource: "events", Verb: "patch"}:              "a repeated event is patched into the series",
-	{Group: "oda.tmforum.org", Resource: "components", Verb: "get"}:          "a Component is read afresh after a write conflict with another operator",
-	{Group: "networking.istio.io", Resource: "virtualservices", Verb: "get"}: "a VirtualService outside our cache (a name collision, or one the Python operator made) is read directly",
-	{Group: "", Resource: "events", Verb: "patch"}:                           "a repeated leader election event is patched",
+	{Group: "", Resource: "secrets", Verb: "update"}:                             "the self-managed CA is rewritten only when it nears expiry",
+	{Group: "oda.tmforum.org", Resource: "components", Verb: "patch"}:            "Component status is patched through the object where the CRD has no status subresource (the ODA Canvas CRD)",
+	{Group: "oda.tmforum.org", Resource: "exposedapis", Verb: "patch"}:           "status through the object without a status subresource; finalizers",
+	{Group: "events.k8s.io", Resource: "events", Verb: "patch"}:                  "a repeated event is patched into the series",
+	{Group: "oda.tmforum.org", Resource: "components", Verb: "get"}:              "a Component is read afresh after a write conflict with another operator",
+	{Group: "networking.istio.io", Resource: "virtualservices", Verb: "get"}:     "a VirtualService outside our cache (a name collision, or one the Python operator made) is read directly",
+	{Group: "", Resource: "events", Verb: "patch"}:                               "a repeated leader election event is patched",
+	{Group: "gateway.networking.k8s.io", Resource: "httproutes", Verb: "delete"}: "in VirtualService mode, only to remove the HTTPRoutes a former HTTPRoute mode left",
+	{Group: "gateway.networking.k8s.io", Resource: "httproutes", Verb: "get"}:    "an HTTPRoute outside our cache (a name collision) is read directly",
 }
 
 // checkedByAdmission are grants the API server checks on another request than their own:
@@ -45,6 +48,7 @@ var unexercised = map[harness.Access]string{
 var checkedByAdmission = map[harness.Access]harness.Access{
 	{Group: "networking.istio.io", Resource: "virtualservices", Verb: "create"}:   ownerFinalizers,
 	{Group: "monitoring.coreos.com", Resource: "servicemonitors", Verb: "create"}: ownerFinalizers,
+	{Group: "gateway.networking.k8s.io", Resource: "httproutes", Verb: "create"}:  ownerFinalizers,
 }
 
 var ownerFinalizers = harness.Access{Group: "oda.tmforum.org", Resource: "exposedapis/finalizers", Verb: "update"}
@@ -56,30 +60,38 @@ const chartSA = "system:serviceaccount:" + releaseNS + ":canvas-api-operator-ist
 // Component, both metrics patterns and self-managed webhook certificates; then compares
 // what it used with what the chart grants. The API server enforces owner references, as
 // OpenShift does. Namespaces given by name get a Role each; a pattern (the canvas's
-// odacompns-*) a ClusterRole.
+// odacompns-*) a ClusterRole. Both route APIs are proved; the Gateway API CRDs are
+// installed in both, as on a cluster that switched.
 func TestChartRBACIsWhatTheOperatorUses(t *testing.T) {
-	for name, namespaces := range map[string][]string{"names": {"components"}, "patterns": {"components", "odacompns-*"}} {
-		t.Run(name, func(t *testing.T) { rbacProof(t, namespaces) })
+	for name, c := range map[string]struct {
+		namespaces []string
+		routeAPI   string
+	}{
+		"names":           {[]string{"components"}, app.VirtualService},
+		"patterns":        {[]string{"components", "odacompns-*"}, app.VirtualService},
+		"names-httproute": {[]string{"components"}, app.HTTPRoute},
+	} {
+		t.Run(name, func(t *testing.T) { rbacProof(t, c.namespaces, c.routeAPI) })
 	}
 }
 
-func rbacProof(t *testing.T, namespaces []string) {
-	env := harness.StartEnforcingOwnerReferences(t, harness.Generated, harness.ServiceMonitorCRD(t))
+func rbacProof(t *testing.T, namespaces []string, routeAPI string) {
+	env := harness.StartEnforcingOwnerReferences(t, harness.Generated, append(harness.GatewayAPICRDs(t), harness.ServiceMonitorCRD(t))...)
 	for _, ns := range []string{releaseNS, "components", "istio-system"} {
 		env.Namespace(t, ns)
 	}
 	objs := render(t, "certManager.enabled=false", "watchNamespaces={"+strings.Join(namespaces, ",")+"}", "ingressGateway.namespace=istio-system",
-		"webhook.failurePolicy=Ignore")
+		"webhook.failurePolicy=Ignore", "routeAPI="+routeAPI)
 	granted := applyRBAC(t, env, objs)
 
 	cfg := rest.CopyConfig(env.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: chartSA}
 	used := map[harness.Access]bool{}
-	s := newScenario(t, env)
-	assertMayOwn(t, env, cfg)
+	s := newScenario(t, env, routeAPI)
+	assertMayOwn(t, env, cfg, routeAPI)
 	for _, pattern := range []string{app.ServiceMonitor, app.PrometheusAnnotation} {
 		o := operatorOptions(t, pattern)
-		o.Namespaces = namespaces
+		o.Namespaces, o.RouteAPI = namespaces, routeAPI
 		op := harness.StartOperatorAs(t, env, cfg, o)
 		s.run(pattern)
 		op.Stop()
@@ -107,14 +119,18 @@ func rbacProof(t *testing.T, namespaces []string) {
 
 // assertMayOwn: the chart's ServiceAccount may create what the operator creates with an
 // ExposedAPI as its controller (blockOwnerDeletion set), on an API server that enforces it.
-func assertMayOwn(t *testing.T, env *harness.Env, cfg *rest.Config) {
+func assertMayOwn(t *testing.T, env *harness.Env, cfg *rest.Config, routeAPI string) {
 	t.Helper()
 	ctx := context.Background()
 	sa, err := client.New(cfg, client.Options{Scheme: app.Scheme()})
 	require.NoError(t, err)
 	owner := harness.API(ns, "owner", "/owner", "impl", 8080)
 	require.NoError(t, env.Client.Create(ctx, owner))
-	for _, obj := range []client.Object{&networkingv1.VirtualService{}, &monitoringv1.ServiceMonitor{Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}} {
+	var route client.Object = &networkingv1.VirtualService{}
+	if routeAPI == app.HTTPRoute {
+		route = &gatewayv1.HTTPRoute{}
+	}
+	for _, obj := range []client.Object{route, &monitoringv1.ServiceMonitor{Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}} {
 		obj.SetNamespace(ns)
 		obj.SetName("owned")
 		require.NoError(t, controllerutil.SetControllerReference(owner, obj, app.Scheme()))
@@ -132,6 +148,7 @@ func operatorOptions(t *testing.T, pattern string) *app.Options {
 	o.EnableWebhooks, o.WebhookHost, o.WebhookPort, o.WebhookCertDir = true, "127.0.0.1", freePort(t), t.TempDir()
 	o.WebhookServiceName, o.WebhookNamespace, o.CASecretName = "canvas-api-operator-istio-webhook", releaseNS, "canvas-api-operator-istio-ca"
 	o.MutatingWebhookName, o.ValidatingWebhookName = "canvas-api-operator-istio", "canvas-api-operator-istio"
+	o.ComponentGateway = releaseNS + "/component-gateway" // the chart's default
 	return o
 }
 
