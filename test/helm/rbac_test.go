@@ -23,6 +23,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
@@ -66,32 +67,43 @@ func TestChartRBACIsWhatTheOperatorUses(t *testing.T) {
 	for name, c := range map[string]struct {
 		namespaces []string
 		routeAPI   string
+		internal   string
 	}{
-		"names":           {[]string{"components"}, app.VirtualService},
-		"patterns":        {[]string{"components", "odacompns-*"}, app.VirtualService},
-		"names-httproute": {[]string{"components"}, app.HTTPRoute},
+		"names":           {[]string{"components"}, app.VirtualService, ""},
+		"patterns":        {[]string{"components", "odacompns-*"}, app.VirtualService, ""},
+		"names-httproute": {[]string{"components"}, app.HTTPRoute, ""},
+		// Internal APIs keep their mesh VirtualService in HTTPRoute mode.
+		"names-httproute-internal": {[]string{"components"}, app.HTTPRoute, odav1.SegmentManagement},
 	} {
-		t.Run(name, func(t *testing.T) { rbacProof(t, c.namespaces, c.routeAPI) })
+		t.Run(name, func(t *testing.T) { rbacProof(t, c.namespaces, c.routeAPI, c.internal) })
 	}
 }
 
-func rbacProof(t *testing.T, namespaces []string, routeAPI string) {
+func rbacProof(t *testing.T, namespaces []string, routeAPI, internal string) {
 	env := harness.StartEnforcingOwnerReferences(t, harness.Generated, append(harness.GatewayAPICRDs(t), harness.ServiceMonitorCRD(t))...)
 	for _, ns := range []string{releaseNS, "components", "istio-system"} {
 		env.Namespace(t, ns)
 	}
-	objs := render(t, "certManager.enabled=false", "watchNamespaces={"+strings.Join(namespaces, ",")+"}", "ingressGateway.namespace=istio-system",
-		"webhook.failurePolicy=Ignore", "routeAPI="+routeAPI)
+	sets := []string{"certManager.enabled=false", "watchNamespaces={" + strings.Join(namespaces, ",") + "}", "ingressGateway.namespace=istio-system",
+		"webhook.failurePolicy=Ignore", "routeAPI=" + routeAPI}
+	if internal != "" {
+		sets = append(sets, "internalSegments={"+internal+"}")
+	}
+	objs := render(t, sets...)
 	granted := applyRBAC(t, env, objs)
 
 	cfg := rest.CopyConfig(env.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: chartSA}
 	used := map[harness.Access]bool{}
 	s := newScenario(t, env, routeAPI)
+	s.internal = internal
 	assertMayOwn(t, env, cfg, routeAPI)
 	for _, pattern := range []string{app.ServiceMonitor, app.PrometheusAnnotation} {
 		o := operatorOptions(t, pattern)
 		o.Namespaces, o.RouteAPI = namespaces, routeAPI
+		if internal != "" {
+			o.InternalSegments = []string{internal}
+		}
 		op := harness.StartOperatorAs(t, env, cfg, o)
 		s.run(pattern)
 		op.Stop()

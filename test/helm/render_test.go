@@ -237,7 +237,8 @@ func deploymentEnv(t *testing.T, name string, sets ...string) string {
 // TestRouteAPIRendering: the setting reaches the operator, and the RBAC follows it: the
 // HTTPRoute mode may write HTTPRoutes and read the component Gateway (in its namespace,
 // or in each served one for a bare name), the VirtualService mode only remove HTTPRoutes
-// a former HTTPRoute mode left.
+// a former HTTPRoute mode left; with internal segments, the HTTPRoute mode writes their
+// mesh VirtualServices.
 func TestRouteAPIRendering(t *testing.T) {
 	for _, c := range []struct {
 		sets                     []string
@@ -251,6 +252,9 @@ func TestRouteAPIRendering(t *testing.T) {
 			[]string{"list", "watch", "delete"}, []string{releaseNS}},
 		{[]string{"routeAPI=HTTPRoute", "componentGateway=component-gateway"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"},
 			[]string{"list", "watch"}, []string{"list", "watch", "delete"}, nil},
+		// Internal segments keep their mesh VirtualServices in HTTPRoute mode.
+		{[]string{"routeAPI=HTTPRoute", "internalSegments={managementFunction}"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"}, nil,
+			[]string{"get", "list", "watch", "create", "update", "delete"}, []string{releaseNS}},
 	} {
 		t.Run(c.env+strings.Join(c.sets, ","), func(t *testing.T) {
 			var gwRoles []string

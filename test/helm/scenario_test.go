@@ -29,6 +29,8 @@ type scenario struct {
 	t        *testing.T
 	env      *harness.Env
 	routeAPI string
+	// internal is the internal segment the operator runs with, if any.
+	internal string
 	comp     *odav1.Component
 	a, b     *odav1.ExposedAPI
 	m        *odav1.ExposedAPI
@@ -54,8 +56,13 @@ func newScenario(t *testing.T, env *harness.Env, routeAPI string) *scenario {
 }
 
 func (s *scenario) owned(name, path, apiType string) *odav1.ExposedAPI {
+	return s.ownedIn("", name, path, apiType)
+}
+
+// ownedIn is owned, of segment.
+func (s *scenario) ownedIn(segment, name, path, apiType string) *odav1.ExposedAPI {
 	api := harness.API(ns, name, path, "impl", 8080)
-	api.Spec.APIType = apiType
+	api.Spec.APIType, api.Spec.Segment = apiType, segment
 	api.OwnerReferences = []metav1.OwnerReference{{APIVersion: "oda.tmforum.org/v1", Kind: "Component", Name: "shop", UID: s.comp.UID}}
 	require.NoError(s.t, s.env.Client.Create(context.Background(), api))
 	return api
@@ -107,6 +114,28 @@ func (s *scenario) routesAndServiceMonitor() {
 	env.UpdateAPI(t, s.b, func(b *odav1.ExposedAPI) { b.Spec.Path = "/a" })
 	s.waitCondition(s.b, "Accepted", "RouteConflict")
 	s.waitGone(s.route("b"))
+	if s.internal != "" {
+		s.meshRoute()
+	}
+}
+
+// meshRoute: two internal APIs of one Service share the first one's mesh VirtualService
+// (created, then updated); the first made core leaves it to the second (one deleted, one
+// created), and gets the route of the route API.
+func (s *scenario) meshRoute() {
+	i1 := s.ownedIn(s.internal, "i1", "/i1", odav1.APITypeOpenAPI)
+	s.waitCondition(i1, "Ready", "Ready")
+	i2 := s.ownedIn(s.internal, "i2", "/i2", odav1.APITypeOpenAPI)
+	s.waitCondition(i1, "Ready", "Ready")
+	s.waitCondition(i2, "Ready", "Ready")
+	mesh := &networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "i1"}}
+	s.env.UpdateAPI(s.t, i1, func(a *odav1.ExposedAPI) { a.Spec.Segment = odav1.SegmentCore })
+	s.accept(i1)
+	s.waitCondition(i1, "Ready", "Ready")
+	s.waitGone(mesh)
+	harness.Eventually(s.t, "the mesh VirtualService of i2", func() error {
+		return s.env.Client.Get(context.Background(), client.ObjectKeyFromObject(i2), &networkingv1.VirtualService{})
+	})
 }
 
 // route is an empty route object of the scenario's route API.

@@ -176,8 +176,15 @@ func TestRouteAPISwitch(t *testing.T) {
 // deleted one of kind gone, so that no moment is left without a route.
 func assertCreatedBeforeDeleted(t *testing.T, op *harness.Operator, made, gone string) {
 	t.Helper()
+	createdBeforeDeleted(t, op.Requests().All(), made, gone)
+}
+
+// createdBeforeDeleted: among reqs, a resource of kind made was created before one of kind
+// gone was deleted.
+func createdBeforeDeleted(t *testing.T, reqs []*http.Request, made, gone string) {
+	t.Helper()
 	created, deleted := -1, -1
-	for i, r := range op.Requests().All() {
+	for i, r := range reqs {
 		a, ok := harness.AccessOf(r)
 		switch {
 		case !ok:
@@ -227,5 +234,59 @@ func TestGatewayAPICRDsAbsent(t *testing.T) {
 		waitCondition(t, env, api, "Ready", false, "NoIngressAddress")
 		env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.2", 80)
 		waitReady(t, env, api, "https://30.0.0.2/shop")
+	})
+}
+
+// TestInternalSegmentsInHTTPRouteMode (issue #18): in HTTPRoute mode an API of an internal
+// segment keeps the mesh VirtualService and gets no HTTPRoute, a core API gets an HTTPRoute
+// and no VirtualService; moving an API between them makes its new route before it deletes
+// the old one, both ways.
+func TestInternalSegmentsInHTTPRouteMode(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set, harness.GatewayAPICRDs(t)...)
+		ns := env.Namespace(t, "components")
+		env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 80)
+		env.Implementation(t, ns, "core", 8080, true)
+		env.Implementation(t, ns, "mgmt", 9090, true)
+		o := httpRouteOptions("canvas/component-gateway")
+		o.InternalSegments = []string{odav1.SegmentManagement}
+		op := harness.StartOperator(t, env, o)
+
+		core := harness.API(ns, "shop-core", "/shop/core", "core", 8080)
+		mgmt := harness.API(ns, "shop-mgmt", "/shop/mgmt", "mgmt", 9090)
+		mgmt.Spec.Segment = odav1.SegmentManagement
+		require.NoError(t, env.Client.Create(ctx, core))
+		require.NoError(t, env.Client.Create(ctx, mgmt))
+
+		mesh := "mgmt." + ns + ".svc.cluster.local"
+		meshURL := wantStatus{"http://" + mesh + ":9090/shop/mgmt", "", ""}
+		vs := virtualService(t, env, mgmt, meshIs(mesh, "mgmt", meshRoute("shop-mgmt", "/shop/mgmt", "mgmt", 9090)))
+		waitAPIStatus(t, env, mgmt, meshURL, "Ready")
+		hr := httpRoute(t, env, core, anyHTTPRoute)
+		assert.Equal(t, wantedHTTPRoute("canvas", "component-gateway", "/shop/core", "core", 8080), hr.Spec)
+		env.JudgeRoute(t, client.ObjectKeyFromObject(core), true, "Accepted", "")
+		waitReady(t, env, core, "https://30.0.0.1/shop/core")
+		assert.True(t, isNotFound(env.Client.Get(ctx, client.ObjectKeyFromObject(mgmt), &gatewayv1.HTTPRoute{})), "no HTTPRoute for an internal API")
+		assert.True(t, isNotFound(env.Client.Get(ctx, client.ObjectKeyFromObject(core), &networkingv1.VirtualService{})), "no VirtualService for a core API")
+
+		// Made core: an HTTPRoute on the component Gateway, then the mesh VirtualService goes.
+		before := len(op.Requests().All())
+		env.UpdateAPI(t, mgmt, func(a *odav1.ExposedAPI) { a.Spec.Segment = odav1.SegmentCore })
+		mhr := httpRoute(t, env, mgmt, anyHTTPRoute)
+		assert.Equal(t, wantedHTTPRoute("canvas", "component-gateway", "/shop/mgmt", "mgmt", 9090), mhr.Spec)
+		waitGone(t, env, vs)
+		createdBeforeDeleted(t, op.Requests().All()[before:], "httproutes", "virtualservices")
+		env.JudgeRoute(t, client.ObjectKeyFromObject(mgmt), true, "Accepted", "")
+		waitReady(t, env, mgmt, "https://30.0.0.1/shop/mgmt")
+
+		// Back to management: the mesh VirtualService, then the HTTPRoute goes.
+		before = len(op.Requests().All())
+		env.UpdateAPI(t, mgmt, func(a *odav1.ExposedAPI) { a.Spec.Segment = odav1.SegmentManagement })
+		virtualService(t, env, mgmt, meshIs(mesh, "mgmt", meshRoute("shop-mgmt", "/shop/mgmt", "mgmt", 9090)))
+		waitGone(t, env, mhr)
+		createdBeforeDeleted(t, op.Requests().All()[before:], "virtualservices", "httproutes")
+		waitAPIStatus(t, env, mgmt, meshURL, "Ready")
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(hr), hr), "the core API keeps its HTTPRoute")
 	})
 }
