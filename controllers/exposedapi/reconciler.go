@@ -1,5 +1,7 @@
-// Package exposedapi turns each ExposedAPI into an Istio VirtualService on the component
-// gateway, or on the mesh for an internal segment, and keeps the ExposedAPI's status true.
+// Package exposedapi turns each ExposedAPI into a route, and keeps the ExposedAPI's status
+// true: an Istio VirtualService on the component gateway, or another RouteBuilder's route
+// (--route-api); for an internal segment, in either case, a route in its Service's mesh
+// VirtualService.
 package exposedapi
 
 import (
