@@ -30,7 +30,7 @@ func (r *Reconciler) routeOwner(ctx context.Context, api *odav1.ExposedAPI, key 
 // else the one its kept VirtualService still serves, else none.
 func (r *Reconciler) claimedRoute(obs *observed) string {
 	if len(obs.invalid) == 0 {
-		return obs.route.Key()
+		return obs.claim.Key()
 	}
 	if obs.vs != nil && !obs.foreign {
 		return routes.ServedKey(obs.vs)

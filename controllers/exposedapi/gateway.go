@@ -83,11 +83,15 @@ func urlHost(h string) string {
 
 // gatewayChanged lets through only the gateway updates that can change an API's URL.
 func gatewayChanged() predicate.TypedPredicate[*corev1.Service] {
-	return predicate.TypedFuncs[*corev1.Service]{
-		UpdateFunc: func(e event.TypedUpdateEvent[*corev1.Service]) bool {
-			o, n := e.ObjectOld, e.ObjectNew
-			return !equality.Semantic.DeepEqual(o.Status.LoadBalancer, n.Status.LoadBalancer) ||
-				!equality.Semantic.DeepEqual(o.Spec.Ports, n.Spec.Ports)
+	return AddressChanged(func(svc *corev1.Service) any { return []any{svc.Status.LoadBalancer, svc.Spec.Ports} })
+}
+
+// AddressChanged lets through only the updates of a gateway object that change what
+// address returns of it: the parts an API's URL is made from.
+func AddressChanged[T client.Object](address func(T) any) predicate.TypedPredicate[T] {
+	return predicate.TypedFuncs[T]{
+		UpdateFunc: func(e event.TypedUpdateEvent[T]) bool {
+			return !equality.Semantic.DeepEqual(address(e.ObjectOld), address(e.ObjectNew))
 		},
 	}
 }

@@ -42,15 +42,15 @@ func (r *Reconciler) observeMesh(ctx context.Context, api *odav1.ExposedAPI, obs
 		}
 		return nil
 	}
-	if !obs.route.Internal {
+	if !obs.claim.Internal {
 		return nil
 	}
-	members, err := routes.MeshMembers(ctx, r.Client, obs.route.Host)
+	members, err := routes.MeshMembers(ctx, r.Client, obs.claim.Host)
 	if err != nil {
 		return err
 	}
 	if !slices.ContainsFunc(members, func(m odav1.ExposedAPI) bool { return m.UID == api.UID }) {
-		return fmt.Errorf("ExposedAPI %s is not yet indexed under mesh host %s", api.Name, obs.route.Host)
+		return fmt.Errorf("ExposedAPI %s is not yet indexed under mesh host %s", api.Name, obs.claim.Host)
 	}
 	obs.mesh = &meshRoute{members: members}
 	if obs.mesh.ledBy(api) {

@@ -1,5 +1,7 @@
-// Package exposedapi turns each ExposedAPI into an Istio VirtualService on the component
-// gateway, or on the mesh for an internal segment, and keeps the ExposedAPI's status true.
+// Package exposedapi turns each ExposedAPI into a route, and keeps the ExposedAPI's status
+// true: an Istio VirtualService on the component gateway, or another RouteBuilder's route
+// (--route-api); for an internal segment, in either case, a route in its Service's mesh
+// VirtualService.
 package exposedapi
 
 import (
@@ -42,6 +44,13 @@ type Reconciler struct {
 	PublicHostname string
 	Status         *statuswrite.Writer
 	Events         recorder.EventRecorder
+	// Route builds the routes of the APIs not kept inside the mesh when --route-api is not
+	// VirtualService; nil means VirtualServices.
+	Route RouteBuilder
+	// FormerRoutes remove the routes of the route APIs not in use, once the API's route is in
+	// place; with Route set, the VirtualServices of the APIs not kept inside the mesh are
+	// removed.
+	FormerRoutes []RouteBuilder
 	// Extensions make further children (metrics scraping) once the route is accepted.
 	Extensions []Extension
 	// Controller is set by SetupWithManager, for watches that can only start later (a kind
@@ -68,7 +77,7 @@ type Extension interface {
 // observed is what a reconcile learned about an API and its surroundings.
 type observed struct {
 	spec    odav1.ExposedAPISpec // normalised
-	route   routes.Route         // the route spec asks for
+	claim   routes.Route         // the route the spec asks for: on the component gateway or the mesh
 	invalid field.ErrorList
 	owner   *odav1.ExposedAPI // the other API that owns this route, if any
 	// vs routes the API: its own VirtualService, or for an internal API that does not lead
@@ -77,9 +86,10 @@ type observed struct {
 	foreign bool // a VirtualService of this name that another owner controls
 	// mesh is the mesh route an accepted internal API shares; stale is the API's own
 	// VirtualService that it must not keep (see observeMesh).
-	mesh     *meshRoute
-	stale    *networkingv1.VirtualService
-	ingress  ingress
+	mesh  *meshRoute
+	stale *networkingv1.VirtualService
+	// route is the API's route as its RouteBuilder made or found it.
+	route    Route
 	ready    bool
 	extConds []metav1.Condition
 	// extGone are the condition types of extensions with nothing to report.
@@ -134,7 +144,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // observe gathers every fact the reconcile decides on, all from caches.
 func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*observed, error) {
 	obs := &observed{spec: normalised(&api.Spec)}
-	obs.route = r.Routes.Route(api.Namespace, &obs.spec)
+	obs.claim = r.Routes.Route(api.Namespace, &obs.spec)
 	obs.invalid = validation.ValidateSpec(&obs.spec, field.NewPath("spec"))
 	var err error
 	if obs.vs, err = virtualService(ctx, r.Client, api); err != nil {
@@ -149,9 +159,6 @@ func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*obser
 	if err := r.observeMesh(ctx, api, obs); err != nil {
 		return nil, err
 	}
-	if obs.ingress, err = r.ingress(ctx); err != nil {
-		return nil, err
-	}
 	if len(k8svalidation.IsDNS1035Label(obs.spec.Implementation)) == 0 {
 		obs.ready, err = r.implementationReady(ctx, api.Namespace, obs.spec.Implementation)
 	}
@@ -162,57 +169,50 @@ func (obs *observed) accepted() bool { return len(obs.invalid) == 0 && obs.owner
 
 // act programs or withdraws the route and runs the extensions.
 func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observed) error {
-	log := logf.FromContext(ctx)
+	route, others := r.routeBuilders(obs)
 	if obs.owner != nil {
-		withdrawn, err := r.withdrawRoute(ctx, api, obs.vs)
+		if err := r.withdrawRoutes(ctx, api, obs.owner, append([]RouteBuilder{route}, others...)); err != nil {
+			return err
+		}
+		return r.withdrawExtensions(ctx, api, obs)
+	}
+	if err := r.dropStale(ctx, api, obs); err != nil {
+		return err
+	}
+	var err error
+	if !obs.accepted() {
+		// An invalid spec keeps its last route.
+		if obs.route, err = route.Status(ctx, api); err != nil {
+			return err
+		}
+		return r.withdrawExtensions(ctx, api, obs)
+	}
+	if obs.route, err = route.Ensure(ctx, api, &obs.spec); err != nil || obs.route.UID == "" {
+		return err
+	}
+	// A route of another kind (of a former --route-api, or of the side of the mesh the API
+	// moved from) goes only once the new one is in place.
+	for _, other := range others {
+		if _, err := other.Withdraw(ctx, api); err != nil {
+			return fmt.Errorf("removing the %s the API is no longer routed by: %w", other.Kind(), err)
+		}
+	}
+	return r.runExtensions(ctx, api, obs)
+}
+
+// withdrawRoutes deletes the API's routes, of every kind: owner owns the route.
+func (r *Reconciler) withdrawRoutes(ctx context.Context, api, owner *odav1.ExposedAPI, builders []RouteBuilder) error {
+	for _, route := range builders {
+		withdrawn, err := route.Withdraw(ctx, api)
 		if withdrawn {
-			obs.vs = nil
-			log.Info("route withdrawn: another ExposedAPI owns it", "owner", client.ObjectKeyFromObject(obs.owner))
-			r.event(api, "Warning", "RouteWithdrawn", "Delete", "VirtualService %s deleted: %s owns the route", api.Name, client.ObjectKeyFromObject(obs.owner))
+			logf.FromContext(ctx).Info("route withdrawn: another ExposedAPI owns it", "owner", client.ObjectKeyFromObject(owner), "kind", route.Kind())
+			r.event(api, "Warning", "RouteWithdrawn", "Delete", "%s %s deleted: %s owns the route", route.Kind(), api.Name, client.ObjectKeyFromObject(owner))
 		}
 		if err != nil {
 			return err
 		}
 	}
-	if err := r.dropStale(ctx, api, obs); err != nil {
-		return err
-	}
-	if !obs.accepted() {
-		return r.withdrawExtensions(ctx, api, obs)
-	}
-	if obs.foreign {
-		return nil
-	}
-	if obs.mesh != nil && !obs.mesh.ledBy(api) {
-		return r.runExtensions(ctx, api, obs) // the leader's VirtualService routes it
-	}
-	// A mesh VirtualService that already routes this API changes for the others' routes only.
-	othersOnly := obs.mesh != nil && obs.vs != nil && routesAPI(obs.vs, api, &obs.spec)
-	vs, did, err := r.programRoute(ctx, api, obs, obs.vs)
-	if apierrors.IsAlreadyExists(err) {
-		// Not in our cache: made by someone else, or by an operator that did not label it
-		// (the Python reference). Adopt it if this API owns it, else leave it alone.
-		if obs.vs, err = virtualService(ctx, r.APIReader, api); err != nil || obs.vs == nil {
-			return err
-		}
-		if obs.foreign = !ownedBy(obs.vs, api.UID); obs.foreign {
-			return nil
-		}
-		vs, did, err = r.programRoute(ctx, api, obs, obs.vs)
-	}
-	if err != nil {
-		return err
-	}
-	obs.vs = vs
-	if did != "" {
-		log.Info("VirtualService "+lower(did), "virtualService", api.Name, "route", routeDescription(obs))
-	}
-	// A route created is the happy path, said by the status: an Event would be a third
-	// write per API. A route changed under a running API is worth one.
-	if did == "Updated" && !othersOnly {
-		r.event(api, "Normal", "VirtualServiceUpdated", did, "VirtualService %s routes %s", api.Name, routeDescription(obs))
-	}
-	return r.runExtensions(ctx, api, obs)
+	return nil
 }
 
 func (r *Reconciler) runExtensions(ctx context.Context, api *odav1.ExposedAPI, obs *observed) error {

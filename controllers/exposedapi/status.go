@@ -24,7 +24,7 @@ func (r *Reconciler) wantedStatus(api *odav1.ExposedAPI, obs *observed) odav1.Ex
 	switch {
 	case obs.owner != nil:
 		st.APIStatus = nil // the route was withdrawn or never made
-	case obs.accepted() && !obs.foreign && obs.vs != nil:
+	case obs.accepted() && obs.route.UID != "":
 		st.APIStatus = apiStatus(api, obs)
 	}
 	// An invalid spec keeps the last apiStatus: the route it describes is still in place.
@@ -42,32 +42,32 @@ func (r *Reconciler) wantedStatus(api *odav1.ExposedAPI, obs *observed) odav1.Ex
 func apiStatus(api *odav1.ExposedAPI, obs *observed) *odav1.APIStatus {
 	spec := &obs.spec
 	s := &odav1.APIStatus{
-		Name: api.Name, UID: string(obs.vs.UID), Path: spec.Path, Port: spec.Port,
+		Name: api.Name, UID: string(obs.route.UID), Path: spec.Path, Port: spec.Port,
 		Implementation: spec.Implementation,
 	}
-	if obs.route.Internal {
+	if obs.claim.Internal {
 		return meshStatus(s, obs)
 	}
-	if obs.ingress.address == "" {
+	if obs.route.Address == "" {
 		return s
 	}
-	host := obs.ingress.address
+	host := obs.route.Address
 	if h := validation.NormalizeHostname(spec.Hostname); h != "" {
 		host = h
 	}
-	base := "https://" + urlHost(host) + obs.ingress.portSuffix
+	base := "https://" + urlHost(host) + obs.route.PortSuffix
 	s.URL = base + spec.Path
 	if spec.DeveloperUI != "" {
 		s.DeveloperUI = base + spec.DeveloperUI
 	}
-	s.IP = obs.ingress.address
+	s.IP = obs.route.Address
 	return s
 }
 
 // meshStatus is the URL of an internal API: its Service's cluster name and port, plain
 // http as the sidecars speak to each other (mTLS is theirs, not the URL's).
 func meshStatus(s *odav1.APIStatus, obs *observed) *odav1.APIStatus {
-	base := fmt.Sprintf("http://%s:%d", obs.route.Host, obs.spec.Port)
+	base := fmt.Sprintf("http://%s:%d", obs.claim.Host, obs.spec.Port)
 	s.URL = base + obs.spec.Path
 	if obs.spec.DeveloperUI != "" {
 		s.DeveloperUI = base + obs.spec.DeveloperUI
@@ -77,7 +77,7 @@ func meshStatus(s *odav1.APIStatus, obs *observed) *odav1.APIStatus {
 
 func (r *Reconciler) conditions(api *odav1.ExposedAPI, obs *observed) []metav1.Condition {
 	accepted := r.acceptedCondition(obs)
-	programmed := programmedCondition(api, obs, accepted)
+	programmed := programmedCondition(obs, accepted)
 	ready := readyCondition(obs, programmed)
 	return append([]metav1.Condition{accepted, programmed, ready}, obs.extConds...)
 }
@@ -94,19 +94,11 @@ func (r *Reconciler) acceptedCondition(obs *observed) metav1.Condition {
 	return cond(ConditionAccepted, true, ReasonValid, "spec is valid and route "+routeDescription(obs)+" is free")
 }
 
-func programmedCondition(api *odav1.ExposedAPI, obs *observed, accepted metav1.Condition) metav1.Condition {
-	switch {
-	case obs.foreign:
-		return cond(ConditionProgrammed, false, ReasonVirtualServiceNotOwned, fmt.Sprintf(
-			"VirtualService %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name))
-	case accepted.Status != metav1.ConditionTrue && obs.vs != nil:
-		return cond(ConditionProgrammed, true, ReasonProgrammed, "VirtualService "+api.Name+" keeps the last accepted route")
-	case accepted.Status != metav1.ConditionTrue:
+func programmedCondition(obs *observed, accepted metav1.Condition) metav1.Condition {
+	if obs.route.Programmed.Type == "" {
 		return cond(ConditionProgrammed, false, ReasonNotAccepted, "no route: "+accepted.Message)
-	case obs.mesh != nil:
-		return meshProgrammed(obs)
 	}
-	return cond(ConditionProgrammed, true, ReasonProgrammed, "VirtualService "+api.Name+" is in place")
+	return obs.route.Programmed
 }
 
 func readyCondition(obs *observed, programmed metav1.Condition) metav1.Condition {
@@ -115,9 +107,8 @@ func readyCondition(obs *observed, programmed metav1.Condition) metav1.Condition
 		return cond(ConditionReady, false, ReasonNotAccepted, "the spec is not accepted: see the Accepted condition")
 	case programmed.Status != metav1.ConditionTrue:
 		return cond(ConditionReady, false, ReasonNotProgrammed, programmed.Message)
-	case obs.ingress.address == "" && !obs.route.Internal:
-		return cond(ConditionReady, false, ReasonNoIngressAddress,
-			"the Istio ingress gateway Service (label istio=ingressgateway) has no load balancer address yet; the URL follows when it has one")
+	case obs.route.Address == "":
+		return cond(ConditionReady, false, ReasonNoIngressAddress, obs.route.NoAddress)
 	case !obs.ready:
 		return cond(ConditionReady, false, ReasonImplementationNotReady,
 			fmt.Sprintf("Service %s has no ready endpoint", obs.spec.Implementation))

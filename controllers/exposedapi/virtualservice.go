@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
@@ -22,9 +23,9 @@ import (
 // mesh route carries no policies: CORS and token checks are the gateway's business.
 func (r *Reconciler) wantedSpec(obs *observed) *istioapi.VirtualService {
 	if obs.mesh != nil {
-		return meshVirtualServiceSpec(obs.route.Host, obs.spec.Implementation, obs.mesh.members)
+		return meshVirtualServiceSpec(obs.claim.Host, obs.spec.Implementation, obs.mesh.members)
 	}
-	vs := virtualServiceSpec(obs.route, &obs.spec)
+	vs := virtualServiceSpec(obs.claim, &obs.spec)
 	r.Policies.ApplyToRoute(vs.Http[0], &obs.spec)
 	return vs
 }
@@ -138,5 +139,96 @@ func labelsMatch(have, want map[string]string) bool {
 }
 
 func routeDescription(obs *observed) string {
-	return fmt.Sprintf("%s to %s:%d", obs.route, obs.spec.Implementation, obs.spec.Port)
+	return fmt.Sprintf("%s to %s:%d", obs.claim, obs.spec.Implementation, obs.spec.Port)
+}
+
+// virtualServices is the RouteBuilder of Istio VirtualServices: the API's own on the
+// component gateway, or for an internal API its Service's mesh route (meshroute.go). It
+// works on what observe found.
+type virtualServices struct {
+	r   *Reconciler
+	obs *observed
+}
+
+func (virtualServices) Kind() string { return "VirtualService" }
+
+func (v virtualServices) Ensure(ctx context.Context, api *odav1.ExposedAPI, _ *odav1.ExposedAPISpec) (Route, error) {
+	r, obs := v.r, v.obs
+	switch {
+	case obs.foreign:
+		return v.foreign(api), nil
+	case obs.mesh != nil && !obs.mesh.ledBy(api):
+		return v.routed(ctx, "") // the leader's VirtualService routes it
+	}
+	// A mesh VirtualService that already routes this API changes for the others' routes only.
+	othersOnly := obs.mesh != nil && obs.vs != nil && routesAPI(obs.vs, api, &obs.spec)
+	vs, did, err := r.programRoute(ctx, api, obs, obs.vs)
+	if apierrors.IsAlreadyExists(err) {
+		// Not in our cache: made by someone else, or by an operator that did not label it
+		// (the Python reference). Adopt it if this API owns it, else leave it alone.
+		if obs.vs, err = virtualService(ctx, r.APIReader, api); err != nil || obs.vs == nil {
+			return Route{}, err
+		}
+		if obs.foreign = !ownedBy(obs.vs, api.UID); obs.foreign {
+			return v.foreign(api), nil
+		}
+		vs, did, err = r.programRoute(ctx, api, obs, obs.vs)
+	}
+	if err != nil {
+		return Route{}, err
+	}
+	obs.vs = vs
+	if did != "" {
+		logf.FromContext(ctx).Info("VirtualService "+lower(did), "virtualService", api.Name, "route", routeDescription(obs))
+	}
+	// A route created is the happy path, said by the status: an Event would be a third
+	// write per API. A route changed under a running API is worth one.
+	if did == "Updated" && !othersOnly {
+		r.event(api, "Normal", "VirtualServiceUpdated", did, "VirtualService %s routes %s", api.Name, routeDescription(obs))
+	}
+	return v.routed(ctx, "VirtualService "+api.Name+" is in place")
+}
+
+// Withdraw deletes the API's own VirtualService, a gateway or a mesh route.
+func (v virtualServices) Withdraw(ctx context.Context, api *odav1.ExposedAPI) (bool, error) {
+	vs, err := virtualService(ctx, v.r.Client, api)
+	if err != nil {
+		return false, err
+	}
+	return v.r.withdrawRoute(ctx, api, vs)
+}
+
+func (v virtualServices) Status(ctx context.Context, api *odav1.ExposedAPI) (Route, error) {
+	switch {
+	case v.obs.foreign:
+		return v.foreign(api), nil
+	case v.obs.vs == nil: // none, or the mesh route it led, which goes (observeMesh)
+		return Route{}, nil
+	}
+	return v.routed(ctx, "VirtualService "+api.Name+" keeps the last accepted route")
+}
+
+// routed is the Route of the VirtualService that routes the API, programmed as msg says:
+// reached at the ingress address, or for an internal API at its Service's cluster name, the
+// condition then naming the mesh route.
+func (v virtualServices) routed(ctx context.Context, msg string) (Route, error) {
+	obs := v.obs
+	var route Route
+	if obs.vs != nil {
+		route.UID = obs.vs.UID
+	}
+	if obs.mesh != nil {
+		route.Programmed, route.Address = meshProgrammed(obs), obs.claim.Host
+		return route, nil
+	}
+	in, err := v.r.ingress(ctx)
+	route.Programmed = cond(ConditionProgrammed, true, ReasonProgrammed, msg)
+	route.Address, route.PortSuffix = in.address, in.portSuffix
+	route.NoAddress = "the Istio ingress gateway Service (label istio=ingressgateway) has no load balancer address yet; the URL follows when it has one"
+	return route, err
+}
+
+func (virtualServices) foreign(api *odav1.ExposedAPI) Route {
+	return Route{Programmed: cond(ConditionProgrammed, false, ReasonVirtualServiceNotOwned, fmt.Sprintf(
+		"VirtualService %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name))}
 }

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/crdwatch"
 	"github.com/oda-canvas/api-operator-istio/internal/namespaces"
 )
 
@@ -50,7 +51,7 @@ type Scraper struct {
 	APIReader client.Reader
 	Pattern   string
 	// ServiceMonitors tells whether the ServiceMonitor kind is served, without a request.
-	ServiceMonitors *KindServed
+	ServiceMonitors *crdwatch.KindServed
 	// Namespaces are the namespaces served.
 	Namespaces namespaces.Selector
 }

@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/certs"
@@ -57,6 +58,7 @@ func Scheme() *runtime.Scheme {
 	utilruntime.Must(securityv1.AddToScheme(s))
 	utilruntime.Must(networkingv1alpha3.AddToScheme(s))
 	utilruntime.Must(monitoringv1.AddToScheme(s))
+	utilruntime.Must(gatewayv1.Install(s))
 	return s
 }
 
@@ -256,10 +258,15 @@ func (op *Operator) setupControllers(o *Options) error {
 		return err
 	}
 	r.Extensions = []exposedapi.Extension{m.scraper, pol}
-	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r), pol.Watches); err != nil {
+	gw := newGatewayAPIWiring(mgr, op.discovery, o)
+	gw.plug(r)
+	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r), pol.Watches, gw.watches); err != nil {
 		return fmt.Errorf("setting up the ExposedAPI controller: %w", err)
 	}
 	m.setController(r.Controller)
+	if err := gw.setController(r); err != nil {
+		return err
+	}
 	comps := &component.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Status: op.Status}
 	if err := comps.SetupWithManager(ctx, mgr, controllerOptions(o)); err != nil {
 		return fmt.Errorf("setting up the Component controller: %w", err)
@@ -267,6 +274,7 @@ func (op *Operator) setupControllers(o *Options) error {
 	crds := &crdwatch.Reconciler{Client: mgr.GetClient(), Discovery: op.discovery, OnChange: []func(context.Context, string){
 		func(_ context.Context, group string) { op.Status.Forget(group) },
 		m.onCRDChange,
+		gw.onCRDChange,
 	}}
 	return crds.SetupWithManager(mgr, controllerOptions(o))
 }

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/crdwatch"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/controllers/metrics"
 )
@@ -37,7 +38,8 @@ type metricsWiring struct {
 
 func newMetricsWiring(ctx context.Context, mgr ctrl.Manager, dc discovery.DiscoveryInterface, o *Options) (*metricsWiring, error) {
 	scraper := &metrics.Scraper{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Pattern: o.OpenMetricsImplementation,
-		ServiceMonitors: &metrics.KindServed{Discovery: dc}, Namespaces: o.served}
+		ServiceMonitors: &crdwatch.KindServed{Discovery: dc, GroupVersion: monitoringv1.SchemeGroupVersion.String(), Resource: monitoringv1.ServiceMonitorName},
+		Namespaces:      o.served}
 	if err := scraper.SetupIndexes(ctx, mgr); err != nil {
 		return nil, err
 	}

@@ -28,6 +28,15 @@ const (
 // Patterns lists the accepted OpenMetrics implementation patterns.
 var Patterns = []string{ServiceMonitor, PrometheusAnnotation, DataDogAnnotation}
 
+// Route APIs (APIOPERATORISTIO_ROUTEAPI): the kind of route each ExposedAPI gets.
+const (
+	VirtualService = "VirtualService"
+	HTTPRoute      = "HTTPRoute"
+)
+
+// RouteAPIs lists the accepted route APIs.
+var RouteAPIs = []string{VirtualService, HTTPRoute}
+
 // Options are the operator's settings. Each has a flag; the ODA Canvas environment
 // variables give the defaults, so the operator is a drop-in for the Python one.
 type Options struct {
@@ -35,6 +44,7 @@ type Options struct {
 	ComponentGateway          string
 	PublicHostname            string
 	OpenMetricsImplementation string
+	RouteAPI                  string
 	// InternalSegments are the segments whose APIs are routed inside the mesh only.
 	InternalSegments        []string
 	IngressGatewayNamespace string
@@ -88,7 +98,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 		return nil
 	})
 	o.Namespaces = splitList(os.Getenv("COMPONENT_NAMESPACE"))
-	fs.StringVar(&o.ComponentGateway, "component-gateway", envOr("APIOPERATORISTIO_COMPONENTGATEWAY", "component-gateway"), "Istio Gateway the VirtualServices attach to (env APIOPERATORISTIO_COMPONENTGATEWAY)")
+	fs.StringVar(&o.ComponentGateway, "component-gateway", envOr("APIOPERATORISTIO_COMPONENTGATEWAY", "component-gateway"), "Gateway the routes attach to: Istio's for VirtualServices, the Gateway API's for HTTPRoutes; namespace/name, or a name in each API's namespace (env APIOPERATORISTIO_COMPONENTGATEWAY)")
 	fs.StringVar(&o.PublicHostname, "public-hostname", os.Getenv("APIOPERATORISTIO_PUBLICHOSTNAME"), "public host name or IPv4 that replaces the ingress address (env APIOPERATORISTIO_PUBLICHOSTNAME)")
 	fs.Func("internal-segments", "comma-separated segments ("+strings.Join(validation.Segments, ", ")+") whose APIs are routed inside the mesh only, at <implementation>.<namespace>.svc.cluster.local; empty publishes every API on the component gateway (env APIOPERATORISTIO_INTERNALSEGMENTS)", func(s string) error {
 		o.InternalSegments = splitList(s)
@@ -96,6 +106,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	})
 	o.InternalSegments = splitList(os.Getenv("APIOPERATORISTIO_INTERNALSEGMENTS"))
 	fs.StringVar(&o.OpenMetricsImplementation, "openmetrics-implementation", envOr("OPENMETRICS_IMPLEMENTATION", ServiceMonitor), "how metrics APIs are scraped: "+strings.Join(Patterns, ", ")+" (env OPENMETRICS_IMPLEMENTATION)")
+	fs.StringVar(&o.RouteAPI, "route-api", envOr("APIOPERATORISTIO_ROUTEAPI", VirtualService), "the route each API gets: "+strings.Join(RouteAPIs, " (Istio) or ")+" (Gateway API) (env APIOPERATORISTIO_ROUTEAPI)")
 	fs.StringVar(&o.IngressGatewayNamespace, "ingress-gateway-namespace", "", "namespace of the istio=ingressgateway Service; empty looks in all")
 	fs.StringVar(&o.LogLevel, "log-level", envOr("LOGGING", "info"), "debug, info, warn, error, or the Python levels 10, 20, 30, 40 (env LOGGING)")
 	// controller-runtime registers --kubeconfig on the process's flag set and reads it in
@@ -129,6 +140,13 @@ func (o *Options) Validate() error {
 	if !slices.Contains(Patterns, o.OpenMetricsImplementation) {
 		return fmt.Errorf("invalid --openmetrics-implementation (env OPENMETRICS_IMPLEMENTATION) %q: must be one of %s",
 			o.OpenMetricsImplementation, strings.Join(Patterns, ", "))
+	}
+	if o.RouteAPI == "" {
+		o.RouteAPI = VirtualService // Options built in code (tests, tools) predate the setting
+	}
+	if !slices.Contains(RouteAPIs, o.RouteAPI) {
+		return fmt.Errorf("invalid --route-api (env APIOPERATORISTIO_ROUTEAPI) %q: must be one of %s",
+			o.RouteAPI, strings.Join(RouteAPIs, ", "))
 	}
 	if o.ComponentGateway == "" {
 		return fmt.Errorf("--component-gateway (env APIOPERATORISTIO_COMPONENTGATEWAY) must not be empty")

@@ -159,3 +159,20 @@ func TestPolicySettingsThatCannotWork(t *testing.T) {
 	t.Setenv("API_CONNECT_TIMEOUT", "soon")
 	assert.ErrorContains(t, parse(t).Validate(), `invalid API_CONNECT_TIMEOUT "soon"`)
 }
+
+func TestRouteAPI(t *testing.T) {
+	t.Setenv("APIOPERATORISTIO_ROUTEAPI", "")
+	o := parse(t)
+	require.NoError(t, o.Validate())
+	assert.Equal(t, VirtualService, o.RouteAPI, "VirtualServices by default, as the canvas's operator")
+	unset := &Options{ComponentGateway: "g", OpenMetricsImplementation: ServiceMonitor, LogLevel: "info"}
+	require.NoError(t, unset.Validate())
+	assert.Equal(t, VirtualService, unset.RouteAPI, "options built in code without it")
+
+	t.Setenv("APIOPERATORISTIO_ROUTEAPI", "HTTPRoute")
+	assert.Equal(t, HTTPRoute, parse(t).RouteAPI)
+	assert.Equal(t, VirtualService, parse(t, "--route-api=VirtualService").RouteAPI, "the flag wins")
+
+	require.EqualError(t, parse(t, "--route-api=Ingress").Validate(),
+		`invalid --route-api (env APIOPERATORISTIO_ROUTEAPI) "Ingress": must be one of VirtualService, HTTPRoute`)
+}

@@ -91,7 +91,7 @@ func (o *Options) policySettings() policy.Settings {
 			IdleTimeout:    orDefault(o.StreamIdleTimeout, policy.DefaultStreamIdleTimeout),
 		},
 		Auth:      policy.AuthSettings{Issuer: o.JWTIssuer, JWKSURI: o.JWKSURI, Provider: o.APIKeyAuthzProvider},
-		RateLimit: policy.RateLimitSettings{Mode: o.RateLimitMode},
+		RateLimit: policy.RateLimitSettings{Mode: o.RateLimitMode, HTTPRoutes: o.RouteAPI == HTTPRoute},
 	}
 }
 

@@ -12,12 +12,15 @@ import (
 
 // GatewayCORS is the HTTPRoute rule's CORS filter (standard since Gateway API v1.5) for a
 // CORS block, with the same lists and defaults as CORS gives a VirtualService; nil when the
-// block is absent or disabled.
+// block is absent or disabled. A max age of 0 cannot be said there: it becomes the Gateway
+// API's default of 5 s.
 func GatewayCORS(c *odav1.CORS) *gatewayv1.HTTPCORSFilter {
 	if !CORSEnabled(c) {
 		return nil
 	}
-	f := &gatewayv1.HTTPCORSFilter{}
+	// The CRD stores a left-out maxAge as 5 s: saying so keeps the stored filter equal to
+	// the wanted one.
+	f := &gatewayv1.HTTPCORSFilter{MaxAge: gatewayDefaultMaxAge}
 	if ptr.Deref(c.AllowCredentials, false) {
 		f.AllowCredentials = ptr.To(true)
 	}
@@ -42,6 +45,9 @@ func GatewayCORS(c *odav1.CORS) *gatewayv1.HTTPCORSFilter {
 	}
 	return f
 }
+
+// gatewayDefaultMaxAge is the maxAge the HTTPRoute CRD defaults to.
+const gatewayDefaultMaxAge = 5
 
 // GatewayTimeouts are the HTTPRoute rule's timeouts: none for a long-lived API (Gateway API
 // reads a zero duration as no timeout), else the gateway's own.

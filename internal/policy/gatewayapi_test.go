@@ -25,6 +25,7 @@ func TestGatewayCORS(t *testing.T) {
 	assert.Equal(t, &gatewayv1.HTTPCORSFilter{
 		AllowOrigins:     []gatewayv1.CORSOrigin{"https://a.example", "https://b.example"},
 		AllowCredentials: ptr.To(true),
+		MaxAge:           5,
 	}, GatewayCORS(&odav1.CORS{Enabled: ptr.To(true), AllowOrigins: "https://a.example/, https://b.example", AllowCredentials: ptr.To(true),
 		HandlePreflightRequests: &odav1.PreflightRequests{Enabled: ptr.To(false)}}), "origins split, preflight answers off")
 }

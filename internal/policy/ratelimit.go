@@ -23,7 +23,12 @@ var RateLimitModes = []string{RateLimitOff, RateLimitLocal}
 
 // RateLimitSettings say how rateLimit is enforced: with local, Envoy's local rate limit on
 // the ingress gateway, which Istio offers only through an EnvoyFilter.
-type RateLimitSettings struct{ Mode string }
+type RateLimitSettings struct {
+	Mode string
+	// HTTPRoutes: the routes are HTTPRoutes, whose routes in Envoy carry no name of ours
+	// for an EnvoyFilter to patch, so no local rate limit can be scoped to an API.
+	HTTPRoutes bool
+}
 
 // RateLimited tells whether the spec asks for a rate limit.
 func RateLimited(spec *odav1.ExposedAPISpec) bool {
@@ -32,7 +37,7 @@ func RateLimited(spec *odav1.ExposedAPISpec) bool {
 
 // Local tells whether the spec's rate limit is programmed on the gateway.
 func (s RateLimitSettings) Local(spec *odav1.ExposedAPISpec) bool {
-	return s.Mode == RateLimitLocal && RateLimited(spec) && spec.RateLimit.Limit != ""
+	return s.Mode == RateLimitLocal && !s.HTTPRoutes && RateLimited(spec) && spec.RateLimit.Limit != ""
 }
 
 // RouteName names the API's route in the gateway's configuration, for an EnvoyFilter to
@@ -129,6 +134,8 @@ func (s RateLimitSettings) findings(spec *odav1.ExposedAPISpec) []Finding {
 		return nil
 	}
 	switch {
+	case s.Mode == RateLimitLocal && s.HTTPRoutes:
+		return []Finding{{"spec.rateLimit", false, "with --route-api=HTTPRoute the local rate limit cannot be scoped to the API's route (Istio's route for an HTTPRoute has no name an EnvoyFilter can patch)"}}
 	case s.Mode != RateLimitLocal:
 		return []Finding{{"spec.rateLimit", false, "--rate-limit-mode is off: Istio offers a local rate limit only through an EnvoyFilter, which is opt-in (--rate-limit-mode=local)"}}
 	case spec.RateLimit.Limit == "":

@@ -24,10 +24,11 @@ func (f Finding) Text() string { return f.Field + " (" + f.Detail + ")" }
 func Report(spec *odav1.ExposedAPISpec, s Settings) []Finding {
 	var out []Finding
 	if CORSEnabled(spec.CORS) {
-		out = append(out, Finding{"spec.CORS", true, "corsPolicy on the route"})
+		out = append(out, Finding{"spec.CORS", true, s.routeSays("corsPolicy on the route", "CORS filter on the HTTPRoute")})
 	}
 	if Streams(spec) {
-		out = append(out, Finding{"spec.apiType mcp", true, "no route timeout, no retries"})
+		out = append(out, Finding{"spec.apiType mcp", true, s.routeSays("no route timeout, no retries",
+			"no request timeout on the HTTPRoute; the standard HTTPRoute cannot turn the gateway's retries off")})
 	}
 	out = append(out, s.RateLimit.findings(spec)...)
 	return append(out, unenforceable(spec)...)
@@ -49,4 +50,12 @@ func unenforceable(spec *odav1.ExposedAPISpec) []Finding {
 			"a template is the URL of Kong or APISIX plugin manifests; Istio has no such plugins"})
 	}
 	return out
+}
+
+// routeSays is what the route holds, as a VirtualService or as an HTTPRoute.
+func (s Settings) routeSays(virtualService, httpRoute string) string {
+	if s.RateLimit.HTTPRoutes {
+		return httpRoute
+	}
+	return virtualService
 }

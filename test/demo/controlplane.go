@@ -11,21 +11,25 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
-// controlPlane starts kube-apiserver and etcd with our CRDs, Istio's, the ServiceMonitor
-// and test Component CRDs, and our webhook configurations.
+// controlPlane starts kube-apiserver and etcd with our CRDs, Istio's, the Gateway API's,
+// the ServiceMonitor and test Component CRDs, and our webhook configurations.
 func controlPlane(root, assets string) (*envtest.Environment, error) {
 	istio, err := harness.FindModuleDir("istio.io/api")
+	if err != nil {
+		return nil, err
+	}
+	gatewayAPI, err := harness.FindGatewayAPICRDs()
 	if err != nil {
 		return nil, err
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		CRDInstallOptions: envtest.CRDInstallOptions{
-			Paths: []string{
+			Paths: append([]string{
 				filepath.Join(root, "config", "crd", "bases"),
 				filepath.Join(root, "test", "crds"),
 				filepath.Join(istio, "kubernetes", "customresourcedefinitions.gen.yaml"),
-			},
+			}, gatewayAPI...),
 			ErrorIfPathMissing: true,
 		},
 		WebhookInstallOptions: envtest.WebhookInstallOptions{

@@ -10,18 +10,26 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
-// TestDemo runs `make demo` without waiting for Ctrl-C and checks what it showed.
+// TestDemo runs `make demo` and `DEMO_ROUTE_API=HTTPRoute make demo` without waiting for
+// Ctrl-C and checks what they showed.
 func TestDemo(t *testing.T) {
+	for _, routeAPI := range []string{app.VirtualService, app.HTTPRoute} {
+		t.Run(routeAPI, func(t *testing.T) { demo(t, routeAPI) })
+	}
+}
+
+func demo(t *testing.T, routeAPI string) {
 	root := harness.RepoRoot(t)
 	assets := filepath.Join(root, "bin", "k8s")
 	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
 		t.Skipf("no kube-apiserver in %s: run make envtest-assets", assets)
 	}
 	var out bytes.Buffer
-	res, err := Run(context.Background(), Options{Root: root, Assets: assets, Exit: true}, &out)
+	res, err := Run(context.Background(), Options{Root: root, Assets: assets, Exit: true, RouteAPI: routeAPI}, &out)
 	require.NoError(t, err, out.String())
 
 	want := map[string]string{
@@ -34,7 +42,7 @@ func TestDemo(t *testing.T) {
 	got := map[string]string{}
 	for _, r := range res.APIs {
 		assert.True(t, r.Ready, "%s is Ready", r.Name)
-		assert.Equal(t, r.Name, r.VirtualService, "%s has its VirtualService", r.Name)
+		assert.Equal(t, routeAPI+"/"+r.Name, r.Route, "%s has its %s", r.Name, routeAPI)
 		got[r.Name] = r.URL
 	}
 	assert.Equal(t, want, got)

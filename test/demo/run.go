@@ -27,6 +27,8 @@ type Options struct {
 	Exit bool
 	// Log receives the operator's logs (discarded when nil).
 	Log io.Writer
+	// RouteAPI is the operator's --route-api; empty means VirtualService.
+	RouteAPI string
 }
 
 // Result is what the demo showed.
@@ -57,11 +59,14 @@ func Run(ctx context.Context, o Options, out io.Writer) (*Result, error) {
 	if err := harness.ClearCABundles(ctx, c); err != nil {
 		return nil, err
 	}
-	stop, err := startOperator(ctx, env.Config, env.WebhookInstallOptions.LocalServingPort, o.Log)
+	stop, err := startOperator(ctx, env.Config, env.WebhookInstallOptions.LocalServingPort, o.Log, o.RouteAPI)
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
+	if o.RouteAPI == app.HTTPRoute {
+		defer acceptRoutes(ctx, c)()
+	}
 	say(out, "waiting for the webhooks (the operator makes its certificates)")
 	if err := harness.WaitForWebhook(ctx, c, "default", 60*time.Second); err != nil {
 		return nil, err
@@ -89,6 +94,12 @@ func show(ctx context.Context, c client.Client, o Options, out io.Writer) (*Resu
 	if err := applySamples(ctx, c, samples); err != nil {
 		return nil, err
 	}
+	if o.RouteAPI == app.HTTPRoute {
+		say(out, "HTTPRoute mode: making Gateway components/component-gateway at %s; no gateway controller runs here, so the demo accepts each HTTPRoute as one would", IngressIP)
+		if err := componentGateway(ctx, c); err != nil {
+			return nil, err
+		}
+	}
 	res := &Result{}
 	var err error
 	if res.APIs, err = waitReady(ctx, c, 60*time.Second); err != nil {
@@ -107,14 +118,14 @@ func show(ctx context.Context, c client.Client, o Options, out io.Writer) (*Resu
 }
 
 // startOperator runs the operator in this process with self-managed webhook certificates.
-func startOperator(ctx context.Context, cfg *rest.Config, port int, logs io.Writer) (func(), error) {
+func startOperator(ctx context.Context, cfg *rest.Config, port int, logs io.Writer, routeAPI string) (func(), error) {
 	o := &app.Options{
 		ComponentGateway: "component-gateway", OpenMetricsImplementation: app.ServiceMonitor, LogLevel: "info",
 		MetricsBindAddress: "0", HealthProbeBindAddress: "0", KubeAPIQPS: 50, KubeAPIBurst: 100,
 		MaxConcurrentReconciles: 4, EnableWebhooks: true, WebhookHost: "localhost", WebhookPort: port,
 		WebhookServiceName: "api-operator-istio-webhook", WebhookNamespace: "default", CASecretName: "api-operator-istio-ca",
 		MutatingWebhookName: harness.MutatingWebhookName, ValidatingWebhookName: harness.ValidatingWebhookName, WebhookExtraDNSNames: []string{"localhost"},
-		GracefulShutdown: 5 * time.Second, SkipNameValidation: true,
+		GracefulShutdown: 5 * time.Second, SkipNameValidation: true, RouteAPI: routeAPI,
 	}
 	// Token checks and rate limits on the gateway, for the full sample's policies.
 	o.JWTIssuer, o.RateLimitMode = "https://idp.example.com/realms/canvas", "local"

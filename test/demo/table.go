@@ -14,14 +14,16 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 )
 
 // APIRow is one ExposedAPI as the table shows it.
 type APIRow struct {
-	Namespace, Name, URL, VirtualService, Conditions string
-	Ready                                            bool
+	// Route is the route object the API has, as kind/name.
+	Namespace, Name, URL, Route, Conditions string
+	Ready                                   bool
 }
 
 // ComponentRow is one entry of a Component's API summary.
@@ -67,7 +69,10 @@ func apiRows(ctx context.Context, c client.Client) ([]APIRow, error) {
 			r.URL = api.Status.APIStatus.URL
 		}
 		if err := c.Get(ctx, client.ObjectKeyFromObject(api), &networkingv1.VirtualService{}); err == nil {
-			r.VirtualService = api.Name
+			r.Route = "VirtualService/" + api.Name
+		}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(api), &gatewayv1.HTTPRoute{}); err == nil {
+			r.Route = "HTTPRoute/" + api.Name
 		}
 		var conds []string
 		for _, cd := range api.Status.Conditions {
@@ -118,9 +123,9 @@ func components(ctx context.Context, c client.Client) ([]ComponentRow, error) {
 func printTable(out io.Writer, res *Result) {
 	fmt.Fprintln(out)
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "EXPOSEDAPI\tURL\tREADY\tVIRTUALSERVICE\tCONDITIONS")
+	fmt.Fprintln(w, "EXPOSEDAPI\tURL\tREADY\tROUTE\tCONDITIONS")
 	for _, r := range res.APIs {
-		fmt.Fprintf(w, "%s/%s\t%s\t%v\t%s\t%s\n", r.Namespace, r.Name, r.URL, r.Ready, r.VirtualService, r.Conditions)
+		fmt.Fprintf(w, "%s/%s\t%s\t%v\t%s\t%s\n", r.Namespace, r.Name, r.URL, r.Ready, r.Route, r.Conditions)
 	}
 	_ = w.Flush()
 	fmt.Fprintln(out)
@@ -150,7 +155,7 @@ func printNext(out io.Writer, kubeconfig, kubectl, root string) {
   export KUBECONFIG=%s
   %s get exposedapis -A
   %s describe exposedapi -n components productcatalog-tmf620
-  %s get virtualservices,servicemonitors -n components -o yaml
+  %s get virtualservices,httproutes,servicemonitors -n components -o yaml
   %s get component -n components productcatalog -o jsonpath='{.status}'
   %s apply -f %s/config/samples/invalid/
   %s patch endpointslice -n components productcatalog-api-1 --type=json -p '[{"op":"replace","path":"/endpoints/0/conditions/ready","value":false}]'

@@ -21,8 +21,10 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
@@ -30,13 +32,15 @@ import (
 // unexercised are grants the scenario below does not reach, each with the reason it is
 // still needed. Anything else granted and unused fails the test.
 var unexercised = map[harness.Access]string{
-	{Group: "", Resource: "secrets", Verb: "update"}:                         "the self-managed CA is rewritten only when it nears expiry",
-	{Group: "oda.tmforum.org", Resource: "components", Verb: "patch"}:        "Component status is patched through the object where the CRD has no status subresource (the ODA Canvas CRD)",
-	{Group: "oda.tmforum.org", Resource: "exposedapis", Verb: "patch"}:       "status through the object without a status subresource; finalizers",
-	{Group: "events.k8s.io", Resource: "events", Verb: "patch"}:              "a repeated event is patched into the series",
-	{Group: "oda.tmforum.org", Resource: "components", Verb: "get"}:          "a Component is read afresh after a write conflict with another operator",
-	{Group: "networking.istio.io", Resource: "virtualservices", Verb: "get"}: "a VirtualService outside our cache (a name collision, or one the Python operator made) is read directly",
-	{Group: "", Resource: "events", Verb: "patch"}:                           "a repeated leader election event is patched",
+	{Group: "", Resource: "secrets", Verb: "update"}:                             "the self-managed CA is rewritten only when it nears expiry",
+	{Group: "oda.tmforum.org", Resource: "components", Verb: "patch"}:            "Component status is patched through the object where the CRD has no status subresource (the ODA Canvas CRD)",
+	{Group: "oda.tmforum.org", Resource: "exposedapis", Verb: "patch"}:           "status through the object without a status subresource; finalizers",
+	{Group: "events.k8s.io", Resource: "events", Verb: "patch"}:                  "a repeated event is patched into the series",
+	{Group: "oda.tmforum.org", Resource: "components", Verb: "get"}:              "a Component is read afresh after a write conflict with another operator",
+	{Group: "networking.istio.io", Resource: "virtualservices", Verb: "get"}:     "a VirtualService outside our cache (a name collision, or one the Python operator made) is read directly",
+	{Group: "", Resource: "events", Verb: "patch"}:                               "a repeated leader election event is patched",
+	{Group: "gateway.networking.k8s.io", Resource: "httproutes", Verb: "delete"}: "in VirtualService mode, only to remove the HTTPRoutes a former HTTPRoute mode left",
+	{Group: "gateway.networking.k8s.io", Resource: "httproutes", Verb: "get"}:    "an HTTPRoute outside our cache (a name collision) is read directly",
 }
 
 // checkedByAdmission are grants the API server checks on another request than their own:
@@ -47,6 +51,7 @@ var checkedByAdmission = map[harness.Access]harness.Access{
 	{Group: "networking.istio.io", Resource: "virtualservices", Verb: "create"}:   ownerFinalizers,
 	{Group: "monitoring.coreos.com", Resource: "servicemonitors", Verb: "create"}: ownerFinalizers,
 	{Group: "networking.istio.io", Resource: "destinationrules", Verb: "create"}:  ownerFinalizers,
+	{Group: "gateway.networking.k8s.io", Resource: "httproutes", Verb: "create"}:  ownerFinalizers,
 }
 
 var ownerFinalizers = harness.Access{Group: "oda.tmforum.org", Resource: "exposedapis/finalizers", Verb: "update"}
@@ -60,30 +65,49 @@ const chartSA = "system:serviceaccount:" + releaseNS + ":canvas-api-operator-ist
 // Component, both metrics patterns and self-managed webhook certificates; then compares
 // what it used with what the chart grants. The API server enforces owner references, as
 // OpenShift does. Namespaces given by name get a Role each; a pattern (the canvas's
-// odacompns-*) a ClusterRole.
+// odacompns-*) a ClusterRole. Both route APIs are proved; the Gateway API CRDs are
+// installed in both, as on a cluster that switched.
 func TestChartRBACIsWhatTheOperatorUses(t *testing.T) {
-	for name, namespaces := range map[string][]string{"names": {"components"}, "patterns": {"components", "odacompns-*"}} {
-		t.Run(name, func(t *testing.T) { rbacProof(t, namespaces) })
+	for name, c := range map[string]struct {
+		namespaces []string
+		routeAPI   string
+		internal   string
+	}{
+		"names":           {[]string{"components"}, app.VirtualService, ""},
+		"patterns":        {[]string{"components", "odacompns-*"}, app.VirtualService, ""},
+		"names-httproute": {[]string{"components"}, app.HTTPRoute, ""},
+		// Internal APIs keep their mesh VirtualService in HTTPRoute mode.
+		"names-httproute-internal": {[]string{"components"}, app.HTTPRoute, odav1.SegmentManagement},
+	} {
+		t.Run(name, func(t *testing.T) { rbacProof(t, c.namespaces, c.routeAPI, c.internal) })
 	}
 }
 
-func rbacProof(t *testing.T, namespaces []string) {
-	env := harness.StartEnforcingOwnerReferences(t, harness.Generated, harness.ServiceMonitorCRD(t))
+func rbacProof(t *testing.T, namespaces []string, routeAPI, internal string) {
+	env := harness.StartEnforcingOwnerReferences(t, harness.Generated, append(harness.GatewayAPICRDs(t), harness.ServiceMonitorCRD(t))...)
 	for _, ns := range []string{releaseNS, "components", "istio-system"} {
 		env.Namespace(t, ns)
 	}
-	objs := render(t, "certManager.enabled=false", "watchNamespaces={"+strings.Join(namespaces, ",")+"}", "ingressGateway.namespace=istio-system",
-		"webhook.failurePolicy=Ignore", "apiKeyVerification.jwtIssuer="+jwtIssuer, "rateLimitMode=local")
+	sets := []string{"certManager.enabled=false", "watchNamespaces={" + strings.Join(namespaces, ",") + "}", "ingressGateway.namespace=istio-system",
+		"webhook.failurePolicy=Ignore", "apiKeyVerification.jwtIssuer=" + jwtIssuer, "rateLimitMode=local", "routeAPI=" + routeAPI}
+	if internal != "" {
+		sets = append(sets, "internalSegments={"+internal+"}")
+	}
+	objs := render(t, sets...)
 	granted := applyRBAC(t, env, objs)
 
 	cfg := rest.CopyConfig(env.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: chartSA}
 	used := map[harness.Access]bool{}
-	s := newScenario(t, env)
-	assertMayOwn(t, env, cfg)
+	s := newScenario(t, env, routeAPI)
+	s.internal = internal
+	assertMayOwn(t, env, cfg, routeAPI)
 	for _, pattern := range []string{app.ServiceMonitor, app.PrometheusAnnotation} {
 		o := operatorOptions(t, pattern)
-		o.Namespaces = namespaces
+		o.Namespaces, o.RouteAPI = namespaces, routeAPI
+		if internal != "" {
+			o.InternalSegments = []string{internal}
+		}
 		op := harness.StartOperatorAs(t, env, cfg, o)
 		s.run(pattern)
 		op.Stop()
@@ -111,14 +135,18 @@ func rbacProof(t *testing.T, namespaces []string) {
 
 // assertMayOwn: the chart's ServiceAccount may create what the operator creates with an
 // ExposedAPI as its controller (blockOwnerDeletion set), on an API server that enforces it.
-func assertMayOwn(t *testing.T, env *harness.Env, cfg *rest.Config) {
+func assertMayOwn(t *testing.T, env *harness.Env, cfg *rest.Config, routeAPI string) {
 	t.Helper()
 	ctx := context.Background()
 	sa, err := client.New(cfg, client.Options{Scheme: app.Scheme()})
 	require.NoError(t, err)
 	owner := harness.API(ns, "owner", "/owner", "impl", 8080)
 	require.NoError(t, env.Client.Create(ctx, owner))
-	for _, obj := range []client.Object{&networkingv1.VirtualService{}, &networkingv1.DestinationRule{Spec: istioapi.DestinationRule{Host: "impl"}}, &monitoringv1.ServiceMonitor{Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}} {
+	var route client.Object = &networkingv1.VirtualService{}
+	if routeAPI == app.HTTPRoute {
+		route = &gatewayv1.HTTPRoute{}
+	}
+	for _, obj := range []client.Object{route, &networkingv1.DestinationRule{Spec: istioapi.DestinationRule{Host: "impl"}}, &monitoringv1.ServiceMonitor{Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}} {
 		obj.SetNamespace(ns)
 		obj.SetName("owned")
 		require.NoError(t, controllerutil.SetControllerReference(owner, obj, app.Scheme()))
@@ -137,6 +165,7 @@ func operatorOptions(t *testing.T, pattern string) *app.Options {
 	o.EnableWebhooks, o.WebhookHost, o.WebhookPort, o.WebhookCertDir = true, "127.0.0.1", freePort(t), t.TempDir()
 	o.WebhookServiceName, o.WebhookNamespace, o.CASecretName = "canvas-api-operator-istio-webhook", releaseNS, "canvas-api-operator-istio-ca"
 	o.MutatingWebhookName, o.ValidatingWebhookName = "canvas-api-operator-istio", "canvas-api-operator-istio"
+	o.ComponentGateway = releaseNS + "/component-gateway" // the chart's default
 	return o
 }
 

@@ -5,6 +5,7 @@ package helm
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,6 +71,8 @@ var valueSets = map[string][]string{
 	"namespaced":        {"watchNamespaces={components,team-b}", "ingressGateway.namespace=istio-system"},
 	"custom-issuer":     {"certManager.issuerRef.name=corporate-ca", "certManager.issuerRef.kind=ClusterIssuer"},
 	"all-namespaces-ig": {"ingressGateway.namespace=", "crds.install=true", "openmetricsImplementation=DataDogAnnotation"},
+	"httproute":         {"routeAPI=HTTPRoute", "watchNamespaces={components,team-b}"},
+	"httproute-bare-gw": {"routeAPI=HTTPRoute", "componentGateway=component-gateway"},
 }
 
 func TestLint(t *testing.T) {
@@ -173,6 +176,7 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"openmetricsImplementation=Graphite", "openmetricsImplementation"},
 		{"logLevel=loud", "logLevel"},
 		{"internalSegments={managementFunction,metrics}", "internalSegments"},
+		{"routeAPI=Ingress", "routeAPI"},
 	} {
 		out, err := helm(t, "template", release, chartDir(t), "--set", c.set)
 		require.Error(t, err, c.set)
@@ -228,4 +232,56 @@ func deploymentEnv(t *testing.T, name string, sets ...string) string {
 	}
 	t.Fatalf("no %s in the Deployment's environment", name)
 	return ""
+}
+
+// TestRouteAPIRendering: the setting reaches the operator, and the RBAC follows it: the
+// HTTPRoute mode may write HTTPRoutes and read the component Gateway (in its namespace,
+// or in each served one for a bare name), the VirtualService mode only remove HTTPRoutes
+// a former HTTPRoute mode left; with internal segments, the HTTPRoute mode writes their
+// mesh VirtualServices.
+func TestRouteAPIRendering(t *testing.T) {
+	for _, c := range []struct {
+		sets                     []string
+		env                      string
+		httproutes, gateways     []string
+		virtualservices, gwRoles []string
+	}{
+		{nil, "VirtualService", []string{"list", "watch", "delete"}, nil,
+			[]string{"get", "list", "watch", "create", "update", "delete"}, nil},
+		{[]string{"routeAPI=HTTPRoute"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"}, nil,
+			[]string{"list", "watch", "delete"}, []string{releaseNS}},
+		{[]string{"routeAPI=HTTPRoute", "componentGateway=component-gateway"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"},
+			[]string{"list", "watch"}, []string{"list", "watch", "delete"}, nil},
+		// Internal segments keep their mesh VirtualServices in HTTPRoute mode.
+		{[]string{"routeAPI=HTTPRoute", "internalSegments={managementFunction}"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"}, nil,
+			[]string{"get", "list", "watch", "create", "update", "delete"}, []string{releaseNS}},
+	} {
+		t.Run(c.env+strings.Join(c.sets, ","), func(t *testing.T) {
+			var gwRoles []string
+			for _, obj := range render(t, c.sets...) {
+				switch {
+				case obj.GetKind() == "Deployment":
+					assert.Contains(t, fmt.Sprint(obj.Object), "map[name:APIOPERATORISTIO_ROUTEAPI value:"+c.env+"]")
+				case obj.GetKind() == "ClusterRole" && !strings.HasSuffix(obj.GetName(), "-cluster"):
+					assert.Equal(t, c.httproutes, verbsOf(t, obj, "gateway.networking.k8s.io", "httproutes"))
+					assert.Equal(t, c.gateways, verbsOf(t, obj, "gateway.networking.k8s.io", "gateways"))
+					assert.Equal(t, c.virtualservices, verbsOf(t, obj, "networking.istio.io", "virtualservices"))
+				case obj.GetKind() == "Role" && strings.HasSuffix(obj.GetName(), "-gateway"):
+					assert.Equal(t, []string{"list", "watch"}, verbsOf(t, obj, "gateway.networking.k8s.io", "gateways"))
+					gwRoles = append(gwRoles, obj.GetNamespace())
+				}
+			}
+			assert.Equal(t, c.gwRoles, gwRoles, "Roles for the component Gateway's namespace")
+		})
+	}
+}
+
+func verbsOf(t *testing.T, role *unstructured.Unstructured, group, resource string) []string {
+	var verbs []string
+	for _, a := range rulesOf(t, role) {
+		if a.Group == group && a.Resource == resource {
+			verbs = append(verbs, a.Verb)
+		}
+	}
+	return verbs
 }

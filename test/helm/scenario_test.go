@@ -17,6 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/internal/app"
@@ -27,25 +29,43 @@ const ns = "components"
 
 // scenario drives the operator through what it does, as a user and the canvas would.
 type scenario struct {
-	t    *testing.T
-	env  *harness.Env
-	comp *odav1.Component
-	a, b *odav1.ExposedAPI
-	m    *odav1.ExposedAPI
+	t        *testing.T
+	env      *harness.Env
+	routeAPI string
+	// internal is the internal segment the operator runs with, if any.
+	internal string
+	comp     *odav1.Component
+	a, b     *odav1.ExposedAPI
+	m        *odav1.ExposedAPI
 }
 
-func newScenario(t *testing.T, env *harness.Env) *scenario {
+func newScenario(t *testing.T, env *harness.Env, routeAPI string) *scenario {
 	env.Gateway(t, "20.0.0.1", "")
+	if routeAPI == app.HTTPRoute {
+		env.ComponentGateway(t, releaseNS, "component-gateway", "20.0.0.1", 80)
+		// A VirtualService of a former VirtualService mode, which this mode removes.
+		old := harness.API(ns, "old", "/old", "impl", 8080)
+		require.NoError(t, env.Client.Create(context.Background(), old))
+		vs := &networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "old",
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "api-operator-istio"}}}
+		require.NoError(t, controllerutil.SetControllerReference(old, vs, app.Scheme()))
+		require.NoError(t, env.Client.Create(context.Background(), vs))
+	}
 	env.Implementation(t, ns, "impl", 8080, true)
 	env.Pod(t, ns, "impl-0", map[string]string{"app": "impl"})
 	comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}
 	require.NoError(t, env.Client.Create(context.Background(), comp))
-	return &scenario{t: t, env: env, comp: comp}
+	return &scenario{t: t, env: env, comp: comp, routeAPI: routeAPI}
 }
 
 func (s *scenario) owned(name, path, apiType string) *odav1.ExposedAPI {
+	return s.ownedIn("", name, path, apiType)
+}
+
+// ownedIn is owned, of segment.
+func (s *scenario) ownedIn(segment, name, path, apiType string) *odav1.ExposedAPI {
 	api := harness.API(ns, name, path, "impl", 8080)
-	api.Spec.APIType = apiType
+	api.Spec.APIType, api.Spec.Segment = apiType, segment
 	api.OwnerReferences = []metav1.OwnerReference{{APIVersion: "oda.tmforum.org/v1", Kind: "Component", Name: "shop", UID: s.comp.UID}}
 	require.NoError(s.t, s.env.Client.Create(context.Background(), api))
 	return api
@@ -64,6 +84,7 @@ func (s *scenario) routesAndServiceMonitor() {
 	s.a, s.b = s.owned("a", "/a", odav1.APITypeOpenAPI), s.owned("b", "/b", odav1.APITypeOpenAPI)
 	s.m = s.owned("m", "/metrics", odav1.APITypePrometheus)
 	env.PatchComponentStatus(t, s.comp, map[string]any{"coreAPIs": []any{map[string]any{"name": "a", "uid": string(s.a.UID)}}})
+	s.accept(s.a, s.b, s.m)
 	s.waitCondition(s.a, "Ready", "Ready")
 	s.waitCondition(s.b, "Ready", "Ready")
 	s.waitCondition(s.m, "Scraping", "ServiceMonitorProgrammed")
@@ -75,13 +96,9 @@ func (s *scenario) routesAndServiceMonitor() {
 		return nil
 	})
 	env.UpdateAPI(t, s.a, func(a *odav1.ExposedAPI) { a.Spec.Port = 8081 })
-	harness.Eventually(t, "the VirtualService updated", func() error {
-		vs := &networkingv1.VirtualService{}
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(s.a), vs); err != nil {
-			return err
-		}
-		if vs.Spec.Http[0].Route[0].Destination.Port.GetNumber() != 8081 {
-			return fmt.Errorf("port %v", vs.Spec.Http[0].Route[0].Destination.Port)
+	harness.Eventually(t, "the route updated", func() error {
+		if port := s.routePort(s.a); port != 8081 {
+			return fmt.Errorf("port %d", port)
 		}
 		return nil
 	})
@@ -101,7 +118,63 @@ func (s *scenario) routesAndServiceMonitor() {
 	// b, the newer, moves onto a's route: it loses, and its route is withdrawn.
 	env.UpdateAPI(t, s.b, func(b *odav1.ExposedAPI) { b.Spec.Path = "/a" })
 	s.waitCondition(s.b, "Accepted", "RouteConflict")
-	s.waitGone(&networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "b"}})
+	s.waitGone(s.route("b"))
+	if s.internal != "" {
+		s.meshRoute()
+	}
+}
+
+// meshRoute: two internal APIs of one Service share the first one's mesh VirtualService
+// (created, then updated); the first made core leaves it to the second (one deleted, one
+// created), and gets the route of the route API.
+func (s *scenario) meshRoute() {
+	i1 := s.ownedIn(s.internal, "i1", "/i1", odav1.APITypeOpenAPI)
+	s.waitCondition(i1, "Ready", "Ready")
+	i2 := s.ownedIn(s.internal, "i2", "/i2", odav1.APITypeOpenAPI)
+	s.waitCondition(i1, "Ready", "Ready")
+	s.waitCondition(i2, "Ready", "Ready")
+	mesh := &networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "i1"}}
+	s.env.UpdateAPI(s.t, i1, func(a *odav1.ExposedAPI) { a.Spec.Segment = odav1.SegmentCore })
+	s.accept(i1)
+	s.waitCondition(i1, "Ready", "Ready")
+	s.waitGone(mesh)
+	harness.Eventually(s.t, "the mesh VirtualService of i2", func() error {
+		return s.env.Client.Get(context.Background(), client.ObjectKeyFromObject(i2), &networkingv1.VirtualService{})
+	})
+}
+
+// route is an empty route object of the scenario's route API.
+func (s *scenario) route(name string) client.Object {
+	meta := metav1.ObjectMeta{Namespace: ns, Name: name}
+	if s.routeAPI == app.HTTPRoute {
+		return &gatewayv1.HTTPRoute{ObjectMeta: meta}
+	}
+	return &networkingv1.VirtualService{ObjectMeta: meta}
+}
+
+// routePort is the backend port of the API's route, 0 while it has none.
+func (s *scenario) routePort(api *odav1.ExposedAPI) int {
+	obj := s.route(api.Name)
+	if err := s.env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+		return 0
+	}
+	if hr, ok := obj.(*gatewayv1.HTTPRoute); ok {
+		return int(*hr.Spec.Rules[0].BackendRefs[0].Port)
+	}
+	return int(obj.(*networkingv1.VirtualService).Spec.Http[0].Route[0].Destination.Port.GetNumber())
+}
+
+// accept plays the gateway in HTTPRoute mode: it accepts the APIs' routes.
+func (s *scenario) accept(apis ...*odav1.ExposedAPI) {
+	if s.routeAPI != app.HTTPRoute {
+		return
+	}
+	for _, api := range apis {
+		harness.Eventually(s.t, "HTTPRoute "+api.Name, func() error {
+			return s.env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), &gatewayv1.HTTPRoute{})
+		})
+		s.env.JudgeRoute(s.t, client.ObjectKeyFromObject(api), true, "Accepted", "")
+	}
 }
 
 // streams: an mcp API gets a DestinationRule, updated with its port and removed when it

@@ -20,14 +20,19 @@ import (
 // virtualService waits for the API's VirtualService and returns it.
 func virtualService(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, check func(*networkingv1.VirtualService) error) *networkingv1.VirtualService {
 	t.Helper()
-	vs := &networkingv1.VirtualService{}
-	harness.Eventually(t, "VirtualService "+api.Name, func() error {
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), vs); err != nil {
+	return waitChild(t, env, api, &networkingv1.VirtualService{}, check)
+}
+
+// waitChild waits until the API's child of obj's kind passes check, and returns it.
+func waitChild[T client.Object](t *testing.T, env *harness.Env, api *odav1.ExposedAPI, obj T, check func(T) error) T {
+	t.Helper()
+	harness.Eventually(t, fmt.Sprintf("%T %s", obj, api.Name), func() error {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), obj); err != nil {
 			return err
 		}
-		return check(vs)
+		return check(obj)
 	})
-	return vs
+	return obj
 }
 
 func routeIs(host, gateway, path, dest string, port uint32) func(*networkingv1.VirtualService) error {

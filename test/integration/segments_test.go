@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -166,8 +167,7 @@ func TestOneMeshVirtualServicePerService(t *testing.T) {
 		metricsURL := wantStatus{"http://" + mesh + ":9090/shop/metrics/v1", "", ""}
 		waitAPIStatus(t, env, events, eventsURL, "Ready")
 		waitAPIStatus(t, env, metrics, metricsURL, "Ready")
-		msg := waitCondition(t, env, metrics, "Programmed", true, "VirtualServiceProgrammed")
-		assert.Contains(t, msg, "VirtualService events")
+		waitMeshProgrammedBy(t, env, metrics, "events")
 		waitRoutedBy(t, env, metrics, vs)
 		waitEntry(t, env, ns, "shop", "managementAPIs", events, eventsURL.url, true)
 		waitEntry(t, env, ns, "shop", "securityAPIs", metrics, metricsURL.url, true)
@@ -176,7 +176,7 @@ func TestOneMeshVirtualServicePerService(t *testing.T) {
 		dup := harness.API(ns, "events-copy", "/shop/events", "impl", 8080)
 		dup.Spec.Segment = odav1.SegmentSecurity
 		require.NoError(t, env.Client.Create(ctx, dup))
-		msg = waitCondition(t, env, dup, "Accepted", false, "RouteConflict")
+		msg := waitCondition(t, env, dup, "Accepted", false, "RouteConflict")
 		assert.Contains(t, msg, "is already exposed by ExposedAPI "+ns+"/events")
 		noVirtualService(t, env, dup)
 		virtualService(t, env, events, meshIs(mesh, "impl", metricsRoute, eventsRoute))
@@ -209,10 +209,24 @@ func TestOneMeshVirtualServicePerService(t *testing.T) {
 		// collector in the test control plane, the deleted API's VirtualService stays.)
 		require.NoError(t, env.Client.Delete(ctx, events))
 		taken := virtualService(t, env, metrics, meshIs(mesh, "impl", metricsRoute))
-		msg = waitCondition(t, env, metrics, "Programmed", true, "VirtualServiceProgrammed")
-		assert.Contains(t, msg, "VirtualService metrics")
+		waitMeshProgrammedBy(t, env, metrics, "metrics")
 		waitRoutedBy(t, env, metrics, taken)
 		waitAPIStatus(t, env, metrics, metricsURL, "Ready")
+	})
+}
+
+// waitMeshProgrammedBy waits until the internal API's Programmed condition names leader's
+// VirtualService as the one that routes it: the condition had the same reason while another
+// VirtualService routed it.
+func waitMeshProgrammedBy(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, leader string) {
+	t.Helper()
+	env.WaitAPI(t, api, "Programmed by VirtualService "+leader, func(got *odav1.ExposedAPI) error {
+		c := meta.FindStatusCondition(got.Status.Conditions, "Programmed")
+		if c == nil || c.Status != metav1.ConditionTrue || c.Reason != "VirtualServiceProgrammed" ||
+			!strings.HasPrefix(c.Message, "VirtualService "+leader+" routes it") {
+			return fmt.Errorf("condition %+v", c)
+		}
+		return nil
 	})
 }
 
@@ -261,8 +275,7 @@ func TestMeshRouteLeaderNotAccepted(t *testing.T) {
 		env.UpdateAPI(t, events, func(a *odav1.ExposedAPI) { a.Spec.Port = 8080 })
 		virtualService(t, env, events, meshIs(mesh, "impl", metricsRoute, eventsRoute))
 		noVirtualService(t, env, metrics)
-		msg := waitCondition(t, env, metrics, "Programmed", true, "VirtualServiceProgrammed")
-		assert.Contains(t, msg, "VirtualService events")
+		waitMeshProgrammedBy(t, env, metrics, "events")
 
 		foreign := &networkingv1.VirtualService{}
 		foreign.Namespace, foreign.Name = ns, "first"
@@ -270,7 +283,7 @@ func TestMeshRouteLeaderNotAccepted(t *testing.T) {
 		require.NoError(t, env.Client.Create(ctx, foreign))
 		first, second := internal("first", "/first", "other"), internal("second", "/second", "other")
 		waitCondition(t, env, first, "Programmed", false, "VirtualServiceNotOwned")
-		msg = waitCondition(t, env, second, "Programmed", false, "MeshRoutePending")
+		msg := waitCondition(t, env, second, "Programmed", false, "MeshRoutePending")
 		assert.Contains(t, msg, "VirtualService first")
 		waitCondition(t, env, second, "Ready", false, "NotProgrammed")
 		noVirtualService(t, env, second)

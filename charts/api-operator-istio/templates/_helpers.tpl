@@ -18,6 +18,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "aoi.componentGateway" -}}
 {{- .Values.componentGateway | default (printf "%s/%s" .Release.Namespace .Values.gateway.name) -}}
 {{- end -}}
+{{/* "true" in HTTPRoute mode (routeAPI). */}}
+{{- define "aoi.httpRoutes" -}}{{ eq (.Values.routeAPI | default "VirtualService") "HTTPRoute" }}{{- end -}}
 {{/* "true" when some watchNamespaces entry is a pattern: it needs cluster-wide watches. */}}
 {{- define "aoi.namespacePatterns" -}}
 {{- range .Values.watchNamespaces }}{{ if regexMatch "[*?\\[!\\\\]" . }}true{{ end }}{{ end -}}
@@ -52,9 +54,33 @@ annotations:
 - apiGroups: ["oda.tmforum.org"]
   resources: ["components/status"]
   verbs: ["patch"]
+{{- if eq (include "aoi.httpRoutes" .) "true" }}
+- apiGroups: ["networking.istio.io"]
+  resources: ["virtualservices"]
+{{- if .Values.internalSegments }}
+  # The mesh VirtualServices of the internal segments' APIs, in either mode.
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
+{{- else }}
+  # VirtualServices of a former VirtualService mode are removed.
+  verbs: ["list", "watch", "delete"]
+{{- end }}
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["httproutes"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
+{{- if not (contains "/" (include "aoi.componentGateway" .)) }}
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["gateways"]
+  verbs: ["list", "watch"]
+{{- end }}
+{{- else }}
 - apiGroups: ["networking.istio.io"]
   resources: ["virtualservices"]
   verbs: ["get", "list", "watch", "create", "update", "delete"]
+# HTTPRoutes of a former HTTPRoute mode are removed.
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["httproutes"]
+  verbs: ["list", "watch", "delete"]
+{{- end }}
 - apiGroups: ["networking.istio.io"]
   resources: ["destinationrules"]
   verbs: ["list", "watch", "create", "update", "delete"]

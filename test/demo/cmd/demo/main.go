@@ -16,11 +16,12 @@ func main() {
 	exit := flag.Bool("exit", os.Getenv("DEMO_EXIT") != "", "stop once the table is printed (env DEMO_EXIT)")
 	root := flag.String("root", ".", "the repository")
 	logFile := flag.String("log", "", "file for the operator's logs (default: not kept)")
+	routeAPI := flag.String("route-api", os.Getenv("DEMO_ROUTE_API"), "the operator's --route-api: VirtualService (default) or HTTPRoute (env DEMO_ROUTE_API)")
 	flag.Parse()
 	if abs, err := filepath.Abs(*root); err == nil {
 		*root = abs
 	}
-	o := demo.Options{Root: *root, Assets: filepath.Join(*root, "bin", "k8s"), Exit: *exit}
+	o := demo.Options{Root: *root, Assets: filepath.Join(*root, "bin", "k8s"), Exit: *exit, RouteAPI: *routeAPI}
 	if *logFile != "" {
 		f, err := os.Create(*logFile)
 		if err != nil {

@@ -1,19 +1,21 @@
-package metrics
+package crdwatch
 
 import (
 	"sync"
 
-	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/discovery"
 )
 
-// KindServed remembers whether the API server serves ServiceMonitors. The client's
-// RESTMapper asks the API server again on every lookup of a kind it does not know, so a
-// reconcile that looked a ServiceMonitor up without the CRD would cost a discovery request.
-// Here discovery is asked once, then again only when told that a CRD of the group changed.
+// KindServed remembers whether the API server serves a resource of a custom kind
+// (ServiceMonitors, HTTPRoutes). The client's RESTMapper asks the API server again on every
+// lookup of a kind it does not know, so a reconcile that looked one up without its CRD
+// would cost a discovery request. Here discovery is asked once, then again only when told
+// that a CRD of the group changed.
 type KindServed struct {
 	Discovery discovery.DiscoveryInterface
+	// GroupVersion ("monitoring.coreos.com/v1") and Resource ("servicemonitors") name it.
+	GroupVersion, Resource string
 
 	mu            sync.Mutex
 	known, served bool
@@ -42,14 +44,14 @@ func (k *KindServed) Recheck() (served, changed bool) {
 // lookup leaves the answer unknown when discovery fails for another reason than the
 // group's absence, so that the next question asks again.
 func (k *KindServed) lookup() {
-	list, err := k.Discovery.ServerResourcesForGroupVersion(monitoringv1.SchemeGroupVersion.String())
+	list, err := k.Discovery.ServerResourcesForGroupVersion(k.GroupVersion)
 	if err != nil {
 		k.known, k.served = apierrors.IsNotFound(err), false
 		return
 	}
 	k.known, k.served = true, false
 	for _, r := range list.APIResources {
-		if r.Name == monitoringv1.ServiceMonitorName {
+		if r.Name == k.Resource {
 			k.served = true
 		}
 	}

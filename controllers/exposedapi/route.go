@@ -1,0 +1,67 @@
+package exposedapi
+
+import (
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
+// RouteBuilder makes an API's route in one routing API: Istio VirtualServices (the
+// default, in this package) or another chosen by settings (--route-api).
+type RouteBuilder interface {
+	// Kind names the route object in logs and events.
+	Kind() string
+	// Ensure makes or updates the route an accepted spec asks for.
+	Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (Route, error)
+	// Withdraw deletes the API's own route, if it has one, and tells whether it did.
+	Withdraw(ctx context.Context, api *odav1.ExposedAPI) (bool, error)
+	// Status reports the route the API has, writing nothing: an API whose spec became
+	// invalid keeps its last route.
+	Status(ctx context.Context, api *odav1.ExposedAPI) (Route, error)
+}
+
+// Route is an API's route as its RouteBuilder found or left it.
+type Route struct {
+	// UID is the route object's, when the API has its own; empty otherwise.
+	UID types.UID
+	// Programmed is the Programmed condition; left empty when the API has no route.
+	Programmed metav1.Condition
+	// Address is where the gateway is reached (IP or host name), empty while it has none,
+	// NoAddress then saying why. PortSuffix is ":<port>" for a non-standard HTTP port.
+	Address, PortSuffix, NoAddress string
+}
+
+// routeBuilders are the builder of the API's route and those of the routes it must not
+// keep. An internal API is routed by its Service's mesh VirtualService whatever the route
+// API: Gateway API routes are for the component Gateway.
+func (r *Reconciler) routeBuilders(obs *observed) (RouteBuilder, []RouteBuilder) {
+	vs := virtualServices{r: r, obs: obs}
+	switch {
+	case r.Route == nil:
+		return vs, r.FormerRoutes
+	case obs.claim.Internal:
+		return vs, []RouteBuilder{r.Route}
+	}
+	return r.Route, []RouteBuilder{vs}
+}
+
+// ChildLabels are the labels of every route an API gets; the caches hold only what they
+// select.
+func ChildLabels(api *odav1.ExposedAPI) map[string]string { return childLabels(api) }
+
+// LabelsMatch tells whether have holds every label of want.
+func LabelsMatch(have, want map[string]string) bool { return labelsMatch(have, want) }
+
+// OwnedBy tells whether the object with uid is obj's controller.
+func OwnedBy(obj metav1.Object, uid types.UID) bool { return ownedBy(obj, uid) }
+
+// APIs lists the ExposedAPIs the options select, as requests: for the watches of a
+// RouteBuilder's kinds.
+func (r *Reconciler) APIs(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	return r.requests(ctx, opts...)
+}

@@ -1,0 +1,108 @@
+package httproute
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
+)
+
+// Reasons of the Programmed condition in this mode; a route the gateway refused carries
+// the gateway's own reason.
+const (
+	ReasonAccepted         = "HTTPRouteAccepted"
+	ReasonNotYetAccepted   = "GatewayNotYetAccepted"
+	ReasonCRDsMissing      = "GatewayAPICRDsMissing"
+	ReasonRefusedByGateway = "RefusedByGateway" // when the gateway gave no reason
+)
+
+// route is what the API's HTTPRoute tells: whether the Gateway accepted it, and where that
+// Gateway is reached.
+func (b *Builder) route(ctx context.Context, c *Caches, api *odav1.ExposedAPI, hr *gatewayv1.HTTPRoute) (exposedapi.Route, error) {
+	gw := b.parent(api.Namespace)
+	r := exposedapi.Route{UID: hr.UID, Programmed: acceptance(hr, gw)}
+	gateway := &gatewayv1.Gateway{}
+	err := c.Gateways.Get(ctx, gw, gateway)
+	switch {
+	case apierrors.IsNotFound(err):
+		r.NoAddress = fmt.Sprintf("Gateway %s does not exist; the URL follows when it has an address", gw)
+	case err != nil:
+		return r, err
+	default:
+		r.Address, r.PortSuffix = address(gateway)
+		r.NoAddress = fmt.Sprintf("Gateway %s has no address in its status yet; the URL follows when it has one", gw)
+	}
+	if b.Routes.PublicHostname != "" {
+		r.Address = b.Routes.PublicHostname
+	}
+	return r, nil
+}
+
+// acceptance is the Programmed condition: the route's Accepted condition for our parent,
+// as the gateway last wrote it for the route's current generation.
+func acceptance(hr *gatewayv1.HTTPRoute, gw client.ObjectKey) metav1.Condition {
+	var accepted *metav1.Condition
+	for i := range hr.Status.Parents {
+		if p := &hr.Status.Parents[i]; isParent(p.ParentRef, hr.Namespace, gw) {
+			accepted = meta.FindStatusCondition(p.Conditions, string(gatewayv1.RouteConditionAccepted))
+		}
+	}
+	switch {
+	case accepted == nil || accepted.ObservedGeneration < hr.Generation || accepted.Status == metav1.ConditionUnknown:
+		return programmed(false, ReasonNotYetAccepted, fmt.Sprintf(
+			"HTTPRoute %s waits for Gateway %s to accept it: the gateway has not written its Accepted condition for this version of the route", hr.Name, gw))
+	case accepted.Status == metav1.ConditionTrue:
+		return programmed(true, ReasonAccepted, fmt.Sprintf("HTTPRoute %s is accepted by Gateway %s", hr.Name, gw))
+	}
+	reason := accepted.Reason
+	if reason == "" {
+		reason = ReasonRefusedByGateway
+	}
+	return programmed(false, reason, fmt.Sprintf("Gateway %s refused HTTPRoute %s (%s): %s", gw, hr.Name, reason, accepted.Message))
+}
+
+// isParent tells whether ref, in a route of namespace ns, names the Gateway gw.
+func isParent(ref gatewayv1.ParentReference, ns string, gw client.ObjectKey) bool {
+	if ref.Namespace != nil {
+		ns = string(*ref.Namespace)
+	}
+	return string(ref.Name) == gw.Name && ns == gw.Namespace &&
+		(ref.Group == nil || *ref.Group == gatewayv1.GroupName) && (ref.Kind == nil || *ref.Kind == "Gateway")
+}
+
+// address is R4.2 for a Gateway: its first IP or host name address, and the port of its
+// first HTTP listener unless 80 or 443.
+func address(gw *gatewayv1.Gateway) (addr, portSuffix string) {
+	for _, a := range gw.Status.Addresses {
+		if a.Type == nil || *a.Type == gatewayv1.IPAddressType || *a.Type == gatewayv1.HostnameAddressType {
+			addr = a.Value
+			break
+		}
+	}
+	for _, l := range gw.Spec.Listeners {
+		if l.Protocol != gatewayv1.HTTPProtocolType {
+			continue
+		}
+		if l.Port != 80 && l.Port != 443 {
+			portSuffix = ":" + strconv.Itoa(int(l.Port))
+		}
+		break
+	}
+	return addr, portSuffix
+}
+
+func programmed(ok bool, reason, msg string) metav1.Condition {
+	s := metav1.ConditionFalse
+	if ok {
+		s = metav1.ConditionTrue
+	}
+	return metav1.Condition{Type: exposedapi.ConditionProgrammed, Status: s, Reason: reason, Message: msg}
+}

@@ -1,0 +1,25 @@
+package httproute
+
+import (
+	"strings"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
+)
+
+// GatewayChanged lets through only the Gateway updates that can change an API's URL.
+func GatewayChanged() predicate.TypedPredicate[*gatewayv1.Gateway] {
+	return exposedapi.AddressChanged(func(gw *gatewayv1.Gateway) any { return []any{gw.Status.Addresses, gw.Spec.Listeners} })
+}
+
+// APIsOfGateway selects the APIs the component Gateway gw carries: every API for
+// "namespace/name", else those of its namespace.
+func (b *Builder) APIsOfGateway(gw *gatewayv1.Gateway) []client.ListOption {
+	if strings.Contains(b.Routes.Gateway, "/") {
+		return nil
+	}
+	return []client.ListOption{client.InNamespace(gw.Namespace)}
+}

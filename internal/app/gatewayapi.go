@@ -1,0 +1,204 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/discovery"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/crdwatch"
+	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
+	"github.com/oda-canvas/api-operator-istio/controllers/httproute"
+)
+
+// gatewayAPIWiring gives the HTTPRoute builder its caches and watches once the Gateway API
+// kinds are served: at start, or when their CRDs appear. In VirtualService mode it only
+// reads the operator's HTTPRoutes, to remove those of a former HTTPRoute mode.
+type gatewayAPIWiring struct {
+	builder          *httproute.Builder
+	routes, gateways *crdwatch.KindServed
+	mgr              ctrl.Manager
+	o                *Options
+	// appeared wakes every API when the kinds arrive after the start.
+	appeared chan event.GenericEvent
+
+	mu      sync.Mutex
+	apis    *exposedapi.Reconciler
+	started bool
+}
+
+func newGatewayAPIWiring(mgr ctrl.Manager, dc discovery.DiscoveryInterface, o *Options) *gatewayAPIWiring {
+	gv := gatewayv1.SchemeGroupVersion.String()
+	return &gatewayAPIWiring{
+		builder:  &httproute.Builder{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Routes: routeSettings(o)},
+		routes:   &crdwatch.KindServed{Discovery: dc, GroupVersion: gv, Resource: "httproutes"},
+		gateways: &crdwatch.KindServed{Discovery: dc, GroupVersion: gv, Resource: "gateways"},
+		mgr:      mgr, o: o,
+		appeared: make(chan event.GenericEvent, 1024),
+	}
+}
+
+func (w *gatewayAPIWiring) httpRoutes() bool { return w.o.RouteAPI == HTTPRoute }
+
+// plug sets the builder into the ExposedAPI reconciler: as its route builder in HTTPRoute
+// mode, else as the former route API.
+func (w *gatewayAPIWiring) plug(r *exposedapi.Reconciler) {
+	if w.httpRoutes() {
+		r.Route = w.builder
+		return
+	}
+	r.FormerRoutes = []exposedapi.RouteBuilder{w.builder}
+}
+
+// watches adds the channel that wakes every API when the kinds arrive.
+func (w *gatewayAPIWiring) watches(b *builder.Builder) *builder.Builder {
+	return b.WatchesRawSource(source.Channel(w.appeared, &handler.EnqueueRequestForObject{}))
+}
+
+// setController starts the caches at once when the kinds are served already.
+func (w *gatewayAPIWiring) setController(r *exposedapi.Reconciler) error {
+	w.mu.Lock()
+	w.apis = r
+	w.mu.Unlock()
+	_, err := w.startIfServed(false)
+	return err
+}
+
+func (w *gatewayAPIWiring) served(recheck bool) bool {
+	kinds := []*crdwatch.KindServed{w.routes}
+	if w.httpRoutes() {
+		kinds = append(kinds, w.gateways)
+	}
+	for _, k := range kinds {
+		served := false
+		if recheck {
+			served, _ = k.Recheck()
+		} else {
+			served = k.Served()
+		}
+		if !served {
+			return false
+		}
+	}
+	return true
+}
+
+// startIfServed makes the caches and watches once the kinds are served; it tells whether
+// it started them now.
+func (w *gatewayAPIWiring) startIfServed(recheck bool) (bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started || w.apis == nil || !w.served(recheck) {
+		return false, nil
+	}
+	routes, err := w.newCache(&gatewayv1.HTTPRoute{}, cache.ByObject{
+		Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue}),
+	}, nil)
+	if err != nil {
+		return false, err
+	}
+	caches := httproute.Caches{Routes: routes}
+	if w.httpRoutes() {
+		gateways, err := w.gatewayCache()
+		if err != nil {
+			return false, err
+		}
+		caches.Gateways = gateways
+		if err := w.watch(routes, gateways); err != nil {
+			return false, err
+		}
+	}
+	w.builder.SetCaches(caches)
+	w.started = true
+	return true, nil
+}
+
+// gatewayCache holds only the component Gateways: the named one, or the Gateway of that
+// name in each served namespace.
+func (w *gatewayAPIWiring) gatewayCache() (cache.Cache, error) {
+	by := cache.ByObject{Field: fields.OneTermEqualSelector("metadata.name", w.o.ComponentGateway)}
+	var namespaces map[string]cache.Config
+	if ns, name, ok := strings.Cut(w.o.ComponentGateway, "/"); ok {
+		by.Field = fields.OneTermEqualSelector("metadata.name", name)
+		namespaces = map[string]cache.Config{ns: {}}
+	}
+	return w.newCache(&gatewayv1.Gateway{}, by, namespaces)
+}
+
+// newCache is a cache of one kind, in the served namespaces unless namespaces are given,
+// run by the manager.
+func (w *gatewayAPIWiring) newCache(obj client.Object, by cache.ByObject, namespaces map[string]cache.Config) (cache.Cache, error) {
+	served := managerOptions(w.o).Cache
+	opts := cache.Options{
+		Scheme: w.mgr.GetScheme(), Mapper: w.mgr.GetRESTMapper(),
+		DefaultTransform:  cache.TransformStripManagedFields(),
+		DefaultNamespaces: served.DefaultNamespaces, NewInformer: served.NewInformer,
+		ByObject: map[client.Object]cache.ByObject{obj: by},
+	}
+	if namespaces != nil {
+		opts.DefaultNamespaces, opts.NewInformer = namespaces, nil
+	}
+	c, err := cache.New(w.mgr.GetConfig(), opts)
+	if err != nil {
+		return nil, fmt.Errorf("creating the %T cache: %w", obj, err)
+	}
+	return c, w.mgr.Add(c)
+}
+
+// watch reconciles an API when the gateway writes its route's status, and every API the
+// component Gateway carries when its address or listeners change.
+func (w *gatewayAPIWiring) watch(routes, gateways cache.Cache) error {
+	c, r := w.apis.Controller, w.apis
+	owner := handler.TypedEnqueueRequestForOwner[*gatewayv1.HTTPRoute](w.mgr.GetScheme(), w.mgr.GetRESTMapper(),
+		&odav1.ExposedAPI{}, handler.OnlyControllerOwner())
+	if err := c.Watch(source.Kind(routes, &gatewayv1.HTTPRoute{}, owner)); err != nil {
+		return fmt.Errorf("watching HTTPRoutes: %w", err)
+	}
+	carried := handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, gw *gatewayv1.Gateway) []reconcile.Request {
+		return r.APIs(ctx, w.builder.APIsOfGateway(gw)...)
+	})
+	if err := c.Watch(source.Kind(gateways, &gatewayv1.Gateway{}, carried, httproute.GatewayChanged())); err != nil {
+		return fmt.Errorf("watching Gateways: %w", err)
+	}
+	return nil
+}
+
+// onCRDChange starts the caches when a Gateway API CRD arrives and the kinds are served,
+// and then sets every API up (HTTPRoute mode; in VirtualService mode an API can have no
+// HTTPRoute to remove before the kind exists).
+func (w *gatewayAPIWiring) onCRDChange(ctx context.Context, group string) {
+	if group != gatewayv1.GroupName {
+		return
+	}
+	started, err := w.startIfServed(true)
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "starting the Gateway API watches; the APIs stay without HTTPRoutes until a restart")
+		return
+	}
+	if !started || !w.httpRoutes() {
+		return
+	}
+	for _, req := range w.apis.APIs(ctx) {
+		api := &odav1.ExposedAPI{}
+		api.Namespace, api.Name = req.Namespace, req.Name
+		select {
+		case w.appeared <- event.GenericEvent{Object: api}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
