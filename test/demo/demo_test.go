@@ -48,7 +48,7 @@ func demo(t *testing.T, routeAPI string) {
 	assert.Equal(t, want, got)
 	for _, r := range res.APIs {
 		if r.Name == "productcatalog-tmf620" {
-			assert.Contains(t, r.Conditions, "PoliciesProgrammed=True(PoliciesEnforced)", "CORS, token checks and rate limit in force")
+			assert.Contains(t, r.Conditions, "PoliciesProgrammed=True(PoliciesEnforced)", "CORS, token checks (and in VirtualService mode the rate limit) in force")
 		}
 	}
 

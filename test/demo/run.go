@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"os"
 	"path/filepath"
 	"time"
@@ -91,7 +92,16 @@ func Run(ctx context.Context, o Options, out io.Writer) (*Result, error) {
 func show(ctx context.Context, c client.Client, o Options, out io.Writer) (*Result, error) {
 	samples := filepath.Join(o.Root, "config", "samples")
 	say(out, "applying config/samples")
-	if err := applySamples(ctx, c, samples); err != nil {
+	prepare := func(*unstructured.Unstructured) {}
+	if o.RouteAPI == app.HTTPRoute {
+		prepare = func(api *unstructured.Unstructured) {
+			if _, found, _ := unstructured.NestedMap(api.Object, "spec", "rateLimit"); found {
+				unstructured.RemoveNestedField(api.Object, "spec", "rateLimit")
+				say(out, "HTTPRoute mode: %s's rateLimit left out: a local rate limit cannot be scoped to an HTTPRoute (it would be reported not in force, and the API not Ready)", api.GetName())
+			}
+		}
+	}
+	if err := applySamples(ctx, c, samples, prepare); err != nil {
 		return nil, err
 	}
 	if o.RouteAPI == app.HTTPRoute {

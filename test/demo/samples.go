@@ -55,7 +55,8 @@ func readObjects(pattern string) ([]sample, error) {
 
 // applySamples creates the samples as the canvas would: the Component first, its
 // ExposedAPIs owned by it, then the entries the component operator lists in its status.
-func applySamples(ctx context.Context, c client.Client, dir string) error {
+// applySamples creates the samples, each ExposedAPI first passed to prepare.
+func applySamples(ctx context.Context, c client.Client, dir string, prepare func(*unstructured.Unstructured)) error {
 	samples, err := readObjects(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return err
@@ -72,6 +73,7 @@ func applySamples(ctx context.Context, c client.Client, dir string) error {
 			if comp != nil {
 				o.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "oda.tmforum.org/v1", Kind: "Component", Name: comp.GetName(), UID: comp.GetUID()}})
 			}
+			prepare(o)
 			apis = append(apis, o)
 		}
 		if err := c.Create(ctx, o); err != nil {
