@@ -63,4 +63,6 @@ func TestGatewayPolicyRBACOnlyWhenConfigured(t *testing.T) {
 	assert.Equal(t, map[string]bool{"Role istio-system envoyfilters get": true, "Role istio-system envoyfilters create": true,
 		"Role istio-system envoyfilters update": true, "Role istio-system envoyfilters delete": true},
 		grants("ingressGateway.namespace=istio-system", "rateLimitMode=local"))
+	assert.Empty(t, grants("ingressGateway.namespace=istio-system", "rateLimitMode=local", "routeAPI=HTTPRoute"),
+		"no rate limit can be scoped to an HTTPRoute")
 }

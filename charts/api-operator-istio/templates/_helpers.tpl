@@ -108,7 +108,8 @@ annotations:
   resources: ["requestauthentications", "authorizationpolicies"]
   verbs: ["get", "create", "update", "delete"]
 {{- end }}
-{{- if eq .Values.rateLimitMode "local" }}
+{{- if and (eq .Values.rateLimitMode "local") (ne (include "aoi.httpRoutes" .) "true") }}
+{{- /* A local rate limit patches the VirtualService's named route: none in HTTPRoute mode. */}}
 - apiGroups: ["networking.istio.io"]
   resources: ["envoyfilters"]
   verbs: ["get", "create", "update", "delete"]
