@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 )
 
 // +kubebuilder:rbac:groups=networking.istio.io,resources=destinationrules,verbs=list;watch;create;update;delete
@@ -54,7 +55,7 @@ func (e *Extension) ensureDestinationRule(ctx context.Context, api *odav1.Expose
 		err = e.Client.Create(ctx, dr)
 	case err != nil:
 		return nil, err
-	case !ownedBy(dr, api):
+	case !exposedapi.OwnedBy(dr, api.UID):
 		return streamFinding(false, fmt.Sprintf(
 			"DestinationRule %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name)), nil
 	case !proto.Equal(&dr.Spec, want):
@@ -72,7 +73,7 @@ func (e *Extension) ensureDestinationRule(ctx context.Context, api *odav1.Expose
 func (e *Extension) deleteDestinationRule(ctx context.Context, api *odav1.ExposedAPI) error {
 	dr := &networkingv1.DestinationRule{}
 	err := e.Client.Get(ctx, client.ObjectKeyFromObject(api), dr)
-	if err != nil || !ownedBy(dr, api) {
+	if err != nil || !exposedapi.OwnedBy(dr, api.UID) {
 		return client.IgnoreNotFound(err)
 	}
 	return client.IgnoreNotFound(e.Client.Delete(ctx, dr, client.Preconditions{UID: &dr.UID}))
@@ -80,9 +81,4 @@ func (e *Extension) deleteDestinationRule(ctx context.Context, api *odav1.Expose
 
 func streamFinding(ok bool, detail string) *finding {
 	return &finding{Field: "spec.apiType mcp", Enforced: ok, Detail: detail}
-}
-
-func ownedBy(obj metav1.Object, api *odav1.ExposedAPI) bool {
-	ref := metav1.GetControllerOf(obj)
-	return ref != nil && ref.UID == api.UID
 }

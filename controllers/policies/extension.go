@@ -32,9 +32,8 @@ const (
 	ReasonPoliciesKept      = "PoliciesKept"
 )
 
-// The labels of the objects made here, as of every child of this operator: its caches
-// hold only those.
-const managedByLabel, managedBy = "app.kubernetes.io/managed-by", "api-operator-istio"
+// The label of every child of this operator, which its caches select: exposedapi's.
+const managedByLabel, managedBy = exposedapi.ManagedByLabel, exposedapi.ManagedByValue
 
 // Extension is the exposedapi.Extension of the policies.
 type Extension struct {
