@@ -77,7 +77,7 @@ chaos: envtest-assets ## The fault suite of issue #16 at full size (API server r
 	CHAOS=full go test $(CHAOS_FLAGS) ./test/chaos 2>&1 | tee $(BIN)/chaos.log | grep -vE '^\s+(\{|[0-9]{4}/)'
 
 .PHONY: bench
-bench: envtest-assets build ## Benchmarks on a local control plane: prints a table, writes test/bench/RESULTS.md.
+bench: envtest-assets helm build ## Benchmarks on a local control plane: prints a table, writes test/bench/RESULTS.md.
 	go run ./test/bench --root $(CURDIR) $(BENCH_FLAGS)
 
 .PHONY: fuzz

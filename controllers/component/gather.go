@@ -8,7 +8,10 @@ import (
 )
 
 // Quiet is how long a Component's ExposedAPIs must be left unchanged before it is written.
-const Quiet = time.Second
+// It is added to every Component update (and to the end of a first sync of thousands of
+// APIs), so it is short: changes closer together than this are gathered, and MaxWait bounds
+// the rest.
+const Quiet = 250 * time.Millisecond
 
 // MaxWait bounds how long a write waits while its ExposedAPIs keep changing.
 const MaxWait = 10 * time.Second

@@ -263,7 +263,9 @@ func (op *Operator) setupControllers(o *Options) error {
 	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r), pol.Watches, gw.watches); err != nil {
 		return fmt.Errorf("setting up the ExposedAPI controller: %w", err)
 	}
-	m.setController(r.Controller)
+	if err := m.setController(r.Controller); err != nil {
+		return err
+	}
 	if err := gw.setController(r); err != nil {
 		return err
 	}

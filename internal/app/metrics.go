@@ -47,10 +47,17 @@ func newMetricsWiring(ctx context.Context, mgr ctrl.Manager, dc discovery.Discov
 }
 
 // setController gives the wiring the ExposedAPI controller, for the ServiceMonitor watch.
-func (m *metricsWiring) setController(c controller.Controller) {
+// When the kind is served already, the watch starts with the controller, whose workers then
+// wait for its cache with the others'. Started later by the CRD watch, the first reconciles
+// would all wait on its first sync in their ServiceMonitor lookups (a second at start).
+func (m *metricsWiring) setController(c controller.Controller) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.apis = c
+	m.mu.Unlock()
+	if m.scraper.Pattern != metrics.ServiceMonitor || !m.scraper.ServiceMonitors.Served() {
+		return nil
+	}
+	return m.watchServiceMonitors()
 }
 
 // watchServiceMonitors makes a ServiceMonitor edited or deleted by hand be put back at once.

@@ -12,14 +12,26 @@ import (
 type apf struct {
 	seats                float64  // nominal concurrency limit
 	dispatched, rejected float64  // requests of the level
-	byOperator           float64  // dispatched from the service-accounts FlowSchema
+	byOperator           float64  // dispatched from schema
+	schema               string   // the FlowSchema that classifies the operator
 	wait                 []bucket // time requests waited in its queues
 }
 
-const priorityLevel = "workload-low"
+// priorityLevel and flowSchema are where the default FlowSchemas put the operator and the
+// other client, both service accounts.
+const (
+	priorityLevel = "workload-low"
+	flowSchema    = "service-accounts"
+)
 
-// apfSnapshot reads the API server's flow control metrics for the operator's priority level.
+// apfSnapshot reads the API server's flow control metrics for the default priority level.
 func apfSnapshot(ctx context.Context, p *plane) (apf, error) {
+	return apfLevel(ctx, p, priorityLevel, flowSchema)
+}
+
+// apfLevel reads the API server's flow control metrics for a priority level; byOperator
+// counts the requests that flowSchema put there.
+func apfLevel(ctx context.Context, p *plane, level, schema string) (apf, error) {
 	cs, err := kubernetes.NewForConfig(p.env.Config)
 	if err != nil {
 		return apf{}, err
@@ -28,10 +40,10 @@ func apfSnapshot(ctx context.Context, p *plane) (apf, error) {
 	if err != nil {
 		return apf{}, err
 	}
-	var a apf
+	a := apf{schema: schema}
 	waits := map[float64]float64{}
 	err = parseMetrics(bytes.NewReader(raw), func(name, labels string, v float64) {
-		if pl, _ := label(labels, "priority_level"); pl != priorityLevel {
+		if pl, _ := label(labels, "priority_level"); pl != level {
 			return
 		}
 		switch name {
@@ -39,7 +51,7 @@ func apfSnapshot(ctx context.Context, p *plane) (apf, error) {
 			a.seats = v
 		case "apiserver_flowcontrol_dispatched_requests_total":
 			a.dispatched += v
-			if fs, _ := label(labels, "flow_schema"); fs == "service-accounts" {
+			if fs, _ := label(labels, "flow_schema"); fs == schema {
 				a.byOperator += v
 			}
 		case "apiserver_flowcontrol_rejected_requests_total":
@@ -56,11 +68,11 @@ func apfSnapshot(ctx context.Context, p *plane) (apf, error) {
 
 // since is what happened between before and a.
 func (a apf) since(before apf) apf {
-	return apf{seats: a.seats, dispatched: a.dispatched - before.dispatched, rejected: a.rejected - before.rejected,
+	return apf{schema: a.schema, seats: a.seats, dispatched: a.dispatched - before.dispatched, rejected: a.rejected - before.rejected,
 		byOperator: a.byOperator - before.byOperator, wait: subtract(a.wait, before.wait)}
 }
 
 func (a apf) String() string {
-	return fmt.Sprintf("%.0f seats; %.0f requests dispatched (%.0f by service accounts), %.0f rejected; queue wait p99 %s",
-		a.seats, a.dispatched, a.byOperator, a.rejected, histogramQuantile(a.wait, 0.99))
+	return fmt.Sprintf("%.0f seats; %.0f requests dispatched (%.0f through FlowSchema %s), %.0f rejected; queue wait p99 %s",
+		a.seats, a.dispatched, a.byOperator, a.schema, a.rejected, histogramQuantile(a.wait, 0.99))
 }

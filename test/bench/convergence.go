@@ -33,6 +33,7 @@ type convergence struct {
 	reconciles       string        // by controller and result, and work queue retries
 	waits            string        // the ExposedAPI workers' load and the operator's request latency
 	firstAPI         time.Duration // from the operator's start to its first converged API
+	allAPIs          time.Duration // to its last: the rest of the run is the Component's entries
 	// CPU used by every process of the machine's run, during the floor's and the operator's
 	floorCPU, operatorCPU cpuTimes
 }
@@ -311,8 +312,8 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, prog
 	if res.waits, err = op.waits(res.operator); err != nil {
 		return res, err
 	}
-	res.firstAPI = progress.firstAbove(0)
-	say("N=%d: first API after %s; %s", n, secs(res.firstAPI), res.waits)
+	res.firstAPI, res.allAPIs = progress.firstAbove(0), progress.firstAbove(float64(n-1))
+	say("N=%d: first API after %s, all after %s; %s", n, secs(res.firstAPI), secs(res.allAPIs), res.waits)
 	res.peakRSS, err = op.memory("VmHWM")
 	return res, err
 }

@@ -22,6 +22,8 @@ type config struct {
 	root, assets, binary string
 	sizes                []int
 	fairnessN            int
+	ownLevel             bool
+	apfShares            int
 	idleWindow           time.Duration
 	throttle             string
 	throttleN            int
@@ -38,6 +40,8 @@ func main() {
 	flag.StringVar(&c.root, "root", ".", "the repository")
 	flag.StringVar(&sizes, "sizes", envOr("BENCH_SIZES", "500,1000,5000"), "numbers of ExposedAPIs (env BENCH_SIZES)")
 	flag.IntVar(&c.fairnessN, "fairness-size", 5000, "the size at which another client's latency is measured and drawn")
+	flag.BoolVar(&c.ownLevel, "own-level", true, "also converge the fairness size with the chart's flowControl (the operator in its own APF priority level)")
+	flag.IntVar(&c.apfShares, "apf-shares", 0, "nominalConcurrencyShares for that run; 0: the chart's default")
 	flag.DurationVar(&c.idleWindow, "fairness-idle", 20*time.Second, "how long the other client runs on the idle plane")
 	flag.StringVar(&c.throttle, "throttle", "", "operator flags for a second, throttled row (e.g. '--kube-api-qps=50 --kube-api-burst=100'); empty skips it")
 	flag.IntVar(&c.throttleN, "throttle-size", 1000, "the size of the throttled row")

@@ -21,6 +21,7 @@ type result struct {
 	conv       []convergence
 	throttled  *convergence // the operator with --throttle's client-side limit, when asked
 	fairness   fairness
+	ownLevel   *ownLevel // the operator in the chart's priority level, at the fairness size
 	idleWrites float64
 	rss, heap  float64 // after a full resync of every namespace
 	peakRSS    float64 // during that resync
@@ -51,6 +52,9 @@ func run(ctx context.Context, c config) (*result, error) {
 	if err := gateway(ctx, p); err != nil {
 		return nil, err
 	}
+	if err := p.warm(ctx); err != nil {
+		return nil, err
+	}
 	if err := p.namespace(ctx, otherNamespace); err != nil {
 		return nil, err
 	}
@@ -66,6 +70,11 @@ func run(ctx context.Context, c config) (*result, error) {
 		}
 		res.conv = append(res.conv, conv)
 		res.largest = n
+	}
+	if c.ownLevel && res.fairness.idle.requests > 0 {
+		if res.ownLevel, err = ownLevelRun(ctx, p, c, c.fairnessN); err != nil {
+			return nil, err
+		}
 	}
 	if c.throttle != "" {
 		if res.throttled, err = throttled(ctx, p, c); err != nil {

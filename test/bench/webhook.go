@@ -11,6 +11,8 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -38,6 +40,14 @@ type admission struct {
 	gcCycles   float64
 }
 
+// The webhooks are registered for hookedNamespace only; creates alternate between it and
+// plainNamespace, so that both see the same moment's load and only the webhooks differ.
+const (
+	hookedNamespace = "admission"
+	plainNamespace  = "admission-plain"
+	hookedLabel     = "bench-webhooks"
+)
+
 func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Object) (admission, error) {
 	var a admission
 	say("admission: handlers called directly")
@@ -45,13 +55,11 @@ func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Obje
 	if a.direct, err = direct(c); err != nil {
 		return a, err
 	}
-	if err := p.namespace(ctx, "admission"); err != nil {
+	if err := admissionNamespaces(ctx, p, hooks); err != nil {
 		return a, err
 	}
-	// The operator runs in both: the creates it reconciles load the plane the same way, and
-	// only the webhook configurations differ.
 	w := p.env.WebhookInstallOptions
-	op, err := startOperator(c, p, "--namespaces", "admission", "--enable-webhooks=true", "--webhook-host", w.LocalServingHost,
+	op, err := startOperator(c, p, "--namespaces", hookedNamespace+","+plainNamespace, "--enable-webhooks=true", "--webhook-host", w.LocalServingHost,
 		"--webhook-port", fmt.Sprint(w.LocalServingPort), "--webhook-cert-dir", w.LocalServingCertDir)
 	if err != nil {
 		return a, err
@@ -60,16 +68,7 @@ func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Obje
 	if err := op.waitMetrics(); err != nil {
 		return a, err
 	}
-	say("admission: %d creates one after another, and at concurrency %d, without webhooks", c.admissionCreates, c.concurrency)
-	if a.seq, a.con, err = createRuns(ctx, p, c, op, "nohook"); err != nil {
-		return a, err
-	}
-	for _, h := range hooks {
-		if err := p.admin.Create(ctx, h); err != nil {
-			return a, err
-		}
-	}
-	if err := harness.WaitForWebhook(ctx, p.admin, "admission", 20*time.Second); err != nil {
+	if err := harness.WaitForWebhook(ctx, p.admin, hookedNamespace, 20*time.Second); err != nil {
 		return a, err
 	}
 	if err := op.quiet(2 * time.Second); err != nil {
@@ -79,9 +78,8 @@ func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Obje
 	if err != nil {
 		return a, err
 	}
-	say("admission: the same with the webhooks")
-	a.seqHook, err = timedCreates(ctx, p, c.admissionCreates, 1, "hook-seq")
-	if err != nil {
+	say("admission: %d creates one after another in each namespace, alternating", c.admissionCreates)
+	if a.seq, a.seqHook, err = pairedCreates(ctx, p, c.admissionCreates, 1, "seq"); err != nil {
 		return a, err
 	}
 	a.conns = connections(w.LocalServingPort)
@@ -94,24 +92,72 @@ func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Obje
 	if err := op.quiet(2 * time.Second); err != nil {
 		return a, err
 	}
-	if a.conHook, err = timedCreates(ctx, p, c.admissionCreates, c.concurrency, "hook-con"); err != nil {
+	say("admission: the same at concurrency %d", c.concurrency)
+	if a.con, a.conHook, err = pairedCreates(ctx, p, c.admissionCreates, c.concurrency, "con"); err != nil {
 		return a, err
 	}
 	return a, op.quiet(2 * time.Second) // stopped mid-reconcile, it would log each cut request
 }
 
-func createRuns(ctx context.Context, p *plane, c config, op *operatorProcess, prefix string) (seq, con latency, err error) {
-	if err = op.quiet(2 * time.Second); err != nil {
-		return
+// admissionNamespaces makes the two namespaces and registers the webhooks for the labelled
+// one only.
+func admissionNamespaces(ctx context.Context, p *plane, hooks []client.Object) error {
+	hooked := &corev1.Namespace{ObjectMeta: objectMeta("", hookedNamespace)}
+	hooked.Labels = map[string]string{hookedLabel: "on"}
+	if err := p.admin.Create(ctx, hooked); err != nil {
+		return err
 	}
-	if seq, err = timedCreates(ctx, p, c.admissionCreates, 1, prefix+"-seq"); err != nil {
-		return
+	if err := p.namespace(ctx, plainNamespace); err != nil {
+		return err
 	}
-	if err = op.quiet(2 * time.Second); err != nil {
-		return
+	only := &metav1.LabelSelector{MatchLabels: map[string]string{hookedLabel: "on"}}
+	for _, h := range hooks {
+		switch h := h.(type) {
+		case *admissionregistrationv1.MutatingWebhookConfiguration:
+			for i := range h.Webhooks {
+				h.Webhooks[i].NamespaceSelector = only
+			}
+		case *admissionregistrationv1.ValidatingWebhookConfiguration:
+			for i := range h.Webhooks {
+				h.Webhooks[i].NamespaceSelector = only
+			}
+		}
+		if err := p.admin.Create(ctx, h); err != nil {
+			return err
+		}
 	}
-	con, err = timedCreates(ctx, p, c.admissionCreates, c.concurrency, prefix+"-con")
-	return
+	return nil
+}
+
+// pairedCreates creates n ExposedAPIs in each namespace on workers goroutines, one of each
+// per step, in alternating order; it returns the latencies without and with the webhooks.
+func pairedCreates(ctx context.Context, p *plane, n, workers int, prefix string) (plain, hooked latency, err error) {
+	durations := [2][]time.Duration{make([]time.Duration, n), make([]time.Duration, n)}
+	namespaces := [2]string{plainNamespace, hookedNamespace}
+	var mu sync.Mutex
+	err = parallel(n, workers, func(i int) error {
+		for k := range 2 {
+			which := (i + k) % 2
+			start := time.Now()
+			if err := createAPI(ctx, p, namespaces[which], fmt.Sprintf("%s-%d", prefix, i)); err != nil {
+				return err
+			}
+			mu.Lock()
+			durations[which][i] = time.Since(start)
+			mu.Unlock()
+		}
+		return nil
+	})
+	return percentiles(durations[0]), percentiles(durations[1]), err
+}
+
+// createAPI creates an ExposedAPI as the admin (exempt from API Priority and Fairness: only
+// admission is measured).
+func createAPI(ctx context.Context, p *plane, ns, name string) error {
+	api := &odav1.ExposedAPI{ObjectMeta: objectMeta(ns, name),
+		Spec: odav1.ExposedAPISpec{Name: "x", APIType: "openapi", Implementation: "impl", Path: "/" + ns + "/" + name, Port: 8080}}
+	api.Labels = map[string]string{odav1.ComponentNameLabel: "shop"}
+	return p.admin.Create(ctx, api)
 }
 
 func review(i int) []byte {
@@ -145,17 +191,6 @@ func direct(c config) (latency, error) {
 			}
 		}
 		return nil
-	})
-}
-
-// timedCreates creates n ExposedAPIs on workers goroutines, as the admin (exempt from API
-// Priority and Fairness: only admission is measured).
-func timedCreates(ctx context.Context, p *plane, n, workers int, prefix string) (latency, error) {
-	return timed(n, workers, func(i int) error {
-		api := &odav1.ExposedAPI{ObjectMeta: objectMeta("admission", fmt.Sprintf("%s-%d", prefix, i)),
-			Spec: odav1.ExposedAPISpec{Name: "x", APIType: "openapi", Implementation: "impl", Path: fmt.Sprintf("/%s/%d", prefix, i), Port: 8080}}
-		api.Labels = map[string]string{odav1.ComponentNameLabel: "shop"}
-		return p.admin.Create(ctx, api)
 	})
 }
 

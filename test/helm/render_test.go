@@ -73,6 +73,7 @@ var valueSets = map[string][]string{
 	"all-namespaces-ig": {"ingressGateway.namespace=", "crds.install=true", "openmetricsImplementation=DataDogAnnotation"},
 	"httproute":         {"routeAPI=HTTPRoute", "watchNamespaces={components,team-b}"},
 	"httproute-bare-gw": {"routeAPI=HTTPRoute", "componentGateway=component-gateway"},
+	"flow-control":      {"flowControl.enabled=true", "flowControl.nominalConcurrencyShares=3"},
 }
 
 func TestLint(t *testing.T) {
