@@ -32,6 +32,7 @@ type convergence struct {
 	peakRSS          float64
 	reconciles       string        // by controller and result, and work queue retries
 	waits            string        // the ExposedAPI workers' load and the operator's request latency
+	rounds           int           // runs of each, the figures their medians (1: one run)
 	firstAPI         time.Duration // from the operator's start to its first converged API
 	allAPIs          time.Duration // to its last: the rest of the run is the Component's entries
 	// CPU used by every process of the machine's run, during the floor's and the operator's
@@ -78,12 +79,18 @@ func fixtures(ctx context.Context, p *plane, ns string, n int) ([]*odav1.Exposed
 	if err != nil {
 		return nil, err
 	}
+	return apis, p.admin.Status().Patch(ctx, comp, client.RawPatch(types.MergePatchType, componentEntries(apis)))
+}
+
+// componentEntries is the status patch that lists every other API as the Component's, by
+// name and uid only, as the Component's own operator writes them.
+func componentEntries(apis []*odav1.ExposedAPI) []byte {
 	var entries []any
-	for i := 0; i < n; i += 2 {
+	for i := 0; i < len(apis); i += 2 {
 		entries = append(entries, map[string]any{"name": apis[i].Name, "uid": string(apis[i].UID)})
 	}
 	raw, _ := json.Marshal(map[string]any{"status": map[string]any{"coreAPIs": entries}})
-	return apis, p.admin.Status().Patch(ctx, comp, client.RawPatch(types.MergePatchType, raw))
+	return raw
 }
 
 // floorWrites is what a plain client writes per API: a VirtualService and a status, and

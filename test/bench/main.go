@@ -23,6 +23,7 @@ type config struct {
 	sizes                []int
 	fairnessN            int
 	ownLevel             bool
+	rounds               int
 	apfShares            int
 	idleWindow           time.Duration
 	throttle             string
@@ -40,6 +41,7 @@ func main() {
 	flag.StringVar(&c.root, "root", ".", "the repository")
 	flag.StringVar(&sizes, "sizes", envOr("BENCH_SIZES", "500,1000,5000"), "numbers of ExposedAPIs (env BENCH_SIZES)")
 	flag.IntVar(&c.fairnessN, "fairness-size", 5000, "the size at which another client's latency is measured and drawn")
+	flag.IntVar(&c.rounds, "rounds", 3, "rounds of the floor and operator runs below the fairness size, each figure their median")
 	flag.BoolVar(&c.ownLevel, "own-level", true, "also converge the fairness size with the chart's flowControl (the operator in its own APF priority level)")
 	flag.IntVar(&c.apfShares, "apf-shares", 0, "nominalConcurrencyShares for that run; 0: the chart's default")
 	flag.DurationVar(&c.idleWindow, "fairness-idle", 20*time.Second, "how long the other client runs on the idle plane")

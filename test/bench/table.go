@@ -45,7 +45,11 @@ func (r *result) convergenceRows(t *tableWriter) {
 		if cv.n == 1000 || cv.n == 5000 {
 			target, met = "<= 1.2x floor", check(ratio <= 1.2)
 		}
-		t.row(fmt.Sprintf("convergence N=%d: operator (defaults) / floor", cv.n), fmt.Sprintf("%s (%.0f APIs/s) / %s: **%.2fx**",
+		how := ""
+		if cv.rounds > 1 {
+			how = fmt.Sprintf(" (medians of %d rounds)", cv.rounds)
+		}
+		t.row(fmt.Sprintf("convergence N=%d: operator (defaults) / floor%s", cv.n, how), fmt.Sprintf("%s (%.0f APIs/s) / %s: **%.2fx**",
 			secs(cv.operator), float64(cv.n)/cv.operator.Seconds(), secs(cv.floor), ratio), target, met)
 		if cv.floor64 > 0 {
 			t.row(fmt.Sprintf("N=%d: the floor with %d / %d APIs in flight (the faster is the floor above)", cv.n, floorInFlight, wideFloorInFlight),
