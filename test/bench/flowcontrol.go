@@ -52,7 +52,8 @@ func chartFlowControl(ctx context.Context, p *plane, c config) (shares int64, re
 	}
 	for _, o := range objs {
 		if o.GetKind() == "PriorityLevelConfiguration" {
-			shares, _, _ = unstructured.NestedInt64(o.Object, "spec", "limited", "nominalConcurrencyShares")
+			v, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "limited", "nominalConcurrencyShares")
+			shares = toInt64(v)
 		}
 		if err := p.admin.Create(ctx, o); err != nil {
 			return 0, nil, err
@@ -140,4 +141,15 @@ func ownLevelRun(ctx context.Context, p *plane, c config, n int) (*ownLevel, err
 	res.apf = after.since(before)
 	say("N=%d: operator in its own priority level %s", n, conv.operator.Round(time.Millisecond))
 	return res, err
+}
+
+// toInt64 is a number as YAML decoding left it.
+func toInt64(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case float64:
+		return int64(n)
+	}
+	return 0
 }

@@ -75,11 +75,6 @@ func run(ctx context.Context, c config) (*result, error) {
 		res.conv = append(res.conv, conv)
 		res.largest = n
 	}
-	if c.ownLevel && res.fairness.idle.requests > 0 {
-		if res.ownLevel, err = ownLevelRun(ctx, p, c, c.fairnessN); err != nil {
-			return nil, err
-		}
-	}
 	if c.throttle != "" {
 		if res.throttled, err = throttled(ctx, p, c); err != nil {
 			return nil, err
@@ -87,6 +82,12 @@ func run(ctx context.Context, c config) (*result, error) {
 	}
 	if err := idleAndMemory(ctx, p, c, res); err != nil {
 		return nil, err
+	}
+	// After the full resync, whose memory figure counts the sizes' APIs only.
+	if c.ownLevel && res.fairness.idle.requests > 0 {
+		if res.ownLevel, err = ownLevelRun(ctx, p, c, c.fairnessN); err != nil {
+			return nil, err
+		}
 	}
 	res.admission, err = webhookLatency(ctx, p, c, hooks)
 	return res, err
