@@ -25,10 +25,11 @@ const (
 // ownLevel is the operator converging in the priority level of the chart's flowControl
 // values, with the other client beside it.
 type ownLevel struct {
-	shares int64
-	conv   convergence
-	other  other
-	apf    apf
+	shares   int64
+	conv     convergence
+	other    other
+	apf      apf
+	progress []sample // APIs converged over time
 }
 
 // chartFlowControl renders the chart's FlowSchema and PriorityLevelConfiguration
@@ -133,7 +134,7 @@ func ownLevelRun(ctx context.Context, p *plane, c config, n int) (*ownLevel, err
 	noProfile := c
 	noProfile.fairnessN = 0 // the CPU profile is the default run's
 	conv, err := operatorRun(ctx, p, noProfile, ns, n, progress)
-	res := &ownLevel{shares: shares, conv: conv, other: o.finish()}
+	res := &ownLevel{shares: shares, conv: conv, other: o.finish(), progress: progress.all()}
 	if err != nil {
 		return res, err
 	}

@@ -22,6 +22,10 @@ type picture struct {
 	operator, floor   []sample
 	reads, writes     []sample
 	idleRead, idleWrt latency
+	// own is the operator's run in the chart's priority level (flowControl), and the other
+	// client's latency during it; empty when not run.
+	own                 []sample
+	ownReads, ownWrites []sample
 }
 
 var (
@@ -31,42 +35,57 @@ var (
 	green  = color.RGBA{G: 150, A: 255}
 )
 
-// svg draws the picture.
+// svg draws the picture: convergence on top, the other client's latency below, one panel
+// per operator run.
 func (pic picture) svg() ([]byte, error) {
 	top := plot.New()
-	top.Title.Text = fmt.Sprintf("%d ExposedAPIs converged: the operator with default settings and the floor", pic.n)
+	top.Title.Text = fmt.Sprintf("%d ExposedAPIs converged: the operator and the floor", pic.n)
 	top.X.Label.Text, top.Y.Label.Text = "seconds", "APIs converged"
 	top.Legend.Top, top.Legend.Left = true, true
-	if err := addLines(top, []named{{"operator (defaults)", pic.operator, blue, false}, {"floor (plain client, 2 writes per API)", pic.floor, grey, false}}); err != nil {
+	if err := addLines(top, []named{{"operator (defaults)", pic.operator, blue, false},
+		{"operator in its own priority level (chart flowControl)", pic.own, blue, true},
+		{"floor (plain client, 2 writes per API)", pic.floor, grey, false}}); err != nil {
 		return nil, err
 	}
-	bottom := plot.New()
-	bottom.Title.Text = "another client's requests during the operator's run (same priority level)"
-	bottom.X.Label.Text, bottom.Y.Label.Text = "seconds", "latency (ms)"
-	bottom.Y.Scale, bottom.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{}
-	bottom.Legend.Top = true
-	if err := addPoints(bottom, []named{{"GET namespace", pic.reads, green, false}, {"create/delete ConfigMap", pic.writes, orange, false}}); err != nil {
+	plots := [][]*plot.Plot{{top}}
+	bottom, err := pic.latencyPlot("another client's requests during the operator's run (same priority level)", pic.reads, pic.writes, last(pic.operator))
+	if err != nil {
 		return nil, err
 	}
-	end := max(last(pic.operator), last(pic.reads))
-	for _, l := range []named{
-		{"GET p99, idle plane", flat(pic.idleRead.p99, end), green, true},
-		{"write p99, idle plane", flat(pic.idleWrt.p99, end), orange, true},
-	} {
-		if err := addLines(bottom, []named{l}); err != nil {
+	plots = append(plots, []*plot.Plot{bottom})
+	if len(pic.own) > 0 {
+		own, err := pic.latencyPlot("the same while the operator runs in its own priority level", pic.ownReads, pic.ownWrites, last(pic.own))
+		if err != nil {
 			return nil, err
 		}
+		plots = append(plots, []*plot.Plot{own})
 	}
-	canvas := vgsvg.New(9*vg.Inch, 8*vg.Inch)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadTop: vg.Millimeter * 3, PadBottom: vg.Millimeter * 3, PadLeft: vg.Millimeter * 3,
+	canvas := vgsvg.New(9*vg.Inch, vg.Length(4*len(plots))*vg.Inch)
+	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadTop: vg.Millimeter * 3, PadBottom: vg.Millimeter * 3, PadLeft: vg.Millimeter * 3,
 		PadRight: vg.Millimeter * 3, PadY: vg.Millimeter * 8}
-	plots := [][]*plot.Plot{{top}, {bottom}}
 	for i, row := range plot.Align(plots, tiles, draw.New(canvas)) {
 		plots[i][0].Draw(row[0])
 	}
 	var b bytes.Buffer
-	_, err := canvas.WriteTo(&b)
+	_, err = canvas.WriteTo(&b)
 	return b.Bytes(), err
+}
+
+// latencyPlot is the other client's latency during a run, against its idle p99.
+func (pic picture) latencyPlot(title string, reads, writes []sample, runEnd float64) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text, p.Y.Label.Text = "seconds", "latency (ms)"
+	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{}
+	p.Legend.Top = true
+	if err := addPoints(p, []named{{"GET namespace", reads, green, false}, {"create/delete ConfigMap", writes, orange, false}}); err != nil {
+		return nil, err
+	}
+	end := max(runEnd, last(reads))
+	return p, addLines(p, []named{
+		{"GET p99, idle plane", flat(pic.idleRead.p99, end), green, true},
+		{"write p99, idle plane", flat(pic.idleWrt.p99, end), orange, true},
+	})
 }
 
 type named struct {

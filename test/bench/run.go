@@ -89,6 +89,8 @@ func run(ctx context.Context, c config) (*result, error) {
 		if res.ownLevel, err = ownLevelRun(ctx, p, c, c.fairnessN); err != nil {
 			return nil, err
 		}
+		l := res.ownLevel
+		res.picture.own, res.picture.ownReads, res.picture.ownWrites = l.progress, l.other.readS, l.other.writeS
 	}
 	res.admission, err = webhookLatency(ctx, p, c, hooks)
 	return res, err
