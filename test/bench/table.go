@@ -119,7 +119,7 @@ func (r *result) ownLevelRows(t *tableWriter) {
 			floor = cv.floor
 		}
 	}
-	t.row(fmt.Sprintf("convergence N=%d with the chart's flowControl (own priority level, %d shares): operator / floor", f.n, l.shares),
+	t.row(fmt.Sprintf("convergence N=%d with the chart's flowControl (own priority level, nominalConcurrencyShares %d): operator / floor", f.n, l.shares),
 		fmt.Sprintf("%s / %s: %.2fx", secs(l.conv.operator), secs(floor), l.conv.operator.Seconds()/floor.Seconds()), "-", nil)
 	for _, k := range []struct {
 		what string
