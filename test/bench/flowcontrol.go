@@ -126,6 +126,9 @@ func ownLevelRun(ctx context.Context, p *plane, c config, n int) (*ownLevel, err
 		return nil, err
 	}
 	say("N=%d: the operator in its own priority level", n)
+	if err := p.settle(ctx); err != nil {
+		return nil, err
+	}
 	progress := newSeries(time.Now())
 	o, err := startOther(ctx, p, progress.start)
 	if err != nil {

@@ -143,6 +143,9 @@ func measureOnce(ctx context.Context, p *plane, c config, apis []*odav1.ExposedA
 		}
 	}
 	say("N=%d: the floor (a plain client's minimum writes, no client-side limit)", n)
+	if err := p.settle(ctx); err != nil {
+		return convergence{}, err
+	}
 	floorDone := &counter{series: newSeries(time.Now())}
 	var o *otherClient
 	if fair {
@@ -167,6 +170,9 @@ func measureOnce(ctx context.Context, p *plane, c config, apis []*odav1.ExposedA
 	if n >= 1000 && first {
 		say("N=%d: the floor with an Event per API as well", n)
 		withEvents := floorWrites{name: "floorev", events: true}
+		if err := p.settle(ctx); err != nil {
+			return convergence{}, err
+		}
 		if flEvents, err = watchedFloor(ctx, p, withEvents, apis, &counter{series: newSeries(time.Now())}); err != nil {
 			return convergence{}, err
 		}
@@ -176,6 +182,9 @@ func measureOnce(ctx context.Context, p *plane, c config, apis []*odav1.ExposedA
 	}
 	say("N=%d: the floor with %d APIs in flight", n, wideFloorInFlight)
 	wide := floorWrites{name: "floorwide", inFlight: wideFloorInFlight}
+	if err := p.settle(ctx); err != nil {
+		return convergence{}, err
+	}
 	flWide, err := watchedFloor(ctx, p, wide, apis, &counter{series: newSeries(time.Now())})
 	if err != nil {
 		return convergence{}, err
@@ -184,6 +193,9 @@ func measureOnce(ctx context.Context, p *plane, c config, apis []*odav1.ExposedA
 		return convergence{}, err
 	}
 	say("N=%d: the operator, default settings", n)
+	if err := p.settle(ctx); err != nil {
+		return convergence{}, err
+	}
 	progress := newSeries(time.Now())
 	if fair {
 		if o, err = startOther(ctx, p, progress.start); err != nil {
@@ -269,6 +281,9 @@ func throttled(ctx context.Context, p *plane, c config) (*convergence, error) {
 	n, ns := c.throttleN, fmt.Sprintf("bench-throttled-%d", c.throttleN)
 	say("N=%d: the operator with %s", n, c.throttle)
 	if _, err := fixtures(ctx, p, ns, n); err != nil {
+		return nil, err
+	}
+	if err := p.settle(ctx); err != nil {
 		return nil, err
 	}
 	conv, err := operatorRun(ctx, p, c, ns, n, newSeries(time.Now()), strings.Fields(c.throttle)...)
