@@ -62,6 +62,9 @@ func Scheme() *runtime.Scheme {
 	return s
 }
 
+// LeaderElectionID names the Lease the replicas elect their leader with.
+const LeaderElectionID = "api-operator-istio.oda.tmforum.org"
+
 // NewLogger is zap through zapr at the configured level, to standard error.
 func NewLogger(o *Options) (logr.Logger, error) {
 	return NewLoggerTo(o, os.Stderr)
@@ -170,7 +173,7 @@ func managerOptions(o *Options) ctrl.Options {
 		HealthProbeBindAddress:  o.HealthProbeBindAddress,
 		PprofBindAddress:        o.PprofBindAddress,
 		LeaderElection:          o.LeaderElect,
-		LeaderElectionID:        "api-operator-istio.oda.tmforum.org",
+		LeaderElectionID:        LeaderElectionID,
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
 		// A replica that stops hands the lease over at once instead of after its expiry.
 		LeaderElectionReleaseOnCancel: true,

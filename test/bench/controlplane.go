@@ -48,6 +48,8 @@ func startPlane(c config) (*plane, error) {
 		}, ErrorIfPathMissing: true},
 		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join(c.root, "config", "webhook")}},
 	}
+	// Profiling is off in envtest's defaults; --apiserver-profile reads /debug/pprof.
+	env.ControlPlane.GetAPIServer().Configure().Set("profiling", "true")
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, err

@@ -286,8 +286,11 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, prog
 		return convergence{}, err
 	}
 	defer op.stop()
-	if n == c.fairnessN {
-		go cpuProfile(pprof, filepath.Join(c.root, "bin", "bench-cpu.pprof"))
+	switch n {
+	case c.fairnessN:
+		go cpuProfile(pprof, 5*time.Second, 15, filepath.Join(c.root, "bin", "bench-cpu.pprof"))
+	case c.apiserverProfileN:
+		go cpuProfile(pprof, time.Second, 5, filepath.Join(c.root, "bin", fmt.Sprintf("bench-cpu-%d.pprof", n)))
 	}
 	deadline := progress.start.Add(10 * time.Minute)
 	for {
@@ -325,11 +328,11 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, prog
 	return res, err
 }
 
-// cpuProfile keeps 15 s of the operator's CPU profile from 5 s into its run: where a
-// converging operator spends its time.
-func cpuProfile(addr, path string) {
-	time.Sleep(5 * time.Second)
-	if err := saveProfile(addr, "profile?seconds=15", path); err != nil {
+// cpuProfile keeps secs seconds of the operator's CPU profile from after into its run: where
+// a converging operator spends its time.
+func cpuProfile(addr string, after time.Duration, secs int, path string) {
+	time.Sleep(after)
+	if err := saveProfile(addr, fmt.Sprintf("profile?seconds=%d", secs), path); err != nil {
 		say("CPU profile: %v", err)
 	}
 }

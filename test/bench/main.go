@@ -33,6 +33,9 @@ type config struct {
 	webhookRequests      int
 	admissionCreates     int
 	concurrency          int
+	apiserverProfileN    int
+	operatorFlags        string
+	apiserverProfileSecs int
 }
 
 func main() {
@@ -52,6 +55,9 @@ func main() {
 	flag.IntVar(&c.webhookRequests, "webhook-requests", 2000, "admission requests to the handlers called directly")
 	flag.IntVar(&c.admissionCreates, "admission-creates", 300, "ExposedAPI creates per admission figure")
 	flag.IntVar(&c.concurrency, "concurrency", 8, "concurrent admission requests")
+	flag.IntVar(&c.apiserverProfileN, "apiserver-profile", 0, "the size at which the API server's CPU is profiled during the floor's and the operator's first runs (bin/bench-apiserver-*.pprof); 0: none")
+	flag.IntVar(&c.apiserverProfileSecs, "apiserver-profile-seconds", 15, "how long each API server profile lasts; the bench waits for it to end before going on")
+	flag.StringVar(&c.operatorFlags, "operator-flags", "", "flags added to the operator's convergence runs (the table says so); empty: its defaults")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.Level(zapLevelError())))
 	c.root, _ = filepath.Abs(c.root)

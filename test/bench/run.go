@@ -154,9 +154,15 @@ func measureOnce(ctx context.Context, p *plane, c config, apis []*odav1.ExposedA
 		}
 	}
 	plain := floorWrites{name: "floor"}
+	profiled := first && n == c.apiserverProfileN
+	waitProfile := func() {}
+	if profiled {
+		waitProfile = apiserverProfile(ctx, p, c, "floor")
+	}
 	cpuBefore := readCPU()
 	fl, err := watchedFloor(ctx, p, plain, apis, floorDone)
 	floorCPU := readCPU().since(cpuBefore)
+	waitProfile()
 	if fair {
 		duringFloor = o.finish()
 	}
@@ -208,7 +214,11 @@ func measureOnce(ctx context.Context, p *plane, c config, apis []*odav1.ExposedA
 			return convergence{}, err
 		}
 	}
-	conv, err := operatorRun(ctx, p, c, ns, n, progress)
+	if profiled {
+		waitProfile = apiserverProfile(ctx, p, c, "operator")
+	}
+	conv, err := operatorRun(ctx, p, c, ns, n, progress, strings.Fields(c.operatorFlags)...)
+	waitProfile()
 	if fair {
 		res.fairness = fairness{n: n, idle: idle, floor: duringFloor, operator: o.finish()}
 		apfAfter, aerr := apfSnapshot(ctx, p)

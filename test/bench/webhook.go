@@ -12,14 +12,17 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 	"github.com/oda-canvas/api-operator-istio/webhooks"
@@ -27,10 +30,13 @@ import (
 
 // admission are the admission figures: creates through the API server one after another
 // and at a fixed concurrency, without and with the webhooks registered, on an otherwise
-// idle plane.
+// idle plane: served by a replica that is not the leader (as the chart's second replica
+// is), so that nothing else runs. Then one after another again with the replica also
+// reconciling each API created, on the same two cores as the API server.
 type admission struct {
 	direct                     latency
 	seq, seqHook, con, conHook latency
+	busy, busyHook             latency
 	// Where the tail comes from: the handlers' own time (the webhook server's histogram),
 	// the connections the API server left on the webhook port (one TIME_WAIT per closed
 	// connection: a TLS handshake each), and the operator's GC cycles during the
@@ -46,6 +52,7 @@ const (
 	hookedNamespace = "admission"
 	plainNamespace  = "admission-plain"
 	hookedLabel     = "bench-webhooks"
+	leaseNamespace  = "default"
 )
 
 func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Object) (admission, error) {
@@ -58,45 +65,83 @@ func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Obje
 	if err := admissionNamespaces(ctx, p, hooks); err != nil {
 		return a, err
 	}
-	w := p.env.WebhookInstallOptions
-	op, err := startOperator(c, p, "--namespaces", hookedNamespace+","+plainNamespace, "--enable-webhooks=true", "--webhook-host", w.LocalServingHost,
-		"--webhook-port", fmt.Sprint(w.LocalServingPort), "--webhook-cert-dir", w.LocalServingCertDir)
+	if err := holdLease(ctx, p); err != nil {
+		return a, err
+	}
+	if err := webhooksAlone(ctx, p, c, &a); err != nil {
+		return a, err
+	}
+	say("admission: %d creates one after another in each namespace, the replica also reconciling them", c.admissionCreates)
+	op, err := webhookOperator(ctx, p, c)
 	if err != nil {
 		return a, err
 	}
 	defer op.stop()
-	if err := op.waitMetrics(); err != nil {
-		return a, err
-	}
-	if err := harness.WaitForWebhook(ctx, p.admin, hookedNamespace, 20*time.Second); err != nil {
-		return a, err
-	}
-	if err := op.quiet(2 * time.Second); err != nil {
-		return a, err
-	}
-	before, err := op.snapshot()
-	if err != nil {
-		return a, err
-	}
-	say("admission: %d creates one after another in each namespace, alternating", c.admissionCreates)
-	if a.seq, a.seqHook, err = pairedCreates(ctx, p, c.admissionCreates, 1, "seq"); err != nil {
-		return a, err
-	}
-	a.conns = connections(w.LocalServingPort)
-	after, err := op.snapshot()
-	if err != nil {
-		return a, err
-	}
-	a.gcCycles = after.gcCycles - before.gcCycles
-	a.handlerP99 = histogramQuantile(subtract(after.webhookBuckets, before.webhookBuckets), 0.99)
-	if err := op.quiet(2 * time.Second); err != nil {
-		return a, err
-	}
-	say("admission: the same at concurrency %d", c.concurrency)
-	if a.con, a.conHook, err = pairedCreates(ctx, p, c.admissionCreates, c.concurrency, "con"); err != nil {
+	if a.busy, a.busyHook, err = pairedCreates(ctx, p, c.admissionCreates, 1, "busy"); err != nil {
 		return a, err
 	}
 	return a, op.quiet(2 * time.Second) // stopped mid-reconcile, it would log each cut request
+}
+
+// webhooksAlone measures the webhooks served by a replica that waits for the lease
+// holdLease gave another: it reconciles nothing.
+func webhooksAlone(ctx context.Context, p *plane, c config, a *admission) error {
+	op, err := webhookOperator(ctx, p, c, "--leader-elect", "--leader-election-namespace", leaseNamespace)
+	if err != nil {
+		return err
+	}
+	defer op.stop()
+	before, err := op.snapshot()
+	if err != nil {
+		return err
+	}
+	say("admission: %d creates one after another in each namespace, alternating", c.admissionCreates)
+	if a.seq, a.seqHook, err = pairedCreates(ctx, p, c.admissionCreates, 1, "seq"); err != nil {
+		return err
+	}
+	a.conns = connections(p.env.WebhookInstallOptions.LocalServingPort)
+	after, err := op.snapshot()
+	if err != nil {
+		return err
+	}
+	a.gcCycles = after.gcCycles - before.gcCycles
+	a.handlerP99 = histogramQuantile(subtract(after.webhookBuckets, before.webhookBuckets), 0.99)
+	say("admission: the same at concurrency %d", c.concurrency)
+	a.con, a.conHook, err = pairedCreates(ctx, p, c.admissionCreates, c.concurrency, "con")
+	return err
+}
+
+// webhookOperator starts the operator serving the webhooks on envtest's webhook address for
+// the two namespaces, and waits until they answer and it writes nothing.
+func webhookOperator(ctx context.Context, p *plane, c config, args ...string) (*operatorProcess, error) {
+	w := p.env.WebhookInstallOptions
+	op, err := startOperator(c, p, append([]string{"--namespaces", hookedNamespace + "," + plainNamespace, "--enable-webhooks=true",
+		"--webhook-host", w.LocalServingHost, "--webhook-port", fmt.Sprint(w.LocalServingPort), "--webhook-cert-dir", w.LocalServingCertDir}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	err = op.waitMetrics()
+	if err == nil {
+		err = harness.WaitForWebhook(ctx, p.admin, hookedNamespace, 20*time.Second)
+	}
+	if err == nil {
+		err = op.quiet(2 * time.Second)
+	}
+	if err != nil {
+		op.stop()
+		return nil, err
+	}
+	return op, nil
+}
+
+// holdLease gives the operator's leader election lease to another holder for an hour: a
+// replica started with --leader-elect then serves the webhooks and reconciles nothing.
+func holdLease(ctx context.Context, p *plane) error {
+	now := metav1.NewMicroTime(time.Now())
+	lease := &coordinationv1.Lease{ObjectMeta: objectMeta(leaseNamespace, app.LeaderElectionID),
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("another-replica"), LeaseDurationSeconds: ptr.To(int32(3600)),
+			AcquireTime: &now, RenewTime: &now}}
+	return p.admin.Create(ctx, lease)
 }
 
 // admissionNamespaces makes the two namespaces and registers the webhooks for the labelled
