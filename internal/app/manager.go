@@ -183,6 +183,7 @@ func managerOptions(o *Options) ctrl.Options {
 			ByObject: map[client.Object]cache.ByObject{
 				&discoveryv1.EndpointSlice{}: {Transform: slimEndpointSlice},
 				&corev1.Pod{}:                {Transform: metrics.SlimPod},
+				&corev1.Service{}:            {Transform: slimService},
 				// Only our own VirtualServices: a mesh can hold thousands of others.
 				&networkingv1.VirtualService{}:  {Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue})},
 				&networkingv1.DestinationRule{}: {Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue})},
@@ -216,6 +217,22 @@ func slimEndpointSlice(obj any) (any, error) {
 	for i, ep := range s.Endpoints {
 		slim.Endpoints[i] = discoveryv1.Endpoint{Conditions: ep.Conditions}
 	}
+	return slim, nil
+}
+
+// slimService keeps what is read of a component's Services: which pods they select (the
+// metrics patterns). A cluster's Services are many and this cache holds them all; the
+// ingress gateway's are read whole, from their own cache (gatewayCache).
+func slimService(obj any) (any, error) {
+	s, ok := obj.(*corev1.Service)
+	if !ok {
+		return obj, nil
+	}
+	slim := &corev1.Service{TypeMeta: s.TypeMeta}
+	m := &slim.ObjectMeta
+	m.Name, m.Namespace, m.UID, m.ResourceVersion = s.Name, s.Namespace, s.UID, s.ResourceVersion
+	m.Generation, m.CreationTimestamp, m.DeletionTimestamp = s.Generation, s.CreationTimestamp, s.DeletionTimestamp
+	slim.Spec.Selector = s.Spec.Selector
 	return slim, nil
 }
 

@@ -103,6 +103,26 @@ func (o *operatorProcess) heap() (float64, error) {
 	return h, err
 }
 
+// memoryBreakdown is where the resident memory is: the Go runtime's own accounts and the
+// kernel's (anonymous and file-backed pages), for the log.
+func (o *operatorProcess) memoryBreakdown() string {
+	var parts []string
+	_ = o.scrape(func(name, _ string, v float64) {
+		switch name {
+		case "go_memstats_heap_alloc_bytes", "go_memstats_heap_inuse_bytes", "go_memstats_heap_idle_bytes", "go_memstats_heap_released_bytes",
+			"go_memstats_next_gc_bytes", "go_memstats_stack_inuse_bytes", "go_memstats_sys_bytes", "go_memstats_other_sys_bytes",
+			"go_memstats_mspan_inuse_bytes", "go_memstats_buck_hash_sys_bytes", "go_memstats_gc_sys_bytes":
+			parts = append(parts, fmt.Sprintf("%s %.1f", strings.TrimSuffix(strings.TrimPrefix(name, "go_memstats_"), "_bytes"), v/mib))
+		}
+	})
+	for _, f := range []string{"RssAnon", "RssFile"} {
+		if v, err := o.memory(f); err == nil {
+			parts = append(parts, fmt.Sprintf("%s %.1f", f, v/mib))
+		}
+	}
+	return strings.Join(parts, ", ") + " (MiB)"
+}
+
 func (o *operatorProcess) scrape(fn func(name, labels string, v float64)) error {
 	resp, err := http.Get("http://" + o.metricsAddr + "/metrics")
 	if err != nil {

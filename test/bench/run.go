@@ -332,6 +332,7 @@ func idleAndMemory(ctx context.Context, p *plane, c config, res *result) error {
 	if res.heap, err = op.heap(); err != nil {
 		return err
 	}
+	say("after the full resync: %s", op.memoryBreakdown())
 	return saveProfile(pprof, "heap", filepath.Join(c.root, "bin", "bench-heap.pprof"))
 }
 
