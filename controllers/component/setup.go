@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/index"
 )
 
 // ParentIndex indexes ExposedAPIs by the name of their parent Component.
@@ -32,7 +33,7 @@ func parentRef(api *odav1.ExposedAPI) *metav1.OwnerReference {
 
 // SetupWithManager registers the index and the controller.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
-	err := mgr.GetFieldIndexer().IndexField(ctx, &odav1.ExposedAPI{}, ParentIndex, func(o client.Object) []string {
+	err := index.Add(ctx, mgr.GetCache(), &odav1.ExposedAPI{}, ParentIndex, index.Namespaced, func(o client.Object) []string {
 		if ref := parentRef(o.(*odav1.ExposedAPI)); ref != nil {
 			return []string{ref.Name}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -34,6 +35,24 @@ func anyReady(s *discoveryv1.EndpointSlice) bool {
 		}
 	}
 	return false
+}
+
+// SlimEndpointSlice keeps what readiness reads of a slice: its Service (the service-name
+// label) and whether any endpoint is ready, as one endpoint. Slices are many and change
+// often; the cache holds them all.
+func SlimEndpointSlice(obj any) (any, error) {
+	s, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return obj, nil
+	}
+	slim := &discoveryv1.EndpointSlice{TypeMeta: s.TypeMeta, AddressType: s.AddressType}
+	m := &slim.ObjectMeta
+	m.Name, m.Namespace, m.UID, m.ResourceVersion = s.Name, s.Namespace, s.UID, s.ResourceVersion
+	m.Generation, m.Labels, m.DeletionTimestamp = s.Generation, s.Labels, s.DeletionTimestamp
+	if anyReady(s) {
+		slim.Endpoints = []discoveryv1.Endpoint{{Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}}
+	}
+	return slim, nil
 }
 
 func indexServiceName(o client.Object) []string {

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/index"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 )
 
@@ -28,22 +29,23 @@ const ImplementationIndex = "exposedapi.implementation"
 
 // SetupIndexes registers the cache indexes the controller and the webhook look up.
 func (r *Reconciler) SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &odav1.ExposedAPI{}, routes.IndexKey, r.routeKeys); err != nil {
+	c := mgr.GetCache()
+	// Routes conflict across namespaces; Services and their slices are a namespace's own.
+	if err := index.Add(ctx, c, &odav1.ExposedAPI{}, routes.IndexKey, index.Cluster, r.routeKeys); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &odav1.ExposedAPI{}, routes.MeshIndexKey, r.meshHosts); err != nil {
+	if err := index.Add(ctx, c, &odav1.ExposedAPI{}, routes.MeshIndexKey, index.Cluster, r.meshHosts); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &networkingv1.VirtualService{}, routes.ServedIndexKey, servedKeys); err != nil {
+	if err := index.Add(ctx, c, &networkingv1.VirtualService{}, routes.ServedIndexKey, index.Cluster, servedKeys); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &odav1.ExposedAPI{}, ImplementationIndex, func(o client.Object) []string {
+	if err := index.Add(ctx, c, &odav1.ExposedAPI{}, ImplementationIndex, index.Namespaced, func(o client.Object) []string {
 		return []string{o.(*odav1.ExposedAPI).Spec.Implementation}
 	}); err != nil {
 		return err
 	}
-	return idx.IndexField(ctx, &discoveryv1.EndpointSlice{}, ServiceNameIndex, indexServiceName)
+	return index.Add(ctx, c, &discoveryv1.EndpointSlice{}, ServiceNameIndex, index.Namespaced, indexServiceName)
 }
 
 // SetupWithManager registers the controller; gateways is the cache of the ingress gateway

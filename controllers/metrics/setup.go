@@ -15,21 +15,22 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/index"
 )
 
 // SetupIndexes registers the cache indexes the scraper looks up. An index on pods makes the
 // cache hold every pod, so it is there only for the patterns that annotate pods.
 func (s *Scraper) SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	idx := mgr.GetFieldIndexer()
 	if s.cachesPods() {
-		err := idx.IndexField(ctx, &corev1.Pod{}, StateIndex, func(o client.Object) []string {
+		err := index.Add(ctx, mgr.GetCache(), &corev1.Pod{}, StateIndex, index.Namespaced, func(o client.Object) []string {
 			return apiNames(o.(*corev1.Pod))
 		})
 		if err != nil {
 			return err
 		}
 	}
-	return idx.IndexField(ctx, &odav1.ExposedAPI{}, MetricsAPIIndex, func(o client.Object) []string {
+	// Looked up in a namespace and across them: both key forms.
+	return mgr.GetFieldIndexer().IndexField(ctx, &odav1.ExposedAPI{}, MetricsAPIIndex, func(o client.Object) []string {
 		if IsMetricsAPI(&o.(*odav1.ExposedAPI).Spec) {
 			return []string{"true"}
 		}

@@ -181,7 +181,7 @@ func managerOptions(o *Options) ctrl.Options {
 		Cache: cache.Options{
 			DefaultTransform: cache.TransformStripManagedFields(),
 			ByObject: map[client.Object]cache.ByObject{
-				&discoveryv1.EndpointSlice{}: {Transform: slimEndpointSlice},
+				&discoveryv1.EndpointSlice{}: {Transform: exposedapi.SlimEndpointSlice},
 				&corev1.Pod{}:                {Transform: metrics.SlimPod},
 				&corev1.Service{}:            {Transform: slimService},
 				// Only our own VirtualServices: a mesh can hold thousands of others.
@@ -202,22 +202,6 @@ func managerOptions(o *Options) ctrl.Options {
 		opts.Cache.NewInformer = served.NewInformer
 	}
 	return opts
-}
-
-// slimEndpointSlice keeps only what readiness needs: slices are many and change often.
-func slimEndpointSlice(obj any) (any, error) {
-	s, ok := obj.(*discoveryv1.EndpointSlice)
-	if !ok {
-		return obj, nil
-	}
-	slim := &discoveryv1.EndpointSlice{TypeMeta: s.TypeMeta, AddressType: s.AddressType}
-	slim.ObjectMeta = *s.ObjectMeta.DeepCopy()
-	slim.ManagedFields, slim.Annotations = nil, nil
-	slim.Endpoints = make([]discoveryv1.Endpoint, len(s.Endpoints))
-	for i, ep := range s.Endpoints {
-		slim.Endpoints[i] = discoveryv1.Endpoint{Conditions: ep.Conditions}
-	}
-	return slim, nil
 }
 
 // slimService keeps what is read of a component's Services: which pods they select (the

@@ -85,16 +85,33 @@ func fixtures(ctx context.Context, p *plane, ns string, n int) ([]*odav1.Exposed
 // componentEntries is the status patch that lists every other API as the Component's, by
 // name and uid only, as the Component's own operator writes them.
 func componentEntries(apis []*odav1.ExposedAPI) []byte {
+	return entriesPatch(apis, func(*odav1.ExposedAPI, map[string]any) {})
+}
+
+// convergedEntries is componentEntries with each entry's URL and readiness, as the
+// operator leaves them: the floor's one Component write.
+func convergedEntries(apis []*odav1.ExposedAPI) []byte {
+	return entriesPatch(apis, func(api *odav1.ExposedAPI, e map[string]any) {
+		e["url"], e["ready"] = floorURL(api), true
+	})
+}
+
+func entriesPatch(apis []*odav1.ExposedAPI, fill func(*odav1.ExposedAPI, map[string]any)) []byte {
 	var entries []any
 	for i := 0; i < len(apis); i += 2 {
-		entries = append(entries, map[string]any{"name": apis[i].Name, "uid": string(apis[i].UID)})
+		e := map[string]any{"name": apis[i].Name, "uid": string(apis[i].UID)}
+		fill(apis[i], e)
+		entries = append(entries, e)
 	}
 	raw, _ := json.Marshal(map[string]any{"status": map[string]any{"coreAPIs": entries}})
 	return raw
 }
 
+func floorURL(api *odav1.ExposedAPI) string { return "https://192.0.2.10" + api.Spec.Path }
+
 // floorWrites is what a plain client writes per API: a VirtualService and a status, and
-// with events an Event as well (the operator's happy path before it dropped that Event).
+// with events an Event as well (the operator's happy path before it dropped that Event);
+// then the Component's entries, once.
 type floorWrites struct {
 	name   string
 	events bool
@@ -125,8 +142,9 @@ func (f floorWrites) perAPI() int {
 }
 
 // floor is a plain client, with the operator's identity and no client-side rate limit,
-// doing only the minimum writes, of the same objects the operator writes. Its VirtualServices go (removeFloor) before the operator
-// runs, so that the operator's caches hold only its own.
+// doing only the minimum writes, of the same objects the operator writes, the Component's
+// entries among them (the operator's convergence counts them too). Its VirtualServices go
+// (removeFloor) before the operator runs, so that the operator's caches hold only its own.
 func floor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAPI, done *counter) (time.Duration, error) {
 	cl, err := client.New(p.operator, client.Options{Scheme: app.Scheme()})
 	if err != nil {
@@ -151,6 +169,10 @@ func floor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAP
 		done.inc()
 		return nil
 	})
+	if err == nil {
+		comp := &odav1.Component{ObjectMeta: objectMeta(apis[0].Namespace, "shop")}
+		err = cl.Status().Patch(ctx, comp, client.RawPatch(types.MergePatchType, convergedEntries(apis)))
+	}
 	return time.Since(start), err
 }
 
@@ -161,9 +183,14 @@ func removeFloor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.Exp
 	if err := p.admin.DeleteAllOf(ctx, &networkingv1.VirtualService{}, client.InNamespace(ns), client.MatchingLabels{"bench-floor": f.name}); err != nil {
 		return err
 	}
-	return parallel(len(apis), 16, func(i int) error {
+	err := parallel(len(apis), 16, func(i int) error {
 		return p.admin.Status().Patch(ctx, apis[i].DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"status":null}`)))
 	})
+	if err != nil {
+		return err
+	}
+	comp := &odav1.Component{ObjectMeta: objectMeta(ns, "shop")}
+	return p.admin.Status().Patch(ctx, comp, client.RawPatch(types.MergePatchType, componentEntries(apis)))
 }
 
 // floorVirtualService is what the operator makes for api (its route, labels and controller
@@ -192,11 +219,11 @@ func floorStatus(api *odav1.ExposedAPI, vs *networkingv1.VirtualService) map[str
 	}
 	return map[string]any{
 		"apiStatus": map[string]any{"name": vs.Name, "uid": string(vs.UID), "path": api.Spec.Path, "port": api.Spec.Port, "implementation": api.Spec.Implementation,
-			"url": "https://192.0.2.10" + api.Spec.Path, "ip": "192.0.2.10"},
+			"url": floorURL(api), "ip": "192.0.2.10"},
 		"implementation": map[string]any{"ready": true},
 		"conditions": []any{cond("Accepted", "Accepted", "the route is this API's"),
 			cond("Programmed", "Programmed", "VirtualService "+vs.Name+" routes "+api.Spec.Path),
-			cond("Ready", "Ready", "served at https://192.0.2.10"+api.Spec.Path)},
+			cond("Ready", "Ready", "served at "+floorURL(api))},
 	}
 }
 
