@@ -34,7 +34,12 @@ func fetchAPIServerProfile(ctx context.Context, cfg *rest.Config, secs int, path
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(cfg.Host, "/"), secs), nil)
+	return download(ctx, cl, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(cfg.Host, "/"), secs), path)
+}
+
+// download writes the body of a successful GET of url by cl to path.
+func download(ctx context.Context, cl *http.Client, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -339,17 +338,11 @@ func idleAndMemory(ctx context.Context, p *plane, c config, res *result) error {
 // saveProfile keeps one of the operator's profiles (heap, or profile?seconds=N for CPU)
 // for `go tool pprof`.
 func saveProfile(addr, kind, path string) error {
-	resp, err := http.Get("http://" + addr + "/debug/pprof/" + kind) //nolint:noctx // local profiler
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
+	if err := download(context.Background(), http.DefaultClient, "http://"+addr+"/debug/pprof/"+kind, path); err != nil {
 		return err
 	}
 	say("profile: %s", path)
-	return os.WriteFile(path, raw, 0o644)
+	return nil
 }
 
 func gateway(ctx context.Context, p *plane) error {
