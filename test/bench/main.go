@@ -79,6 +79,10 @@ func main() {
 	}
 	table := res.table(c)
 	fmt.Print(table)
+	if c.operatorFlags != "" {
+		say("not written to test/bench/RESULTS.md: the operator ran with --operator-flags, not its defaults")
+		return
+	}
 	dir := filepath.Join(c.root, "test", "bench")
 	header := fmt.Sprintf("# Benchmark results\n\n%s, %d cores (GOMAXPROCS %d), %s, load average %s when it began.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), load)

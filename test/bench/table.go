@@ -28,9 +28,13 @@ func check(ok bool) *bool { return &ok }
 
 func (r *result) table(c config) string {
 	t := &tableWriter{}
-	fmt.Fprintf(&t.b, "The operator runs with its default settings (no client-side rate limit) as a service account; the floor "+
+	settings := "its default settings (no client-side rate limit)"
+	if c.operatorFlags != "" {
+		settings = "its default settings and " + c.operatorFlags
+	}
+	fmt.Fprintf(&t.b, "The operator runs with %s as a service account; the floor "+
 		"is a plain client with the same identity and no limit, on the same control plane in the same run. %d unrelated pods "+
-		"and Services present.\n\n| figure | value | target | met |\n| --- | --- | --- | --- |\n", c.extraPods)
+		"and Services present.\n\n| figure | value | target | met |\n| --- | --- | --- | --- |\n", settings, c.extraPods)
 	r.convergenceRows(t)
 	r.fairnessRows(t)
 	r.admissionRows(t, c)

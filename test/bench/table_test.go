@@ -44,3 +44,15 @@ func TestTableTargets(t *testing.T) {
 		}
 	}
 }
+
+func TestTableSaysWhichOperatorFlags(t *testing.T) {
+	r := &result{conv: []convergence{{n: 500, operator: 5 * time.Second, floor: 4 * time.Second}}}
+	assert := func(c config, want string) {
+		t.Helper()
+		if got := r.table(c); !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+	assert(config{}, "The operator runs with its default settings (no client-side rate limit) as a service account")
+	assert(config{operatorFlags: "--max-concurrent-reconciles=64"}, "The operator runs with its default settings and --max-concurrent-reconciles=64 as")
+}
