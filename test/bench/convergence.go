@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/internal/app"
 )
 
@@ -39,6 +40,9 @@ type convergence struct {
 	floorCPU, operatorCPU cpuTimes
 }
 
+// componentName is the Component the fixtures' APIs belong to.
+const componentName = "shop"
+
 func objectMeta(ns, name string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: ns, Name: name}
 }
@@ -49,7 +53,7 @@ func fixtures(ctx context.Context, p *plane, ns string, n int) ([]*odav1.Exposed
 	if err := p.namespace(ctx, ns); err != nil {
 		return nil, err
 	}
-	comp := &odav1.Component{ObjectMeta: objectMeta(ns, "shop")}
+	comp := &odav1.Component{ObjectMeta: objectMeta(ns, componentName)}
 	if err := p.admin.Create(ctx, comp); err != nil {
 		return nil, err
 	}
@@ -64,9 +68,9 @@ func fixtures(ctx context.Context, p *plane, ns string, n int) ([]*odav1.Exposed
 		slice.Labels = map[string]string{discoveryv1.LabelServiceName: name}
 		api := &odav1.ExposedAPI{ObjectMeta: objectMeta(ns, name), Spec: odav1.ExposedAPISpec{
 			Name: name, APIType: odav1.APITypeOpenAPI, Implementation: name, Path: "/" + ns + "/" + name, Port: 8080, Segment: odav1.SegmentCore}}
-		api.Labels = map[string]string{odav1.ComponentNameLabel: "shop"}
+		api.Labels = map[string]string{odav1.ComponentNameLabel: componentName}
 		if i%2 == 0 {
-			api.OwnerReferences = []metav1.OwnerReference{{APIVersion: "oda.tmforum.org/v1", Kind: "Component", Name: "shop", UID: comp.UID}}
+			api.OwnerReferences = []metav1.OwnerReference{{APIVersion: "oda.tmforum.org/v1", Kind: "Component", Name: componentName, UID: comp.UID}}
 		}
 		for _, o := range []client.Object{svc, slice, api} {
 			if err := p.admin.Create(ctx, o); err != nil {
@@ -79,7 +83,7 @@ func fixtures(ctx context.Context, p *plane, ns string, n int) ([]*odav1.Exposed
 	if err != nil {
 		return nil, err
 	}
-	return apis, p.admin.Status().Patch(ctx, comp, client.RawPatch(types.MergePatchType, componentEntries(apis)))
+	return apis, patchComponent(ctx, p.admin, ns, componentEntries(apis))
 }
 
 // componentEntries is the status patch that lists every other API as the Component's, by
@@ -170,8 +174,7 @@ func floor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAP
 		return nil
 	})
 	if err == nil {
-		comp := &odav1.Component{ObjectMeta: objectMeta(apis[0].Namespace, "shop")}
-		err = cl.Status().Patch(ctx, comp, client.RawPatch(types.MergePatchType, convergedEntries(apis)))
+		err = patchComponent(ctx, cl, apis[0].Namespace, convergedEntries(apis))
 	}
 	return time.Since(start), err
 }
@@ -179,8 +182,19 @@ func floor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAP
 // removeFloor deletes the floor's VirtualServices and clears the statuses it wrote, so that
 // the operator starts from the APIs as they were created.
 func removeFloor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAPI) error {
+	return resetAPIs(ctx, p, apis, client.MatchingLabels{"bench-floor": f.name})
+}
+
+// resetOperator undoes what the operator did to apis, for another round.
+func resetOperator(ctx context.Context, p *plane, apis []*odav1.ExposedAPI) error {
+	return resetAPIs(ctx, p, apis, client.MatchingLabels{exposedapi.ManagedByLabel: exposedapi.ManagedByValue})
+}
+
+// resetAPIs puts apis back as the fixtures made them: the VirtualServices routes selects
+// deleted, the APIs' statuses cleared, the Component's entries without URLs.
+func resetAPIs(ctx context.Context, p *plane, apis []*odav1.ExposedAPI, routes client.MatchingLabels) error {
 	ns := apis[0].Namespace
-	if err := p.admin.DeleteAllOf(ctx, &networkingv1.VirtualService{}, client.InNamespace(ns), client.MatchingLabels{"bench-floor": f.name}); err != nil {
+	if err := p.admin.DeleteAllOf(ctx, &networkingv1.VirtualService{}, client.InNamespace(ns), routes); err != nil {
 		return err
 	}
 	err := parallel(len(apis), 16, func(i int) error {
@@ -189,8 +203,13 @@ func removeFloor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.Exp
 	if err != nil {
 		return err
 	}
-	comp := &odav1.Component{ObjectMeta: objectMeta(ns, "shop")}
-	return p.admin.Status().Patch(ctx, comp, client.RawPatch(types.MergePatchType, componentEntries(apis)))
+	return patchComponent(ctx, p.admin, ns, componentEntries(apis))
+}
+
+// patchComponent merges raw into the status of the fixtures' Component in ns.
+func patchComponent(ctx context.Context, cl client.Client, ns string, raw []byte) error {
+	comp := &odav1.Component{ObjectMeta: objectMeta(ns, componentName)}
+	return cl.Status().Patch(ctx, comp, client.RawPatch(types.MergePatchType, raw))
 }
 
 // floorVirtualService is what the operator makes for api (its route, labels and controller

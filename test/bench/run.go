@@ -10,14 +10,11 @@ import (
 	"strings"
 	"time"
 
-	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
-	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
@@ -174,27 +171,13 @@ func measureOnce(ctx context.Context, p *plane, c config, apis []*odav1.ExposedA
 	var flEvents time.Duration
 	if n >= 1000 && first {
 		say("N=%d: the floor with an Event per API as well", n)
-		withEvents := floorWrites{name: "floorev", events: true}
-		if err := p.settle(ctx); err != nil {
-			return convergence{}, err
-		}
-		if flEvents, err = watchedFloor(ctx, p, withEvents, apis, &counter{series: newSeries(time.Now())}); err != nil {
-			return convergence{}, err
-		}
-		if err := removeFloor(ctx, p, withEvents, apis); err != nil {
+		if flEvents, err = otherFloor(ctx, p, floorWrites{name: "floorev", events: true}, apis); err != nil {
 			return convergence{}, err
 		}
 	}
 	say("N=%d: the floor with %d APIs in flight", n, wideFloorInFlight)
-	wide := floorWrites{name: "floorwide", inFlight: wideFloorInFlight}
-	if err := p.settle(ctx); err != nil {
-		return convergence{}, err
-	}
-	flWide, err := watchedFloor(ctx, p, wide, apis, &counter{series: newSeries(time.Now())})
+	flWide, err := otherFloor(ctx, p, floorWrites{name: "floorwide", inFlight: wideFloorInFlight}, apis)
 	if err != nil {
-		return convergence{}, err
-	}
-	if err := removeFloor(ctx, p, wide, apis); err != nil {
 		return convergence{}, err
 	}
 	say("N=%d: the operator, default settings", n)
@@ -235,21 +218,16 @@ func measureOnce(ctx context.Context, p *plane, c config, apis []*odav1.ExposedA
 	return conv, err
 }
 
-// resetOperator undoes what the operator did to apis, for another round: its
-// VirtualServices, the APIs' statuses and the Component's entries as the fixtures made them.
-func resetOperator(ctx context.Context, p *plane, apis []*odav1.ExposedAPI) error {
-	ns := apis[0].Namespace
-	if err := p.admin.DeleteAllOf(ctx, &networkingv1.VirtualService{}, client.InNamespace(ns),
-		client.MatchingLabels{exposedapi.ManagedByLabel: exposedapi.ManagedByValue}); err != nil {
-		return err
+// otherFloor times a variant of the floor on a settled plane and removes what it wrote.
+func otherFloor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAPI) (time.Duration, error) {
+	if err := p.settle(ctx); err != nil {
+		return 0, err
 	}
-	if err := parallel(len(apis), 16, func(i int) error {
-		return p.admin.Status().Patch(ctx, apis[i].DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"status":null}`)))
-	}); err != nil {
-		return err
+	d, err := watchedFloor(ctx, p, f, apis, &counter{series: newSeries(time.Now())})
+	if err != nil {
+		return 0, err
 	}
-	comp := &odav1.Component{ObjectMeta: objectMeta(ns, "shop")}
-	return p.admin.Status().Patch(ctx, comp, client.RawPatch(types.MergePatchType, componentEntries(apis)))
+	return d, removeFloor(ctx, p, f, apis)
 }
 
 // watchedFloor runs the floor under the same watcher, polled as often, as the operator's
