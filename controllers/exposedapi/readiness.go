@@ -8,6 +8,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	slimmeta "github.com/oda-canvas/api-operator-istio/internal/slim"
 )
 
 // ServiceNameIndex indexes EndpointSlices by the Service they belong to.
@@ -45,10 +47,8 @@ func SlimEndpointSlice(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	slim := &discoveryv1.EndpointSlice{TypeMeta: s.TypeMeta, AddressType: s.AddressType}
-	m := &slim.ObjectMeta
-	m.Name, m.Namespace, m.UID, m.ResourceVersion = s.Name, s.Namespace, s.UID, s.ResourceVersion
-	m.Generation, m.Labels, m.DeletionTimestamp = s.Generation, s.Labels, s.DeletionTimestamp
+	slim := &discoveryv1.EndpointSlice{TypeMeta: s.TypeMeta, ObjectMeta: slimmeta.Meta(s), AddressType: s.AddressType}
+	slim.Labels = s.Labels
 	if anyReady(s) {
 		slim.Endpoints = []discoveryv1.Endpoint{{Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}}
 	}

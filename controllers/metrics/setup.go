@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -16,6 +15,7 @@ import (
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/internal/index"
+	slimmeta "github.com/oda-canvas/api-operator-istio/internal/slim"
 )
 
 // SetupIndexes registers the cache indexes the scraper looks up. An index on pods makes the
@@ -45,18 +45,25 @@ func SlimPod(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	slim := &corev1.Pod{TypeMeta: pod.TypeMeta}
-	slim.ObjectMeta = metaOnly(pod)
+	slim := &corev1.Pod{TypeMeta: pod.TypeMeta, ObjectMeta: slimmeta.Meta(pod)}
+	slim.Labels, slim.Annotations = pod.Labels, pod.Annotations
 	if len(pod.Spec.Containers) > 0 {
 		slim.Spec.Containers = []corev1.Container{{Name: pod.Spec.Containers[0].Name}}
 	}
 	return slim, nil
 }
 
-func metaOnly(pod *corev1.Pod) (m metav1.ObjectMeta) {
-	m.Name, m.Namespace, m.UID, m.ResourceVersion = pod.Name, pod.Namespace, pod.UID, pod.ResourceVersion
-	m.Labels, m.Annotations, m.DeletionTimestamp = pod.Labels, pod.Annotations, pod.DeletionTimestamp
-	return m
+// SlimService keeps what the scraper reads of a Service: which pods it selects. A
+// cluster's Services are many and the pod-annotation patterns cache them all; the ingress
+// gateway's are read whole, from their own cache.
+func SlimService(obj any) (any, error) {
+	svc, ok := obj.(*corev1.Service)
+	if !ok {
+		return obj, nil
+	}
+	slim := &corev1.Service{TypeMeta: svc.TypeMeta, ObjectMeta: slimmeta.Meta(svc)}
+	slim.Spec.Selector = svc.Spec.Selector
+	return slim, nil
 }
 
 // APIsOfPod maps a pod to the metrics APIs whose implementation Service selects it.

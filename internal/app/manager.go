@@ -183,7 +183,7 @@ func managerOptions(o *Options) ctrl.Options {
 			ByObject: map[client.Object]cache.ByObject{
 				&discoveryv1.EndpointSlice{}: {Transform: exposedapi.SlimEndpointSlice},
 				&corev1.Pod{}:                {Transform: metrics.SlimPod},
-				&corev1.Service{}:            {Transform: slimService},
+				&corev1.Service{}:            {Transform: metrics.SlimService},
 				// Only our own VirtualServices: a mesh can hold thousands of others.
 				&networkingv1.VirtualService{}:  {Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue})},
 				&networkingv1.DestinationRule{}: {Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue})},
@@ -202,22 +202,6 @@ func managerOptions(o *Options) ctrl.Options {
 		opts.Cache.NewInformer = served.NewInformer
 	}
 	return opts
-}
-
-// slimService keeps what is read of a component's Services: which pods they select (the
-// metrics patterns). A cluster's Services are many and this cache holds them all; the
-// ingress gateway's are read whole, from their own cache (gatewayCache).
-func slimService(obj any) (any, error) {
-	s, ok := obj.(*corev1.Service)
-	if !ok {
-		return obj, nil
-	}
-	slim := &corev1.Service{TypeMeta: s.TypeMeta}
-	m := &slim.ObjectMeta
-	m.Name, m.Namespace, m.UID, m.ResourceVersion = s.Name, s.Namespace, s.UID, s.ResourceVersion
-	m.Generation, m.CreationTimestamp, m.DeletionTimestamp = s.Generation, s.CreationTimestamp, s.DeletionTimestamp
-	slim.Spec.Selector = s.Spec.Selector
-	return slim, nil
 }
 
 // gatewayCache holds only the Istio ingress gateway Services, wherever they are: the

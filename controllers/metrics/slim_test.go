@@ -1,4 +1,4 @@
-package app
+package metrics
 
 import (
 	"testing"
@@ -15,7 +15,7 @@ func TestSlimServiceKeepsTheSelectorOnly(t *testing.T) {
 			Labels: map[string]string{"app": "impl"}, Annotations: map[string]string{"big": "x"}},
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "impl"}, Ports: []corev1.ServicePort{{Port: 80}}, ClusterIP: "10.0.0.1"},
 	}
-	got, err := slimService(svc)
+	got, err := SlimService(svc)
 	require.NoError(t, err)
 	slim := got.(*corev1.Service)
 	assert.Equal(t, "ns", slim.Namespace)
@@ -27,7 +27,7 @@ func TestSlimServiceKeepsTheSelectorOnly(t *testing.T) {
 	assert.Empty(t, slim.Spec.ClusterIP)
 
 	other := &corev1.Pod{}
-	same, err := slimService(other)
+	same, err := SlimService(other)
 	require.NoError(t, err)
 	assert.Same(t, other, same)
 }
