@@ -8,36 +8,89 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-func TestGatherWritesAfterQuietOrMaxWait(t *testing.T) {
+// testGather is a gather on a clock the test moves with at.
+func testGather() (g *gather, at func(time.Duration)) {
 	clock := time.Unix(1000, 0)
-	g := newGather(time.Second, 10*time.Second)
+	g = newGather(time.Second, 10*time.Second, 3*time.Second)
 	g.now = func() time.Time { return clock }
-	key := types.NamespacedName{Namespace: "ns", Name: "shop"}
-	at := func(d time.Duration) { clock = time.Unix(1000, 0).Add(d) }
+	return g, func(d time.Duration) { clock = time.Unix(1000, 0).Add(d) }
+}
 
-	assert.Zero(t, g.wait(key), "nothing changed: due at once")
+var (
+	shop = types.NamespacedName{Namespace: "ns", Name: "shop"}
+	api1 = types.NamespacedName{Namespace: "ns", Name: "api-1"}
+	api2 = types.NamespacedName{Namespace: "ns", Name: "api-2"}
+)
 
-	g.changed(key)
-	assert.Equal(t, time.Second, g.wait(key), "waits for a quiet second")
+func TestGatherWritesAfterQuietOrMaxWaitWhileUnsettled(t *testing.T) {
+	g, at := testGather()
+	assert.Zero(t, g.wait(shop), "nothing changed: due at once")
+	g.settle(shop, api1, false)
+
+	g.changed(shop)
+	assert.Equal(t, time.Second, g.wait(shop), "waits for a quiet second")
 	at(600 * time.Millisecond)
-	g.changed(key)
-	assert.Equal(t, time.Second, g.wait(key), "a new change restarts the quiet time")
+	g.changed(shop)
+	assert.Equal(t, time.Second, g.wait(shop), "a new change restarts the quiet time")
 	at(1600 * time.Millisecond)
-	assert.Zero(t, g.wait(key), "quiet for a second: due")
-	assert.Zero(t, g.wait(key), "written: nothing pending")
+	assert.Zero(t, g.wait(shop), "quiet for a second: due")
+	assert.Zero(t, g.wait(shop), "written: nothing pending")
 
 	// Changes every half second: the write is due maxWait after the first one.
 	start := 2 * time.Second
 	for d := start; d < start+10*time.Second; d += 500 * time.Millisecond {
 		at(d)
-		g.changed(key)
-		assert.NotZero(t, g.wait(key), "still changing at %s", d)
+		g.changed(shop)
+		assert.NotZero(t, g.wait(shop), "still changing at %s", d)
 	}
 	at(start + 10*time.Second)
-	g.changed(key)
-	assert.Zero(t, g.wait(key), "due at maxWait although still changing")
+	g.changed(shop)
+	assert.Zero(t, g.wait(shop), "due at maxWait although still changing")
 
-	g.changed(key)
-	g.forget(key)
-	assert.Zero(t, g.wait(key), "forgotten")
+	g.changed(shop)
+	g.forget(shop)
+	d, pending := g.due(shop)
+	assert.False(t, pending, "forgotten")
+	assert.Zero(t, d)
+}
+
+func TestGatherWritesAtOnceWhenSettled(t *testing.T) {
+	g, at := testGather()
+	g.settle(shop, api1, false)
+	g.settle(shop, api2, false)
+	g.changed(shop)
+	d, pending := g.due(shop)
+	assert.True(t, pending)
+	assert.Equal(t, time.Second, d, "two APIs unsettled: the quiet time")
+
+	at(100 * time.Millisecond)
+	g.settle(shop, api1, true)
+	g.changed(shop)
+	assert.Equal(t, time.Second, g.wait(shop), "one API still unsettled")
+	g.settle(shop, api2, true)
+	d, _ = g.due(shop)
+	assert.Zero(t, d, "the last API settled: due at once (the first write)")
+	assert.Zero(t, g.wait(shop))
+
+	// Changes every half second, closer than the quiet time: minInterval after the last write.
+	for d := 500 * time.Millisecond; d < 3100*time.Millisecond; d += 500 * time.Millisecond {
+		at(d)
+		g.changed(shop)
+		assert.Equal(t, min(time.Second, 3100*time.Millisecond-d), g.wait(shop), "at %s", d)
+	}
+	at(3100 * time.Millisecond)
+	assert.Zero(t, g.wait(shop), "minInterval after the last write, although still changing")
+	at(3200 * time.Millisecond)
+	g.changed(shop)
+	assert.Equal(t, time.Second, g.wait(shop), "the quiet time, when it ends first")
+
+	at(20 * time.Second)
+	g.changed(shop)
+	assert.Zero(t, g.wait(shop), "a single change long after the last write: at once")
+
+	g.settle(shop, api1, false)
+	g.settle(shop, api1, true)
+	_, pending = g.due(shop)
+	assert.False(t, pending, "settling alone writes nothing")
+	assert.Empty(t, g.unsettled, "no Component keeps an empty set")
 }

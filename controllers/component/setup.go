@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/internal/index"
 )
 
@@ -50,24 +52,61 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		Complete(r)
 }
 
-// enqueueParent records a change of an ExposedAPI for its parent Component and queues the
-// Component when the change could be written; Reconcile waits longer if more came since.
+// enqueueParent records a change of an ExposedAPI for its parent Component, and whether the
+// API is settled, and queues the Component for when the change is due; Reconcile waits
+// longer if more came since.
 func (r *Reconciler) enqueueParent() handler.EventHandler {
 	if r.gather == nil {
-		r.gather = newGather(Quiet, MaxWait)
-	}
-	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
-	add := func(o client.Object, q queue) {
-		for _, req := range toParent(o) {
-			r.gather.changed(req.NamespacedName)
-			q.AddAfter(req, r.gather.quiet)
-		}
+		r.gather = newGather(Quiet, MaxWait, MinInterval)
 	}
 	return handler.Funcs{
-		CreateFunc:  func(_ context.Context, e event.CreateEvent, q queue) { add(e.Object, q) },
-		UpdateFunc:  func(_ context.Context, e event.UpdateEvent, q queue) { add(e.ObjectNew, q) },
-		GenericFunc: func(_ context.Context, e event.GenericEvent, q queue) { add(e.Object, q) },
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q queue) { r.track(nil, e.Object, q) },
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q queue) { r.track(e.ObjectOld, e.ObjectNew, q) },
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q queue) { r.leave(e.Object, q) },
+		GenericFunc: func(_ context.Context, e event.GenericEvent, q queue) {
+			for _, req := range toParent(e.Object) {
+				r.gather.changed(req.NamespacedName)
+				r.queue(req, q)
+			}
+		},
 	}
+}
+
+type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+
+// track records api's change for its parent (and its leaving the old one, if another).
+func (r *Reconciler) track(old, obj client.Object, q queue) {
+	api := obj.(*odav1.ExposedAPI)
+	reqs := toParent(api)
+	if old != nil && !sameParent(toParent(old), reqs) {
+		r.leave(old, q)
+	}
+	for _, req := range reqs {
+		r.gather.settle(req.NamespacedName, client.ObjectKeyFromObject(api), settled(api))
+		if old == nil || entryChanged(old.(*odav1.ExposedAPI), api) {
+			r.gather.changed(req.NamespacedName)
+		}
+		r.queue(req, q)
+	}
+}
+
+// leave counts api as settled for its parent: it is gone, or another's.
+func (r *Reconciler) leave(api client.Object, q queue) {
+	for _, req := range toParent(api) {
+		r.gather.settle(req.NamespacedName, client.ObjectKeyFromObject(api), true)
+		r.queue(req, q)
+	}
+}
+
+// queue adds req for when its write is due, if a change of it is pending.
+func (r *Reconciler) queue(req reconcile.Request, q queue) {
+	if d, pending := r.gather.due(req.NamespacedName); pending {
+		q.AddAfter(req, d)
+	}
+}
+
+func sameParent(a, b []reconcile.Request) bool {
+	return len(a) == len(b) && (len(a) == 0 || a[0] == b[0])
 }
 
 func toParent(o client.Object) []reconcile.Request {
@@ -78,13 +117,24 @@ func toParent(o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: ref.Name}}}
 }
 
-// summaryChanged lets through only ExposedAPI changes that can change a Component entry.
+// summaryChanged lets through only ExposedAPI changes that can change a Component entry or
+// whether the API is settled, and deletions (a deleted API is settled).
 func summaryChanged() predicate.Predicate {
 	return predicate.Funcs{
 		UpdateFunc: func(e event.UpdateEvent) bool {
 			o, n := e.ObjectOld.(*odav1.ExposedAPI), e.ObjectNew.(*odav1.ExposedAPI)
-			return factsOf(o) != factsOf(n) || !equality.Semantic.DeepEqual(o.OwnerReferences, n.OwnerReferences)
+			return entryChanged(o, n) || settled(o) != settled(n)
 		},
-		DeleteFunc: func(event.DeleteEvent) bool { return false },
 	}
+}
+
+// entryChanged: the facts of o's entry differ in n, or its parent.
+func entryChanged(o, n *odav1.ExposedAPI) bool {
+	return factsOf(o) != factsOf(n) || !equality.Semantic.DeepEqual(o.OwnerReferences, n.OwnerReferences)
+}
+
+// settled: this operator has reconciled api at its generation, and wrote what it found.
+func settled(api *odav1.ExposedAPI) bool {
+	c := meta.FindStatusCondition(api.Status.Conditions, exposedapi.ConditionReady)
+	return c != nil && c.ObservedGeneration == api.Generation
 }
