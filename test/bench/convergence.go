@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -230,22 +232,48 @@ func floorVirtualService(f floorWrites, api *odav1.ExposedAPI) *networkingv1.Vir
 	return vs
 }
 
-// floorStatus has the shape of the status the operator writes: the route, readiness and
-// three conditions.
+// floorStatus is the status the operator writes for such an API: the route, readiness and
+// its four conditions, with the operator's messages (sameShape checks it after every
+// operator run).
 func floorStatus(api *odav1.ExposedAPI, vs *networkingv1.VirtualService) map[string]any {
 	now := metav1.Now().UTC().Format(time.RFC3339)
 	cond := func(t, reason, msg string) map[string]any {
 		return map[string]any{"type": t, "status": "True", "reason": reason, "message": msg, "lastTransitionTime": now,
 			"observedGeneration": api.Generation}
 	}
+	route := fmt.Sprintf("*%s on gateway component-gateway to %s:%d", api.Spec.Path, api.Spec.Implementation, api.Spec.Port)
 	return map[string]any{
 		"apiStatus": map[string]any{"name": vs.Name, "uid": string(vs.UID), "path": api.Spec.Path, "port": api.Spec.Port, "implementation": api.Spec.Implementation,
 			"url": floorURL(api), "ip": "192.0.2.10"},
 		"implementation": map[string]any{"ready": true},
-		"conditions": []any{cond("Accepted", "Accepted", "the route is this API's"),
-			cond("Programmed", "Programmed", "VirtualService "+vs.Name+" routes "+api.Spec.Path),
-			cond("Ready", "Ready", "served at "+floorURL(api))},
+		"conditions": []any{cond("Accepted", "Valid", "spec is valid and route "+route+" is free"),
+			cond("Programmed", "VirtualServiceProgrammed", "VirtualService "+vs.Name+" is in place"),
+			cond("Ready", "Ready", "reachable at its URL and the implementation is ready"),
+			cond("PoliciesProgrammed", "NoPolicies", "the spec asks for no policy")},
 	}
+}
+
+// sameShape is an error when the status the operator wrote for api differs from the
+// floor's in its conditions or by more than a tenth in size: the floor must write what
+// the operator writes.
+func sameShape(api *odav1.ExposedAPI) error {
+	floor := floorStatus(api, &networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Name: api.Status.APIStatus.Name,
+		UID: types.UID(api.Status.APIStatus.UID)}})
+	var want []string
+	for _, c := range floor["conditions"].([]any) {
+		want = append(want, c.(map[string]any)["type"].(string))
+	}
+	var have []string
+	for _, c := range api.Status.Conditions {
+		have = append(have, c.Type)
+	}
+	f, _ := json.Marshal(floor)
+	o, _ := json.Marshal(api.Status)
+	if strings.Join(want, ",") != strings.Join(have, ",") || math.Abs(float64(len(f)-len(o))) > float64(len(o))/10 {
+		return fmt.Errorf("the floor writes a status of conditions %v and %d bytes, the operator %v and %d bytes (%s): make floorStatus the operator's",
+			want, len(f), have, len(o), o)
+	}
+	return nil
 }
 
 func floorEvent(api *odav1.ExposedAPI, vs *networkingv1.VirtualService) *eventsv1.Event {
@@ -334,6 +362,15 @@ func (w *watcher) converged(ctx context.Context) (apis, entries int) {
 	return apis, entries
 }
 
+// sameShape checks one of the operator's statuses against the floor's.
+func (w *watcher) sameShape(ctx context.Context) error {
+	var list odav1.ExposedAPIList
+	if err := w.cache.List(ctx, &list, client.Limit(1)); err != nil || len(list.Items) == 0 {
+		return fmt.Errorf("no ExposedAPI to compare with the floor: %v", err)
+	}
+	return sameShape(&list.Items[0])
+}
+
 // operatorRun starts the operator on ns with args and times it until convergence,
 // recording the APIs converged over time.
 func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, progress *series, args ...string) (convergence, error) {
@@ -383,6 +420,9 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, prog
 		time.Sleep(100 * time.Millisecond)
 	}
 	res := convergence{n: n, operator: end.Sub(progress.start), operatorCPU: readCPU().since(cpuBefore)}
+	if err := w.sameShape(ctx); err != nil {
+		return res, err
+	}
 	reads, writes, err := op.requests()
 	res.reads, res.writes = reads/float64(n), writes/float64(n)
 	if err != nil {
