@@ -322,8 +322,11 @@ func watch(ctx context.Context, p *plane, ns string) (*watcher, error) {
 }
 
 // convergedAt is when the change that the poll at polled found converged arrived, if it
-// came after start.
+// came after start. An informer updates its cache before it calls its handlers, so it
+// first gives the handlers time to record that change: a later change makes the figure
+// later, never earlier.
 func (w *watcher) convergedAt(start, polled time.Time) time.Time {
+	time.Sleep(50 * time.Millisecond)
 	if last := time.Unix(0, w.last.Load()); last.After(start) && last.Before(polled) {
 		return last
 	}
