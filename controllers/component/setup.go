@@ -48,7 +48,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		Named("component").
 		WithOptions(opts).
 		For(&odav1.Component{}, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
-		Watches(&odav1.ExposedAPI{}, r.enqueueParent(), builder.WithPredicates(summaryChanged())).
+		Watches(&odav1.ExposedAPI{}, r.enqueueParent()).
 		Complete(r)
 }
 
@@ -60,30 +60,34 @@ func (r *Reconciler) enqueueParent() handler.EventHandler {
 		r.gather = newGather(Quiet, MaxWait, MinInterval)
 	}
 	return handler.Funcs{
-		CreateFunc: func(_ context.Context, e event.CreateEvent, q queue) { r.track(nil, e.Object, q) },
-		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q queue) { r.track(e.ObjectOld, e.ObjectNew, q) },
-		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q queue) { r.leave(e.Object, q) },
-		GenericFunc: func(_ context.Context, e event.GenericEvent, q queue) {
-			for _, req := range toParent(e.Object) {
-				r.gather.changed(req.NamespacedName)
-				r.queue(req, q)
-			}
-		},
+		CreateFunc:  func(_ context.Context, e event.CreateEvent, q queue) { r.track(nil, e.Object, q) },
+		UpdateFunc:  func(_ context.Context, e event.UpdateEvent, q queue) { r.track(e.ObjectOld, e.ObjectNew, q) },
+		DeleteFunc:  func(_ context.Context, e event.DeleteEvent, q queue) { r.leave(e.Object, q) },
+		GenericFunc: func(_ context.Context, e event.GenericEvent, q queue) { r.track(nil, e.Object, q) },
 	}
 }
 
 type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
 
-// track records api's change for its parent (and its leaving the old one, if another).
+// track records api's change for its parent (and its leaving the old one, if another). An
+// update that changes neither a Component entry nor whether the API is settled is passed
+// over.
 func (r *Reconciler) track(old, obj client.Object, q queue) {
 	api := obj.(*odav1.ExposedAPI)
+	entry := true
+	if old != nil {
+		prev := old.(*odav1.ExposedAPI)
+		if entry = entryChanged(prev, api); !entry && settled(prev) == settled(api) {
+			return
+		}
+	}
 	reqs := toParent(api)
 	if old != nil && !sameParent(toParent(old), reqs) {
 		r.leave(old, q)
 	}
 	for _, req := range reqs {
 		r.gather.settle(req.NamespacedName, client.ObjectKeyFromObject(api), settled(api))
-		if old == nil || entryChanged(old.(*odav1.ExposedAPI), api) {
+		if entry {
 			r.gather.changed(req.NamespacedName)
 		}
 		r.queue(req, q)
@@ -115,17 +119,6 @@ func toParent(o client.Object) []reconcile.Request {
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: ref.Name}}}
-}
-
-// summaryChanged lets through only ExposedAPI changes that can change a Component entry or
-// whether the API is settled, and deletions (a deleted API is settled).
-func summaryChanged() predicate.Predicate {
-	return predicate.Funcs{
-		UpdateFunc: func(e event.UpdateEvent) bool {
-			o, n := e.ObjectOld.(*odav1.ExposedAPI), e.ObjectNew.(*odav1.ExposedAPI)
-			return entryChanged(o, n) || settled(o) != settled(n)
-		},
-	}
 }
 
 // entryChanged: the facts of o's entry differ in n, or its parent.
