@@ -72,10 +72,7 @@ func failover(t *testing.T, set harness.CRDSet) {
 	close(refused)
 	inFlight := 0
 	for r := range refused {
-		// A create the dying leader was admitting when it was killed loses its connection
-		// (the webhook server speaks HTTP/1.1, and the API server does not retry a POST
-		// that ended in EOF): that one is lost in flight, not refused for lack of a replica.
-		if !r.sent.After(dead) && (strings.Contains(r.err.Error(), "EOF") || strings.Contains(r.err.Error(), "connection reset")) {
+		if !r.sent.After(dead) && lostInFlight(r.err) {
 			inFlight++
 			t.Logf("in flight to the killed leader: %v", r.err)
 			continue
@@ -93,6 +90,20 @@ func failover(t *testing.T, set harness.CRDSet) {
 	rows[len(rows)-1].note = fmt.Sprintf("takeover %.1fs; %d objects written by both replicas; creates lost in flight to the killed leader: %d", takeover.Seconds(), twice, inFlight)
 	tableMu.Unlock()
 	t.Logf("recovered %v; takeover %s; %d objects written by both replicas", ok, takeover, twice)
+}
+
+// lostInFlight tells whether a create's admission call died with the connection to the
+// killed leader. A create sent before the kill may have been routed to it: the API server
+// reuses a kept-alive HTTP/1.1 connection and does not retry a POST that ended in EOF, a
+// reset, or a write to the closed socket (EPIPE), so such a create is lost in flight, not
+// refused for lack of a replica.
+func lostInFlight(err error) bool {
+	for _, s := range []string{"EOF", "connection reset", "broken pipe"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // refusal is a create the API server refused, and when it was sent.
