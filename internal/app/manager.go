@@ -106,9 +106,9 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = o.RateLimit()
+	cfg = o.clientConfig(cfg)
 	mopts := managerOptions(o)
+	mopts.LeaderElectionConfig = o.leaderElectionConfig(cfg)
 	var serving *certs.Provider
 	if o.EnableWebhooks {
 		var err error

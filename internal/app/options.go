@@ -190,19 +190,6 @@ func (o *Options) validateRateLimit() error {
 	return nil
 }
 
-// RateLimit is the rest.Config QPS and Burst for the settings. No limit is QPS -1, as
-// controller-runtime's config getter sets it (kubernetes-sigs/controller-runtime#3119):
-// client-go reads 0 as its default of 5 per second, not as none.
-func (o *Options) RateLimit() (qps float32, burst int) {
-	if o.KubeAPIQPS <= 0 {
-		return -1, 0
-	}
-	if burst = o.KubeAPIBurst; burst == 0 {
-		burst = int(math.Ceil(2 * o.KubeAPIQPS))
-	}
-	return float32(o.KubeAPIQPS), burst
-}
-
 // ParseLogLevel reads a level by name or by Python's numbers (10 debug ... 40 error).
 func ParseLogLevel(s string) (zapcore.Level, error) {
 	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
