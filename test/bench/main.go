@@ -28,6 +28,8 @@ type config struct {
 	idleWindow           time.Duration
 	throttle             string
 	throttleN            int
+	sweep                []int
+	sweepN               int
 	idle                 time.Duration
 	extraPods            int
 	webhookRequests      int
@@ -40,7 +42,7 @@ type config struct {
 
 func main() {
 	var c config
-	var sizes string
+	var sizes, sweepQPS string
 	flag.StringVar(&c.root, "root", ".", "the repository")
 	flag.StringVar(&sizes, "sizes", envOr("BENCH_SIZES", "500,1000,5000"), "numbers of ExposedAPIs (env BENCH_SIZES)")
 	flag.IntVar(&c.fairnessN, "fairness-size", 5000, "the size at which another client's latency is measured and drawn")
@@ -50,6 +52,8 @@ func main() {
 	flag.DurationVar(&c.idleWindow, "fairness-idle", 20*time.Second, "how long the other client runs on the idle plane")
 	flag.StringVar(&c.throttle, "throttle", "", "operator flags for a second, throttled row (e.g. '--kube-api-qps=50 --kube-api-burst=100'); empty skips it")
 	flag.IntVar(&c.throttleN, "throttle-size", 1000, "the size of the throttled row")
+	flag.StringVar(&sweepQPS, "fairness-sweep", "25", "client-side limits (--kube-api-qps; 0: none) at which the operator converges fresh APIs beside the other client, e.g. '0,100,50,25'; empty skips it")
+	flag.IntVar(&c.sweepN, "fairness-sweep-size", 500, "the size of each fairness sweep run")
 	flag.DurationVar(&c.idle, "idle", 60*time.Second, "how long idle writes are counted after a full resync")
 	flag.IntVar(&c.extraPods, "extra-pods", 5000, "unrelated pods and Services present for the memory figure")
 	flag.IntVar(&c.webhookRequests, "webhook-requests", 2000, "admission requests to the handlers called directly")
@@ -70,6 +74,11 @@ func main() {
 			os.Exit(2)
 		}
 		c.sizes = append(c.sizes, n)
+	}
+	var err error
+	if c.sweep, err = parseQPS(sweepQPS); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
 	}
 	load := loadAverage()
 	res, err := run(context.Background(), c)

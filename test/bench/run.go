@@ -29,6 +29,8 @@ type result struct {
 	admission  admission
 	largest    int
 	picture    picture
+	sweep      []limited // the operator at client-side limits beside the other client
+	sweepIdle  other     // that client on the idle plane
 }
 
 // fairness is the other client's latency on an idle plane, while the floor converges and
@@ -87,6 +89,12 @@ func run(ctx context.Context, c config) (*result, error) {
 		}
 		l := res.ownLevel
 		res.picture.own, res.picture.ownReads, res.picture.ownWrites = l.progress, l.other.readS, l.other.writeS
+	}
+	if len(c.sweep) > 0 {
+		res.sweepIdle = res.fairness.idle
+		if res.sweep, err = sweep(ctx, p, c, &res.sweepIdle); err != nil {
+			return nil, err
+		}
 	}
 	res.admission, err = webhookLatency(ctx, p, c, hooks)
 	return res, err

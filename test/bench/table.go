@@ -37,6 +37,7 @@ func (r *result) table(c config) string {
 		"and Services present.\n\n| figure | value | target | met |\n| --- | --- | --- | --- |\n", settings, c.extraPods)
 	r.convergenceRows(t)
 	r.fairnessRows(t)
+	r.sweepRows(t)
 	r.admissionRows(t, c)
 	return t.b.String()
 }
