@@ -26,8 +26,6 @@ type config struct {
 	rounds               int
 	apfShares            int
 	idleWindow           time.Duration
-	throttle             string
-	throttleN            int
 	sweep                []int
 	sweepN               int
 	idle                 time.Duration
@@ -50,8 +48,6 @@ func main() {
 	flag.BoolVar(&c.ownLevel, "own-level", true, "also converge the fairness size with the chart's flowControl (the operator in its own APF priority level)")
 	flag.IntVar(&c.apfShares, "apf-shares", 0, "nominalConcurrencyShares for that run; 0: the chart's default")
 	flag.DurationVar(&c.idleWindow, "fairness-idle", 20*time.Second, "how long the other client runs on the idle plane")
-	flag.StringVar(&c.throttle, "throttle", "", "operator flags for a second, throttled row (e.g. '--kube-api-qps=50 --kube-api-burst=100'); empty skips it")
-	flag.IntVar(&c.throttleN, "throttle-size", 1000, "the size of the throttled row")
 	flag.StringVar(&sweepQPS, "fairness-sweep", "25", "client-side limits (--kube-api-qps; 0: none) at which the operator converges fresh APIs beside the other client, e.g. '0,100,50,25'; empty skips it")
 	flag.IntVar(&c.sweepN, "fairness-sweep-size", 500, "the size of each fairness sweep run")
 	flag.DurationVar(&c.idle, "idle", 60*time.Second, "how long idle writes are counted after a full resync")

@@ -20,7 +20,6 @@ import (
 
 type result struct {
 	conv       []convergence
-	throttled  *convergence // the operator with --throttle's client-side limit, when asked
 	fairness   fairness
 	ownLevel   *ownLevel // the operator in the chart's priority level, at the fairness size
 	idleWrites float64
@@ -73,11 +72,6 @@ func run(ctx context.Context, c config) (*result, error) {
 		}
 		res.conv = append(res.conv, conv)
 		res.largest = n
-	}
-	if c.throttle != "" {
-		if res.throttled, err = throttled(ctx, p, c); err != nil {
-			return nil, err
-		}
 	}
 	if err := idleAndMemory(ctx, p, c, res); err != nil {
 		return nil, err
@@ -269,20 +263,6 @@ func otherAlone(ctx context.Context, p *plane, d time.Duration) (other, error) {
 	}
 	time.Sleep(d)
 	return o.finish(), nil
-}
-
-// throttled is the operator with a client-side limit at c.throttleN, on fresh fixtures.
-func throttled(ctx context.Context, p *plane, c config) (*convergence, error) {
-	n, ns := c.throttleN, fmt.Sprintf("bench-throttled-%d", c.throttleN)
-	say("N=%d: the operator with %s", n, c.throttle)
-	if _, err := fixtures(ctx, p, ns, n); err != nil {
-		return nil, err
-	}
-	if err := p.settle(ctx); err != nil {
-		return nil, err
-	}
-	conv, err := operatorRun(ctx, p, c, ns, n, newSeries(time.Now()), strings.Fields(c.throttle)...)
-	return &conv, err
 }
 
 // idleAndMemory restarts the operator over every namespace (a full resync of everything

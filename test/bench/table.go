@@ -78,11 +78,6 @@ func (r *result) convergenceRows(t *tableWriter) {
 		}
 		times[cv.n], floors[cv.n] = cv.operator, cv.floor
 	}
-	if r.throttled != nil {
-		cv := r.throttled
-		t.row(fmt.Sprintf("N=%d: operator with a client-side limit (fresh fixtures)", cv.n), fmt.Sprintf("%s (%.0f APIs/s)",
-			secs(cv.operator), float64(cv.n)/cv.operator.Seconds()), "-", nil)
-	}
 	if times[500] > 0 && times[5000] > 0 {
 		s := times[5000].Seconds() / times[500].Seconds()
 		t.row("scaling time(5000)/time(500): operator (the floor's own)", fmt.Sprintf("%.2f (%.2f)", s,
