@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +33,9 @@ type other struct {
 
 const otherNamespace = "other-client"
 
+// otherRuns counts the other client's runs.
+var otherRuns atomic.Int64
+
 func startOther(ctx context.Context, p *plane, start time.Time) (*otherClient, error) {
 	cl, err := client.New(p.other, client.Options{Scheme: app.Scheme()})
 	if err != nil {
@@ -42,8 +46,11 @@ func startOther(ctx context.Context, p *plane, start time.Time) (*otherClient, e
 	o.every(ctx, 100*time.Millisecond, func(int) {
 		o.timed(ctx, o.reads, func() error { return cl.Get(ctx, client.ObjectKey{Name: otherNamespace}, &corev1.Namespace{}) })
 	})
+	// A create cut short by the end of a run may still have been made, and its delete never
+	// sent: each run names its ConfigMaps apart, so that the next one's never already exist.
+	run := otherRuns.Add(1)
 	o.every(ctx, 200*time.Millisecond, func(i int) {
-		cm := &corev1.ConfigMap{ObjectMeta: objectMeta(otherNamespace, fmt.Sprintf("note-%d", i)), Data: map[string]string{"note": "hello"}}
+		cm := &corev1.ConfigMap{ObjectMeta: objectMeta(otherNamespace, fmt.Sprintf("note-%d-%d", run, i)), Data: map[string]string{"note": "hello"}}
 		if o.timed(ctx, o.writes, func() error { return cl.Create(ctx, cm) }) {
 			o.timed(ctx, o.writes, func() error { return cl.Delete(ctx, cm) })
 		}
