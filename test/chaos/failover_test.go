@@ -92,18 +92,16 @@ func failover(t *testing.T, set harness.CRDSet) {
 	t.Logf("recovered %v; takeover %s; %d objects written by both replicas", ok, takeover, twice)
 }
 
-// lostInFlight tells whether a create's admission call died with the connection to the
-// killed leader. A create sent before the kill may have been routed to it: the API server
-// reuses a kept-alive HTTP/1.1 connection and does not retry a POST that ended in EOF, a
-// reset, or a write to the closed socket (EPIPE), so such a create is lost in flight, not
-// refused for lack of a replica.
+// lostInFlight tells whether a create's admission call failed on its connection to the
+// killed leader. A create sent before the kill may have been routed to it, and the API
+// server does not retry a POST whose call failed in flight, whatever the socket said: EOF,
+// a reset, a broken pipe, or a connection its own side had just closed ("use of closed
+// network connection"), all reported as "failed to call webhook". A denial is not one,
+// nor a call that could not connect (it reached no replica) or hung until its timeout.
 func lostInFlight(err error) bool {
-	for _, s := range []string{"EOF", "connection reset", "broken pipe"} {
-		if strings.Contains(err.Error(), s) {
-			return true
-		}
-	}
-	return false
+	msg := err.Error()
+	return strings.Contains(msg, "failed to call webhook") && !strings.Contains(msg, "dial tcp") &&
+		!strings.Contains(msg, "deadline exceeded")
 }
 
 // refusal is a create the API server refused, and when it was sent.
