@@ -92,6 +92,24 @@ func (o *otherClient) timed(ctx context.Context, s *series, fn func() error) boo
 	return false
 }
 
+// besideOther converges the APIs of ns, fixtures made, with the operator started with args
+// and the other client running throughout: what it saw, and the APIs converged over time.
+// The CPU profiles stay the default run's.
+func besideOther(ctx context.Context, p *plane, c config, ns string, n int, args ...string) (convergence, other, []sample, error) {
+	if err := p.settle(ctx); err != nil {
+		return convergence{}, other{}, nil, err
+	}
+	progress := newSeries(time.Now())
+	o, err := startOther(ctx, p, progress.start)
+	if err != nil {
+		return convergence{}, other{}, nil, err
+	}
+	noProfile := c
+	noProfile.fairnessN, noProfile.apiserverProfileN = 0, 0
+	conv, err := operatorRun(ctx, p, noProfile, ns, n, progress, args...)
+	return conv, o.finish(), progress.all(), err
+}
+
 // finish stops the client and sums up what it saw.
 func (o *otherClient) finish() other {
 	o.stop()

@@ -126,18 +126,8 @@ func ownLevelRun(ctx context.Context, p *plane, c config, n int) (*ownLevel, err
 		return nil, err
 	}
 	say("N=%d: the operator in its own priority level", n)
-	if err := p.settle(ctx); err != nil {
-		return nil, err
-	}
-	progress := newSeries(time.Now())
-	o, err := startOther(ctx, p, progress.start)
-	if err != nil {
-		return nil, err
-	}
-	noProfile := c
-	noProfile.fairnessN = 0 // the CPU profile is the default run's
-	conv, err := operatorRun(ctx, p, noProfile, ns, n, progress)
-	res := &ownLevel{shares: shares, conv: conv, other: o.finish(), progress: progress.all()}
+	conv, o, progress, err := besideOther(ctx, p, c, ns, n)
+	res := &ownLevel{shares: shares, conv: conv, other: o, progress: progress}
 	if err != nil {
 		return res, err
 	}

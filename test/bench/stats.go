@@ -8,6 +8,9 @@ import (
 
 type latency struct{ p50, p99 time.Duration }
 
+// p99Over is l's p99 as a multiple of idle's.
+func (l latency) p99Over(idle latency) float64 { return float64(l.p99) / float64(idle.p99) }
+
 // percentiles are the nearest-rank p50 and p99 of ds (zero for none).
 func percentiles(ds []time.Duration) latency {
 	if len(ds) == 0 {

@@ -61,23 +61,13 @@ func limitedRun(ctx context.Context, p *plane, c config, qps int) (limited, erro
 	if _, err := fixtures(ctx, p, ns, n); err != nil {
 		return limited{}, err
 	}
-	if err := p.settle(ctx); err != nil {
-		return limited{}, err
-	}
 	say("N=%d: the operator with %s beside the other client", n, qpsName(qps))
-	progress := newSeries(time.Now())
-	o, err := startOther(ctx, p, progress.start)
-	if err != nil {
-		return limited{}, err
-	}
 	var args []string // the defaults: no limit
 	if qps > 0 {
-		args = []string{fmt.Sprintf("--kube-api-qps=%d", qps), fmt.Sprintf("--kube-api-burst=%d", 2*qps)}
+		args = []string{fmt.Sprintf("--kube-api-qps=%d", qps)} // and the operator's default burst, twice that
 	}
-	noProfile := c
-	noProfile.fairnessN, noProfile.apiserverProfileN = 0, 0
-	conv, err := operatorRun(ctx, p, noProfile, ns, n, progress, args...)
-	l := limited{qps: qps, conv: conv, other: o.finish()}
+	conv, o, _, err := besideOther(ctx, p, c, ns, n, args...)
+	l := limited{qps: qps, conv: conv, other: o}
 	if err == nil {
 		say("N=%d with %s: %s; other client's p99 %s (GET), %s (ConfigMap)", n, qpsName(qps),
 			conv.operator.Round(time.Millisecond), ms(l.other.reads.p99), ms(l.other.writes.p99))
@@ -97,7 +87,7 @@ func qpsName(q int) string {
 func (r *result) sweepRows(t *tableWriter) {
 	idle := r.sweepIdle
 	for _, l := range r.sweep {
-		rd, wr := float64(l.other.reads.p99)/float64(idle.reads.p99), float64(l.other.writes.p99)/float64(idle.writes.p99)
+		rd, wr := l.other.reads.p99Over(idle.reads), l.other.writes.p99Over(idle.writes)
 		t.row(fmt.Sprintf("fairness sweep N=%d, the operator with %s: converged in; other client's p99 GET / ConfigMap (x idle)",
 			l.conv.n, qpsName(l.qps)), fmt.Sprintf("%s (%.0f APIs/s); %s (%.1fx) / %s (%.1fx)", secs(l.conv.operator),
 			float64(l.conv.n)/l.conv.operator.Seconds(), ms(l.other.reads.p99), rd, ms(l.other.writes.p99), wr),

@@ -95,7 +95,7 @@ func (r *result) fairnessRows(t *tableWriter) {
 		pick func(other) latency
 	}{{"GET namespace every 100 ms", func(o other) latency { return o.reads }}, {"ConfigMap create+delete every 200 ms", func(o other) latency { return o.writes }}} {
 		idle, fl, op := k.pick(f.idle), k.pick(f.floor), k.pick(f.operator)
-		ratio := float64(op.p99) / float64(idle.p99)
+		ratio := op.p99Over(idle)
 		t.row("other client, "+k.what+": idle / floor N="+fmt.Sprint(f.n)+" / **operator N="+fmt.Sprint(f.n)+"**",
 			fmt.Sprintf("p50 %s / %s / %s; p99 %s / %s / **%s (%.2fx idle)**", ms(idle.p50), ms(fl.p50), ms(op.p50),
 				ms(idle.p99), ms(fl.p99), ms(op.p99), ratio), "p99 <= 3x idle", check(ratio <= 3))
@@ -126,7 +126,7 @@ func (r *result) ownLevelRows(t *tableWriter) {
 		pick func(other) latency
 	}{{"GET namespace", func(o other) latency { return o.reads }}, {"ConfigMap create+delete", func(o other) latency { return o.writes }}} {
 		idle, own := k.pick(f.idle), k.pick(l.other)
-		ratio := float64(own.p99) / float64(idle.p99)
+		ratio := own.p99Over(idle)
 		t.row("other client, "+k.what+", while the operator converges in its own priority level",
 			fmt.Sprintf("p50 %s; p99 **%s (%.2fx idle)**", ms(own.p50), ms(own.p99), ratio), "p99 <= 3x idle", check(ratio <= 3))
 	}
