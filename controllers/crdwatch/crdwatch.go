@@ -6,15 +6,21 @@ package crdwatch
 import (
 	"context"
 	"strings"
+	"sync"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 // Reconciler calls OnChange with the API group of every CRD event, and again until the
@@ -24,6 +30,9 @@ type Reconciler struct {
 	Client    client.Reader
 	Discovery discovery.DiscoveryInterface
 	OnChange  []func(ctx context.Context, group string)
+
+	once   sync.Once
+	cached discovery.CachedDiscoveryInterface
 }
 
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=list;watch
@@ -51,8 +60,26 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{}, nil
 }
 
+// served asks discovery through a cache: at start every CRD of the cluster is reconciled
+// once, and asking the API server for each would fetch the whole discovery document once
+// per CRD. The cache is dropped at every CRD event after the initial list (changed) and
+// when it lacks the resource (a CRD it predates).
 func (r *Reconciler) served(group, plural string) bool {
-	groups, err := r.Discovery.ServerGroups()
+	cached := r.discovery()
+	if servedBy(cached, group, plural) {
+		return true
+	}
+	cached.Invalidate()
+	return servedBy(cached, group, plural)
+}
+
+func (r *Reconciler) discovery() discovery.CachedDiscoveryInterface {
+	r.once.Do(func() { r.cached = memory.NewMemCacheClient(r.Discovery) })
+	return r.cached
+}
+
+func servedBy(dc discovery.DiscoveryInterface, group, plural string) bool {
+	groups, err := dc.ServerGroups()
 	if err != nil {
 		return false
 	}
@@ -61,7 +88,7 @@ func (r *Reconciler) served(group, plural string) bool {
 			continue
 		}
 		for _, v := range g.Versions {
-			list, err := r.Discovery.ServerResourcesForGroupVersion(v.GroupVersion)
+			list, err := dc.ServerResourcesForGroupVersion(v.GroupVersion)
 			if err != nil {
 				continue
 			}
@@ -84,6 +111,30 @@ func crdMeta() *metav1.PartialObjectMetadata {
 // SetupWithManager watches CRD metadata only.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).Named("crdwatch").WithOptions(opts).
-		For(crdMeta(), builder.OnlyMetadata).
+		Watches(crdMeta(), changes{EnqueueRequestForObject: &handler.EnqueueRequestForObject{}, stale: func() { r.discovery().Invalidate() }}, builder.OnlyMetadata).
 		Complete(r)
+}
+
+// changes queues every CRD event, and first marks discovery's cached answer stale for the
+// events that are changes, not the CRDs found at start.
+type changes struct {
+	*handler.EnqueueRequestForObject
+	stale func()
+}
+
+func (h changes) Create(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if !e.IsInInitialList {
+		h.stale()
+	}
+	h.EnqueueRequestForObject.Create(ctx, e, q)
+}
+
+func (h changes) Update(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	h.stale()
+	h.EnqueueRequestForObject.Update(ctx, e, q)
+}
+
+func (h changes) Delete(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	h.stale()
+	h.EnqueueRequestForObject.Delete(ctx, e, q)
 }

@@ -72,16 +72,21 @@ func (w *Writer) lookup(gvk schema.GroupVersionKind) (bool, error) {
 	return false, nil
 }
 
-// Forget drops what is known of the resources of group, e.g. after a CRD of it changed.
+// Forget drops what is known of the resources of group, e.g. after a CRD of it changed. The
+// RESTMapper is reset only when the group was one looked up here: at start every CRD of
+// the cluster is reported, and a reset per CRD would have the next lookups fetch the
+// discovery document again each time.
 func (w *Writer) Forget(group string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	knew := false
 	for gvk := range w.known {
 		if gvk.Group == group {
 			delete(w.known, gvk)
+			knew = true
 		}
 	}
-	if rm, ok := w.client.RESTMapper().(meta.ResettableRESTMapper); ok {
+	if rm, ok := w.client.RESTMapper().(meta.ResettableRESTMapper); ok && knew {
 		rm.Reset()
 	}
 }

@@ -132,3 +132,34 @@ func conditionAt(api *odav1.ExposedAPI, typ string, generation int64) error {
 	}
 	return nil
 }
+
+// TestStartFetchesDiscoveryOnce: at start the CRD watch reconciles every CRD of the cluster.
+// It asks whether each is served from one fetch of the discovery document, and the RESTMapper
+// is reset only for the groups whose status the operator writes, so a start costs a few
+// requests for /api and /apis, not two or more per CRD.
+func TestStartFetchesDiscoveryOnce(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set, harness.ServiceMonitorCRD(t))
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		env.Implementation(t, ns, "web", 8080, true)
+		crdsSeen := harness.ReconcileCount(t, "crdwatch")
+		op := harness.StartOperator(t, env, harness.DefaultOptions())
+
+		api := harness.API(ns, "first", "/first", "web", 8080)
+		require.NoError(t, env.Client.Create(ctx, api))
+		waitReady(t, env, api, "https://20.0.0.1/first")
+		waitCRDsSeen(t, env, crdsSeen)
+		var crds apiextensionsv1.CustomResourceDefinitionList
+		require.NoError(t, env.Client.List(ctx, &crds))
+		var documents []string
+		for _, r := range op.Requests().All() {
+			if r.URL.Path == "/api" || r.URL.Path == "/apis" {
+				documents = append(documents, r.URL.Path)
+			}
+		}
+		t.Logf("%d requests for the discovery document with %d CRDs", len(documents), len(crds.Items))
+		assert.LessOrEqual(t, len(documents), 6, "requests for /api and /apis at start, with %d CRDs", len(crds.Items))
+	})
+}
