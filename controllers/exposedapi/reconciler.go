@@ -27,10 +27,17 @@ import (
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 )
 
+// Creator creates an object and sets the metadata the API server gave it.
+type Creator interface {
+	Create(ctx context.Context, obj client.Object) error
+}
+
 // Reconciler reconciles ExposedAPIs.
 type Reconciler struct {
 	// Client reads from the manager's cache and writes to the API server.
 	Client client.Client
+	// Creator creates the VirtualServices, reading back only their metadata; nil: Client.
+	Creator Creator
 	// APIReader reads the API server directly: the cache holds only the VirtualServices this
 	// operator labelled, so a name collision is looked at here.
 	APIReader client.Reader

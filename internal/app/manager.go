@@ -40,6 +40,7 @@ import (
 	"github.com/oda-canvas/api-operator-istio/controllers/metrics"
 	"github.com/oda-canvas/api-operator-istio/controllers/policies"
 	"github.com/oda-canvas/api-operator-istio/controllers/statuswrite"
+	"github.com/oda-canvas/api-operator-istio/internal/metacreate"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 	"github.com/oda-canvas/api-operator-istio/webhooks"
 )
@@ -229,6 +230,7 @@ func (op *Operator) setupControllers(o *Options) error {
 	mgr := op.Manager
 	r := &exposedapi.Reconciler{
 		Client:         mgr.GetClient(),
+		Creator:        metacreate.New(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper()),
 		APIReader:      mgr.GetAPIReader(),
 		Gateways:       op.Gateways,
 		Routes:         routeSettings(o),
