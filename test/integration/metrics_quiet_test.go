@@ -30,15 +30,22 @@ func discoveryRequests(op *harness.Operator) []string {
 	return out
 }
 
+// webPlane is a plane with the ingress gateway at 20.0.0.1 and a namespace with a ready
+// implementation Service "web" on port 8080.
+func webPlane(t *testing.T, set harness.CRDSet, extraCRDPaths ...string) (*harness.Env, string) {
+	env := harness.Start(t, set, extraCRDPaths...)
+	ns := env.Namespace(t, "components")
+	env.Gateway(t, "20.0.0.1", "")
+	env.Implementation(t, ns, "web", 8080, true)
+	return env, ns
+}
+
 // TestServiceMonitorCRDAbsentIsQuiet: without the ServiceMonitor CRD, reconciles (of metrics
 // APIs and of the others) send no discovery request: the answer is known until a CRD changes.
 func TestServiceMonitorCRDAbsentIsQuiet(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
-		env.Implementation(t, ns, "web", 8080, true)
+		env, ns := webPlane(t, set)
 		crdsSeen := harness.ReconcileCount(t, "crdwatch")
 		op := harness.StartOperator(t, env, harness.DefaultOptions())
 
@@ -92,10 +99,7 @@ func waitCRDsSeen(t *testing.T, env *harness.Env, before float64) {
 func TestAnnotationPatternsCacheNoServiceMonitors(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set, harness.ServiceMonitorCRD(t))
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
-		env.Implementation(t, ns, "web", 8080, true)
+		env, ns := webPlane(t, set, harness.ServiceMonitorCRD(t))
 		env.Pod(t, ns, "p1", map[string]string{"app": "web"})
 		o := harness.DefaultOptions()
 		o.OpenMetricsImplementation = app.DataDogAnnotation
@@ -140,10 +144,7 @@ func conditionAt(api *odav1.ExposedAPI, typ string, generation int64) error {
 func TestStartFetchesDiscoveryOnce(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set, harness.ServiceMonitorCRD(t))
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
-		env.Implementation(t, ns, "web", 8080, true)
+		env, ns := webPlane(t, set, harness.ServiceMonitorCRD(t))
 		crdsSeen := harness.ReconcileCount(t, "crdwatch")
 		op := harness.StartOperator(t, env, harness.DefaultOptions())
 
