@@ -6,7 +6,6 @@ package crdwatch
 import (
 	"context"
 	"strings"
-	"sync"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,7 +30,7 @@ type Reconciler struct {
 	Discovery discovery.DiscoveryInterface
 	OnChange  []func(ctx context.Context, group string)
 
-	once   sync.Once
+	// cached is Discovery behind a cache (SetupWithManager makes it).
 	cached discovery.CachedDiscoveryInterface
 }
 
@@ -65,17 +64,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // per CRD. The cache is dropped at every CRD event after the initial list (changed) and
 // when it lacks the resource (a CRD it predates).
 func (r *Reconciler) served(group, plural string) bool {
-	cached := r.discovery()
-	if servedBy(cached, group, plural) {
+	if servedBy(r.cached, group, plural) {
 		return true
 	}
-	cached.Invalidate()
-	return servedBy(cached, group, plural)
-}
-
-func (r *Reconciler) discovery() discovery.CachedDiscoveryInterface {
-	r.once.Do(func() { r.cached = memory.NewMemCacheClient(r.Discovery) })
-	return r.cached
+	r.cached.Invalidate()
+	return servedBy(r.cached, group, plural)
 }
 
 func servedBy(dc discovery.DiscoveryInterface, group, plural string) bool {
@@ -110,8 +103,9 @@ func crdMeta() *metav1.PartialObjectMetadata {
 
 // SetupWithManager watches CRD metadata only.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	r.cached = memory.NewMemCacheClient(r.Discovery)
 	return ctrl.NewControllerManagedBy(mgr).Named("crdwatch").WithOptions(opts).
-		Watches(crdMeta(), changes{EnqueueRequestForObject: &handler.EnqueueRequestForObject{}, stale: func() { r.discovery().Invalidate() }}, builder.OnlyMetadata).
+		Watches(crdMeta(), changes{EnqueueRequestForObject: &handler.EnqueueRequestForObject{}, stale: r.cached.Invalidate}, builder.OnlyMetadata).
 		Complete(r)
 }
 

@@ -36,7 +36,7 @@ type Creator interface {
 type Reconciler struct {
 	// Client reads from the manager's cache and writes to the API server.
 	Client client.Client
-	// Creator creates the VirtualServices, reading back only their metadata; nil: Client.
+	// Creator creates the VirtualServices, reading back only their metadata.
 	Creator Creator
 	// APIReader reads the API server directly: the cache holds only the VirtualServices this
 	// operator labelled, so a name collision is looked at here.

@@ -78,7 +78,7 @@ func (r *Reconciler) programRoute(ctx context.Context, api *odav1.ExposedAPI, ob
 		if err := controllerutil.SetControllerReference(api, vs, r.Client.Scheme()); err != nil {
 			return nil, "", err
 		}
-		if err := r.create(ctx, vs); err != nil {
+		if err := r.Creator.Create(ctx, vs); err != nil {
 			return nil, "", err
 		}
 		return vs, "Created", nil
@@ -101,13 +101,6 @@ func (r *Reconciler) programRoute(ctx context.Context, api *odav1.ExposedAPI, ob
 		return nil, "", err
 	}
 	return vs, "Updated", nil
-}
-
-func (r *Reconciler) create(ctx context.Context, obj client.Object) error {
-	if r.Creator != nil {
-		return r.Creator.Create(ctx, obj)
-	}
-	return r.Client.Create(ctx, obj)
 }
 
 // withdrawRoute deletes the API's own VirtualService, if it has one.

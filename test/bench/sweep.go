@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oda-canvas/api-operator-istio/internal/app"
 )
 
 // limited is the operator converging with one client-side limit while the other client
@@ -64,7 +66,7 @@ func limitedRun(ctx context.Context, p *plane, c config, qps int) (limited, erro
 	say("N=%d: the operator with %s beside the other client", n, qpsName(qps))
 	var args []string // the defaults: no limit
 	if qps > 0 {
-		args = []string{fmt.Sprintf("--kube-api-qps=%d", qps)} // and the operator's default burst, twice that
+		args = []string{fmt.Sprintf("--kube-api-qps=%d", qps)} // and the operator's default burst
 	}
 	conv, o, _, err := besideOther(ctx, p, c, ns, n, args...)
 	l := limited{qps: qps, conv: conv, other: o}
@@ -79,7 +81,8 @@ func qpsName(q int) string {
 	if q == 0 {
 		return "no limit"
 	}
-	return fmt.Sprintf("--kube-api-qps=%d (burst %d)", q, 2*q)
+	_, burst := (&app.Options{KubeAPIQPS: float64(q)}).RateLimit()
+	return fmt.Sprintf("--kube-api-qps=%d (burst %d)", q, burst)
 }
 
 // sweepRows show, per limit, the convergence and the other client's p99 against idle: the
