@@ -40,6 +40,7 @@ import (
 	"github.com/oda-canvas/api-operator-istio/controllers/metrics"
 	"github.com/oda-canvas/api-operator-istio/controllers/policies"
 	"github.com/oda-canvas/api-operator-istio/controllers/statuswrite"
+	"github.com/oda-canvas/api-operator-istio/internal/cachesync"
 	"github.com/oda-canvas/api-operator-istio/internal/metacreate"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 	"github.com/oda-canvas/api-operator-istio/webhooks"
@@ -170,6 +171,7 @@ func managerOptions(o *Options) ctrl.Options {
 	opts := ctrl.Options{
 		Scheme:                  Scheme(),
 		MapperProvider:          newMapper,
+		NewCache:                cachesync.New,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress:  o.HealthProbeBindAddress,
 		PprofBindAddress:        o.PprofBindAddress,
@@ -219,7 +221,7 @@ func gatewayCache(cfg *rest.Config, mgr ctrl.Manager, o *Options) (cache.Cache, 
 	if o.IngressGatewayNamespace != "" {
 		opts.DefaultNamespaces = map[string]cache.Config{o.IngressGatewayNamespace: {}}
 	}
-	c, err := cache.New(cfg, opts)
+	c, err := cachesync.New(cfg, opts)
 	if err != nil {
 		return nil, fmt.Errorf("creating the gateway cache: %w", err)
 	}
