@@ -30,7 +30,7 @@ type Cache struct {
 
 	started atomic.Bool
 	mu      sync.Mutex
-	early   []cache.Informer // informers asked for before the start
+	asked   map[string]cache.Informer // every informer handed out, by what it was asked for
 }
 
 // New is cache.New, wrapped; it fits ctrl.Options.NewCache.
@@ -43,7 +43,7 @@ func New(cfg *rest.Config, opts cache.Options) (cache.Cache, error) {
 }
 
 // Wrap wraps c.
-func Wrap(c cache.Cache) *Cache { return &Cache{Cache: c} }
+func Wrap(c cache.Cache) *Cache { return &Cache{Cache: c, asked: map[string]cache.Informer{}} }
 
 // Start starts the cache.
 func (c *Cache) Start(ctx context.Context) error {
@@ -51,12 +51,13 @@ func (c *Cache) Start(ctx context.Context) error {
 	return c.Cache.Start(ctx)
 }
 
-// WaitForCacheSync waits for the informers asked for before the start, then has the cache
-// check all of its informers: by then, the ones it started with have synced.
+// WaitForCacheSync waits for the informers it handed out, then has the cache check all of
+// its informers (a read may have made one): by then, those have synced. The watches of
+// the controllers ask this each, while the others' informers may still be listing.
 func (c *Cache) WaitForCacheSync(ctx context.Context) bool {
 	c.mu.Lock()
-	checkers := make([]toolscache.DoneChecker, 0, len(c.early))
-	for _, inf := range c.early {
+	checkers := make([]toolscache.DoneChecker, 0, len(c.asked))
+	for _, inf := range c.asked {
 		checkers = append(checkers, inf.HasSyncedChecker())
 	}
 	c.mu.Unlock()
@@ -67,26 +68,44 @@ func (c *Cache) WaitForCacheSync(ctx context.Context) bool {
 // informer to sync when the cache has started, as the cache's own does.
 func (c *Cache) GetInformer(ctx context.Context, obj client.Object, opts ...cache.InformerGetOption) (cache.Informer, error) {
 	inf, err := c.Cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
-	return c.informer(ctx, inf, err, fmt.Sprintf("%T", obj), opts)
+	return c.informer(ctx, inf, err, objectKey(obj), fmt.Sprintf("%T", obj), opts)
 }
 
 // GetInformerForKind is GetInformer by kind.
 func (c *Cache) GetInformerForKind(ctx context.Context, gvk schema.GroupVersionKind, opts ...cache.InformerGetOption) (cache.Informer, error) {
 	inf, err := c.Cache.GetInformerForKind(ctx, gvk, cache.BlockUntilSynced(false))
-	return c.informer(ctx, inf, err, gvk.String(), opts)
+	return c.informer(ctx, inf, err, "kind "+gvk.String(), gvk.String(), opts)
 }
 
-func (c *Cache) informer(ctx context.Context, inf cache.Informer, err error, what string, opts []cache.InformerGetOption) (cache.Informer, error) {
+// RemoveInformer removes obj's informer, and stops waiting for it.
+func (c *Cache) RemoveInformer(ctx context.Context, obj client.Object) error {
+	c.mu.Lock()
+	if gone, ok := c.asked[objectKey(obj)]; ok {
+		for k, inf := range c.asked {
+			if inf == gone { // also asked for by kind
+				delete(c.asked, k)
+			}
+		}
+	}
+	c.mu.Unlock()
+	return c.Cache.RemoveInformer(ctx, obj)
+}
+
+// objectKey names what obj asks an informer of: its type, and for metadata-only and
+// unstructured objects the kind they carry.
+func objectKey(obj client.Object) string {
+	return fmt.Sprintf("%T %s", obj, obj.GetObjectKind().GroupVersionKind())
+}
+
+func (c *Cache) informer(ctx context.Context, inf cache.Informer, err error, key, what string, opts []cache.InformerGetOption) (cache.Informer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !c.started.Load() {
-		c.mu.Lock()
-		c.early = append(c.early, inf)
-		c.mu.Unlock()
-		return &informer{Informer: inf, ctx: ctx}, nil
-	}
-	if blocks(opts) && !toolscache.WaitFor(ctx, "", inf.HasSyncedChecker()) {
+	c.mu.Lock()
+	c.asked[key] = inf
+	c.mu.Unlock()
+	// Before the start the cache's own does not wait either.
+	if c.started.Load() && blocks(opts) && !toolscache.WaitFor(ctx, "", inf.HasSyncedChecker()) {
 		// The cache's own error for the same wait.
 		return nil, apierrors.NewTimeoutError(fmt.Sprintf("failed waiting for %s Informer to sync", what), 0)
 	}

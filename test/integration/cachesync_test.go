@@ -108,7 +108,8 @@ func testInitialList(t *testing.T, c *cachesync.Cache) {
 }
 
 // testGivesUp: an informer that cannot sync (its lists are forbidden) makes GetInformer
-// return the cache's own timeout error when the asker's context ends, not block.
+// return the cache's own timeout error when the asker's context ends, not block; once it
+// is removed, the cache no longer waits for it.
 func testGivesUp(t *testing.T, c *cachesync.Cache) {
 	startCache(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -116,4 +117,9 @@ func testGivesUp(t *testing.T, c *cachesync.Cache) {
 	_, err := c.GetInformer(ctx, &corev1.ConfigMap{})
 	require.Error(t, err)
 	assert.True(t, apierrors.IsTimeout(err), "the cache's own timeout error: %v", err)
+
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, c.RemoveInformer(ctx, &corev1.ConfigMap{}))
+	assert.True(t, c.WaitForCacheSync(ctx), "a removed informer is not waited for")
 }
