@@ -23,6 +23,7 @@ import (
 	"github.com/oda-canvas/api-operator-istio/controllers/crdwatch"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/controllers/httproute"
+	"github.com/oda-canvas/api-operator-istio/internal/cachesync"
 )
 
 // gatewayAPIWiring gives the HTTPRoute builder its caches and watches once the Gateway API
@@ -152,7 +153,7 @@ func (w *gatewayAPIWiring) newCache(obj client.Object, by cache.ByObject, namesp
 	if namespaces != nil {
 		opts.DefaultNamespaces, opts.NewInformer = namespaces, nil
 	}
-	c, err := cache.New(w.mgr.GetConfig(), opts)
+	c, err := cachesync.New(w.mgr.GetConfig(), opts)
 	if err != nil {
 		return nil, fmt.Errorf("creating the %T cache: %w", obj, err)
 	}
