@@ -5,7 +5,7 @@
 // 100 ms: a start waits for the informers made before it (the indexed ones), then each
 // watch for its informer, then for its handler to have seen the initial list, each wait
 // rounded up to the next poll. That was 0.4 s of every start before the first reconcile,
-// while the informers themselves had synced in a fraction of it. client-go 1.37's
+// while the informers themselves had synced in a fraction of it. client-go v0.37's
 // informers and handler registrations say when they are synced on a channel (DoneChecker);
 // this wrapper waits on those, and leaves the cache's own checks in place behind them.
 package cachesync

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // userHZ is the unit of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux).
@@ -104,4 +105,24 @@ func (t cpuTimes) total() float64 { return t.apiserver + t.etcd + t.operator + t
 func (t cpuTimes) String() string {
 	return fmt.Sprintf("%.0f s (API server %.0f, etcd %.0f, operator %.0f, bench client %.0f; other processes %.0f)",
 		t.total(), t.apiserver, t.etcd, t.operator, t.bench, max(0, t.machine-t.total()))
+}
+
+// quietCores is how much of the machine may be busy for it to count as quiet.
+const quietCores = 0.2
+
+// waitQuiet waits, at most limit, until the machine used under quietCores over half a
+// second, and returns how long it waited: the load of what ran before (the API server
+// catching up after a convergence run, its GC) then no longer takes the CPU from figures
+// that are of an otherwise idle plane.
+func waitQuiet(limit time.Duration, busy func() float64) time.Duration {
+	const window = 500 * time.Millisecond
+	start := time.Now()
+	for time.Since(start)+window <= limit {
+		before := busy()
+		time.Sleep(window)
+		if busy()-before < quietCores*window.Seconds() {
+			break
+		}
+	}
+	return time.Since(start)
 }

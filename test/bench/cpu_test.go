@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -27,4 +28,14 @@ func TestCPUOf(t *testing.T) {
 func TestBusyTicks(t *testing.T) {
 	// user nice system idle iowait irq softirq steal guest guest_nice
 	assert.InDelta(t, 10+1+5+2+3+4, busyTicks("cpu  10 1 5 900 7 2 3 4 99 99"), 1e-9, "idle, iowait and guest left out")
+}
+
+func TestWaitQuiet(t *testing.T) {
+	var ticks float64
+	busy := func() float64 { ticks++; return ticks } // a core busy for every look: never quiet
+	waited := waitQuiet(1100*time.Millisecond, busy)
+	assert.GreaterOrEqual(t, waited, time.Second, "a busy machine is looked at again (two half-second looks fit the limit)")
+	assert.LessOrEqual(t, waited, 1100*time.Millisecond, "but no longer than the limit")
+	idle := func() float64 { return 42 }
+	assert.Less(t, waitQuiet(time.Minute, idle), time.Second, "an idle machine after one look")
 }

@@ -57,6 +57,8 @@ const (
 
 func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Object) (admission, error) {
 	var a admission
+	// Right after the fairness sweep the API server may still be catching up.
+	say("admission: the machine quiet after %s", secs(waitQuiet(30*time.Second, machineCPU)))
 	say("admission: handlers called directly")
 	var err error
 	if a.direct, err = direct(c); err != nil {
