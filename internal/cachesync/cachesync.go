@@ -68,13 +68,13 @@ func (c *Cache) WaitForCacheSync(ctx context.Context) bool {
 // informer to sync when the cache has started, as the cache's own does.
 func (c *Cache) GetInformer(ctx context.Context, obj client.Object, opts ...cache.InformerGetOption) (cache.Informer, error) {
 	inf, err := c.Cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
-	return c.informer(ctx, inf, err, objectKey(obj), fmt.Sprintf("%T", obj), opts)
+	return c.informer(ctx, inf, err, objectKey(obj), opts)
 }
 
 // GetInformerForKind is GetInformer by kind.
 func (c *Cache) GetInformerForKind(ctx context.Context, gvk schema.GroupVersionKind, opts ...cache.InformerGetOption) (cache.Informer, error) {
 	inf, err := c.Cache.GetInformerForKind(ctx, gvk, cache.BlockUntilSynced(false))
-	return c.informer(ctx, inf, err, "kind "+gvk.String(), gvk.String(), opts)
+	return c.informer(ctx, inf, err, gvk.String(), opts)
 }
 
 // RemoveInformer removes obj's informer, and stops waiting for it.
@@ -94,10 +94,15 @@ func (c *Cache) RemoveInformer(ctx context.Context, obj client.Object) error {
 // objectKey names what obj asks an informer of: its type, and for metadata-only and
 // unstructured objects the kind they carry.
 func objectKey(obj client.Object) string {
-	return fmt.Sprintf("%T %s", obj, obj.GetObjectKind().GroupVersionKind())
+	if gvk := obj.GetObjectKind().GroupVersionKind(); !gvk.Empty() {
+		return fmt.Sprintf("%T %s", obj, gvk)
+	}
+	return fmt.Sprintf("%T", obj)
 }
 
-func (c *Cache) informer(ctx context.Context, inf cache.Informer, err error, key, what string, opts []cache.InformerGetOption) (cache.Informer, error) {
+// informer records inf under key, the name of what it was asked for, and waits for it
+// as opts say.
+func (c *Cache) informer(ctx context.Context, inf cache.Informer, err error, key string, opts []cache.InformerGetOption) (cache.Informer, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +112,7 @@ func (c *Cache) informer(ctx context.Context, inf cache.Informer, err error, key
 	// Before the start the cache's own does not wait either.
 	if c.started.Load() && blocks(opts) && !toolscache.WaitFor(ctx, "", inf.HasSyncedChecker()) {
 		// The cache's own error for the same wait.
-		return nil, apierrors.NewTimeoutError(fmt.Sprintf("failed waiting for %s Informer to sync", what), 0)
+		return nil, apierrors.NewTimeoutError(fmt.Sprintf("failed waiting for %s Informer to sync", key), 0)
 	}
 	return &informer{Informer: inf, ctx: ctx}, nil
 }
