@@ -38,6 +38,7 @@ type convergence struct {
 	reconciles       string        // by controller and result, and work queue retries
 	waits            string        // the ExposedAPI workers' load and the operator's request latency
 	rounds           int           // runs of each, the figures their medians (1: one run)
+	roundRatios      []float64     // each round's operator time over that round's own floor, in order
 	firstAPI         time.Duration // from the operator's start to its first converged API
 	allAPIs          time.Duration // to its last: the rest of the run is the Component's entries
 	// CPU used by every process of the machine's run, during the floor's and the operator's

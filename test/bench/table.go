@@ -56,6 +56,9 @@ func (r *result) convergenceRows(t *tableWriter) {
 		}
 		t.row(fmt.Sprintf("convergence N=%d: operator (defaults) / floor%s", cv.n, how), fmt.Sprintf("%s (%.0f APIs/s) / %s: **%.2fx**",
 			secs(cv.operator), float64(cv.n)/cv.operator.Seconds(), secs(cv.floor), ratio), target, met)
+		if len(cv.roundRatios) > 1 {
+			t.row(fmt.Sprintf("N=%d: each round, the operator over that round's own floor", cv.n), ratios(cv.roundRatios), "-", nil)
+		}
 		if cv.floor64 > 0 {
 			t.row(fmt.Sprintf("N=%d: the floor with %d / %d APIs in flight (the faster is the floor above)", cv.n, floorInFlight, wideFloorInFlight),
 				fmt.Sprintf("%s / %s", secs(cv.floor16), secs(cv.floor64)), "-", nil)
@@ -83,6 +86,15 @@ func (r *result) convergenceRows(t *tableWriter) {
 		t.row("scaling time(5000)/time(500): operator (the floor's own)", fmt.Sprintf("%.2f (%.2f)", s,
 			floors[5000].Seconds()/floors[500].Seconds()), "<= 11", check(s <= 11))
 	}
+}
+
+// ratios lists rs as "1.10x, 1.32x".
+func ratios(rs []float64) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = fmt.Sprintf("%.2fx", r)
+	}
+	return strings.Join(s, ", ")
 }
 
 func (r *result) fairnessRows(t *tableWriter) {

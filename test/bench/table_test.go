@@ -11,7 +11,7 @@ func TestTableTargets(t *testing.T) {
 	r := &result{
 		conv: []convergence{
 			{n: 500, operator: 5 * time.Second, floor: 4 * time.Second},
-			{n: 1000, operator: 11 * time.Second, floor: 10 * time.Second, floorEvents: 15 * time.Second},
+			{n: 1000, operator: 11 * time.Second, floor: 10 * time.Second, floorEvents: 15 * time.Second, rounds: 3, roundRatios: []float64{1.1, 1.254, 0.98}},
 			{n: 5000, operator: 65 * time.Second, floor: 50 * time.Second},
 		},
 		fairness: fairness{n: 5000, idle: other{reads: latency{2 * ms, 10 * ms}, writes: latency{5 * ms, 20 * ms}, requests: 300},
@@ -24,7 +24,8 @@ func TestTableTargets(t *testing.T) {
 	}
 	got := r.table(config{extraPods: 5000, admissionCreates: 300, concurrency: 8, idle: time.Minute})
 	for _, want := range []string{
-		"| convergence N=1000: operator (defaults) / floor | 11.0 s (91 APIs/s) / 10.0 s: **1.10x** | <= 1.2x floor | yes |",
+		"| convergence N=1000: operator (defaults) / floor (medians of 3 rounds) | 11.0 s (91 APIs/s) / 10.0 s: **1.10x** | <= 1.2x floor | yes |",
+		"| N=1000: each round, the operator over that round's own floor | 1.10x, 1.25x, 0.98x | - | - |",
 		"| convergence N=5000: operator (defaults) / floor | 65.0 s (77 APIs/s) / 50.0 s: **1.30x** | <= 1.2x floor | **no** |",
 		"| convergence N=500: operator (defaults) / floor | 5.0 s (100 APIs/s) / 4.0 s: **1.25x** | - | - |",
 		"| N=1000: the floor with an Event per API (3 writes) | 15.0 s: 1.50x the 2-write floor | - | - |",
@@ -55,4 +56,19 @@ func TestTableSaysWhichOperatorFlags(t *testing.T) {
 	}
 	assert(config{}, "The operator runs with its default settings (no client-side rate limit) as a service account")
 	assert(config{operatorFlags: "--max-concurrent-reconciles=64"}, "The operator runs with its default settings and --max-concurrent-reconciles=64 as")
+}
+
+func TestMedianRunKeepsEachRoundsRatio(t *testing.T) {
+	s := time.Second
+	got := medianRun([]convergence{
+		{operator: 12 * s, floor16: 10 * s, floor64: 8 * s},
+		{operator: 9 * s, floor16: 9 * s, floor64: 10 * s},
+		{operator: 11 * s, floor16: 11 * s, floor64: 12 * s},
+	})
+	if got.operator != 11*s || got.floor16 != 10*s || got.floor64 != 10*s || got.floor != 10*s || got.rounds != 3 {
+		t.Errorf("medians: got operator %s, floors %s / %s, floor %s, rounds %d", got.operator, got.floor16, got.floor64, got.floor, got.rounds)
+	}
+	if want := "1.50x, 1.00x, 1.00x"; ratios(got.roundRatios) != want {
+		t.Errorf("round ratios: got %s, want %s", ratios(got.roundRatios), want)
+	}
 }
