@@ -218,7 +218,7 @@ func measureOnce(ctx context.Context, p *plane, c config, apis []*odav1.ExposedA
 	}
 	conv.floor16, conv.floor64 = fl, flWide
 	conv.floor, conv.floorEvents, conv.floorCPU = min(fl, flWide), flEvents, floorCPU
-	say("N=%d: operator %s, floor %s", n, conv.operator.Round(time.Millisecond), conv.floor.Round(time.Millisecond))
+	say("N=%d: operator %s, floor %s; CPU during the operator's run %s, the floor's %s", n, conv.operator.Round(time.Millisecond), conv.floor.Round(time.Millisecond), conv.operatorCPU, floorCPU)
 	return conv, err
 }
 
