@@ -389,7 +389,6 @@ func medianRun(runs []convergence) convergence {
 	out.floor16 = pick(func(r convergence) time.Duration { return r.floor16 })
 	out.floor64 = pick(func(r convergence) time.Duration { return r.floor64 })
 	out.floor, out.floorEvents, out.rounds = min(out.floor16, out.floor64), runs[0].floorEvents, len(runs)
-	out.roundRatios = nil
 	for _, r := range runs {
 		out.roundRatios = append(out.roundRatios, r.operator.Seconds()/min(r.floor16, r.floor64).Seconds())
 	}
