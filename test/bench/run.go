@@ -390,7 +390,7 @@ func medianRun(runs []convergence) convergence {
 	out.floor64 = pick(func(r convergence) time.Duration { return r.floor64 })
 	out.floor, out.floorEvents, out.rounds = min(out.floor16, out.floor64), runs[0].floorEvents, len(runs)
 	for _, r := range runs {
-		out.roundRatios = append(out.roundRatios, r.operator.Seconds()/min(r.floor16, r.floor64).Seconds())
+		out.roundRatios = append(out.roundRatios, r.operator.Seconds()/r.floor.Seconds())
 	}
 	return out
 }

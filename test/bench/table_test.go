@@ -61,9 +61,9 @@ func TestTableSaysWhichOperatorFlags(t *testing.T) {
 func TestMedianRunKeepsEachRoundsRatio(t *testing.T) {
 	s := time.Second
 	got := medianRun([]convergence{
-		{operator: 12 * s, floor16: 10 * s, floor64: 8 * s},
-		{operator: 9 * s, floor16: 9 * s, floor64: 10 * s},
-		{operator: 11 * s, floor16: 11 * s, floor64: 12 * s},
+		{operator: 12 * s, floor16: 10 * s, floor64: 8 * s, floor: 8 * s},
+		{operator: 9 * s, floor16: 9 * s, floor64: 10 * s, floor: 9 * s},
+		{operator: 11 * s, floor16: 11 * s, floor64: 12 * s, floor: 11 * s},
 	})
 	if got.operator != 11*s || got.floor16 != 10*s || got.floor64 != 10*s || got.floor != 10*s || got.rounds != 3 {
 		t.Errorf("medians: got operator %s, floors %s / %s, floor %s, rounds %d", got.operator, got.floor16, got.floor64, got.floor, got.rounds)
