@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -77,7 +76,7 @@ func (r *Reconciler) track(old, obj client.Object, q queue) {
 	entry := true
 	if old != nil {
 		prev := old.(*odav1.ExposedAPI)
-		if entry = entryChanged(prev, api); !entry && settled(prev) == settled(api) {
+		if entry = entryChanged(prev, api); !entry && exposedapi.Settled(prev) == exposedapi.Settled(api) {
 			return
 		}
 	}
@@ -86,7 +85,7 @@ func (r *Reconciler) track(old, obj client.Object, q queue) {
 		r.leave(old, q)
 	}
 	for _, req := range reqs {
-		r.gather.settle(req.NamespacedName, client.ObjectKeyFromObject(api), settled(api))
+		r.gather.settle(req.NamespacedName, client.ObjectKeyFromObject(api), exposedapi.Settled(api))
 		if entry {
 			r.gather.changed(req.NamespacedName)
 		}
@@ -124,10 +123,4 @@ func toParent(o client.Object) []reconcile.Request {
 // entryChanged: the facts of o's entry differ in n, or its parent.
 func entryChanged(o, n *odav1.ExposedAPI) bool {
 	return factsOf(o) != factsOf(n) || !equality.Semantic.DeepEqual(o.OwnerReferences, n.OwnerReferences)
-}
-
-// settled: this operator has reconciled api at its generation, and wrote what it found.
-func settled(api *odav1.ExposedAPI) bool {
-	c := meta.FindStatusCondition(api.Status.Conditions, exposedapi.ConditionReady)
-	return c != nil && c.ObservedGeneration == api.Generation
 }

@@ -1,5 +1,11 @@
 package exposedapi
 
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
 // Condition types of an ExposedAPI.
 const (
 	// ConditionAccepted: the spec is valid and the route it asks for is free.
@@ -26,3 +32,10 @@ const (
 	ReasonNoIngressAddress       = "NoIngressAddress"
 	ReasonImplementationNotReady = "ImplementationNotReady"
 )
+
+// Settled tells whether this operator has reconciled api at its current generation and
+// written what it found: its Ready condition was observed at that generation.
+func Settled(api *odav1.ExposedAPI) bool {
+	c := meta.FindStatusCondition(api.Status.Conditions, ConditionReady)
+	return c != nil && c.ObservedGeneration == api.Generation
+}

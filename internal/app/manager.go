@@ -43,6 +43,7 @@ import (
 	"github.com/oda-canvas/api-operator-istio/internal/cachesync"
 	"github.com/oda-canvas/api-operator-istio/internal/metacreate"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
+	"github.com/oda-canvas/api-operator-istio/internal/statemetrics"
 	"github.com/oda-canvas/api-operator-istio/webhooks"
 )
 
@@ -133,6 +134,9 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	}
 	op := &Operator{Manager: mgr, Status: statuswrite.New(mgr.GetClient(), dc), Gateways: gateways, discovery: dc}
 	if err := op.setupControllers(o); err != nil {
+		return nil, err
+	}
+	if err := statemetrics.Add(mgr); err != nil {
 		return nil, err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
