@@ -15,12 +15,12 @@ all: build
 ##@ Development
 
 .PHONY: manifests
-manifests: ## Generate the CRDs (config/crd; test-only Component and ServiceMonitor CRDs in test/crds) and RBAC (config/rbac) from the Go sources.
+manifests: ## Generate the CRDs (config/crd; test-only Component, ServiceMonitor and PodMonitor CRDs in test/crds) and RBAC (config/rbac) from the Go sources.
 	go tool controller-gen crd paths=./api/... output:crd:dir=config/crd/bases
 	mv config/crd/bases/oda.tmforum.org_components.yaml test/crds/oda.tmforum.org_components.yaml
 	cp config/crd/bases/oda.tmforum.org_exposedapis.yaml charts/api-operator-istio/files/
 	tmp=$$(mktemp -d) && go tool controller-gen crd paths=github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1 output:crd:dir=$$tmp \
-	  && cp $$tmp/monitoring.coreos.com_servicemonitors.yaml test/crds/ && rm -rf $$tmp
+	  && cp $$tmp/monitoring.coreos.com_servicemonitors.yaml $$tmp/monitoring.coreos.com_podmonitors.yaml test/crds/ && rm -rf $$tmp
 	go tool controller-gen webhook paths=./webhooks/... output:webhook:dir=config/webhook
 	go tool controller-gen rbac:roleName=api-operator-istio paths=./controllers/... paths=./certs/... paths=./internal/... output:rbac:dir=config/rbac
 

@@ -74,6 +74,7 @@ var valueSets = map[string][]string{
 	"httproute":         {"routeAPI=HTTPRoute", "watchNamespaces={components,team-b}"},
 	"httproute-bare-gw": {"routeAPI=HTTPRoute", "componentGateway=component-gateway"},
 	"flow-control":      {"flowControl.enabled=true", "flowControl.nominalConcurrencyShares=3"},
+	"pod-monitor":       {"metrics.podMonitor.enabled=true", "metrics.podMonitor.labels.release=kps", "metrics.podMonitor.interval=1m30s"},
 }
 
 func TestLint(t *testing.T) {
@@ -85,7 +86,8 @@ func TestLint(t *testing.T) {
 // on a control plane with our CRDs and cert-manager's.
 func TestRenderingsApply(t *testing.T) {
 	certManagerCRDs := filepath.Join(harness.ModuleDir(t, "github.com/cert-manager/cert-manager"), "deploy", "crds")
-	env := harness.Start(t, harness.Generated, certManagerCRDs)
+	podMonitorCRD := filepath.Join(harness.RepoRoot(t), "test", "crds", "monitoring.coreos.com_podmonitors.yaml")
+	env := harness.Start(t, harness.Generated, certManagerCRDs, podMonitorCRD)
 	for _, ns := range []string{releaseNS, "components", "team-b", "istio-system"} {
 		env.Namespace(t, ns)
 	}
@@ -178,12 +180,42 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"logLevel=loud", "logLevel"},
 		{"internalSegments={managementFunction,metrics}", "internalSegments"},
 		{"routeAPI=Ingress", "routeAPI"},
+		{"metrics.podMonitor.interval=often", "interval"},
 	} {
 		out, err := helm(t, "template", release, chartDir(t), "--set", c.set)
 		require.Error(t, err, c.set)
 		assert.Contains(t, out, "values don't meet the specifications of the schema", c.set)
 		assert.Contains(t, out, c.want, c.set)
 	}
+}
+
+// TestPodMonitorScrapesEveryReplica: off by default; on, it selects the Deployment's pods
+// and scrapes the container's metrics port, with the labels a Prometheus selects it by.
+func TestPodMonitorScrapesEveryReplica(t *testing.T) {
+	for _, obj := range render(t) {
+		assert.NotEqual(t, "PodMonitor", obj.GetKind(), "none by default")
+	}
+	objs := render(t, valueSets["pod-monitor"]...)
+	monitor, deployment := find(t, objs, "PodMonitor", "canvas-api-operator-istio"), find(t, objs, "Deployment", "canvas-api-operator-istio")
+	assert.Equal(t, "kps", monitor.GetLabels()["release"])
+	selector, _, _ := unstructured.NestedStringMap(monitor.Object, "spec", "selector", "matchLabels")
+	podLabels, _, _ := unstructured.NestedStringMap(deployment.Object, "spec", "template", "metadata", "labels")
+	require.NotEmpty(t, selector)
+	for k, v := range selector {
+		assert.Equal(t, v, podLabels[k], "the PodMonitor selects the operator's pods by %s", k)
+	}
+	endpoints, _, _ := unstructured.NestedSlice(monitor.Object, "spec", "podMetricsEndpoints")
+	require.Len(t, endpoints, 1)
+	endpoint := endpoints[0].(map[string]any)
+	assert.Equal(t, "1m30s", endpoint["interval"])
+	var metricsPort int32
+	for _, p := range container(t, objs).Ports {
+		if p.Name == endpoint["port"] {
+			metricsPort = p.ContainerPort
+		}
+	}
+	assert.Equal(t, int32(8080), metricsPort, "the endpoint names the container's metrics port")
+	assert.Contains(t, container(t, objs).Args, "--metrics-bind-address=:8080")
 }
 
 // TestPodDisruptionBudgetLetsNodesDrain: with two replicas one may go; with one, a budget
