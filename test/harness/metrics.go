@@ -20,7 +20,8 @@ func ReconcileCount(t testing.TB, controller string) float64 {
 
 // Gauge is the value of the gauge name whose labels include labels, from the process's
 // metrics registry (the one the operator's metrics endpoint serves); false when there is
-// no such series. More than one such series fails the test.
+// no such series. More than one such series fails the test. It may be called from any
+// goroutine (assert.Never polls in its own).
 func Gauge(t testing.TB, name string, labels map[string]string) (float64, bool) {
 	t.Helper()
 	found := series(t, name, labels)
@@ -30,7 +31,7 @@ func Gauge(t testing.TB, name string, labels map[string]string) (float64, bool) 
 	case 1:
 		return found[0].GetGauge().GetValue(), true
 	}
-	t.Fatalf("%d series of %s with labels %v", len(found), name, labels)
+	t.Errorf("%d series of %s with labels %v", len(found), name, labels)
 	return 0, false
 }
 
@@ -39,7 +40,8 @@ func series(t testing.TB, name string, labels map[string]string) []*dto.Metric {
 	t.Helper()
 	families, err := metrics.Registry.Gather()
 	if err != nil {
-		t.Fatal(err)
+		t.Errorf("gathering metrics: %v", err)
+		return nil
 	}
 	var found []*dto.Metric
 	for _, f := range families {
