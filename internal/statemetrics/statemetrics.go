@@ -40,7 +40,9 @@ type Collector struct {
 }
 
 // Describe sends the descriptors of every metric Collect sends.
-func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) { describe(ch) }
+
+func describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{apisDesc, pendingDesc, conditionsDesc} {
 		ch <- d
 	}
@@ -100,7 +102,7 @@ func init() { metrics.Registry.MustRegister(process{}) }
 
 type process struct{}
 
-func (process) Describe(ch chan<- *prometheus.Desc) { (&Collector{}).Describe(ch) }
+func (process) Describe(ch chan<- *prometheus.Desc) { describe(ch) }
 
 func (process) Collect(ch chan<- prometheus.Metric) {
 	if c := leading.Load(); c != nil {
@@ -108,13 +110,10 @@ func (process) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// exporter serves its Collector's counts while its replica leads, once its cache has
+// exporter serves the counts of its cache while its replica leads, once the cache has
 // synced: only one replica reports them, so that a scrape of every pod counts each API
 // once, and never from a cache still filling.
-type exporter struct {
-	cache cache.Cache
-	c     *Collector
-}
+type exporter struct{ cache cache.Cache }
 
 func (exporter) NeedLeaderElection() bool { return true }
 
@@ -122,13 +121,12 @@ func (e exporter) Start(ctx context.Context) error {
 	if !e.cache.WaitForCacheSync(ctx) {
 		return nil // stopped before the cache synced
 	}
-	leading.Store(e.c)
+	c := &Collector{Reader: e.cache}
+	leading.Store(c)
 	<-ctx.Done()
-	leading.CompareAndSwap(e.c, nil)
+	leading.CompareAndSwap(c, nil)
 	return nil
 }
 
 // Add has mgr serve the counts of the ExposedAPIs in its cache while it leads.
-func Add(mgr manager.Manager) error {
-	return mgr.Add(exporter{cache: mgr.GetCache(), c: &Collector{Reader: mgr.GetCache()}})
-}
+func Add(mgr manager.Manager) error { return mgr.Add(exporter{cache: mgr.GetCache()}) }

@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/internal/app"
@@ -38,17 +38,15 @@ func TestStateMetrics(t *testing.T) {
 		}
 
 		// Counted straight from the API server, before any operator ran: both pending.
-		direct := collect(t, &statemetrics.Collector{Reader: env.Client}, ns)
-		assert.Equal(t, map[string]float64{"exposedapis": 2, "pending": 2}, direct)
-		_, reported := harness.Gauge(t, "api_operator_istio_exposedapis", map[string]string{"namespace": ns})
-		assert.False(t, reported, "no operator leads: nothing on the endpoint")
+		direct := prometheus.NewPedanticRegistry()
+		require.NoError(t, direct.Register(&statemetrics.Collector{Reader: env.Client}))
+		assert.Equal(t, map[string]float64{"exposedapis": 2, "pending": 2}, gauges(t, direct, ns))
+		assert.Empty(t, gauges(t, metrics.Registry, ns), "no operator leads: nothing on the endpoint")
 
 		standby := standbyReplica(t, env)
 		require.True(t, standby.Manager.GetCache().WaitForCacheSync(ctx))
-		assert.Never(t, func() bool {
-			_, reported := harness.Gauge(t, "api_operator_istio_exposedapis", map[string]string{"namespace": ns})
-			return reported
-		}, 2*time.Second, 50*time.Millisecond, "a replica that does not lead, its cache synced: nothing on the endpoint")
+		assert.Never(t, func() bool { return len(gauges(t, metrics.Registry, ns)) > 0 }, 2*time.Second, 50*time.Millisecond,
+			"a replica that does not lead, its cache synced: nothing on the endpoint")
 		standby.Stop()
 
 		op := harness.StartOperator(t, env, harness.DefaultOptions())
@@ -61,8 +59,7 @@ func TestStateMetrics(t *testing.T) {
 			"Ready/True/Ready": 2, "Ready/False/ImplementationNotReady": 0})
 
 		op.Stop()
-		_, reported = harness.Gauge(t, "api_operator_istio_exposedapis", map[string]string{"namespace": ns})
-		assert.False(t, reported, "the operator stopped: nothing on the endpoint")
+		assert.Empty(t, gauges(t, metrics.Registry, ns), "the operator stopped: nothing on the endpoint")
 	})
 }
 
@@ -80,51 +77,38 @@ func standbyReplica(t *testing.T, env *harness.Env) *harness.Operator {
 	return harness.StartOperator(t, env, o)
 }
 
-// waitGauges waits until the endpoint's gauges for ns are want; a condition key is
-// type/status/reason, and 0 means no series.
+// waitGauges waits until the endpoint's gauges for ns are want (keys as gauges gives
+// them; 0 means no series).
 func waitGauges(t *testing.T, ns string, want map[string]float64) {
 	t.Helper()
 	harness.Eventually(t, fmt.Sprintf("gauges %v", want), func() error {
+		got := gauges(t, metrics.Registry, ns)
 		for key, v := range want {
-			name, labels := gaugeOf(ns, key)
-			got, _ := harness.Gauge(t, name, labels)
-			if got != v {
-				return fmt.Errorf("%s %v = %v", name, labels, got)
+			if got[key] != v {
+				return fmt.Errorf("%s = %v; all: %v", key, got[key], got)
 			}
 		}
 		return nil
 	})
 }
 
-func gaugeOf(ns, key string) (string, map[string]string) {
-	switch key {
-	case "exposedapis":
-		return "api_operator_istio_exposedapis", map[string]string{"namespace": ns}
-	case "pending":
-		return "api_operator_istio_exposedapis_pending", map[string]string{"namespace": ns}
-	}
-	p := strings.Split(key, "/")
-	return "api_operator_istio_exposedapi_conditions", map[string]string{"namespace": ns, "type": p[0], "status": p[1], "reason": p[2]}
-}
-
-// collect gathers c through a registry of its own (which checks its metrics against their
-// descriptors) and returns ns's series: the two counts by their short names, the
-// conditions as type/status/reason.
-func collect(t *testing.T, c prometheus.Collector, ns string) map[string]float64 {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, reg.Register(c))
-	families, err := reg.Gather()
-	require.NoError(t, err)
+// gauges are ns's series of the ExposedAPI metrics that g gathers: the two counts as
+// "exposedapis" and "pending", the conditions as type/status/reason. It reports a failed
+// gather with t.Errorf, so it may run in assert.Never's polling goroutine.
+func gauges(t *testing.T, g prometheus.Gatherer, ns string) map[string]float64 {
+	families, err := g.Gather()
+	assert.NoError(t, err)
 	got := map[string]float64{}
-	short := map[string]string{"api_operator_istio_exposedapis": "exposedapis", "api_operator_istio_exposedapis_pending": "pending"}
+	short := map[string]string{"api_operator_istio_exposedapis": "exposedapis", "api_operator_istio_exposedapis_pending": "pending",
+		"api_operator_istio_exposedapi_conditions": ""}
 	for _, f := range families {
+		name, ours := short[f.GetName()]
 		for _, m := range f.GetMetric() {
 			l := labelsOf(m)
-			if l["namespace"] != ns {
+			if !ours || l["namespace"] != ns {
 				continue
 			}
-			key := short[f.GetName()]
+			key := name
 			if key == "" {
 				key = l["type"] + "/" + l["status"] + "/" + l["reason"]
 			}
