@@ -83,15 +83,21 @@ func exists(path string) bool {
 // SelfManaged tells whether the operator makes its own certificates.
 func (p *Provider) SelfManaged() bool { return p.injector != nil }
 
-// TLSOpts make the webhook server take its certificate from the provider, TLS 1.2 at least,
-// and speak HTTP/1.1 only: HTTP/2 stream resets can be abused to exhaust a server
-// (CVE-2023-44487, "rapid reset"), and the API server's admission client does not need it.
+// TLSOpts make a server (the webhooks', the metrics') take its certificate from the
+// provider, with Hardened's settings.
 func (p *Provider) TLSOpts() []func(*tls.Config) {
 	return []func(*tls.Config){func(c *tls.Config) {
 		c.GetCertificate = p.source.GetCertificate
-		c.MinVersion = tls.VersionTLS12
-		c.NextProtos = []string{"http/1.1"}
+		Hardened(c)
 	}}
+}
+
+// Hardened asks for TLS 1.2 at least and speaks HTTP/1.1 only: HTTP/2 stream resets can be
+// abused to exhaust a server (CVE-2023-44487, "rapid reset"), and neither the API server's
+// admission client nor a metrics scraper needs it.
+func Hardened(c *tls.Config) {
+	c.MinVersion = tls.VersionTLS12
+	c.NextProtos = []string{"http/1.1"}
 }
 
 // AddToManager runs the certificate source and, self-managed, the CA bundle injector on

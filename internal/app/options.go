@@ -52,6 +52,7 @@ type Options struct {
 
 	Kubeconfig              string
 	MetricsBindAddress      string
+	MetricsSecure           bool
 	HealthProbeBindAddress  string
 	PprofBindAddress        string
 	LeaderElect             bool
@@ -115,6 +116,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 		fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "path to a kubeconfig; default in-cluster or $KUBECONFIG")
 	}
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
+	fs.BoolVar(&o.MetricsSecure, "metrics-secure", false, "serve metrics over HTTPS, only to callers the API server authenticates (a bearer token, by TokenReview) and authorizes for get on /metrics (by SubjectAccessReview); the certificate is the webhooks' when they are on, else self-signed")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	fs.StringVar(&o.PprofBindAddress, "pprof-bind-address", "", "address of the Go profiler (/debug/pprof); empty disables it")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect one active controller among the replicas (all replicas serve webhooks)")

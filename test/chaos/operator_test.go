@@ -3,13 +3,14 @@ package chaos
 import (
 	"bufio"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
 // gateway is the Istio Gateway the operator's routes attach to in the suite.
@@ -39,7 +40,7 @@ func newOperator(t *testing.T, p *plane, name string, args ...string) *operator 
 // certificate envtest made for the webhook configurations.
 func (o *operator) withWebhooks(t *testing.T, p *plane) *operator {
 	host, _, certDir := p.WebhookServing()
-	o.webhookPort = freePort(t)
+	o.webhookPort = harness.FreePort(t)
 	o.args = append(o.args, "--enable-webhooks=true", "--webhook-host="+host,
 		"--webhook-port="+strconv.Itoa(o.webhookPort), "--webhook-cert-dir="+certDir)
 	return o
@@ -128,16 +129,6 @@ func (o *operator) errorsSince(t *testing.T, offset int64) []string {
 		}
 	}
 	return out
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // isError: a JSON line at level error or worse, or another line (klog's, a panic's) that

@@ -1,12 +1,18 @@
 package harness
 
 import (
+	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
@@ -46,6 +52,33 @@ func (e *Env) KubeconfigAs(t testing.TB, namespace, name string) string {
 		t.Fatal(err)
 	}
 	return writeKubeconfig(t, namespace+"-"+name, out)
+}
+
+// Token is a fresh token of the ServiceAccount namespace/name, from the API server's
+// TokenRequest, as a pod or a token Secret would hold.
+func (e *Env) Token(t testing.TB, namespace, name string) string {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(e.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)}}
+	got, err := cs.CoreV1().ServiceAccounts(namespace).CreateToken(context.Background(), name, req, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got.Status.Token
+}
+
+// FreePort is a TCP port on loopback that nothing listens on now.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 func writeKubeconfig(t testing.TB, name string, raw []byte) string {

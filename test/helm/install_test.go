@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,27 +46,30 @@ var certificateGVK = schema.GroupVersionKind{Group: "cert-manager.io", Version: 
 // route and its status. With cert-manager (running in the test), the served certificate is
 // the one cert-manager issued, and after cert-manager renews it the new one is served with
 // no restart, while ExposedAPIs keep being admitted though the pod's files follow 30 s late;
-// without, the operator's self-managed certificate.
+// without, the operator's self-managed certificate. Both install with secure metrics and
+// the PodMonitor, and scrape as it would (assertMetricsSecured).
 func TestHelmInstall(t *testing.T) {
 	t.Run("cert-manager", func(t *testing.T) {
 		env, admin := installEnv(t)
 		certmanager.ReplaceBundles(t)
 		runCertManager(t, env, admin)
-		helmInstall(t, admin)
+		helmInstall(t, admin, secureMetrics...)
 		ca := waitIssuedAndInjected(t, env)
 		p := runDeploymentLagging(t, env, releaseNS, fullname, renewalLag)
 		assert.Equal(t, secretData(t, env, certSecret)["tls.crt"], servedPEM(t, p, ca))
+		assertMetricsSecured(t, env, p)
 		useThroughAPIServer(t, env, "cm")
 		renewAndServe(t, env, p)
 		assertLog(t, p)
 	})
 	t.Run("self-managed", func(t *testing.T) {
 		env, admin := installEnv(t)
-		helmInstall(t, admin, "certManager.enabled=false")
+		helmInstall(t, admin, append(secureMetrics, "certManager.enabled=false")...)
 		p := runDeployment(t, env, releaseNS, fullname)
 		ca := webhookCABundle(t, env)
 		require.NotEmpty(t, ca, "the operator wrote its CA bundle")
 		servedPEM(t, p, ca)
+		assertMetricsSecured(t, env, p)
 		useThroughAPIServer(t, env, "self")
 		assertLog(t, p)
 	})
@@ -73,7 +77,8 @@ func TestHelmInstall(t *testing.T) {
 
 func installEnv(t *testing.T) (*harness.Env, string) {
 	certManagerCRDs := harness.ModuleDir(t, "github.com/cert-manager/cert-manager") + "/deploy/crds"
-	env := harness.StartRoutingToEndpoints(t, harness.Generated, certManagerCRDs)
+	podMonitorCRD := filepath.Join(harness.RepoRoot(t), "test", "crds", "monitoring.coreos.com_podmonitors.yaml")
+	env := harness.StartRoutingToEndpoints(t, harness.Generated, certManagerCRDs, podMonitorCRD)
 	for _, ns := range []string{releaseNS, "components", "istio-system"} {
 		env.Namespace(t, ns)
 	}
@@ -111,7 +116,7 @@ func helmInstall(t *testing.T, kubeconfig string, sets ...string) {
 	require.Contains(t, out, "STATUS: deployed")
 }
 
-func freePortString(t *testing.T) string { return strconv.Itoa(freePort(t)) }
+func freePortString(t *testing.T) string { return strconv.Itoa(harness.FreePort(t)) }
 
 // waitIssuedAndInjected waits for cert-manager to issue the chart's Certificate and for
 // its CA to be in both webhook configurations; it returns that CA.
@@ -183,22 +188,35 @@ func servedPEM(t *testing.T, p *pod, ca []byte) []byte {
 	return cert
 }
 
-func served(p *pod, ca []byte) ([]byte, error) {
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(ca) {
-		return nil, fmt.Errorf("no PEM certificate in the CA bundle %q", ca)
-	}
-	cfg := &tls.Config{RootCAs: roots, ServerName: webhookDNS, NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
-	conn, err := tls.Dial("tcp", p.address("webhook"), cfg)
+func served(p *pod, ca []byte) ([]byte, error) { return servedOn(p, "webhook", webhookDNS, ca) }
+
+// servedOn is the certificate served on the pod's port, verified for serverName with ca;
+// HTTP/2 must be off.
+func servedOn(p *pod, port, serverName string, ca []byte) ([]byte, error) {
+	cfg, err := verifying(ca, serverName)
 	if err != nil {
-		return nil, fmt.Errorf("the served certificate does not verify for %s with the CA bundle: %w", webhookDNS, err)
+		return nil, err
+	}
+	cfg.NextProtos = []string{"h2", "http/1.1"}
+	conn, err := tls.Dial("tcp", p.address(port), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("the certificate served on %s does not verify for %s with the CA bundle: %w", port, serverName, err)
 	}
 	defer conn.Close()
 	state := conn.ConnectionState()
 	if state.NegotiatedProtocol != "http/1.1" {
-		return nil, fmt.Errorf("negotiated %q: HTTP/2 must be off (rapid reset)", state.NegotiatedProtocol)
+		return nil, fmt.Errorf("negotiated %q on %s: HTTP/2 must be off (rapid reset)", state.NegotiatedProtocol, port)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: state.PeerCertificates[0].Raw}), nil
+}
+
+// verifying is a client's TLS configuration that trusts ca alone, for serverName.
+func verifying(ca []byte, serverName string) (*tls.Config, error) {
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("no PEM certificate in the CA bundle %q", ca)
+	}
+	return &tls.Config{RootCAs: roots, ServerName: serverName, MinVersion: tls.VersionTLS12}, nil
 }
 
 // useThroughAPIServer: the mutating webhook normalises the path, the validating webhook

@@ -3,7 +3,6 @@ package helm
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -162,18 +161,11 @@ func operatorOptions(t *testing.T, pattern string) *app.Options {
 	o.JWTIssuer, o.RateLimitMode = jwtIssuer, "local"
 	o.Namespaces, o.IngressGatewayNamespace = []string{"components"}, "istio-system"
 	o.LeaderElect, o.LeaderElectionNamespace = true, releaseNS
-	o.EnableWebhooks, o.WebhookHost, o.WebhookPort, o.WebhookCertDir = true, "127.0.0.1", freePort(t), t.TempDir()
+	o.EnableWebhooks, o.WebhookHost, o.WebhookPort, o.WebhookCertDir = true, "127.0.0.1", harness.FreePort(t), t.TempDir()
 	o.WebhookServiceName, o.WebhookNamespace, o.CASecretName = "canvas-api-operator-istio-webhook", releaseNS, "canvas-api-operator-istio-ca"
 	o.MutatingWebhookName, o.ValidatingWebhookName = "canvas-api-operator-istio", "canvas-api-operator-istio"
 	o.ComponentGateway = releaseNS + "/component-gateway" // the chart's default
 	return o
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // applyRBAC creates the rendered ServiceAccount, RBAC and webhook configurations, and returns

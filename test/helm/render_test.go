@@ -75,6 +75,7 @@ var valueSets = map[string][]string{
 	"httproute-bare-gw": {"routeAPI=HTTPRoute", "componentGateway=component-gateway"},
 	"flow-control":      {"flowControl.enabled=true", "flowControl.nominalConcurrencyShares=3"},
 	"pod-monitor":       {"metrics.podMonitor.enabled=true", "metrics.podMonitor.labels.release=kps", "metrics.podMonitor.interval=1m30s"},
+	"secure-metrics":    append(secureMetrics, "certManager.enabled=false"),
 }
 
 func TestLint(t *testing.T) {

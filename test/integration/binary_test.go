@@ -2,17 +2,26 @@ package integration
 
 import (
 	"context"
+	"crypto/tls"
+	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
 // TestBinary builds the binary and runs it as a user would, against a kubeconfig, with
-// settings from the environment.
+// settings from the environment, its metrics secured with no webhooks (so no certificate
+// of theirs): see secureMetricsServed.
 func TestBinary(t *testing.T) {
 	env := harness.Start(t, harness.Generated)
 	ns := env.Namespace(t, "components")
@@ -22,8 +31,9 @@ func TestBinary(t *testing.T) {
 	kubeconfig := env.Kubeconfig(t, "operator", "system:masters")
 
 	ctx, cancel := context.WithCancel(context.Background())
+	metrics := "127.0.0.1:" + strconv.Itoa(harness.FreePort(t))
 	cmd := exec.CommandContext(ctx, bin, "--kubeconfig", kubeconfig, "--enable-webhooks=false",
-		"--metrics-bind-address=0", "--health-probe-bind-address=0")
+		"--metrics-bind-address="+metrics, "--metrics-secure", "--health-probe-bind-address=0")
 	cmd.Env = append(os.Environ(), "APIOPERATORISTIO_COMPONENTGATEWAY=istio-system/public", "LOGGING=20", "COMPONENT_NAMESPACE="+ns)
 	cmd.Stderr = harness.LogWriter(t)
 	require.NoError(t, cmd.Start())
@@ -33,5 +43,46 @@ func TestBinary(t *testing.T) {
 	require.NoError(t, env.Client.Create(context.Background(), api))
 	virtualService(t, env, api, routeIs("*", "istio-system/public", "/binary", "impl", 8080))
 	waitReady(t, env, api, "https://20.0.0.1/binary")
+	secureMetricsServed(t, env, "https://"+metrics+"/metrics")
 	require.Nil(t, cmd.ProcessState, "still running")
+}
+
+// secureMetricsServed: over TLS with HTTP/1.1 only, a self-signed certificate, 401 without
+// a token and 200 with one of an account granted get on /metrics.
+func secureMetricsServed(t *testing.T, env *harness.Env, url string) {
+	ctx := context.Background()
+	reader := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "metrics-reader"}}
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "metrics-reader"},
+		Rules: []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}}
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "metrics-reader"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: reader.Namespace, Name: reader.Name}}}
+	for _, obj := range []client.Object{reader, role, binding} {
+		require.NoError(t, env.Client.Create(ctx, obj))
+	}
+	//nolint:gosec // the certificate is self-signed: what is checked is that TLS is spoken
+	scraper := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}}}}
+	get := func(bearer string) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := scraper.Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		return resp, err
+	}
+	resp, err := get("")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "without a token")
+	assert.Equal(t, "HTTP/1.1", resp.Proto, "HTTP/2 off (rapid reset)")
+	require.NotNil(t, resp.TLS)
+	assert.NoError(t, resp.TLS.PeerCertificates[0].VerifyHostname("localhost"), "controller-runtime's self-signed certificate")
+	resp, err = get(env.Token(t, reader.Namespace, reader.Name))
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "with the token of an account granted get on /metrics")
 }

@@ -13,6 +13,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- define "aoi.webhookService" -}}{{ include "aoi.fullname" . }}-webhook{{- end -}}
 {{- define "aoi.certSecret" -}}{{ include "aoi.fullname" . }}-webhook-tls{{- end -}}
+{{- define "aoi.metricsReader" -}}{{ include "aoi.fullname" . }}-metrics-reader{{- end -}}
 {{- define "aoi.caSecret" -}}{{ include "aoi.fullname" . }}-ca{{- end -}}
 {{/* The Gateway the VirtualServices attach to: the value, else the chart's own Gateway. */}}
 {{- define "aoi.componentGateway" -}}
