@@ -101,7 +101,8 @@ func scrape(t *testing.T, c *http.Client, url, bearer string) (int, string) {
 
 // TestSecureMetricsRendering: off by default, the metrics port is plain and the operator
 // asks the API server nothing about callers; on, the operator may ask, the reader role
-// grants get on /metrics alone, and a tlsConfig value replaces the chart's.
+// grants get on /metrics alone, and a tlsConfig value replaces the chart's (and is refused
+// for a plain port, where it would do nothing).
 func TestSecureMetricsRendering(t *testing.T) {
 	plain := render(t, "metrics.podMonitor.enabled=true")
 	assert.Contains(t, container(t, plain).Args, "--metrics-secure=false")
@@ -124,6 +125,9 @@ func TestSecureMetricsRendering(t *testing.T) {
 	own := render(t, append(secureMetrics, "metrics.podMonitor.tlsConfig.insecureSkipVerify=true")...)
 	tlsConfig, _, _ := unstructured.NestedMap(renderedEndpoint(t, own), "tlsConfig")
 	assert.Equal(t, map[string]any{"insecureSkipVerify": true}, tlsConfig)
+	out, err := helm(t, "template", release, chartDir(t), "--set", "metrics.podMonitor.enabled=true", "--set", "metrics.podMonitor.tlsConfig.insecureSkipVerify=true")
+	require.Error(t, err, "a tlsConfig for a plain port")
+	assert.Contains(t, out, "metrics.podMonitor.tlsConfig is used only with metrics.secure=true")
 }
 
 func renderedEndpoint(t *testing.T, objs []*unstructured.Unstructured) map[string]any {
