@@ -37,9 +37,10 @@ func assertMetricsSecured(t *testing.T, env *harness.Env, p *pod) {
 	caSecret, _, _ := unstructured.NestedString(endpoint, "tlsConfig", "ca", "secret", "name")
 	caKey, _, _ := unstructured.NestedString(endpoint, "tlsConfig", "ca", "secret", "key")
 	serverName, _, _ := unstructured.NestedString(endpoint, "tlsConfig", "serverName")
-	cfg, err := verifying(secretData(t, env, caSecret)[caKey], serverName)
+	ca := secretData(t, env, caSecret)[caKey]
+	cfg, err := verifying(ca, serverName)
 	require.NoError(t, err, "the PodMonitor's CA, %s of Secret %s", caKey, caSecret)
-	_, err = servedOn(p, "metrics", serverName, secretData(t, env, caSecret)[caKey])
+	_, err = servedOn(p, "metrics", serverName, ca)
 	require.NoError(t, err)
 
 	scraper := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
