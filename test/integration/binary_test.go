@@ -27,6 +27,8 @@ func TestBinary(t *testing.T) {
 	ns := env.Namespace(t, "components")
 	env.Gateway(t, "20.0.0.1", "")
 	env.Implementation(t, ns, "impl", 8080, true)
+	// Granted first: the API server's RBAC authorizer follows its watch, a moment late.
+	reader := metricsReader(t, env)
 	bin := harness.BuildOperator(t)
 	kubeconfig := env.Kubeconfig(t, "operator", "system:masters")
 
@@ -43,14 +45,12 @@ func TestBinary(t *testing.T) {
 	require.NoError(t, env.Client.Create(context.Background(), api))
 	virtualService(t, env, api, routeIs("*", "istio-system/public", "/binary", "impl", 8080))
 	waitReady(t, env, api, "https://20.0.0.1/binary")
-	secureMetricsServed(t, env, "https://"+metrics+"/metrics")
+	secureMetricsServed(t, env, "https://"+metrics+"/metrics", reader)
 	require.Nil(t, cmd.ProcessState, "still running")
 }
 
-// secureMetricsServed: over TLS with HTTP/1.1 only, a self-signed certificate, 401 without
-// a token and 200 with one of an account granted get on /metrics.
-func secureMetricsServed(t *testing.T, env *harness.Env, url string) {
-	ctx := context.Background()
+// metricsReader is a ServiceAccount granted get on /metrics.
+func metricsReader(t *testing.T, env *harness.Env) client.ObjectKey {
 	reader := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "metrics-reader"}}
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "metrics-reader"},
 		Rules: []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}}
@@ -58,8 +58,15 @@ func secureMetricsServed(t *testing.T, env *harness.Env, url string) {
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: reader.Namespace, Name: reader.Name}}}
 	for _, obj := range []client.Object{reader, role, binding} {
-		require.NoError(t, env.Client.Create(ctx, obj))
+		require.NoError(t, env.Client.Create(context.Background(), obj))
 	}
+	return client.ObjectKeyFromObject(reader)
+}
+
+// secureMetricsServed: over TLS with HTTP/1.1 only, a self-signed certificate, 401 without
+// a token and 200 with one of reader's.
+func secureMetricsServed(t *testing.T, env *harness.Env, url string, reader client.ObjectKey) {
+	ctx := context.Background()
 	//nolint:gosec // the certificate is self-signed: what is checked is that TLS is spoken
 	scraper := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}}}}
 	get := func(bearer string) (*http.Response, error) {
