@@ -143,6 +143,11 @@ func ServiceMonitorCRD(t testing.TB) string {
 	return filepath.Join(RepoRoot(t), "test", "crds", "monitoring.coreos.com_servicemonitors.yaml")
 }
 
+// PodMonitorCRD is the test-only PodMonitor CRD, generated as ServiceMonitorCRD is.
+func PodMonitorCRD(t testing.TB) string {
+	return filepath.Join(RepoRoot(t), "test", "crds", "monitoring.coreos.com_podmonitors.yaml")
+}
+
 // Pod creates a pod with the labels and one container named app.
 func (e *Env) Pod(t testing.TB, ns, name string, labels map[string]string) *corev1.Pod {
 	t.Helper()

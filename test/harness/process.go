@@ -2,7 +2,9 @@ package harness
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,6 +70,29 @@ func (e *Env) Token(t testing.TB, namespace, name string) string {
 		t.Fatal(err)
 	}
 	return got.Status.Token
+}
+
+// Scrape GETs url with c, sending bearer as the token when not empty, and returns the
+// response (its body read and closed) and the body.
+func Scrape(t testing.TB, c *http.Client, url, bearer string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(body)
 }
 
 // FreePort is a TCP port on loopback that nothing listens on now.

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -77,8 +76,7 @@ func TestHelmInstall(t *testing.T) {
 
 func installEnv(t *testing.T) (*harness.Env, string) {
 	certManagerCRDs := harness.ModuleDir(t, "github.com/cert-manager/cert-manager") + "/deploy/crds"
-	podMonitorCRD := filepath.Join(harness.RepoRoot(t), "test", "crds", "monitoring.coreos.com_podmonitors.yaml")
-	env := harness.StartRoutingToEndpoints(t, harness.Generated, certManagerCRDs, podMonitorCRD)
+	env := harness.StartRoutingToEndpoints(t, harness.Generated, certManagerCRDs, harness.PodMonitorCRD(t))
 	for _, ns := range []string{releaseNS, "components", "istio-system"} {
 		env.Namespace(t, ns)
 	}

@@ -2,7 +2,6 @@ package helm
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"testing"
 
@@ -45,16 +44,16 @@ func assertMetricsSecured(t *testing.T, env *harness.Env, p *pod) {
 
 	scraper := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
 	url := "https://" + p.address("metrics") + "/metrics"
-	status, _ := scrape(t, scraper, url, "")
-	assert.Equal(t, http.StatusUnauthorized, status, "without a token")
+	resp, _ := harness.Scrape(t, scraper, url, "")
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "without a token")
 	stranger := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: releaseNS, Name: "stranger"}}
 	require.NoError(t, env.Client.Create(context.Background(), stranger))
-	status, _ = scrape(t, scraper, url, env.Token(t, releaseNS, stranger.Name))
-	assert.Equal(t, http.StatusForbidden, status, "with the token of an account not bound to the metrics reader role")
+	resp, _ = harness.Scrape(t, scraper, url, env.Token(t, releaseNS, stranger.Name))
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "with the token of an account not bound to the metrics reader role")
 
 	reader := tokenSecretAccount(t, env, endpoint)
-	status, body := scrape(t, scraper, url, env.Token(t, releaseNS, reader))
-	require.Equal(t, http.StatusOK, status, "with the token of the PodMonitor's account %s: %s", reader, body)
+	resp, body := harness.Scrape(t, scraper, url, env.Token(t, releaseNS, reader))
+	require.Equal(t, http.StatusOK, resp.StatusCode, "with the token of the PodMonitor's account %s: %s", reader, body)
 	assert.Contains(t, body, "controller_runtime_reconcile_total")
 }
 
@@ -82,22 +81,6 @@ func tokenSecretAccount(t *testing.T, env *harness.Env, endpoint map[string]any)
 	account := secret.Annotations[corev1.ServiceAccountNameKey]
 	require.NotEmpty(t, account, "Secret %s names its ServiceAccount", name)
 	return account
-}
-
-// scrape GETs url, with bearer as the token when not empty.
-func scrape(t *testing.T, c *http.Client, url, bearer string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
-	require.NoError(t, err)
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := c.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(body)
 }
 
 // TestSecureMetricsRendering: off by default, the metrics port is plain and the operator

@@ -87,8 +87,7 @@ func TestLint(t *testing.T) {
 // on a control plane with our CRDs and cert-manager's.
 func TestRenderingsApply(t *testing.T) {
 	certManagerCRDs := filepath.Join(harness.ModuleDir(t, "github.com/cert-manager/cert-manager"), "deploy", "crds")
-	podMonitorCRD := filepath.Join(harness.RepoRoot(t), "test", "crds", "monitoring.coreos.com_podmonitors.yaml")
-	env := harness.Start(t, harness.Generated, certManagerCRDs, podMonitorCRD)
+	env := harness.Start(t, harness.Generated, certManagerCRDs, harness.PodMonitorCRD(t))
 	for _, ns := range []string{releaseNS, "components", "team-b", "istio-system"} {
 		env.Namespace(t, ns)
 	}

@@ -66,30 +66,13 @@ func metricsReader(t *testing.T, env *harness.Env) client.ObjectKey {
 // secureMetricsServed: over TLS with HTTP/1.1 only, a self-signed certificate, 401 without
 // a token and 200 with one of reader's.
 func secureMetricsServed(t *testing.T, env *harness.Env, url string, reader client.ObjectKey) {
-	ctx := context.Background()
 	//nolint:gosec // the certificate is self-signed: what is checked is that TLS is spoken
 	scraper := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}}}}
-	get := func(bearer string) (*http.Response, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return nil, err
-		}
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		}
-		resp, err := scraper.Do(req)
-		if err == nil {
-			_ = resp.Body.Close()
-		}
-		return resp, err
-	}
-	resp, err := get("")
-	require.NoError(t, err)
+	resp, _ := harness.Scrape(t, scraper, url, "")
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "without a token")
 	assert.Equal(t, "HTTP/1.1", resp.Proto, "HTTP/2 off (rapid reset)")
 	require.NotNil(t, resp.TLS)
 	assert.NoError(t, resp.TLS.PeerCertificates[0].VerifyHostname("localhost"), "controller-runtime's self-signed certificate")
-	resp, err = get(env.Token(t, reader.Namespace, reader.Name))
-	require.NoError(t, err)
+	resp, _ = harness.Scrape(t, scraper, url, env.Token(t, reader.Namespace, reader.Name))
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "with the token of an account granted get on /metrics")
 }

@@ -56,9 +56,7 @@ func waitEntry(t *testing.T, env *harness.Env, ns, comp, list string, api *odav1
 func TestComponentSummary(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
+		env, ns := startComponents(t, set)
 		for _, impl := range []string{"core", "mgmt", "sec"} {
 			env.Implementation(t, ns, impl, 8080, true)
 		}
@@ -117,9 +115,7 @@ func TestComponentSummary(t *testing.T) {
 func TestComponentCreatedLater(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
+		env, ns := startComponents(t, set)
 		env.Implementation(t, ns, "late-impl", 8080, true)
 		harness.StartOperator(t, env, harness.DefaultOptions())
 
@@ -141,9 +137,7 @@ func TestComponentCreatedLater(t *testing.T) {
 func TestComponentWritesGathered(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
+		env, ns := startComponents(t, set)
 		harness.StartOperator(t, env, harness.DefaultOptions())
 
 		comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}

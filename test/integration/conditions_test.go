@@ -93,9 +93,7 @@ func assertEvent(t *testing.T, env *harness.Env, ns, regarding, reason string) {
 func TestTwoAPIsShareOneImplementation(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
+		env, ns := startComponents(t, set)
 		env.Implementation(t, ns, "shared", 8080, false)
 		harness.StartOperator(t, env, harness.DefaultOptions())
 		a, b := harness.API(ns, "a", "/a", "shared", 8080), harness.API(ns, "b", "/b", "shared", 8080)
@@ -222,9 +220,7 @@ func servingRoute(t *testing.T, env *harness.Env, ns, path string, want []string
 func TestRouteOwnedByWhatRoutes(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
+		env, ns := startComponents(t, set)
 		harness.StartOperator(t, env, harness.DefaultOptions())
 
 		// An API whose spec became invalid keeps its VirtualService, and with it the route.

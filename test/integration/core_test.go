@@ -56,9 +56,7 @@ func routeIs(host, gateway, path, dest string, port uint32) func(*networkingv1.V
 func TestVirtualServiceLifecycle(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
+		env, ns := startComponents(t, set)
 		env.Implementation(t, ns, "catalog", 8080, true)
 		env.Implementation(t, ns, "catalog-v2", 9090, true)
 		op := harness.StartOperator(t, env, harness.DefaultOptions())

@@ -29,15 +29,21 @@ func startWithImpl(t *testing.T, set harness.CRDSet) (*harness.Env, string) {
 
 // startWithImplAnd is startWithImpl with the default options changed by configure.
 func startWithImplAnd(t *testing.T, set harness.CRDSet, configure func(*app.Options)) (*harness.Env, string) {
-	env := harness.Start(t, set)
-	ns := env.Namespace(t, "components")
-	env.Gateway(t, "20.0.0.1", "")
+	env, ns := startComponents(t, set)
 	env.Implementation(t, ns, "impl", 8080, true)
 	o := harness.DefaultOptions()
 	if configure != nil {
 		configure(o)
 	}
 	harness.StartOperator(t, env, o)
+	return env, ns
+}
+
+// startComponents is a control plane with an ingress address and namespace components.
+func startComponents(t *testing.T, set harness.CRDSet) (*harness.Env, string) {
+	env := harness.Start(t, set)
+	ns := env.Namespace(t, "components")
+	env.Gateway(t, "20.0.0.1", "")
 	return env, ns
 }
 

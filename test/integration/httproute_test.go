@@ -204,9 +204,7 @@ func createdBeforeDeleted(t *testing.T, reqs []*http.Request, made, gone string)
 func TestGatewayAPICRDsAbsent(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
+		env, ns := startComponents(t, set)
 		env.Implementation(t, ns, "impl", 8080, true)
 		api := harness.API(ns, "shop", "/shop", "impl", 8080)
 		require.NoError(t, env.Client.Create(ctx, api))

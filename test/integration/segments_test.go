@@ -146,9 +146,7 @@ func TestMeshRouteConflictsInTheController(t *testing.T) {
 func TestOneMeshVirtualServicePerService(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
+		env, ns := startComponents(t, set)
 		env.Implementation(t, ns, "impl", 8080, true)
 		harness.StartOperator(t, env, internalSegmentsOptions())
 

@@ -27,9 +27,7 @@ import (
 func TestStateMetrics(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
-		env := harness.Start(t, set)
-		ns := env.Namespace(t, "components")
-		env.Gateway(t, "20.0.0.1", "")
+		env, ns := startComponents(t, set)
 		env.Implementation(t, ns, "up", 8080, true)
 		env.Implementation(t, ns, "down", 8080, false)
 		ready, waiting := harness.API(ns, "ready", "/ready", "up", 8080), harness.API(ns, "waiting", "/waiting", "down", 8080)
