@@ -34,6 +34,7 @@ func run() error {
 	}
 	ctrl.SetLogger(log)
 	klog.SetLogger(log)
+	app.RedirectStdLog(log)
 	memLimit, err := app.SetMemoryLimit(os.Getenv)
 	if err != nil {
 		return err

@@ -148,6 +148,7 @@ func startOperator(ctx context.Context, cfg *rest.Config, port int, logs io.Writ
 	}
 	ctrl.SetLogger(log)
 	klog.SetLogger(log) // cert-manager's certificate sources log through klog
+	app.RedirectStdLog(log)
 	op, err := app.New(cfg, o)
 	if err != nil {
 		return nil, err

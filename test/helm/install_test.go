@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"strconv"
@@ -289,10 +290,13 @@ func servingRenewed(t *testing.T, env *harness.Env, p *pod, old []byte) error {
 	return err
 }
 
-// assertLog: the operator was never refused by RBAC, and it took the Go memory limit from
-// the container's.
+// assertLog: every line the operator wrote is a structured entry (R6.3), it was never
+// refused by RBAC, and it took the Go memory limit from the container's.
 func assertLog(t *testing.T, p *pod) {
 	log := p.logs.String()
+	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		assert.True(t, json.Valid([]byte(line)), "not a structured log entry: %s", line)
+	}
 	assert.NotContains(t, log, "forbidden", "the chart's RBAC refused the operator something")
 	limits := p.container().Resources.Limits
 	limit := limits.Memory().Value()

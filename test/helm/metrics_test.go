@@ -2,8 +2,11 @@ package helm
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
+	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,6 +44,10 @@ func assertMetricsSecured(t *testing.T, env *harness.Env, p *pod) {
 	require.NoError(t, err, "the PodMonitor's CA, %s of Secret %s", caKey, caSecret)
 	_, err = servedOn(p, "metrics", serverName, ca)
 	require.NoError(t, err)
+	// A scraper without the CA: its failed handshake is counted, and logged as a
+	// structured entry (see assertLog).
+	_, err = tls.Dial("tcp", p.address("metrics"), &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName})
+	require.Error(t, err, "a client without the CA refuses the certificate")
 
 	scraper := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
 	url := "https://" + p.address("metrics") + "/metrics"
@@ -55,7 +62,13 @@ func assertMetricsSecured(t *testing.T, env *harness.Env, p *pod) {
 	resp, body := harness.Scrape(t, scraper, url, env.Token(t, releaseNS, reader))
 	require.Equal(t, http.StatusOK, resp.StatusCode, "with the token of the PodMonitor's account %s: %s", reader, body)
 	assert.Contains(t, body, "controller_runtime_reconcile_total")
+	require.Eventually(t, func() bool {
+		_, body := harness.Scrape(t, scraper, url, env.Token(t, releaseNS, reader))
+		return handshakeErrors.MatchString(body)
+	}, 10*time.Second, 100*time.Millisecond, "the failed handshake counted")
 }
+
+var handshakeErrors = regexp.MustCompile(`(?m)^api_operator_istio_tls_handshake_errors_total [1-9]`)
 
 // podMonitorEndpoint is the installed PodMonitor's one endpoint.
 func podMonitorEndpoint(t *testing.T, env *harness.Env) map[string]any {
