@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -15,26 +16,37 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	var o app.Options
+	o.AddFlags(flag.CommandLine)
+	flag.Parse()
+	log, err := logger(&o)
+	if err != nil {
+		// Before there is a logger, as the flag package reports its own errors.
 		fmt.Fprintln(os.Stderr, "api-operator-istio:", err)
+		os.Exit(2)
+	}
+	if err := run(log, &o); err != nil {
+		log.Error(err, "stopped")
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	var o app.Options
-	o.AddFlags(flag.CommandLine)
-	flag.Parse()
+// logger is the operator's logger, set as the logger of everything that logs.
+func logger(o *app.Options) (logr.Logger, error) {
 	if err := o.Validate(); err != nil {
-		return err
+		return logr.Discard(), err
 	}
-	log, err := app.NewLogger(&o)
+	log, err := app.NewLogger(o)
 	if err != nil {
-		return err
+		return log, err
 	}
 	ctrl.SetLogger(log)
 	klog.SetLogger(log)
 	app.RedirectStdLog(log)
+	return log, nil
+}
+
+func run(log logr.Logger, o *app.Options) error {
 	memLimit, err := app.SetMemoryLimit(os.Getenv)
 	if err != nil {
 		return err
@@ -46,7 +58,7 @@ func run() error {
 	}
 	log.Info("starting", "namespaces", o.Namespaces, "componentGateway", o.ComponentGateway,
 		"publicHostname", o.PublicHostname, "openmetricsImplementation", o.OpenMetricsImplementation, "goMemoryLimit", memLimit, "goGCPercent", gcPercent)
-	return app.Run(ctrl.SetupSignalHandler(), cfg, &o)
+	return app.Run(ctrl.SetupSignalHandler(), cfg, o)
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

@@ -3,9 +3,11 @@ package integration
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -75,4 +77,27 @@ func secureMetricsServed(t *testing.T, env *harness.Env, url string, reader clie
 	assert.NoError(t, resp.TLS.PeerCertificates[0].VerifyHostname("localhost"), "controller-runtime's self-signed certificate")
 	resp, _ = harness.Scrape(t, scraper, url, env.Token(t, reader.Namespace, reader.Name))
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "with the token of an account granted get on /metrics")
+}
+
+// TestBinaryStartErrors: a setting refused before the logger exists is one plain line and
+// exit status 2, as the flag package's own; a failure after it, a JSON entry and status 1.
+func TestBinaryStartErrors(t *testing.T) {
+	bin := harness.BuildOperator(t)
+	out, err := exec.Command(bin, "--log-level=loud").CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 2, exit.ExitCode())
+	assert.Regexp(t, `^api-operator-istio: .*loud.*\n$`, string(out))
+
+	cmd := exec.Command(bin, "--kubeconfig", filepath.Join(t.TempDir(), "absent"))
+	cmd.Env = append(os.Environ(), "LOGGING=20")
+	out, err = cmd.Output()
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 1, exit.ExitCode())
+	var entry struct{ Level, Msg, Error string }
+	require.NoError(t, json.Unmarshal(exit.Stderr, &entry), "one JSON entry: %s", exit.Stderr)
+	assert.Equal(t, "error", entry.Level)
+	assert.Equal(t, "stopped", entry.Msg)
+	assert.Contains(t, entry.Error, "loading the kubeconfig")
+	assert.Empty(t, out)
 }
