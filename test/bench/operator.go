@@ -66,7 +66,10 @@ func (o *operatorProcess) requests() (reads, writes float64, err error) {
 }
 
 // reconciles sums controller_runtime_reconcile_total by controller and result, and
-// workqueue_retries_total by queue, as "exposedapi: 5000 success, 12 requeue; ...".
+// workqueue_retries_total by queue, as "exposedapi success 5000, component delayed adds
+// 12, ...": controller-runtime's priority queue counts as a retry every add with a delay,
+// which is how the Component controller gathers the changes of its APIs into few writes,
+// not only a backoff after an error.
 func (o *operatorProcess) reconciles() (string, error) {
 	counts := map[string]float64{}
 	err := o.scrape(func(name, labels string, v float64) {
@@ -80,7 +83,7 @@ func (o *operatorProcess) reconciles() (string, error) {
 		case "workqueue_retries_total":
 			q, _ := label(labels, "name")
 			if v > 0 {
-				counts[q+" retries"] += v
+				counts[q+" delayed adds"] += v
 			}
 		}
 	})

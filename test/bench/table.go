@@ -70,7 +70,7 @@ func (r *result) convergenceRows(t *tableWriter) {
 		t.row(fmt.Sprintf("N=%d: operator's requests per API; peak RSS", cv.n), fmt.Sprintf("%.2f reads, %.2f writes (floor: 2 writes); %.0f MiB",
 			cv.reads, cv.writes, cv.peakRSS/mib), "-", nil)
 		if cv.reconciles != "" {
-			t.row(fmt.Sprintf("N=%d: operator's reconciles by result; work queue retries", cv.n), cv.reconciles, "-", nil)
+			t.row(fmt.Sprintf("N=%d: operator's reconciles by result; work queue delayed adds (workqueue_retries_total)", cv.n), cv.reconciles, "-", nil)
 		}
 		if cv.operatorCPU.total() > 0 {
 			t.row(fmt.Sprintf("N=%d: CPU used during the run: floor / operator", cv.n), fmt.Sprintf("%s / %s", cv.floorCPU, cv.operatorCPU), "-", nil)
