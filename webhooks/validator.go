@@ -46,10 +46,8 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		if err := decodeAPI(req.OldObject.Raw, old); err != nil {
 			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the stored ExposedAPI: %w", err))
 		}
-		if sameSpec(req.OldObject.Raw, req.Object.Raw) && old.Labels[odav1.ComponentNameLabel] == api.Labels[odav1.ComponentNameLabel] {
-			// R2.4: an object stored before the webhook existed can still get its status,
-			// labels or finalizers written; its problems are warnings until the spec changes.
-			return admission.Allowed("").WithWarnings(warningsOf(errs)...)
+		if sameSpec(req.OldObject.Raw, req.Object.Raw) {
+			return specUnchanged(api, old, errs)
 		}
 	}
 	if len(errs) == 0 && v.Reader != nil {
@@ -99,6 +97,18 @@ func (v *Validator) conflict(ctx context.Context, api, old *odav1.ExposedAPI) (*
 			route, c.Namespace, c.Name)), nil
 	}
 	return nil, nil
+}
+
+// specUnchanged answers an update that leaves the spec as stored (R2.4): a status write on
+// the canvas's CRDs, a label, a finalizer. The problems of the spec, even of one stored
+// before the webhooks existed, are warnings until the spec changes; only a component label
+// that this update removes or makes invalid is refused.
+func specUnchanged(api, old *odav1.ExposedAPI, errs field.ErrorList) admission.Response {
+	label := odav1.ComponentNameLabel
+	if bad := validation.ValidateComponentLabel(api.Labels); len(bad) > 0 && api.Labels[label] != old.Labels[label] {
+		return denied(validation.ToStatusError(api.Name, bad))
+	}
+	return admission.Allowed("").WithWarnings(warningsOf(errs)...)
 }
 
 func denied(err error) admission.Response {

@@ -104,6 +104,10 @@ type ExposedAPISpec struct {
 	// +kubebuilder:validation:Enum=coreFunction;managementFunction;securityFunction
 	// +optional
 	Segment string `json:"segment,omitempty"`
+
+	// Malformed are the stored fields whose value the type above cannot hold; they read as
+	// empty.
+	Malformed []MalformedField `json:"-"`
 }
 
 // APIKeyVerification configures API key checks.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -56,9 +57,17 @@ func TestObjectStoredBeforeTheWebhooks(t *testing.T) {
 		require.NoError(t, c.Patch(ctx, object("old", nil, nil), client.RawPatch(types.MergePatchType, label)), "a label is admitted")
 		assert.Contains(t, warnings.Take(), "spec.CORS.allowCredentials: Invalid value: true: cannot be true while allowOrigins is *: browsers refuse credentials with a wildcard origin")
 		assert.JSONEq(t, stored, specJSON(t, env, "old"), "the label left the spec as stored")
+		relabel := []byte(`{"metadata":{"labels":{"oda.tmforum.org/componentName":"store"}}}`)
+		require.NoError(t, c.Patch(ctx, object("old", nil, nil), client.RawPatch(types.MergePatchType, relabel)), "a new component label is admitted")
+		assert.Contains(t, warnings.Take(), "spec.CORS.allowCredentials: Invalid value: true: cannot be true while allowOrigins is *: browsers refuse credentials with a wildcard origin")
+		unlabel := []byte(`{"metadata":{"labels":{"oda.tmforum.org/componentName":null}}}`)
+		err := c.Patch(ctx, object("old", nil, nil), client.RawPatch(types.MergePatchType, unlabel))
+		require.Error(t, err, "the component label is not removed")
+		assert.Contains(t, err.Error(), "metadata.labels[oda.tmforum.org/componentName]: Required value")
+		assert.NotContains(t, err.Error(), "spec.", "the stored spec's problems are not the refusal's")
 
 		editPath := []byte(`{"spec":{"path":"/catalog//v5/"}}`)
-		err := c.Patch(ctx, object("old", nil, nil), client.RawPatch(types.MergePatchType, editPath))
+		err = c.Patch(ctx, object("old", nil, nil), client.RawPatch(types.MergePatchType, editPath))
 		require.Error(t, err, "a spec edit is validated")
 		assert.Contains(t, err.Error(), "spec.CORS.allowCredentials: Invalid value: true")
 
@@ -102,4 +111,77 @@ func condition(env *harness.Env, name, typ, status, reason string) error {
 		}
 	}
 	return fmt.Errorf("no %s=%s %s in %v", typ, status, reason, conds)
+}
+
+// TestStoredValueTheTypeCannotHold (R0.5): on the canvas CRD, which keeps fields its schema
+// does not name (hostname) and bounds no integer (port), a field can hold JSON that the Go
+// type cannot. Such an object does not stop the operator: the other APIs get their routes,
+// that one is Accepted=False with a message naming each field, its spec stays as stored, a
+// label is still admitted, and a new object with such values is refused with the same
+// messages, not a decoding error. Our CRD's schema refuses such values before any webhook.
+func TestStoredValueTheTypeCannotHold(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.StartWithWebhooks(t, set)
+		env.Namespace(t, "components")
+		over := map[string]any{"hostname": int64(7), "port": int64(3000000000)}
+		want := []string{"spec.hostname: Invalid value: 7: must be a string",
+			"spec.port: Invalid value: 3000000000: must be a port number from 1 to 65535"}
+		if set == harness.Generated {
+			var err error
+			env.WithoutWebhooks(t, func() error {
+				err = env.Client.Create(ctx, object("odd", merged(over), nil))
+				return nil
+			})
+			require.Error(t, err, "our CRD's schema")
+			assert.Contains(t, err.Error(), "spec.hostname: Invalid value: \"integer\": spec.hostname in body must be of type string")
+			return
+		}
+		odd := object("odd", merged(over), nil)
+		fine := object("fine", merged(map[string]any{"path": "/fine"}), nil)
+		env.WithoutWebhooks(t, func() error {
+			for _, o := range []*unstructured.Unstructured{odd, fine} {
+				if err := env.Client.Create(ctx, o.DeepCopy()); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		stored := specJSON(t, env, "odd")
+
+		harness.StartOperator(t, env, harness.DefaultOptions())
+		require.NoError(t, harness.WaitForWebhook(ctx, env.Client, "components", harness.Wait))
+		harness.Eventually(t, "the other API accepted", func() error { return condition(env, "fine", "Accepted", "True", "") })
+		harness.Eventually(t, "Accepted=False InvalidSpec", func() error { return condition(env, "odd", "Accepted", "False", "InvalidSpec") })
+		msg := conditionMessage(t, env, "odd", "Accepted")
+		for _, w := range want {
+			assert.Contains(t, msg, w)
+		}
+		assert.JSONEq(t, stored, specJSON(t, env, "odd"), "the status writes left the spec as stored")
+
+		c, warnings := env.WarningClient(t)
+		label := []byte(`{"metadata":{"labels":{"team":"shop"}}}`)
+		require.NoError(t, c.Patch(ctx, object("odd", nil, nil), client.RawPatch(types.MergePatchType, label)), "a label is admitted")
+		assert.Subset(t, warnings.Take(), want)
+		assert.JSONEq(t, stored, specJSON(t, env, "odd"), "the label left the spec as stored")
+
+		err := env.Client.Create(ctx, object("odd-again", merged(over), nil))
+		require.Error(t, err)
+		assert.True(t, apierrors.IsInvalid(err), "422 Invalid, not a decoding error: %v", err)
+		for _, w := range want {
+			assert.Contains(t, err.Error(), w)
+		}
+	})
+}
+
+func conditionMessage(t *testing.T, env *harness.Env, name, typ string) string {
+	t.Helper()
+	conds, _, _ := unstructured.NestedSlice(unstructuredAPI(t, env, name).Object, "status", "conditions")
+	for _, c := range conds {
+		if m := c.(map[string]any); m["type"] == typ {
+			msg, _ := m["message"].(string)
+			return msg
+		}
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -24,13 +25,14 @@ var Segments = []string{odav1.SegmentCore, odav1.SegmentManagement, odav1.Segmen
 
 // ValidateExposedAPI checks a whole ExposedAPI: its spec and its component label.
 func ValidateExposedAPI(api *odav1.ExposedAPI) field.ErrorList {
-	errs := validateComponentLabel(api.Labels, field.NewPath("metadata", "labels"))
+	errs := ValidateComponentLabel(api.Labels)
 	return append(errs, ValidateSpec(&api.Spec, field.NewPath("spec"))...)
 }
 
-func validateComponentLabel(labels map[string]string, fld *field.Path) field.ErrorList {
+// ValidateComponentLabel checks the label that names the API's ODA Component.
+func ValidateComponentLabel(labels map[string]string) field.ErrorList {
 	v, ok := labels[odav1.ComponentNameLabel]
-	fld = fld.Key(odav1.ComponentNameLabel)
+	fld := field.NewPath("metadata", "labels").Key(odav1.ComponentNameLabel)
 	if !ok || v == "" {
 		return field.ErrorList{field.Required(fld, "the name of the ODA Component this API belongs to")}
 	}
@@ -58,7 +60,43 @@ func ValidateSpec(spec *odav1.ExposedAPISpec, fld *field.Path) field.ErrorList {
 	errs = append(errs, validateCORS(spec.CORS, fld.Child("CORS"))...)
 	errs = append(errs, validateRateLimit(spec.RateLimit, fld.Child("rateLimit"))...)
 	errs = append(errs, validateAPIKey(spec.APIKeyVerification, fld.Child("apiKeyVerification"))...)
-	return append(errs, validateQuota(spec.Quota, fld.Child("quota"))...)
+	errs = append(errs, validateQuota(spec.Quota, fld.Child("quota"))...)
+	return withMalformed(spec.Malformed, fld, errs)
+}
+
+// withMalformed reports each field whose stored value its type cannot hold, in place of
+// what errs say of the empty value it reads as.
+func withMalformed(bad []odav1.MalformedField, fld *field.Path, errs field.ErrorList) field.ErrorList {
+	if len(bad) == 0 {
+		return errs
+	}
+	var out field.ErrorList
+	for _, m := range bad {
+		p := fld
+		if m.Name != "" {
+			p = fld.Child(m.Name)
+		}
+		detail := "must be " + m.Want
+		switch m.Name {
+		case "port":
+			detail = portDetail
+		case "segment":
+			detail = "must be one of " + quoted(Segments)
+		}
+		// Printed as the JSON it is: "Invalid value: 7", where a string would print "7".
+		out = append(out, field.Invalid(p, json.RawMessage(m.Value), detail))
+	}
+	for _, e := range errs {
+		if !slices.ContainsFunc(bad, func(m odav1.MalformedField) bool { return m.Name == "" || under(e.Field, fld.Child(m.Name).String()) }) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// under: path is p or a path inside it.
+func under(path, p string) bool {
+	return path == p || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[")
 }
 
 // ToStatusError turns errors into the Invalid status kubectl prints field by field.
@@ -86,12 +124,14 @@ func validateImplementation(v string, fld *field.Path) field.ErrorList {
 	return nil
 }
 
+const portDetail = "must be a port number from 1 to 65535"
+
 // validatePort reports a 0 as the value it is: every CRD version we serve (ours and the
 // ODA Canvas's) requires port, so the API server refuses a missing one and a 0 here was
 // written.
 func validatePort(p int32, fld *field.Path) field.ErrorList {
 	if p < 1 || p > 65535 {
-		return field.ErrorList{field.Invalid(fld, p, "must be a port number from 1 to 65535")}
+		return field.ErrorList{field.Invalid(fld, p, portDetail)}
 	}
 	return nil
 }
