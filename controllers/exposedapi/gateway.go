@@ -2,6 +2,7 @@ package exposedapi
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"sort"
 	"strconv"
@@ -26,7 +27,13 @@ type ingress struct {
 	address string
 	// portSuffix is ":<port>" for a non-standard http port, else empty.
 	portSuffix string
+	// noAddress says why address is empty.
+	noAddress string
 }
+
+// noGateway is why there is no address when no gateway Service is found.
+const noGateway = "no Service labelled istio=ingressgateway (the Istio ingress gateway) was found; " +
+	"the URL follows when there is one, or set a public host name (APIOPERATORISTIO_PUBLICHOSTNAME)"
 
 // ingress reads the gateway Service from the gateway cache. Several match the label only in
 // unusual installs; the first by namespace/name is used, as the API server lists them.
@@ -35,7 +42,7 @@ func (r *Reconciler) ingress(ctx context.Context) (ingress, error) {
 	if err := r.Gateways.List(ctx, &list); err != nil {
 		return ingress{}, err
 	}
-	var in ingress
+	in := ingress{noAddress: noGateway}
 	if len(list.Items) > 0 {
 		sort.Slice(list.Items, func(i, j int) bool {
 			return client.ObjectKeyFromObject(&list.Items[i]).String() < client.ObjectKeyFromObject(&list.Items[j]).String()
@@ -55,6 +62,18 @@ func ingressOf(svc *corev1.Service) ingress {
 		if in.address == "" {
 			in.address = lb[0].Hostname
 		}
+	}
+	name := svc.Namespace + "/" + svc.Name
+	switch {
+	case in.address != "":
+	case svc.Spec.Type != corev1.ServiceTypeLoadBalancer:
+		// The canvas's Kong and APISIX charts turn the gateway into a ClusterIP Service, and
+		// its api-operator-istio chart turned it back: ours leaves another release's
+		// Service alone, and says so here.
+		in.noAddress = fmt.Sprintf("the Istio ingress gateway Service %s is of type %s, which gets no load balancer address: "+
+			"make it a LoadBalancer, or set a public host name (APIOPERATORISTIO_PUBLICHOSTNAME)", name, svc.Spec.Type)
+	default:
+		in.noAddress = "the Istio ingress gateway Service " + name + " has no load balancer address yet; the URL follows when it has one"
 	}
 	return in
 }
@@ -81,9 +100,10 @@ func urlHost(h string) string {
 	return h
 }
 
-// gatewayChanged lets through only the gateway updates that can change an API's URL.
+// gatewayChanged lets through only the gateway updates that can change an API's URL, or
+// why it has none.
 func gatewayChanged() predicate.TypedPredicate[*corev1.Service] {
-	return AddressChanged(func(svc *corev1.Service) any { return []any{svc.Status.LoadBalancer, svc.Spec.Ports} })
+	return AddressChanged(func(svc *corev1.Service) any { return []any{svc.Status.LoadBalancer, svc.Spec.Ports, svc.Spec.Type} })
 }
 
 // AddressChanged lets through only the updates of a gateway object that change what

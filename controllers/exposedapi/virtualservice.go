@@ -224,7 +224,7 @@ func (v virtualServices) routed(ctx context.Context, msg string) (Route, error) 
 	in, err := v.r.ingress(ctx)
 	route.Programmed = cond(ConditionProgrammed, true, ReasonProgrammed, msg)
 	route.Address, route.PortSuffix = in.address, in.portSuffix
-	route.NoAddress = "the Istio ingress gateway Service (label istio=ingressgateway) has no load balancer address yet; the URL follows when it has one"
+	route.NoAddress = in.noAddress
 	return route, err
 }
 

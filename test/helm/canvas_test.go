@@ -35,7 +35,8 @@ func installWithCanvasSettings(t *testing.T, set harness.CRDSet) {
 	}
 	env.GatewayIn(t, "istio-ingress", "30.0.0.1", "")
 	admin := env.Kubeconfig(t, "installer", "system:masters")
-	helmInstall(t, admin, "certManager.enabled=false", "watchNamespaces={components,odacompns-*}")
+	// logLevel as the canvas's chart sets it: the Python number, a YAML integer.
+	helmInstall(t, admin, "certManager.enabled=false", "watchNamespaces={components,odacompns-*}", "logLevel=20")
 	gw := &networkingv1.Gateway{}
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: releaseNS, Name: "component-gateway"}, gw), "the chart's Gateway")
 	p := runDeployment(t, env, releaseNS, fullname)

@@ -178,6 +178,7 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"replicaCount=two", "replicaCount"},
 		{"openmetricsImplementation=Graphite", "openmetricsImplementation"},
 		{"logLevel=loud", "logLevel"},
+		{"logLevel=25", "logLevel"},
 		{"internalSegments={managementFunction,metrics}", "internalSegments"},
 		{"routeAPI=Ingress", "routeAPI"},
 		{"metrics.podMonitor.interval=often", "interval"},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,7 +46,20 @@ func TestNotReadyReasons(t *testing.T) {
 		api := harness.API(ns, "waiting", "/waiting", "down", 8080)
 		require.NoError(t, env.Client.Create(ctx, api))
 		msg := waitCondition(t, env, api, "Ready", false, "NoIngressAddress")
-		assert.Contains(t, msg, "istio=ingressgateway")
+		assert.Contains(t, msg, "no Service labelled istio=ingressgateway")
+		// As the canvas's Kong and APISIX charts leave it: no address will come.
+		gw := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: env.Namespace(t, "istio-system"), Name: "istio-ingressgateway",
+			Labels: map[string]string{"istio": "ingressgateway"}},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Ports: []corev1.ServicePort{{Name: "http2", Port: 80}}}}
+		require.NoError(t, env.Client.Create(ctx, gw))
+		harness.Eventually(t, "the message names the Service's type", func() error {
+			return messageHas(env, api, "Ready", "Service istio-system/istio-ingressgateway is of type ClusterIP, which gets no load balancer address")
+		})
+		gw.Spec.Type = corev1.ServiceTypeLoadBalancer
+		require.NoError(t, env.Client.Update(ctx, gw))
+		harness.Eventually(t, "the message says the address is awaited", func() error {
+			return messageHas(env, api, "Ready", "Service istio-system/istio-ingressgateway has no load balancer address yet")
+		})
 		env.Gateway(t, "20.0.0.1", "")
 		assert.Equal(t, "Service down has no ready endpoint", waitCondition(t, env, api, "Ready", false, "ImplementationNotReady"))
 		env.SetReady(t, ns, "down", true)
@@ -72,6 +86,18 @@ func TestNotReadyReasons(t *testing.T) {
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(foreign), foreign))
 		assert.Equal(t, []string{"other.example.com"}, foreign.Spec.Hosts)
 	})
+}
+
+// messageHas is nil when the API's condition typ says want.
+func messageHas(env *harness.Env, api *odav1.ExposedAPI, typ, want string) error {
+	got := &odav1.ExposedAPI{}
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), got); err != nil {
+		return err
+	}
+	if c := meta.FindStatusCondition(got.Status.Conditions, typ); c == nil || !strings.Contains(c.Message, want) {
+		return fmt.Errorf("condition %+v", c)
+	}
+	return nil
 }
 
 func assertEvent(t *testing.T, env *harness.Env, ns, regarding, reason string) {
