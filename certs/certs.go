@@ -123,6 +123,9 @@ func (p *Provider) Checker(*http.Request) error {
 	return nil
 }
 
+// everyReplica runs in every replica, with the manager's other runnables: after the caches
+// have synced. So no replica serves admission (or is ready) before the validating webhook
+// can look up routes in them (test/webhooks TestNotReadyUntilTheCachesSync).
 type everyReplica struct{ manager.Runnable }
 
 func (everyReplica) NeedLeaderElection() bool { return false }
