@@ -3,6 +3,7 @@ package exposedapi
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"google.golang.org/protobuf/proto"
 	istioapi "istio.io/api/networking/v1alpha3"
@@ -121,11 +122,13 @@ const ManagedByLabel = "app.kubernetes.io/managed-by"
 // ManagedByValue is ManagedByLabel's value.
 const ManagedByValue = "api-operator-istio"
 
+// childLabels are the labels of what an API makes: the API's own, as the reference's
+// kopf.adopt copies them (the component name among them, so that a selector on it finds
+// the children too), with ManagedByLabel ours whatever the API's says.
 func childLabels(api *odav1.ExposedAPI) map[string]string {
-	l := map[string]string{ManagedByLabel: ManagedByValue}
-	if c := api.Labels[odav1.ComponentNameLabel]; c != "" {
-		l[odav1.ComponentNameLabel] = c
-	}
+	l := make(map[string]string, len(api.Labels)+1)
+	maps.Copy(l, api.Labels)
+	l[ManagedByLabel] = ManagedByValue
 	return l
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
@@ -17,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 )
 
 // +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors,verbs=list;watch;create;update;delete
@@ -64,9 +66,14 @@ func (s *Scraper) ensureServiceMonitor(ctx context.Context, api *odav1.ExposedAP
 		return cond(false, "ServiceMonitorNotOwned", fmt.Sprintf(
 			"ServiceMonitor %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name)), nil
 	}
-	if !equality.Semantic.DeepEqual(sm.Spec, want) {
+	labels := exposedapi.ChildLabels(api)
+	if !equality.Semantic.DeepEqual(sm.Spec, want) || !exposedapi.LabelsMatch(sm.Labels, labels) {
 		sm = sm.DeepCopy()
 		sm.Spec = want
+		if sm.Labels == nil {
+			sm.Labels = map[string]string{}
+		}
+		maps.Copy(sm.Labels, labels)
 		if err := s.Client.Update(ctx, sm); err != nil {
 			return nil, err
 		}
@@ -76,9 +83,7 @@ func (s *Scraper) ensureServiceMonitor(ctx context.Context, api *odav1.ExposedAP
 
 func (s *Scraper) createServiceMonitor(ctx context.Context, api *odav1.ExposedAPI, want monitoringv1.ServiceMonitorSpec) (*metav1.Condition, error) {
 	sm := &monitoringv1.ServiceMonitor{
-		ObjectMeta: metav1.ObjectMeta{Name: api.Name, Namespace: api.Namespace, Labels: map[string]string{
-			managedByLabel: managedByValue,
-		}},
+		ObjectMeta: metav1.ObjectMeta{Name: api.Name, Namespace: api.Namespace, Labels: exposedapi.ChildLabels(api)},
 		Spec: want,
 	}
 	if err := controllerutil.SetControllerReference(api, sm, s.Client.Scheme()); err != nil {
@@ -123,7 +128,7 @@ func (s *Scraper) RemoveServiceMonitors(ctx context.Context) error {
 	}
 	for _, ns := range namespaces {
 		var list monitoringv1.ServiceMonitorList
-		if err := s.APIReader.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{managedByLabel: managedByValue}); err != nil {
+		if err := s.APIReader.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{exposedapi.ManagedByLabel: exposedapi.ManagedByValue}); err != nil {
 			return err
 		}
 		for i := range list.Items {
@@ -140,12 +145,6 @@ func (s *Scraper) RemoveServiceMonitors(ctx context.Context) error {
 	}
 	return nil
 }
-
-// The label on the ServiceMonitors the operator makes.
-const (
-	managedByLabel = "app.kubernetes.io/managed-by"
-	managedByValue = "api-operator-istio"
-)
 
 func ownedBy(obj metav1.Object, api *odav1.ExposedAPI) bool {
 	ref := metav1.GetControllerOf(obj)

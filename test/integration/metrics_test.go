@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,7 @@ func TestServiceMonitor(t *testing.T) {
 		t.Cleanup(func() { assertNoPodsRead(t, op) })
 
 		api := metricsAPI(ns, "shop-metrics", "/metrics", "shop-metrics", 9090)
+		api.Labels["app.kubernetes.io/part-of"], api.Labels["app.kubernetes.io/managed-by"] = "shop", "Helm"
 		api.Spec.BasicAuth = &apiextensionsv1.JSON{Raw: []byte(`{"username":{"name":"creds","key":"user"},"password":{"name":"creds","key":"pass"}}`)}
 		require.NoError(t, env.Client.Create(ctx, api))
 		sm := waitServiceMonitor(t, env, api, "/metrics", 9090)
@@ -73,6 +75,7 @@ func TestServiceMonitor(t *testing.T) {
 		assert.Equal(t, api.UID, metav1.GetControllerOf(sm).UID, "owned by the ExposedAPI")
 		waitCondition(t, env, api, "Scraping", true, "ServiceMonitorProgrammed")
 		firstUID := sm.UID
+		assertChildLabels(t, env, api)
 
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Path, api.Spec.Port = "/prometheus", 9100 })
 		sm = waitServiceMonitor(t, env, api, "/prometheus", 9100)
@@ -102,6 +105,32 @@ func TestServiceMonitor(t *testing.T) {
 			return nil
 		})
 	})
+}
+
+// assertChildLabels: the API's VirtualService and ServiceMonitor carry its labels, as the
+// reference's kopf.adopt copies them (managed-by is ours), and follow a label added later.
+func assertChildLabels(t *testing.T, env *harness.Env, api *odav1.ExposedAPI) {
+	t.Helper()
+	want := maps.Clone(api.Labels)
+	want["app.kubernetes.io/managed-by"] = "api-operator-istio"
+	children := []client.Object{&monitoringv1.ServiceMonitor{}, &networkingv1VirtualService{}}
+	has := func(want map[string]string) func() error {
+		return func() error {
+			for _, c := range children {
+				if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), c); err != nil {
+					return err
+				}
+				if !maps.Equal(c.GetLabels(), want) {
+					return fmt.Errorf("%T labels %v, want %v", c, c.GetLabels(), want)
+				}
+			}
+			return nil
+		}
+	}
+	harness.Eventually(t, "the children carry the API's labels", has(want))
+	env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Labels["team"] = "payments" })
+	want["team"] = "payments"
+	harness.Eventually(t, "the children carry the label added", has(want))
 }
 
 // assertNoPodsRead: the ServiceMonitor pattern neither lists nor watches pods (a cluster has
