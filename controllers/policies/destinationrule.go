@@ -3,6 +3,7 @@ package policies
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"google.golang.org/protobuf/proto"
 	istioapi "istio.io/api/networking/v1alpha3"
@@ -41,13 +42,12 @@ func (e *Extension) ensureDestinationRule(ctx context.Context, api *odav1.Expose
 	if want == nil {
 		return nil, e.deleteDestinationRule(ctx, api)
 	}
+	labels := exposedapi.ChildLabels(api)
 	dr := &networkingv1.DestinationRule{}
 	err := e.Client.Get(ctx, client.ObjectKeyFromObject(api), dr)
 	switch {
 	case apierrors.IsNotFound(err):
-		dr = &networkingv1.DestinationRule{ObjectMeta: metav1.ObjectMeta{
-			Name: api.Name, Namespace: api.Namespace, Labels: map[string]string{managedByLabel: managedBy},
-		}}
+		dr = &networkingv1.DestinationRule{ObjectMeta: metav1.ObjectMeta{Name: api.Name, Namespace: api.Namespace, Labels: labels}}
 		want.DeepCopyInto(&dr.Spec)
 		if err := controllerutil.SetControllerReference(api, dr, e.Client.Scheme()); err != nil {
 			return nil, err
@@ -58,9 +58,13 @@ func (e *Extension) ensureDestinationRule(ctx context.Context, api *odav1.Expose
 	case !exposedapi.OwnedBy(dr, api.UID):
 		return streamFinding(false, fmt.Sprintf(
 			"DestinationRule %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name)), nil
-	case !proto.Equal(&dr.Spec, want):
+	case !proto.Equal(&dr.Spec, want) || !exposedapi.LabelsMatch(dr.Labels, labels):
 		dr = dr.DeepCopy()
 		want.DeepCopyInto(&dr.Spec)
+		if dr.Labels == nil {
+			dr.Labels = map[string]string{}
+		}
+		maps.Copy(dr.Labels, labels)
 		err = e.Client.Update(ctx, dr)
 	}
 	if err != nil {

@@ -70,6 +70,8 @@ func TestMCPStreams(t *testing.T) {
 		owner := metav1.GetControllerOf(dr)
 		require.NotNil(t, owner, "the DestinationRule has a controller ownerReference")
 		assert.Equal(t, api.UID, owner.UID)
+		assert.Equal(t, map[string]string{"app.kubernetes.io/managed-by": "api-operator-istio", odav1.ComponentNameLabel: "demo"}, dr.Labels,
+			"the API's labels")
 		firstUID := dr.UID
 
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Implementation, api.Spec.Port = "impl2", 9090 })
