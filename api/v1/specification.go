@@ -22,6 +22,9 @@ type Specification struct {
 	Legacy bool `json:"-"`
 	// Dropped holds the entries after the first of a legacy list.
 	Dropped []Specification `json:"-"`
+	// Unknown is the stored value, in JSON, when it has none of the shapes above (a number,
+	// a boolean, or a list whose first entry is one): validation refuses it.
+	Unknown string `json:"-"`
 }
 
 type specificationObject struct {
@@ -50,11 +53,11 @@ func (s *Specification) UnmarshalJSON(data []byte) error {
 		var items []Specification
 		_ = json.Unmarshal(data, &items)
 		if len(items) > 0 {
-			s.URL, s.Version = items[0].URL, items[0].Version
+			s.URL, s.Version, s.Unknown = items[0].URL, items[0].Version, items[0].Unknown
 			s.Dropped = items[1:]
 		}
 	default:
-		s.Legacy = true
+		s.Legacy, s.Unknown = true, string(data)
 	}
 	return nil
 }

@@ -258,3 +258,22 @@ func TestHostnamesAUserMeans(t *testing.T) {
 		}
 	})
 }
+
+// TestSpecificationOfNoKnownShape: a specification that is neither the v1 object nor an
+// older shape (a string, a list of strings or of objects) is refused, also as the first
+// entry of a list. Our CRD keeps the field schemaless so that the older shapes reach the
+// webhooks: the validating one refuses it. The canvas's CRD types it, so its API server does.
+func TestSpecificationOfNoKnownShape(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env := startWithWebhooks(t, set)
+		for name, value := range map[string]any{"number": int64(42), "list-of-numbers": []any{int64(42), "https://e.com/a.yaml"}} {
+			err := env.Client.Create(context.Background(), object(name, merged(map[string]any{"specification": value}), nil))
+			require.Error(t, err, name)
+			want := `spec.specification: Invalid value: 42: must be an object {url, version}, e.g. {"url": "https://example.com/api/openapi.yaml"}`
+			if set == harness.ODA {
+				want = `spec.specification: Invalid value: "integer": spec.specification in body must be of type object`
+			}
+			assert.Contains(t, err.Error(), want, name)
+		}
+	})
+}

@@ -227,6 +227,9 @@ func validateSegment(s string, fld *field.Path) field.ErrorList {
 }
 
 func validateSpecification(s *odav1.Specification, fld *field.Path) field.ErrorList {
+	if s != nil && s.Unknown != "" {
+		return field.ErrorList{field.Invalid(fld, json.RawMessage(s.Unknown), "must be an object {url, version}, e.g. {\"url\": \"https://example.com/api/openapi.yaml\"}")}
+	}
 	if s == nil || (s.Legacy && s.URL == "") {
 		// An older list stored on the canvas's CRD reads as v1 with its entries' fields
 		// pruned by the API server: nothing the user can see or fix in v1, and no route
