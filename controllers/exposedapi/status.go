@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -151,10 +152,45 @@ func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, wan
 		return ctrl.Result{Requeue: true}, nil
 	}
 	if err == nil {
+		r.recordRefusals(api, api.Status.Conditions, want.Conditions)
 		r.writes.wrote(client.ObjectKeyFromObject(api), api.ResourceVersion, next.ResourceVersion)
 		logf.FromContext(ctx).V(1).Info("status written", "ready", meta.IsStatusConditionTrue(want.Conditions, ConditionReady))
 	}
 	return ctrl.Result{}, err
+}
+
+// refusals are the reasons of a False condition that a person has to act on: the operator
+// will not route the API as it stands. Each is recorded as a Warning Event when a condition
+// turns to it, once, where kubectl get events shows it beside the namespace's other
+// troubles; a wait (for an address, endpoints, a mesh route) is not one.
+var refusals = map[string]bool{ReasonInvalidSpec: true, ReasonRouteConflict: true, ReasonVirtualServiceNotOwned: true}
+
+func (r *Reconciler) recordRefusals(api *odav1.ExposedAPI, was, now []metav1.Condition) {
+	for _, c := range now {
+		if c.Status != metav1.ConditionFalse || !refusals[c.Reason] {
+			continue
+		}
+		if old := meta.FindStatusCondition(was, c.Type); old != nil && old.Status == c.Status && old.Reason == c.Reason {
+			continue
+		}
+		r.event(api, "Warning", c.Reason, "Refuse", "%s", note(c.Message))
+	}
+}
+
+// maxNote is the longest note an events.k8s.io Event may have.
+const maxNote = 1024
+
+// note is msg cut to fit an Event (the whole of it is in the condition).
+func note(msg string) string {
+	if len(msg) <= maxNote {
+		return msg
+	}
+	const more = " ... (see the condition)"
+	cut := maxNote - len(more)
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + more
 }
 
 func lower(s string) string { return strings.ToLower(s) }

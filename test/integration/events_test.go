@@ -14,7 +14,8 @@ import (
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
-// TestEventsForWhatUsersActOn: a route withdrawn for a conflict and a route changed are
+// TestEventsForWhatUsersActOn: a refusal (an invalid spec, a route another API holds, a
+// VirtualService of another owner), a route withdrawn for a conflict and a route changed are
 // recorded; a route created on the happy path is not (its status says it, and an Event
 // would be a third write per API).
 func TestEventsForWhatUsersActOn(t *testing.T) {
@@ -28,9 +29,10 @@ func TestEventsForWhatUsersActOn(t *testing.T) {
 			waitCondition(t, env, api, "Ready", true, "Ready")
 		}
 
-		// The newer API takes the older one's path: its route is withdrawn.
+		// The newer API takes the older one's path: it is refused, and its route withdrawn.
 		setPath(t, env, second, "/first")
 		waitCondition(t, env, second, "Accepted", false, "RouteConflict")
+		assertEvent(t, env, ns, "second", "RouteConflict")
 		assertEvent(t, env, ns, "second", "RouteWithdrawn")
 
 		// The older one moves: its route is updated, and the newer one gets its route back.
@@ -38,6 +40,20 @@ func TestEventsForWhatUsersActOn(t *testing.T) {
 		virtualService(t, env, first, routeIs("*", "component-gateway", "/moved", "impl", 8080))
 		assertEvent(t, env, ns, "first", "VirtualServiceUpdated")
 		virtualService(t, env, second, routeIs("*", "component-gateway", "/first", "impl", 8080))
+
+		// A spec the webhooks would have refused, and a VirtualService of another owner in
+		// the way: each refusal is recorded.
+		bad := harness.API(ns, "bad", "/bad", "impl", 70000)
+		require.NoError(t, env.Client.Create(ctx, bad))
+		waitCondition(t, env, bad, "Accepted", false, "InvalidSpec")
+		assertEvent(t, env, ns, "bad", "InvalidSpec")
+		foreign := &networkingv1VirtualService{}
+		foreign.Namespace, foreign.Name = ns, "taken"
+		require.NoError(t, env.Client.Create(ctx, foreign))
+		taken := harness.API(ns, "taken", "/taken", "impl", 8080)
+		require.NoError(t, env.Client.Create(ctx, taken))
+		waitCondition(t, env, taken, "Programmed", false, "VirtualServiceNotOwned")
+		assertEvent(t, env, ns, "taken", "VirtualServiceNotOwned")
 
 		// Both APIs' routes were created before the events above were recorded.
 		var list eventsv1.EventList
