@@ -84,7 +84,7 @@ func (s *Scraper) ensureServiceMonitor(ctx context.Context, api *odav1.ExposedAP
 func (s *Scraper) createServiceMonitor(ctx context.Context, api *odav1.ExposedAPI, want monitoringv1.ServiceMonitorSpec) (*metav1.Condition, error) {
 	sm := &monitoringv1.ServiceMonitor{
 		ObjectMeta: metav1.ObjectMeta{Name: api.Name, Namespace: api.Namespace, Labels: exposedapi.ChildLabels(api)},
-		Spec: want,
+		Spec:       want,
 	}
 	if err := controllerutil.SetControllerReference(api, sm, s.Client.Scheme()); err != nil {
 		return nil, err
