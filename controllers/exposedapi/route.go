@@ -2,6 +2,7 @@ package exposedapi
 
 import (
 	"context"
+	"maps"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -53,6 +54,16 @@ func (r *Reconciler) routeBuilders(obs *observed) (RouteBuilder, []RouteBuilder)
 // ChildLabels are the labels of every route an API gets; the caches hold only what they
 // select.
 func ChildLabels(api *odav1.ExposedAPI) map[string]string { return childLabels(api) }
+
+// AddChildLabels sets the labels of api's children on obj, keeping the others it has.
+func AddChildLabels(obj metav1.Object, api *odav1.ExposedAPI) {
+	l := obj.GetLabels()
+	if l == nil {
+		l = map[string]string{}
+	}
+	maps.Copy(l, childLabels(api))
+	obj.SetLabels(l)
+}
 
 // LabelsMatch tells whether have holds every label of want.
 func LabelsMatch(have, want map[string]string) bool { return labelsMatch(have, want) }

@@ -89,12 +89,7 @@ func (r *Reconciler) programRoute(ctx context.Context, api *odav1.ExposedAPI, ob
 	}
 	vs = vs.DeepCopy()
 	want.DeepCopyInto(&vs.Spec)
-	if vs.Labels == nil {
-		vs.Labels = map[string]string{}
-	}
-	for k, v := range childLabels(api) {
-		vs.Labels[k] = v
-	}
+	AddChildLabels(vs, api)
 	if err := controllerutil.SetControllerReference(api, vs, r.Client.Scheme()); err != nil {
 		return nil, "", err
 	}

@@ -160,12 +160,7 @@ func (b *Builder) create(ctx context.Context, api *odav1.ExposedAPI, want gatewa
 func (b *Builder) update(ctx context.Context, api *odav1.ExposedAPI, hr *gatewayv1.HTTPRoute, want gatewayv1.HTTPRouteSpec) (*gatewayv1.HTTPRoute, string, error) {
 	hr = hr.DeepCopy()
 	hr.Spec = want
-	if hr.Labels == nil {
-		hr.Labels = map[string]string{}
-	}
-	for k, v := range exposedapi.ChildLabels(api) {
-		hr.Labels[k] = v
-	}
+	exposedapi.AddChildLabels(hr, api)
 	if err := b.Client.Update(ctx, hr); err != nil {
 		return nil, "", err
 	}

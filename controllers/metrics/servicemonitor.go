@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"strings"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
@@ -70,10 +69,7 @@ func (s *Scraper) ensureServiceMonitor(ctx context.Context, api *odav1.ExposedAP
 	if !equality.Semantic.DeepEqual(sm.Spec, want) || !exposedapi.LabelsMatch(sm.Labels, labels) {
 		sm = sm.DeepCopy()
 		sm.Spec = want
-		if sm.Labels == nil {
-			sm.Labels = map[string]string{}
-		}
-		maps.Copy(sm.Labels, labels)
+		exposedapi.AddChildLabels(sm, api)
 		if err := s.Client.Update(ctx, sm); err != nil {
 			return nil, err
 		}

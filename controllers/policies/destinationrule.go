@@ -3,7 +3,6 @@ package policies
 import (
 	"context"
 	"fmt"
-	"maps"
 
 	"google.golang.org/protobuf/proto"
 	istioapi "istio.io/api/networking/v1alpha3"
@@ -61,10 +60,7 @@ func (e *Extension) ensureDestinationRule(ctx context.Context, api *odav1.Expose
 	case !proto.Equal(&dr.Spec, want) || !exposedapi.LabelsMatch(dr.Labels, labels):
 		dr = dr.DeepCopy()
 		want.DeepCopyInto(&dr.Spec)
-		if dr.Labels == nil {
-			dr.Labels = map[string]string{}
-		}
-		maps.Copy(dr.Labels, labels)
+		exposedapi.AddChildLabels(dr, api)
 		err = e.Client.Update(ctx, dr)
 	}
 	if err != nil {
