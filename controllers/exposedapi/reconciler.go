@@ -81,6 +81,13 @@ type Extension interface {
 	Finalize(ctx context.Context, api *odav1.ExposedAPI) error
 }
 
+// Refuser is an Extension whose False conditions may be refusals: a person has to act
+// (fix the spec, remove an object in the way, install a kind) rather than wait. Refuses
+// tells which; each is recorded as a Warning Event when the condition turns to it.
+type Refuser interface {
+	Refuses(c *metav1.Condition) bool
+}
+
 // observed is what a reconcile learned about an API and its surroundings.
 type observed struct {
 	spec    odav1.ExposedAPISpec // normalised
@@ -101,6 +108,8 @@ type observed struct {
 	extConds []metav1.Condition
 	// extGone are the condition types of extensions with nothing to report.
 	extGone []string
+	// extRefused are the condition types of extensions whose False condition is a refusal.
+	extRefused []string
 }
 
 // +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis,verbs=list;watch;patch
@@ -145,7 +154,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		return ctrl.Result{}, err
 	}
-	return r.writeStatus(ctx, api, r.wantedStatus(api, obs))
+	return r.writeStatus(ctx, api, r.wantedStatus(api, obs), obs.refusals())
 }
 
 // observe gathers every fact the reconcile decides on, all from caches.
@@ -248,6 +257,9 @@ func (obs *observed) eachExtension(exts []Extension, do func(Extension) (*metav1
 		}
 		if cond != nil {
 			obs.extConds = append(obs.extConds, *cond)
+			if r, ok := ext.(Refuser); ok && cond.Status == metav1.ConditionFalse && r.Refuses(cond) {
+				obs.extRefused = append(obs.extRefused, cond.Type)
+			}
 		} else {
 			obs.extGone = append(obs.extGone, ext.ConditionType())
 		}

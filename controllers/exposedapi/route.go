@@ -35,6 +35,10 @@ type Route struct {
 	// Address is where the gateway is reached (IP or host name), empty while it has none,
 	// NoAddress then saying why. PortSuffix is ":<port>" for a non-standard HTTP port.
 	Address, PortSuffix, NoAddress string
+	// Refused is set with a False Programmed condition that a person has to act on (a route
+	// object of another owner, a kind not installed, a gateway's refusal), not a wait: it is
+	// recorded as a Warning Event when the condition turns to it.
+	Refused bool
 }
 
 // routeBuilders are the builder of the API's route and those of the routes it must not

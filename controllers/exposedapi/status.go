@@ -3,6 +3,7 @@ package exposedapi
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -130,8 +131,9 @@ func cond(t string, ok bool, reason, msg string) metav1.Condition {
 	return metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg}
 }
 
-// writeStatus writes status once, and only when it changed.
-func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, want odav1.ExposedAPIStatus) (ctrl.Result, error) {
+// writeStatus writes status once, and only when it changed; refused are the types of the
+// conditions that, False, ask a person to act.
+func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, want odav1.ExposedAPIStatus, refused []string) (ctrl.Result, error) {
 	if equality.Semantic.DeepEqual(api.Status, want) {
 		return ctrl.Result{}, nil
 	}
@@ -152,22 +154,30 @@ func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, wan
 		return ctrl.Result{Requeue: true}, nil
 	}
 	if err == nil {
-		r.recordRefusals(api, api.Status.Conditions, want.Conditions)
+		r.recordRefusals(api, api.Status.Conditions, want.Conditions, refused)
 		r.writes.wrote(client.ObjectKeyFromObject(api), api.ResourceVersion, next.ResourceVersion)
 		logf.FromContext(ctx).V(1).Info("status written", "ready", meta.IsStatusConditionTrue(want.Conditions, ConditionReady))
 	}
 	return ctrl.Result{}, err
 }
 
-// refusals are the reasons of a False condition that a person has to act on: the operator
-// will not route the API as it stands. Each is recorded as a Warning Event when a condition
-// turns to it, once, where kubectl get events shows it beside the namespace's other
-// troubles; a wait (for an address, endpoints, a mesh route) is not one.
-var refusals = map[string]bool{ReasonInvalidSpec: true, ReasonRouteConflict: true, ReasonVirtualServiceNotOwned: true}
+// refusals are the types of the conditions that, False, say the operator will not route
+// the API, or make a child, as it stands: a person has to act. A False Accepted condition
+// always is one (an invalid spec, a route another API holds); Ready only repeats another
+// condition's reason, and a wait (for an address, endpoints, a mesh route) is not one.
+func (obs *observed) refusals() []string {
+	out := []string{ConditionAccepted}
+	if obs.route.Refused {
+		out = append(out, ConditionProgrammed)
+	}
+	return append(out, obs.extRefused...)
+}
 
-func (r *Reconciler) recordRefusals(api *odav1.ExposedAPI, was, now []metav1.Condition) {
+// recordRefusals records each refusal as a Warning Event when a condition turns to it,
+// once, where kubectl get events shows it beside the namespace's other troubles.
+func (r *Reconciler) recordRefusals(api *odav1.ExposedAPI, was, now []metav1.Condition, refused []string) {
 	for _, c := range now {
-		if c.Status != metav1.ConditionFalse || !refusals[c.Reason] {
+		if c.Status != metav1.ConditionFalse || !slices.Contains(refused, c.Type) {
 			continue
 		}
 		if old := meta.FindStatusCondition(was, c.Type); old != nil && old.Status == c.Status && old.Reason == c.Reason {

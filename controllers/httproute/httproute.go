@@ -219,11 +219,11 @@ func hostnames(host string) []gatewayv1.Hostname {
 }
 
 func notOwned(api *odav1.ExposedAPI) exposedapi.Route {
-	return exposedapi.Route{Programmed: programmed(false, "HTTPRouteNotOwned", fmt.Sprintf(
+	return exposedapi.Route{Refused: true, Programmed: programmed(false, "HTTPRouteNotOwned", fmt.Sprintf(
 		"HTTPRoute %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name))}
 }
 
 func crdsMissing() exposedapi.Route {
-	return exposedapi.Route{Programmed: programmed(false, ReasonCRDsMissing,
+	return exposedapi.Route{Refused: true, Programmed: programmed(false, ReasonCRDsMissing,
 		"the Gateway API kinds HTTPRoute and Gateway (gateway.networking.k8s.io/v1) are not installed: install the Gateway API CRDs (standard channel), or set APIOPERATORISTIO_ROUTEAPI=VirtualService; the route is made as soon as they appear")}
 }

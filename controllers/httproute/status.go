@@ -29,6 +29,8 @@ const (
 func (b *Builder) route(ctx context.Context, c *Caches, api *odav1.ExposedAPI, hr *gatewayv1.HTTPRoute) (exposedapi.Route, error) {
 	gw := b.parent(api.Namespace)
 	r := exposedapi.Route{UID: hr.UID, Programmed: acceptance(hr, gw)}
+	// The gateway's refusal is for a person to act on; its silence so far is a wait.
+	r.Refused = r.Programmed.Status == metav1.ConditionFalse && r.Programmed.Reason != ReasonNotYetAccepted
 	gateway := &gatewayv1.Gateway{}
 	err := c.Gateways.Get(ctx, gw, gateway)
 	switch {

@@ -152,6 +152,15 @@ func (s *Scraper) setFinalizer(ctx context.Context, api *odav1.ExposedAPI, on bo
 	return s.Client.Patch(ctx, api, patch)
 }
 
+// refusals are the reasons of a False Scraping condition that a person has to act on; the
+// others are waits (for pods) or repeat the Accepted condition's refusal.
+var refusals = []string{"InvalidBasicAuth", "ServiceMonitorNotOwned", "ServiceMonitorCRDMissing", "PodsScrapedByAnotherAPI"}
+
+// Refuses is exposedapi.Refuser: the refusals are recorded as Warning Events.
+func (s *Scraper) Refuses(c *metav1.Condition) bool {
+	return c.Type == ConditionScraping && slices.Contains(refusals, c.Reason)
+}
+
 func cond(ok bool, reason, msg string) *metav1.Condition {
 	st := metav1.ConditionFalse
 	if ok {

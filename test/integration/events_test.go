@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"testing"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	eventsv1 "k8s.io/api/events/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -74,4 +77,54 @@ func setPath(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, path string)
 		got.Spec.Path = path
 		return env.Client.Update(context.Background(), got)
 	})
+}
+
+// TestEventsForRefusedChildren: a metrics API whose ServiceMonitor cannot be made (another
+// owner's is in the way, its basicAuth is of the wrong shape) gets one Warning Event for
+// it, not one per condition that repeats the reason (Ready); an invalid spec is recorded
+// once, on its Accepted condition, not again on the Scraping condition it withdraws.
+func TestEventsForRefusedChildren(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env, ns := webPlane(t, set, harness.ServiceMonitorCRD(t))
+		harness.StartOperator(t, env, harness.DefaultOptions())
+
+		invalid := metricsAPI(ns, "invalid", "/invalid", "web", 70000)
+		require.NoError(t, env.Client.Create(ctx, invalid))
+		waitCondition(t, env, invalid, "Scraping", false, "InvalidSpec")
+		assertEvent(t, env, ns, "invalid", "InvalidSpec")
+
+		foreign := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "taken"},
+			Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "http"}}}}
+		require.NoError(t, env.Client.Create(ctx, foreign))
+		taken := metricsAPI(ns, "taken", "/taken", "web", 8080)
+		require.NoError(t, env.Client.Create(ctx, taken))
+		waitCondition(t, env, taken, "Scraping", false, "ServiceMonitorNotOwned")
+		waitCondition(t, env, taken, "Ready", false, "ServiceMonitorNotOwned")
+		assertEvent(t, env, ns, "taken", "ServiceMonitorNotOwned")
+
+		badAuth := metricsAPI(ns, "bad-auth", "/bad-auth", "web", 8080)
+		badAuth.Spec.BasicAuth = &apiextensionsv1.JSON{Raw: []byte(`{"username":"plain"}`)}
+		require.NoError(t, env.Client.Create(ctx, badAuth))
+		waitCondition(t, env, badAuth, "Scraping", false, "InvalidBasicAuth")
+		assertEvent(t, env, ns, "bad-auth", "InvalidBasicAuth")
+
+		// By now the first API's events, if there were two, have long been written.
+		assert.Equal(t, 1, countEvents(t, env, ns, "invalid", "InvalidSpec"))
+		assert.Equal(t, 1, countEvents(t, env, ns, "taken", "ServiceMonitorNotOwned"))
+	})
+}
+
+// countEvents is the number of Events of reason about the object named regarding.
+func countEvents(t *testing.T, env *harness.Env, ns, regarding, reason string) int {
+	t.Helper()
+	var list eventsv1.EventList
+	require.NoError(t, env.Client.List(context.Background(), &list, client.InNamespace(ns)))
+	n := 0
+	for _, e := range list.Items {
+		if e.Regarding.Name == regarding && e.Reason == reason {
+			n++
+		}
+	}
+	return n
 }

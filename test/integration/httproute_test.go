@@ -86,6 +86,7 @@ func TestHTTPRoute(t *testing.T) {
 		msg := waitCondition(t, env, api, "Programmed", false, "NotAllowedByListeners")
 		assert.Equal(t, "Gateway canvas/component-gateway refused HTTPRoute catalog-api (NotAllowedByListeners): no listener allows routes from namespace components", msg)
 		assert.Equal(t, msg, waitCondition(t, env, api, "Ready", false, "NotProgrammed"))
+		assertEvent(t, env, ns, api.Name, "NotAllowedByListeners")
 
 		// Accepted: programmed and ready, at the Gateway's address and listener port.
 		env.JudgeRoute(t, client.ObjectKeyFromObject(api), true, "Accepted", "")
@@ -123,6 +124,7 @@ func TestHTTPRoute(t *testing.T) {
 		vs := &networkingv1.VirtualService{}
 		assert.True(t, isNotFound(env.Client.Get(ctx, client.ObjectKeyFromObject(api), vs)), "no VirtualService in HTTPRoute mode")
 		assertNoWritesOnResync(t, env, op, api)
+		assert.Zero(t, countEvents(t, env, ns, api.Name, "GatewayNotYetAccepted"), "a wait for the gateway is not an event")
 
 		// An HTTPRoute of the same name that someone else made is left alone, and said so.
 		taken := &gatewayv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "taken"},
@@ -131,6 +133,7 @@ func TestHTTPRoute(t *testing.T) {
 		require.NoError(t, env.Client.Create(ctx, harness.API(ns, "taken", "/taken", "catalog", 8080)))
 		assert.Equal(t, "HTTPRoute components/taken exists and is not controlled by this ExposedAPI; delete or rename it",
 			waitCondition(t, env, harness.API(ns, "taken", "", "", 0), "Programmed", false, "HTTPRouteNotOwned"))
+		assertEvent(t, env, ns, "taken", "HTTPRouteNotOwned")
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(taken), taken))
 		assert.Equal(t, "/mine", *taken.Spec.Rules[0].Matches[0].Path.Value, "not overwritten")
 	})
@@ -215,6 +218,7 @@ func TestGatewayAPICRDsAbsent(t *testing.T) {
 		harness.StartOperator(t, env, httpRouteOptions("canvas/component-gateway"))
 		msg := waitCondition(t, env, api, "Programmed", false, "GatewayAPICRDsMissing")
 		assert.Contains(t, msg, "install the Gateway API CRDs")
+		assertEvent(t, env, ns, api.Name, "GatewayAPICRDsMissing")
 		waitCondition(t, env, api, "Ready", false, "NotProgrammed")
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(vs), vs), "the former VirtualService still routes")
 

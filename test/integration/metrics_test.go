@@ -157,6 +157,7 @@ func TestServiceMonitorCRDMissing(t *testing.T) {
 	require.NoError(t, env.Client.Create(ctx, other))
 	msg := waitCondition(t, env, api, "Scraping", false, "ServiceMonitorCRDMissing")
 	assert.Contains(t, msg, "install the Prometheus Operator CRDs")
+	assertEvent(t, env, ns, api.Name, "ServiceMonitorCRDMissing")
 	waitCondition(t, env, api, "Ready", false, "ServiceMonitorCRDMissing")
 	waitReady(t, env, other, "https://20.0.0.1/other")
 
@@ -442,6 +443,7 @@ func TestPrometheusAnnotationsSeveralAPIs(t *testing.T) {
 		waitCondition(t, env, old, "Scraping", true, "PodsAnnotated")
 		msg := waitCondition(t, env, young, "Scraping", false, "PodsScrapedByAnotherAPI")
 		assert.Contains(t, msg, "zz-old")
+		assertEvent(t, env, ns, young.Name, "PodsScrapedByAnotherAPI")
 		waitScraped(t, env, ns, "p1", merged(istioAnnotations(), map[string]string{"prometheus.io/path": "/metrics", "prometheus.io/port": "9090"}))
 		assertPodQuiet(t, env, ns, "p1")
 
