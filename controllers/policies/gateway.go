@@ -91,7 +91,8 @@ func (e *Extension) ensureGatewayObjects(ctx context.Context, api *odav1.Exposed
 		}
 		out = append(out, findings(w.finding)...)
 	}
-	return out, e.deleteUnwanted(ctx, api, ns, wants)
+	_, err = e.deleteUnwanted(ctx, api, ns, wants)
+	return out, err
 }
 
 func findings(f *finding) []finding {
@@ -195,25 +196,38 @@ func names(obj client.Object, api *odav1.ExposedAPI) bool {
 	return l[APINamespaceLabel] == api.Namespace && l[APINameLabel] == api.Name && l[managedByLabel] == managedBy
 }
 
-// gatewayKinds are the kinds of the objects an API may have on the gateway.
-func gatewayKinds(meta metav1.ObjectMeta) []client.Object {
-	return []client.Object{&securityv1.RequestAuthentication{ObjectMeta: meta}, &securityv1.AuthorizationPolicy{ObjectMeta: meta},
-		&networkingv1alpha3.EnvoyFilter{ObjectMeta: meta}}
+// gatewayKinds are the kinds of the objects an API may have on the gateway under the
+// operator's settings, and the kinds it leaves alone: the chart grants a kind only while
+// its setting is on, so an API's object of a kind turned off stays, for an admin to remove.
+func (e *Extension) gatewayKinds(meta metav1.ObjectMeta) (managed []client.Object, left []string) {
+	if e.Settings.Auth.Enabled() {
+		managed = append(managed, &securityv1.RequestAuthentication{ObjectMeta: meta}, &securityv1.AuthorizationPolicy{ObjectMeta: meta})
+	} else {
+		left = append(left, "RequestAuthentication", "AuthorizationPolicy")
+	}
+	if e.Settings.RateLimit.Enabled() {
+		managed = append(managed, &networkingv1alpha3.EnvoyFilter{ObjectMeta: meta})
+	} else {
+		left = append(left, "EnvoyFilter")
+	}
+	return managed, left
 }
 
-// deleteUnwanted deletes the API's objects on the gateway that no policy wants.
-func (e *Extension) deleteUnwanted(ctx context.Context, api *odav1.ExposedAPI, ns string, wants []gatewayWant) error {
-	for _, obj := range gatewayKinds(metav1.ObjectMeta{Namespace: ns, Name: gatewayName(api)}) {
+// deleteUnwanted deletes the API's objects on the gateway that no policy wants, of the
+// kinds the settings let it manage; it returns the kinds it did not look at.
+func (e *Extension) deleteUnwanted(ctx context.Context, api *odav1.ExposedAPI, ns string, wants []gatewayWant) ([]string, error) {
+	managed, left := e.gatewayKinds(metav1.ObjectMeta{Namespace: ns, Name: gatewayName(api)})
+	for _, obj := range managed {
 		wanted := slices.ContainsFunc(wants, func(w gatewayWant) bool {
 			return slices.ContainsFunc(w.objs, func(o client.Object) bool { return reflect.TypeOf(o) == reflect.TypeOf(obj) })
 		})
 		if !wanted {
 			if err := e.deleteOurs(ctx, api, obj); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return left, nil
 }
 
 // removeGatewayObjects deletes the API's objects on the gateway, then its finalizer.
@@ -227,8 +241,11 @@ func (e *Extension) removeGatewayObjects(ctx context.Context, api *odav1.Exposed
 	}
 	if ns == "" {
 		logf.FromContext(ctx).Info("ingress gateway namespace unknown: the API's objects on the gateway are left in place", "labels", gatewayLabels(api))
-	} else if err := e.deleteUnwanted(ctx, api, ns, nil); err != nil {
+	} else if left, err := e.deleteUnwanted(ctx, api, ns, nil); err != nil {
 		return err
+	} else if len(left) > 0 {
+		logf.FromContext(ctx).Info("objects of kinds whose setting is off are not looked at: any the API had on the gateway are left in place",
+			"kinds", left, "namespace", ns, "labels", gatewayLabels(api))
 	}
 	patch := client.MergeFromWithOptions(api.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(api, Finalizer)

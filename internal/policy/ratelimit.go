@@ -35,9 +35,12 @@ func RateLimited(spec *odav1.ExposedAPISpec) bool {
 	return spec.RateLimit != nil && ptr.Deref(spec.RateLimit.Enabled, false)
 }
 
+// Enabled tells whether rate limits are programmed on the gateway at all.
+func (s RateLimitSettings) Enabled() bool { return s.Mode == RateLimitLocal && !s.HTTPRoutes }
+
 // Local tells whether the spec's rate limit is programmed on the gateway.
 func (s RateLimitSettings) Local(spec *odav1.ExposedAPISpec) bool {
-	return s.Mode == RateLimitLocal && !s.HTTPRoutes && RateLimited(spec) && spec.RateLimit.Limit != ""
+	return s.Enabled() && RateLimited(spec) && spec.RateLimit.Limit != ""
 }
 
 // RouteName names the API's route in the gateway's configuration, for an EnvoyFilter to
