@@ -46,11 +46,17 @@ func chartDir(t *testing.T) string {
 // render runs helm template with the --set values and returns the objects.
 func render(t *testing.T, sets ...string) []*unstructured.Unstructured {
 	t.Helper()
-	args := []string{"template", release, chartDir(t), "--namespace", releaseNS}
+	var args []string
 	for _, s := range sets {
 		args = append(args, "--set", s)
 	}
-	out, err := helm(t, args...)
+	return renderDir(t, chartDir(t), args...)
+}
+
+// renderDir runs helm template of the chart in dir with args and returns the objects.
+func renderDir(t *testing.T, dir string, args ...string) []*unstructured.Unstructured {
+	t.Helper()
+	out, err := helm(t, append([]string{"template", release, dir, "--namespace", releaseNS}, args...)...)
 	require.NoError(t, err, out)
 	var objs []*unstructured.Unstructured
 	for _, doc := range strings.Split(out, "\n---") {

@@ -15,15 +15,66 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "aoi.certSecret" -}}{{ include "aoi.fullname" . }}-webhook-tls{{- end -}}
 {{- define "aoi.metricsReader" -}}{{ include "aoi.fullname" . }}-metrics-reader{{- end -}}
 {{- define "aoi.caSecret" -}}{{ include "aoi.fullname" . }}-ca{{- end -}}
+{{/* The settings that the canvas's own api-operator-istio chart also has, as JSON, each
+a string (watchNamespaces comma-separated). The canvas's umbrella chart passes its keys to
+whichever chart is its api-operator-istio dependency: each one given stands for ours
+(README, "Replacing the canvas's chart"), and one that disagrees with a value of ours set
+away from its default fails the install rather than lose either silently. */}}
+{{- define "aoi.settings" -}}
+{{- $v := .Values -}}
+{{- $ours := include "aoi.ourSettings" $v | fromJson -}}
+{{- /* values.yaml's (a chart cannot read its own defaults); the canvas test fails if they drift */ -}}
+{{- $defaults := include "aoi.ourSettings" (dict "openmetricsImplementation" "ServiceMonitor" "logLevel" "info"
+  "gateway" (dict "create" true "hostName" "*" "httpsRedirect" true "credentialName" "istio-ingress-cert")) | fromJson -}}
+{{- $canvas := include "aoi.canvasSettings" $v | fromJson -}}
+{{- range $k, $given := $canvas -}}
+{{- $mine := get $ours $k -}}
+{{- if and (ne $mine (get $defaults $k)) (ne $mine $given) -}}
+{{- fail (printf "%s is %q but the canvas chart's value for it is %q: set one of them" $k $mine $given) -}}
+{{- end -}}
+{{- $_ := set $ours $k $given -}}
+{{- end -}}
+{{- toJson $ours -}}
+{{- end -}}
+{{- define "aoi.ourSettings" -}}
+{{- $gw := .gateway | default dict -}}
+{{- toJson (dict "watchNamespaces" (join "," (.watchNamespaces | default list)) "openmetricsImplementation" (toString .openmetricsImplementation)
+  "logLevel" (toString .logLevel) "publicHostname" (.publicHostname | default "" | toString) "componentGateway" (.componentGateway | default "" | toString)
+  "gateway.create" (toString $gw.create) "gateway.hostName" (toString $gw.hostName)
+  "gateway.httpsRedirect" (toString $gw.httpsRedirect) "gateway.credentialName" (toString $gw.credentialName)) -}}
+{{- end -}}
+{{/* The canvas chart's keys that are given: under deployment and configmap, as its chart
+reads them, and hostName, httpsRedirect and credentialName at the top too, where the
+canvas's umbrella chart puts them. */}}
+{{- define "aoi.canvasSettings" -}}
+{{- $dep := .deployment | default dict -}}
+{{- $cm := .configmap | default dict -}}
+{{- $out := dict -}}
+{{- with $dep.monitoredNamespaces }}{{ $_ := set $out "watchNamespaces" (regexSplit "\\s*,\\s*" (trim .) -1 | compact | join ",") }}{{ end -}}
+{{- with $dep.openMetricsImplementation }}{{ $_ := set $out "openmetricsImplementation" . }}{{ end -}}
+{{- if hasKey $dep "istioGateway" }}{{ $_ := set $out "gateway.create" (toString $dep.istioGateway) }}{{ end -}}
+{{- with $cm.loglevel }}{{ $_ := set $out "logLevel" (toString .) }}{{ end -}}
+{{- with $cm.publicHostname }}{{ $_ := set $out "publicHostname" . }}{{ end -}}
+{{- with $cm.componentGateway }}{{ $_ := set $out "componentGateway" . }}{{ end -}}
+{{- range $k := list "hostName" "httpsRedirect" "credentialName" -}}
+{{- if hasKey $dep $k }}{{ $_ := set $out (printf "gateway.%s" $k) (toString (get $dep $k)) }}
+{{- else if hasKey $ $k }}{{ $_ := set $out (printf "gateway.%s" $k) (toString (get $ $k)) }}{{ end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+{{/* The watched namespaces, as a list. */}}
+{{- define "aoi.watchNamespaces" -}}
+{{- (include "aoi.settings" . | fromJson).watchNamespaces | splitList "," | compact | toJson -}}
+{{- end -}}
 {{/* The Gateway the VirtualServices attach to: the value, else the chart's own Gateway. */}}
 {{- define "aoi.componentGateway" -}}
-{{- .Values.componentGateway | default (printf "%s/%s" .Release.Namespace .Values.gateway.name) -}}
+{{- (include "aoi.settings" . | fromJson).componentGateway | default (printf "%s/%s" .Release.Namespace .Values.gateway.name) -}}
 {{- end -}}
 {{/* "true" in HTTPRoute mode (routeAPI). */}}
 {{- define "aoi.httpRoutes" -}}{{ eq (.Values.routeAPI | default "VirtualService") "HTTPRoute" }}{{- end -}}
 {{/* "true" when some watchNamespaces entry is a pattern: it needs cluster-wide watches. */}}
 {{- define "aoi.namespacePatterns" -}}
-{{- range .Values.watchNamespaces }}{{ if regexMatch "[*?\\[!\\\\]" . }}true{{ end }}{{ end -}}
+{{- range include "aoi.watchNamespaces" . | fromJsonArray }}{{ if regexMatch "[*?\\[!\\\\]" . }}true{{ end }}{{ end -}}
 {{- end -}}
 {{- define "aoi.webhookCA" -}}{{ include "aoi.fullname" . }}-webhook-ca{{- end -}}
 {{- /* The bundle comes from the chart's CA Certificate, which serving renewals leave alone;
