@@ -58,7 +58,7 @@ func run(log logr.Logger, o *app.Options) error {
 	}
 	log.Info("starting", "namespaces", o.Namespaces, "componentGateway", o.ComponentGateway,
 		"publicHostname", o.PublicHostname, "openmetricsImplementation", o.OpenMetricsImplementation, "goMemoryLimit", memLimit, "goGCPercent", gcPercent)
-	return app.Run(ctrl.SetupSignalHandler(), cfg, o)
+	return app.Run(app.SignalContext(log, o.ShutdownDelay), cfg, o)
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

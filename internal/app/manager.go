@@ -150,7 +150,7 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	if serving == nil {
 		return op, op.addReadyCheck("ping", healthz.Ping)
 	}
-	webhooks.Register(mgr.GetWebhookServer(), routeSettings(o), mgr.GetCache(), o.served)
+	webhooks.Register(closingWhileDraining{mgr.GetWebhookServer()}, routeSettings(o), mgr.GetCache(), o.served)
 	if err := serving.AddToManager(mgr); err != nil {
 		return nil, err
 	}

@@ -74,6 +74,8 @@ type Options struct {
 	WebhookExtraDNSNames []string
 
 	GracefulShutdown time.Duration
+	// ShutdownDelay is how long the webhooks keep serving after SIGTERM.
+	ShutdownDelay time.Duration
 
 	PolicyOptions
 
@@ -134,6 +136,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.ValidatingWebhookName, "validating-webhook-name", "api-operator-istio", "ValidatingWebhookConfiguration whose CA bundle the self-managed certificates keep")
 	fs.StringVar(&o.CASecretName, "ca-secret-name", "api-operator-istio-ca", "Secret holding the self-managed CA")
 	fs.DurationVar(&o.GracefulShutdown, "graceful-shutdown-timeout", 30*time.Second, "how long running work may take to stop")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", 5*time.Second, "after SIGTERM, how long the webhooks keep serving before the stop begins, while the Service withdraws the replica (SIGINT stops at once)")
 	o.addPolicyFlags(fs)
 }
 

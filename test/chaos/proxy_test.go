@@ -18,6 +18,40 @@ type service struct {
 	mu       sync.Mutex
 	backends []string
 	next     int
+	// strict sends each connection to the backend in turn and nowhere else, refused or not,
+	// as kube-proxy does until it has seen an endpoint withdrawn; withdrawn backends get
+	// no new connections (established ones stay, as conntrack keeps them).
+	strict    bool
+	withdrawn map[string]bool
+}
+
+// withdraw stops sending new connections to backend.
+func (s *service) withdraw(backend string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.withdrawn == nil {
+		s.withdrawn = map[string]bool{}
+	}
+	s.withdrawn[backend] = true
+}
+
+// candidates are the backends a new connection may go to, in the order to try them.
+func (s *service) candidates() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	first := s.next
+	s.next++
+	for i := range s.backends {
+		b := s.backends[(first+i)%len(s.backends)]
+		if !s.withdrawn[b] {
+			out = append(out, b)
+		}
+	}
+	if s.strict && len(out) > 1 {
+		out = out[:1]
+	}
+	return out
 }
 
 func startService(t *testing.T, p *plane, replicas ...*operator) *service {
@@ -48,12 +82,8 @@ func (s *service) serve() {
 
 func (s *service) pass(c net.Conn) {
 	defer c.Close()
-	s.mu.Lock()
-	first := s.next
-	s.next++
-	s.mu.Unlock()
-	for i := range s.backends {
-		b, err := net.DialTimeout("tcp", s.backends[(first+i)%len(s.backends)], time.Second)
+	for _, backend := range s.candidates() {
+		b, err := net.DialTimeout("tcp", backend, time.Second)
 		if err != nil {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -62,4 +63,28 @@ func TestValuesSchemaRejectsBurstWithoutLimit(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, out, "values don't meet the specifications of the schema")
 	assert.Contains(t, out, "kubeAPI")
+}
+
+// TestShutdownDelayFitsTheGracePeriod: the chart's --shutdown-delay is the binary's default,
+// and the pod's grace period covers it and the graceful stop after it, so that the kubelet
+// does not kill a replica that is still draining.
+func TestShutdownDelayFitsTheGracePeriod(t *testing.T) {
+	for _, obj := range render(t) {
+		if obj.GetKind() != "Deployment" {
+			continue
+		}
+		spec, _, _ := unstructured.NestedMap(obj.Object, "spec", "template", "spec")
+		var args []string
+		for _, a := range spec["containers"].([]any)[0].(map[string]any)["args"].([]any) {
+			if s := a.(string); strings.HasPrefix(s, "--shutdown-delay=") || strings.HasPrefix(s, "--graceful-shutdown-timeout=") {
+				args = append(args, s)
+			}
+		}
+		chart, binary := parseFlags(t, args...), parseFlags(t)
+		assert.Equal(t, binary.ShutdownDelay, chart.ShutdownDelay)
+		grace := time.Duration(spec["terminationGracePeriodSeconds"].(int64)) * time.Second
+		assert.Greater(t, grace, chart.ShutdownDelay+chart.GracefulShutdown, "the grace period covers the delay and the stop")
+		return
+	}
+	t.Fatal("no Deployment rendered")
 }
