@@ -113,10 +113,12 @@ func (s *Scraper) deleteServiceMonitor(ctx context.Context, api *odav1.ExposedAP
 	return client.IgnoreNotFound(s.Client.Delete(ctx, sm, client.Preconditions{UID: &sm.UID}))
 }
 
-// RemoveServiceMonitors deletes every ServiceMonitor the operator made for an ExposedAPI,
-// for the annotation patterns: one list of the operator's own per watched namespace when
-// the kind turns up (at start too), rather than a cache of every ServiceMonitor in the
-// cluster or a lookup per reconcile.
+// RemoveServiceMonitors deletes every ServiceMonitor an ExposedAPI controls, for the
+// annotation patterns: ours, and those the Python operator made (kopf.adopt made the
+// ExposedAPI their controller, and they carry none of our labels), which would have the
+// pods scraped twice. One list per watched namespace when the kind turns up (at start
+// too), rather than a cache of every ServiceMonitor in the cluster or a lookup per
+// reconcile.
 func (s *Scraper) RemoveServiceMonitors(ctx context.Context) error {
 	namespaces := s.Namespaces.Names()
 	if namespaces == nil {
@@ -124,7 +126,7 @@ func (s *Scraper) RemoveServiceMonitors(ctx context.Context) error {
 	}
 	for _, ns := range namespaces {
 		var list monitoringv1.ServiceMonitorList
-		if err := s.APIReader.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{exposedapi.ManagedByLabel: exposedapi.ManagedByValue}); err != nil {
+		if err := s.APIReader.List(ctx, &list, client.InNamespace(ns)); err != nil {
 			return err
 		}
 		for i := range list.Items {

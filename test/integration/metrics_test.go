@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/internal/app"
@@ -297,11 +298,23 @@ func TestPatternSwitchOnRestart(t *testing.T) {
 	op := harness.StartOperator(t, env, harness.DefaultOptions())
 	sm := waitServiceMonitor(t, env, api, "/metrics", 9090)
 	op.Stop()
+	// One the Python operator made: adopted by its ExposedAPI, none of our labels.
+	legacyAPI := metricsAPI(ns, "legacy", "/legacy", "shop-metrics", 9090)
+	require.NoError(t, env.Client.Create(ctx, legacyAPI))
+	legacy := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "legacy"},
+		Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}
+	require.NoError(t, controllerutil.SetControllerReference(legacyAPI, legacy, env.Client.Scheme()))
+	require.NoError(t, env.Client.Create(ctx, legacy))
+	other := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "not-an-apis"},
+		Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}
+	require.NoError(t, env.Client.Create(ctx, other))
 
 	o := harness.DefaultOptions()
 	o.OpenMetricsImplementation = app.PrometheusAnnotation
 	op = harness.StartOperator(t, env, o)
 	waitGone(t, env, sm)
+	waitGone(t, env, legacy)
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(other), other), "a ServiceMonitor no ExposedAPI controls stays")
 	waitScraped(t, env, ns, "p1", map[string]string{"prometheus.io/scrape": "true", "prometheus.io/path": "/metrics",
 		"prometheus.io/port": "9090"})
 	op.Stop()
