@@ -37,26 +37,10 @@ func failover(t *testing.T, set harness.CRDSet) {
 	namespaces := []string{"failover-a", "failover-b"}
 	s := newScene(t, p, namespaces...)
 	s.listEntries(t, nil)
-	replicas := []*operator{
-		newOperator(t, p, "replica-a", "--leader-elect", "--leader-election-namespace=default").withWebhooks(t, p),
-		newOperator(t, p, "replica-b", "--leader-elect", "--leader-election-namespace=default").withWebhooks(t, p),
-	}
-	startService(t, p, replicas...)
-	for _, r := range replicas {
-		r.start(t)
-	}
-	if err := harness.WaitForWebhook(context.Background(), p.Client, namespaces[0], harness.Wait); err != nil {
-		t.Fatal(err)
-	}
-	leader := awaitLeader(t, replicas, harness.Wait)
+	replicas, _, leader := replicaPair(t, p, namespaces[0], false)
 	n := sized(1000, 100)
-	start := time.Now()
-	refused := make(chan refusal, n)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	var created []*odav1.ExposedAPI
-	go func() { defer wg.Done(); created = createSteadily(s, n, refused) }()
-	awaitWrites(t, p, leader.name, start, 10)
+	c := startCreating(t, p, s, leader, n)
+	start := c.start
 	killed := time.Now()
 	leader.kill()
 	dead := time.Now()
@@ -68,10 +52,9 @@ func failover(t *testing.T, set harness.CRDSet) {
 	}
 	awaitLeader(t, []*operator{next}, takeoverLimit+5*time.Second)
 	takeover := time.Since(killed)
-	wg.Wait()
-	close(refused)
+	created, refused := c.wait()
 	inFlight := 0
-	for r := range refused {
+	for _, r := range refused {
 		if !r.sent.After(dead) && lostInFlight(r.err) {
 			inFlight++
 			t.Logf("in flight to the killed leader: %v", r.err)
@@ -90,6 +73,58 @@ func failover(t *testing.T, set harness.CRDSet) {
 	rows[len(rows)-1].note = fmt.Sprintf("takeover %.1fs; %d objects written by both replicas; creates lost in flight to the killed leader: %d", takeover.Seconds(), twice, inFlight)
 	tableMu.Unlock()
 	t.Logf("recovered %v; takeover %s; %d objects written by both replicas", ok, takeover, twice)
+}
+
+// replicaPair starts two replicas with leader election and extra flags, serving the
+// webhooks behind one Service (strict: see service), and returns them, the Service and the
+// replica that leads once the webhooks answer.
+func replicaPair(t *testing.T, p *plane, ns string, strict bool, extra ...string) ([]*operator, *service, *operator) {
+	t.Helper()
+	args := append([]string{"--leader-elect", "--leader-election-namespace=default"}, extra...)
+	replicas := []*operator{
+		newOperator(t, p, "replica-a", args...).withWebhooks(t, p),
+		newOperator(t, p, "replica-b", args...).withWebhooks(t, p),
+	}
+	svc := startService(t, p, replicas...)
+	svc.mu.Lock()
+	svc.strict = strict
+	svc.mu.Unlock()
+	for _, r := range replicas {
+		r.start(t)
+	}
+	if err := harness.WaitForWebhook(context.Background(), p.Client, ns, harness.Wait); err != nil {
+		t.Fatal(err)
+	}
+	return replicas, svc, awaitLeader(t, replicas, harness.Wait)
+}
+
+// creating is createSteadily running in the background.
+type creating struct {
+	start   time.Time
+	wg      sync.WaitGroup
+	created []*odav1.ExposedAPI
+	refused chan refusal
+}
+
+// startCreating starts creating n APIs steadily and returns once leader converges them.
+func startCreating(t *testing.T, p *plane, s *scene, leader *operator, n int) *creating {
+	t.Helper()
+	c := &creating{start: time.Now(), refused: make(chan refusal, n)}
+	c.wg.Add(1)
+	go func() { defer c.wg.Done(); c.created = createSteadily(s, n, c.refused) }()
+	awaitWrites(t, p, leader.name, c.start, 10)
+	return c
+}
+
+// wait waits for the last create and returns the APIs created and the creates refused.
+func (c *creating) wait() ([]*odav1.ExposedAPI, []refusal) {
+	c.wg.Wait()
+	close(c.refused)
+	var refused []refusal
+	for r := range c.refused {
+		refused = append(refused, r)
+	}
+	return c.created, refused
 }
 
 // lostInFlight tells whether a create's admission call failed on its connection to the

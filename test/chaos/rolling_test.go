@@ -4,12 +4,10 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
@@ -36,39 +34,17 @@ func rollingRestart(t *testing.T, set harness.CRDSet) {
 	namespaces := []string{"rolling-a", "rolling-b"}
 	s := newScene(t, p, namespaces...)
 	s.listEntries(t, nil)
-	delay := "--shutdown-delay=" + drainDelay.String()
-	replicas := []*operator{
-		newOperator(t, p, "replica-a", "--leader-elect", "--leader-election-namespace=default", delay).withWebhooks(t, p),
-		newOperator(t, p, "replica-b", "--leader-elect", "--leader-election-namespace=default", delay).withWebhooks(t, p),
-	}
-	svc := startService(t, p, replicas...)
-	svc.mu.Lock()
-	svc.strict = true
-	svc.mu.Unlock()
-	for _, r := range replicas {
-		r.start(t)
-	}
-	if err := harness.WaitForWebhook(t.Context(), p.Client, namespaces[0], harness.Wait); err != nil {
-		t.Fatal(err)
-	}
-	leader := awaitLeader(t, replicas, harness.Wait)
+	replicas, svc, leader := replicaPair(t, p, namespaces[0], true, "--shutdown-delay="+drainDelay.String())
 	// Creates for a while before the signal, through the lag and the delay, and after.
 	n := sized(1000, 600)
-	start := time.Now()
-	refused := make(chan refusal, n)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	var created []*odav1.ExposedAPI
-	go func() { defer wg.Done(); created = createSteadily(s, n, refused) }()
-	awaitWrites(t, p, leader.name, start, 10)
+	c := startCreating(t, p, s, leader, n)
 	leader.signal(t, syscall.SIGTERM)
 	signalled := time.Now()
 	stopped := make(chan time.Duration, 1)
 	go func() { <-leader.done; stopped <- time.Since(signalled) }()
 	time.AfterFunc(withdrawLag, func() { svc.withdraw(net.JoinHostPort(hostOf(p), strconv.Itoa(leader.webhookPort))) })
-	wg.Wait()
-	close(refused)
-	for r := range refused {
+	created, refused := c.wait()
+	for _, r := range refused {
 		t.Errorf("create refused %s after the SIGTERM: %v", r.sent.Sub(signalled).Round(time.Millisecond), r.err)
 	}
 	select {
@@ -80,7 +56,7 @@ func rollingRestart(t *testing.T, set harness.CRDSet) {
 		t.Errorf("the SIGTERMed replica still runs %s after the signal", time.Since(signalled))
 	}
 	s.listEntries(t, created)
-	ok := s.finish(t, fmt.Sprintf("rolling restart of the leader %s (%d APIs)", set, n), start, 3*time.Minute, replicas...)
+	ok := s.finish(t, fmt.Sprintf("7 rolling restart of the leader %s (%d APIs)", set, n), c.start, 3*time.Minute, replicas...)
 	t.Logf("recovered %v; creates sent: %d", ok, n)
 }
 
