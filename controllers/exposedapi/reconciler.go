@@ -154,7 +154,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		return ctrl.Result{}, err
 	}
-	return r.writeStatus(ctx, api, r.wantedStatus(api, obs), obs.refusals())
+	return r.writeStatus(ctx, api, obs)
 }
 
 // observe gathers every fact the reconcile decides on, all from caches.

@@ -131,9 +131,9 @@ func cond(t string, ok bool, reason, msg string) metav1.Condition {
 	return metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg}
 }
 
-// writeStatus writes status once, and only when it changed; refused are the types of the
-// conditions that, False, ask a person to act.
-func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, want odav1.ExposedAPIStatus, refused []string) (ctrl.Result, error) {
+// writeStatus writes the status obs calls for once, and only when it changed.
+func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, obs *observed) (ctrl.Result, error) {
+	want := r.wantedStatus(api, obs)
 	if equality.Semantic.DeepEqual(api.Status, want) {
 		return ctrl.Result{}, nil
 	}
@@ -154,7 +154,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, wan
 		return ctrl.Result{Requeue: true}, nil
 	}
 	if err == nil {
-		r.recordRefusals(api, api.Status.Conditions, want.Conditions, refused)
+		r.recordRefusals(api, api.Status.Conditions, want.Conditions, obs.refusals())
 		r.writes.wrote(client.ObjectKeyFromObject(api), api.ResourceVersion, next.ResourceVersion)
 		logf.FromContext(ctx).V(1).Info("status written", "ready", meta.IsStatusConditionTrue(want.Conditions, ConditionReady))
 	}

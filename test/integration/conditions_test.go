@@ -103,17 +103,27 @@ func messageHas(env *harness.Env, api *odav1.ExposedAPI, typ, want string) error
 func assertEvent(t *testing.T, env *harness.Env, ns, regarding, reason string) {
 	t.Helper()
 	harness.Eventually(t, "event "+reason+" for "+regarding, func() error {
-		var list eventsv1.EventList
-		if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
-			return err
+		n, err := eventCount(env, ns, regarding, reason)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("no event %s for %s", reason, regarding)
 		}
-		for _, e := range list.Items {
-			if e.Regarding.Name == regarding && e.Reason == reason {
-				return nil
-			}
-		}
-		return fmt.Errorf("%d events, none %s for %s", len(list.Items), reason, regarding)
+		return err
 	})
+}
+
+// eventCount is the number of Events of reason about the object named regarding.
+func eventCount(env *harness.Env, ns, regarding, reason string) (int, error) {
+	var list eventsv1.EventList
+	if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range list.Items {
+		if e.Regarding.Name == regarding && e.Reason == reason {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func TestTwoAPIsShareOneImplementation(t *testing.T) {

@@ -115,16 +115,10 @@ func TestEventsForRefusedChildren(t *testing.T) {
 	})
 }
 
-// countEvents is the number of Events of reason about the object named regarding.
+// countEvents is eventCount, failing the test on an error.
 func countEvents(t *testing.T, env *harness.Env, ns, regarding, reason string) int {
 	t.Helper()
-	var list eventsv1.EventList
-	require.NoError(t, env.Client.List(context.Background(), &list, client.InNamespace(ns)))
-	n := 0
-	for _, e := range list.Items {
-		if e.Regarding.Name == regarding && e.Reason == reason {
-			n++
-		}
-	}
+	n, err := eventCount(env, ns, regarding, reason)
+	require.NoError(t, err)
 	return n
 }
