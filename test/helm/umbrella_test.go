@@ -17,7 +17,7 @@ import (
 // that disagrees with the canvas's fails the install and names both.
 func TestAsTheCanvasDependency(t *testing.T) {
 	umbrella := umbrellaChart(t)
-	values := filepath.Join(harness.RepoRoot(t), "test", "helm", "testdata", "canvas-oda-values.yaml")
+	values := filepath.Join(testdata(t), "canvas-oda-values.yaml")
 	got := renderDir(t, umbrella, "-f", values, "--set", "global.imagePullSecrets[0].name=registry")
 	want := renderDir(t, chartDir(t), "--set", "watchNamespaces={components,odacompns-*}", "--set", "openmetricsImplementation=PrometheusAnnotation",
 		"--set", "logLevel=20", "--set", "componentGateway=canvas/component-gateway", "--set", "imagePullSecrets[0].name=registry")
@@ -37,17 +37,33 @@ func TestAsTheCanvasDependency(t *testing.T) {
 // its api-operator-istio chart, with ours in its charts/.
 func umbrellaChart(t *testing.T) string {
 	dir := t.TempDir()
+	putDependency(t, dir, chartDir(t), "0.1.0")
+	return dir
+}
+
+// putDependency makes dir the canvas's umbrella chart with the chart in src, of version, as
+// its api-operator-istio dependency, in place of the one there before; the umbrella's
+// templates are the helpers the canvas's own dependency takes from it.
+func putDependency(t *testing.T, dir, src, version string) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte(`apiVersion: v2
 name: canvas-oda
 version: 1.0.0
 dependencies:
   - name: api-operator-istio
-    version: "0.1.0"
+    version: "`+version+`"
     repository: 'file://../api-operator-istio'
     condition: api-operator-istio.enabled
 `), 0o644))
-	require.NoError(t, os.CopyFS(filepath.Join(dir, "charts", "api-operator-istio"), os.DirFS(chartDir(t))))
-	return dir
+	helpers := readFile(t, filepath.Join(testdata(t), "canvas-oda-helpers.tpl"))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "templates"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "templates", "_helpers.tpl"), helpers, 0o644))
+	dep := filepath.Join(dir, "charts", "api-operator-istio")
+	require.NoError(t, os.RemoveAll(dep))
+	require.NoError(t, os.CopyFS(dep, os.DirFS(src)))
+}
+
+func testdata(t *testing.T) string {
+	return filepath.Join(harness.RepoRoot(t), "test", "helm", "testdata")
 }
 
 // TestCRDKept: the chart's CRD, when it installs one, carries helm.sh/resource-policy: keep
