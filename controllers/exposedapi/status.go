@@ -155,7 +155,10 @@ func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, obs
 	}
 	if err == nil {
 		r.recordRefusals(api, api.Status.Conditions, want.Conditions, obs.refusals())
-		r.writes.wrote(client.ObjectKeyFromObject(api), api.ResourceVersion, next.ResourceVersion)
+		if next.ResourceVersion != api.ResourceVersion {
+			// A write that stored nothing makes no version for the cache to catch up to.
+			r.writes.wrote(client.ObjectKeyFromObject(api), api.ResourceVersion, next.ResourceVersion)
+		}
 		logf.FromContext(ctx).V(1).Info("status written", "ready", meta.IsStatusConditionTrue(want.Conditions, ConditionReady))
 	}
 	return ctrl.Result{}, err

@@ -120,8 +120,16 @@ func (w *Writer) Patch(ctx context.Context, obj client.Object, patch client.Patc
 	stored.SetNamespace(obj.GetNamespace())
 	stored.SetName(obj.GetName())
 	raw := client.RawPatch(patch.Type(), data)
+	before := obj.GetResourceVersion()
 	if !has {
-		err = w.client.Patch(ctx, stored, raw)
+		if err = w.client.Patch(ctx, stored, raw); err == nil && before != "" && stored.ResourceVersion == before {
+			// Once a CRD serves /status the API server drops status changes made through
+			// the object, and stores nothing: the CRD gained the subresource since we
+			// looked (or our look raced its change).
+			w.Forget(gvk.Group)
+			return fmt.Errorf("the status of %s %s was not stored through the object: its CRD may serve /status now; looking again",
+				gvk.Kind, client.ObjectKeyFromObject(obj))
+		}
 	} else if err = w.client.Status().Patch(ctx, stored, raw); apierrors.IsNotFound(err) {
 		// Either the object is gone or its CRD lost the status subresource since we looked:
 		// looking again next time is cheap and covers the second case.

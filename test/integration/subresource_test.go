@@ -1,0 +1,102 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/client-go/discovery"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/statuswrite"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// TestStatusFollowsTheCRDsSubresource: while the operator runs, the canvas's ExposedAPI CRD
+// (no status subresource) is changed to serve /status, as installing ours with
+// crds.install does, and back: each way, an API's status keeps following its gateway's
+// address.
+func TestStatusFollowsTheCRDsSubresource(t *testing.T) {
+	ctx := context.Background()
+	env := harness.Start(t, harness.ODA)
+	ns := env.Namespace(t, "components")
+	env.Implementation(t, ns, "impl", 8080, true)
+	env.Gateway(t, "20.0.0.1", "")
+	api := harness.API(ns, "api", "/api", "impl", 8080)
+	harness.StartOperator(t, env, harness.DefaultOptions())
+	require.NoError(t, env.Client.Create(ctx, api))
+	waitAPIStatus(t, env, api, wantStatus{"https://20.0.0.1/api", "", "20.0.0.1"}, "Ready")
+	for i, serves := range []bool{true, false} {
+		setStatusSubresource(t, env, serves)
+		ip := fmt.Sprintf("20.0.0.%d", i+2)
+		env.Gateway(t, ip, "")
+		waitAPIStatus(t, env, api, wantStatus{"https://" + ip + "/api", "", ip}, "Ready")
+	}
+}
+
+// TestStatusWriterNoticesANewSubresource: a Writer whose look at the CRD came before it
+// gained /status (a look that raced the change) does not take a status write through the
+// object for done, since the API server stored nothing: it says so and looks again, and
+// the next write is stored.
+func TestStatusWriterNoticesANewSubresource(t *testing.T) {
+	ctx := context.Background()
+	env := harness.Start(t, harness.ODA)
+	ns := env.Namespace(t, "components")
+	api := harness.API(ns, "api", "/api", "impl", 8080)
+	require.NoError(t, env.Client.Create(ctx, api))
+	w := statuswrite.New(env.Client, discovery.NewDiscoveryClientForConfigOrDie(env.Config))
+	has, err := w.HasSubresource(api)
+	require.NoError(t, err)
+	require.False(t, has)
+
+	setStatusSubresource(t, env, true)
+	write := func() error {
+		next := api.DeepCopy()
+		next.Status.Implementation = &odav1.ImplementationStatus{Ready: true}
+		return w.Patch(ctx, next, client.MergeFrom(api))
+	}
+	require.ErrorContains(t, write(), "its CRD may serve /status now; looking again")
+	require.NoError(t, write())
+	got := &odav1.ExposedAPI{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), got))
+	require.NotNil(t, got.Status.Implementation)
+	assert.True(t, got.Status.Implementation.Ready)
+}
+
+// setStatusSubresource makes every version of the ExposedAPI CRD serve /status or not, and
+// waits until discovery says so.
+func setStatusSubresource(t *testing.T, env *harness.Env, serves bool) {
+	ctx := context.Background()
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "exposedapis.oda.tmforum.org"}, crd))
+	for i := range crd.Spec.Versions {
+		crd.Spec.Versions[i].Subresources = nil
+		if serves {
+			crd.Spec.Versions[i].Subresources = &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{}}
+		}
+	}
+	require.NoError(t, env.Client.Update(ctx, crd))
+	dc := discovery.NewDiscoveryClientForConfigOrDie(env.Config)
+	harness.Eventually(t, fmt.Sprintf("discovery to say exposedapis/status is served: %v", serves), func() error {
+		list, err := dc.ServerResourcesForGroupVersion(odav1.GroupVersion.String())
+		if err != nil {
+			return err
+		}
+		for _, r := range list.APIResources {
+			if r.Name == "exposedapis/status" {
+				if serves {
+					return nil
+				}
+				return fmt.Errorf("still served")
+			}
+		}
+		if serves {
+			return fmt.Errorf("not served yet")
+		}
+		return nil
+	})
+}
