@@ -79,9 +79,9 @@ func decodeAPI(raw []byte, api *odav1.ExposedAPI) error {
 // claims (routes.Claimants); on update only when the route itself changes, so that a loser
 // of an earlier race can still be edited.
 func (v *Validator) conflict(ctx context.Context, api, old *odav1.ExposedAPI) (*field.Error, error) {
-	route := v.Routes.Route(api.Namespace, &api.Spec)
+	route := v.route(api)
 	key := route.Key()
-	if old != nil && v.Routes.Route(old.Namespace, &old.Spec).Key() == key {
+	if old != nil && v.route(old).Key() == key {
 		return nil, nil
 	}
 	claimants, err := routes.Claimants(ctx, v.Reader, key)
@@ -97,6 +97,14 @@ func (v *Validator) conflict(ctx context.Context, api, old *odav1.ExposedAPI) (*
 			route, c.Namespace, c.Name)), nil
 	}
 	return nil, nil
+}
+
+// route is the route api claims, its path normalised as the controller's index has it: a
+// path stored before the webhooks existed may not be.
+func (v *Validator) route(api *odav1.ExposedAPI) routes.Route {
+	spec := api.Spec
+	spec.Path = validation.NormalizePath(spec.Path)
+	return v.Routes.Route(api.Namespace, &spec)
 }
 
 // specUnchanged answers an update that leaves the spec as stored (R2.4): a status write on

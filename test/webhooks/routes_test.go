@@ -83,3 +83,29 @@ func TestConflictCountsWhatRoutes(t *testing.T) {
 			"an invalid spec with no VirtualService holds no route")
 	})
 }
+
+// TestWinnerEditableBesideItsLoser: two APIs stored before the webhooks existed claim one
+// route, the older one's path not normalised (/x/ beside /x). The controller gives the
+// route to the older; an edit of its port is admitted, not refused as a claim on the
+// route its loser asks for.
+func TestWinnerEditableBesideItsLoser(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env := startWithWebhooks(t, set)
+		ctx := context.Background()
+		// Names that order as their ages do, should both be created in the same second.
+		first := object("first", merged(map[string]any{"path": "/x/"}), nil)
+		env.WithoutWebhooks(t, func() error { return env.Client.Create(ctx, first) })
+		env.WithoutWebhooks(t, func() error {
+			return env.Client.Create(ctx, object("second", merged(map[string]any{"path": "/x"}), nil))
+		})
+		waitAccepted(t, env, "first", "Valid")
+		waitAccepted(t, env, "second", "RouteConflict")
+		require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(first), first); err != nil {
+				return err
+			}
+			first.Object["spec"].(map[string]any)["port"] = int64(9090)
+			return env.Client.Update(ctx, first)
+		}))
+	})
+}
