@@ -69,6 +69,7 @@ func TestComponentSummary(t *testing.T) {
 			"managementAPIs": ownedAPI(ns, "shop-mgmt", "/shop/mgmt", "mgmt", odav1.SegmentManagement, "shop", comp.UID),
 			"securityAPIs":   ownedAPI(ns, "shop-sec", "/shop/sec", "sec", odav1.SegmentSecurity, "shop", comp.UID),
 		}
+		apis["coreAPIs"].Spec.DeveloperUI = "/shop/core/docs"
 		status := map[string]any{"summary/status": map[string]any{"deployment_status": "In-Progress"}}
 		for list, api := range apis {
 			require.NoError(t, env.Client.Create(ctx, api))
@@ -87,6 +88,15 @@ func TestComponentSummary(t *testing.T) {
 		assert.Equal(t, "component-operator", entryOf(got, "coreAPIs", string(apis["coreAPIs"].UID))["owner"], "other fields of our entries stay")
 		assert.Equal(t, "keep-me", entryOf(got, "coreAPIs", "not-ours")["url"], "other entries stay")
 		assert.Equal(t, map[string]any{"deployment_status": "In-Progress"}, got["summary/status"])
+		assert.Equal(t, "https://20.0.0.1/shop/core/docs", entryOf(got, "coreAPIs", string(apis["coreAPIs"].UID))["developerUI"])
+		assert.NotContains(t, entryOf(got, "managementAPIs", string(apis["managementAPIs"].UID)), "developerUI", "an API without one")
+		env.UpdateAPI(t, apis["coreAPIs"], func(a *odav1.ExposedAPI) { a.Spec.DeveloperUI = "" })
+		harness.Eventually(t, "the developerUI gone from the entry", func() error {
+			if e := entryOf(env.ComponentStatus(t, ns, "shop"), "coreAPIs", string(apis["coreAPIs"].UID)); e["developerUI"] != nil {
+				return fmt.Errorf("entry %v", e)
+			}
+			return nil
+		})
 
 		// Ready follows the implementation; a concurrent writer of other status fields
 		// loses none of its writes meanwhile.

@@ -147,23 +147,25 @@ func assertNoWritesOnResync(t *testing.T, env *harness.Env, op *harness.Operator
 // TestAdoptsTheReferenceOperatorsVirtualService: a VirtualService the Python operator made
 // (owned by the ExposedAPI, without our label, so outside our cache) is taken over in place.
 func TestAdoptsTheReferenceOperatorsVirtualService(t *testing.T) {
-	ctx := context.Background()
-	env := harness.Start(t, harness.Generated)
-	ns := env.Namespace(t, "components")
-	env.Gateway(t, "20.0.0.1", "")
-	env.Implementation(t, ns, "impl", 8080, true)
-	api := harness.API(ns, "legacy", "/legacy", "impl", 8080)
-	require.NoError(t, env.Client.Create(ctx, api))
-	old := &networkingv1.VirtualService{}
-	old.Namespace, old.Name = ns, "legacy"
-	old.Spec.Hosts, old.Spec.Gateways = []string{"*"}, []string{"component-gateway"}
-	// kopf.adopt makes the owner the controller, as here.
-	old.OwnerReferences = []metav1.OwnerReference{{APIVersion: "oda.tmforum.org/v1", Kind: "ExposedAPI", Name: api.Name, UID: api.UID, Controller: ptr.To(true)}}
-	require.NoError(t, env.Client.Create(ctx, old))
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		env.Implementation(t, ns, "impl", 8080, true)
+		api := harness.API(ns, "legacy", "/legacy", "impl", 8080)
+		require.NoError(t, env.Client.Create(ctx, api))
+		old := &networkingv1.VirtualService{}
+		old.Namespace, old.Name = ns, "legacy"
+		old.Spec.Hosts, old.Spec.Gateways = []string{"*"}, []string{"component-gateway"}
+		// kopf.adopt makes the owner the controller, as here.
+		old.OwnerReferences = []metav1.OwnerReference{{APIVersion: "oda.tmforum.org/v1", Kind: "ExposedAPI", Name: api.Name, UID: api.UID, Controller: ptr.To(true)}}
+		require.NoError(t, env.Client.Create(ctx, old))
 
-	harness.StartOperator(t, env, harness.DefaultOptions())
-	vs := virtualService(t, env, api, routeIs("*", "component-gateway", "/legacy", "impl", 8080))
-	assert.Equal(t, old.UID, vs.UID, "updated in place")
-	assert.Equal(t, "api-operator-istio", vs.Labels["app.kubernetes.io/managed-by"])
-	waitReady(t, env, api, "https://20.0.0.1/legacy")
+		harness.StartOperator(t, env, harness.DefaultOptions())
+		vs := virtualService(t, env, api, routeIs("*", "component-gateway", "/legacy", "impl", 8080))
+		assert.Equal(t, old.UID, vs.UID, "updated in place")
+		assert.Equal(t, "api-operator-istio", vs.Labels["app.kubernetes.io/managed-by"])
+		waitReady(t, env, api, "https://20.0.0.1/legacy")
+	})
 }

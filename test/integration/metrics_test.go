@@ -145,38 +145,40 @@ func assertNoPodsRead(t *testing.T, op *harness.Operator) {
 }
 
 func TestServiceMonitorCRDMissing(t *testing.T) {
-	ctx := context.Background()
-	env := harness.Start(t, harness.Generated)
-	ns := env.Namespace(t, "components")
-	env.Gateway(t, "20.0.0.1", "")
-	env.Implementation(t, ns, "web", 8080, true)
-	harness.StartOperator(t, env, harness.DefaultOptions())
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "components")
+		env.Gateway(t, "20.0.0.1", "")
+		env.Implementation(t, ns, "web", 8080, true)
+		harness.StartOperator(t, env, harness.DefaultOptions())
 
-	api := metricsAPI(ns, "m", "/metrics", "web", 8080)
-	other := harness.API(ns, "other", "/other", "web", 8080)
-	require.NoError(t, env.Client.Create(ctx, api))
-	require.NoError(t, env.Client.Create(ctx, other))
-	msg := waitCondition(t, env, api, "Scraping", false, "ServiceMonitorCRDMissing")
-	assert.Contains(t, msg, "install the Prometheus Operator CRDs")
-	assertEvent(t, env, ns, api.Name, "ServiceMonitorCRDMissing")
-	waitCondition(t, env, api, "Ready", false, "ServiceMonitorCRDMissing")
-	waitReady(t, env, other, "https://20.0.0.1/other")
+		api := metricsAPI(ns, "m", "/metrics", "web", 8080)
+		other := harness.API(ns, "other", "/other", "web", 8080)
+		require.NoError(t, env.Client.Create(ctx, api))
+		require.NoError(t, env.Client.Create(ctx, other))
+		msg := waitCondition(t, env, api, "Scraping", false, "ServiceMonitorCRDMissing")
+		assert.Contains(t, msg, "install the Prometheus Operator CRDs")
+		assertEvent(t, env, ns, api.Name, "ServiceMonitorCRDMissing")
+		waitCondition(t, env, api, "Ready", false, "ServiceMonitorCRDMissing")
+		waitReady(t, env, other, "https://20.0.0.1/other")
 
-	// The CRD arrives: the API is set up without a restart.
-	for _, crd := range harness.ReadCRDs(t, harness.ServiceMonitorCRD(t)) {
-		require.NoError(t, env.Client.Create(ctx, crd))
-	}
-	waitCondition(t, env, api, "Scraping", true, "ServiceMonitorProgrammed")
-	sm := waitServiceMonitor(t, env, api, "/metrics", 8080)
-	waitCondition(t, env, api, "Ready", true, "Ready")
-
-	// ServiceMonitors are watched from the CRD's arrival on: one deleted by hand comes back.
-	require.NoError(t, env.Client.Delete(ctx, sm))
-	harness.Eventually(t, "the ServiceMonitor made again", func() error {
-		if again := waitServiceMonitor(t, env, api, "/metrics", 8080); again.UID == sm.UID {
-			return fmt.Errorf("still the deleted one")
+		// The CRD arrives: the API is set up without a restart.
+		for _, crd := range harness.ReadCRDs(t, harness.ServiceMonitorCRD(t)) {
+			require.NoError(t, env.Client.Create(ctx, crd))
 		}
-		return nil
+		waitCondition(t, env, api, "Scraping", true, "ServiceMonitorProgrammed")
+		sm := waitServiceMonitor(t, env, api, "/metrics", 8080)
+		waitCondition(t, env, api, "Ready", true, "Ready")
+
+		// ServiceMonitors are watched from the CRD's arrival on: one deleted by hand comes back.
+		require.NoError(t, env.Client.Delete(ctx, sm))
+		harness.Eventually(t, "the ServiceMonitor made again", func() error {
+			if again := waitServiceMonitor(t, env, api, "/metrics", 8080); again.UID == sm.UID {
+				return fmt.Errorf("still the deleted one")
+			}
+			return nil
+		})
 	})
 }
 
@@ -240,28 +242,30 @@ func TestPrometheusAnnotations(t *testing.T) {
 }
 
 func TestDataDogAnnotations(t *testing.T) {
-	ctx := context.Background()
-	env := harness.Start(t, harness.Generated)
-	ns := env.Namespace(t, "shop-ns")
-	env.Service(t, ns, "shop-metrics", map[string]string{"app": "shop"})
-	env.Pod(t, ns, "p1", map[string]string{"app": "shop"})
-	o := harness.DefaultOptions()
-	o.OpenMetricsImplementation = app.DataDogAnnotation
-	harness.StartOperator(t, env, o)
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set)
+		ns := env.Namespace(t, "shop-ns")
+		env.Service(t, ns, "shop-metrics", map[string]string{"app": "shop"})
+		env.Pod(t, ns, "p1", map[string]string{"app": "shop"})
+		o := harness.DefaultOptions()
+		o.OpenMetricsImplementation = app.DataDogAnnotation
+		harness.StartOperator(t, env, o)
 
-	api := metricsAPI(ns, "shop-metrics", "/metrics", "shop-metrics", 9090)
-	api.Spec.APIType = odav1.APITypeOpenMetrics
-	require.NoError(t, env.Client.Create(ctx, api))
-	assert.Equal(t, dataDogChecks("http://shop-metrics.shop-ns.svc.cluster.local:9090/metrics"), waitDataDog(t, env, ns, "p1", "9090/metrics"))
+		api := metricsAPI(ns, "shop-metrics", "/metrics", "shop-metrics", 9090)
+		api.Spec.APIType = odav1.APITypeOpenMetrics
+		require.NoError(t, env.Client.Create(ctx, api))
+		assert.Equal(t, dataDogChecks("http://shop-metrics.shop-ns.svc.cluster.local:9090/metrics"), waitDataDog(t, env, ns, "p1", "9090/metrics"))
 
-	// A new path and port reach the annotation.
-	env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Path, api.Spec.Port = "/openmetrics", 9100 })
-	assert.Equal(t, dataDogChecks("http://shop-metrics.shop-ns.svc.cluster.local:9100/openmetrics"), waitDataDog(t, env, ns, "p1", "9100/openmetrics"))
+		// A new path and port reach the annotation.
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Path, api.Spec.Port = "/openmetrics", 9100 })
+		assert.Equal(t, dataDogChecks("http://shop-metrics.shop-ns.svc.cluster.local:9100/openmetrics"), waitDataDog(t, env, ns, "p1", "9100/openmetrics"))
 
-	// The pods go first, then the API: the finalizer does not hold the deletion.
-	require.NoError(t, env.Client.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(ns), client.GracePeriodSeconds(0)))
-	require.NoError(t, env.Client.Delete(ctx, api))
-	waitGone(t, env, api)
+		// The pods go first, then the API: the finalizer does not hold the deletion.
+		require.NoError(t, env.Client.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(ns), client.GracePeriodSeconds(0)))
+		require.NoError(t, env.Client.Delete(ctx, api))
+		waitGone(t, env, api)
+	})
 }
 
 func dataDogChecks(endpoint string) map[string]any {
@@ -287,47 +291,49 @@ func waitDataDog(t *testing.T, env *harness.Env, ns, pod, suffix string) map[str
 
 // TestPatternSwitchOnRestart: whatever pattern runs, the other patterns' forms are removed.
 func TestPatternSwitchOnRestart(t *testing.T) {
-	ctx := context.Background()
-	env := harness.Start(t, harness.Generated, harness.ServiceMonitorCRD(t))
-	ns := env.Namespace(t, "components")
-	env.Service(t, ns, "shop-metrics", map[string]string{"app": "shop"})
-	env.Pod(t, ns, "p1", map[string]string{"app": "shop"})
-	api := metricsAPI(ns, "shop-metrics", "/metrics", "shop-metrics", 9090)
-	require.NoError(t, env.Client.Create(ctx, api))
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set, harness.ServiceMonitorCRD(t))
+		ns := env.Namespace(t, "components")
+		env.Service(t, ns, "shop-metrics", map[string]string{"app": "shop"})
+		env.Pod(t, ns, "p1", map[string]string{"app": "shop"})
+		api := metricsAPI(ns, "shop-metrics", "/metrics", "shop-metrics", 9090)
+		require.NoError(t, env.Client.Create(ctx, api))
 
-	op := harness.StartOperator(t, env, harness.DefaultOptions())
-	sm := waitServiceMonitor(t, env, api, "/metrics", 9090)
-	op.Stop()
-	// One the Python operator made: adopted by its ExposedAPI, none of our labels.
-	legacyAPI := metricsAPI(ns, "legacy", "/legacy", "shop-metrics", 9090)
-	require.NoError(t, env.Client.Create(ctx, legacyAPI))
-	legacy := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "legacy"},
-		Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}
-	require.NoError(t, controllerutil.SetControllerReference(legacyAPI, legacy, env.Client.Scheme()))
-	require.NoError(t, env.Client.Create(ctx, legacy))
-	other := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "not-an-apis"},
-		Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}
-	require.NoError(t, env.Client.Create(ctx, other))
+		op := harness.StartOperator(t, env, harness.DefaultOptions())
+		sm := waitServiceMonitor(t, env, api, "/metrics", 9090)
+		op.Stop()
+		// One the Python operator made: adopted by its ExposedAPI, none of our labels.
+		legacyAPI := metricsAPI(ns, "legacy", "/legacy", "shop-metrics", 9090)
+		require.NoError(t, env.Client.Create(ctx, legacyAPI))
+		legacy := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "legacy"},
+			Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}
+		require.NoError(t, controllerutil.SetControllerReference(legacyAPI, legacy, env.Client.Scheme()))
+		require.NoError(t, env.Client.Create(ctx, legacy))
+		other := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "not-an-apis"},
+			Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}
+		require.NoError(t, env.Client.Create(ctx, other))
 
-	o := harness.DefaultOptions()
-	o.OpenMetricsImplementation = app.PrometheusAnnotation
-	op = harness.StartOperator(t, env, o)
-	waitGone(t, env, sm)
-	waitGone(t, env, legacy)
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(other), other), "a ServiceMonitor no ExposedAPI controls stays")
-	waitScraped(t, env, ns, "p1", map[string]string{"prometheus.io/scrape": "true", "prometheus.io/path": "/metrics",
-		"prometheus.io/port": "9090"})
-	op.Stop()
+		o := harness.DefaultOptions()
+		o.OpenMetricsImplementation = app.PrometheusAnnotation
+		op = harness.StartOperator(t, env, o)
+		waitGone(t, env, sm)
+		waitGone(t, env, legacy)
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(other), other), "a ServiceMonitor no ExposedAPI controls stays")
+		waitScraped(t, env, ns, "p1", map[string]string{"prometheus.io/scrape": "true", "prometheus.io/path": "/metrics",
+			"prometheus.io/port": "9090"})
+		op.Stop()
 
-	harness.StartOperator(t, env, harness.DefaultOptions())
-	waitServiceMonitor(t, env, api, "/metrics", 9090)
-	waitAnnotations(t, env, ns, "p1", nil)
-	harness.Eventually(t, "finalizer removed", func() error {
-		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), api))
-		if len(api.Finalizers) > 0 {
-			return fmt.Errorf("finalizers %v", api.Finalizers)
-		}
-		return nil
+		harness.StartOperator(t, env, harness.DefaultOptions())
+		waitServiceMonitor(t, env, api, "/metrics", 9090)
+		waitAnnotations(t, env, ns, "p1", nil)
+		harness.Eventually(t, "finalizer removed", func() error {
+			require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), api))
+			if len(api.Finalizers) > 0 {
+				return fmt.Errorf("finalizers %v", api.Finalizers)
+			}
+			return nil
+		})
 	})
 }
 

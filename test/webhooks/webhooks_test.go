@@ -129,32 +129,35 @@ func TestGoodAndLegacyExposedAPIs(t *testing.T) {
 }
 
 func TestRouteConflictAtAdmission(t *testing.T) {
-	env := startWithWebhooks(t, harness.Generated)
-	ctx := context.Background()
-	require.NoError(t, env.Client.Create(ctx, object("first", validSpec(), nil)))
-	harness.Eventually(t, "the cache to see the first API", func() error {
-		err := env.Client.Create(ctx, object("second", merged(map[string]any{"path": "/catalog/"}), nil), client.DryRunAll)
-		if err == nil {
-			return fmt.Errorf("not refused yet")
-		}
-		assert.Equal(t, `admission webhook "vexposedapi.oda.tmforum.org" denied the request: ExposedAPI.oda.tmforum.org "second" is invalid: `+
-			`spec.path: Invalid value: "/catalog": route */catalog on gateway component-gateway is already exposed by ExposedAPI components/first; choose another path or hostname`, err.Error())
-		return nil
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env := startWithWebhooks(t, set)
+		ctx := context.Background()
+		require.NoError(t, env.Client.Create(ctx, object("first", validSpec(), nil)))
+		harness.Eventually(t, "the cache to see the first API", func() error {
+			err := env.Client.Create(ctx, object("second", merged(map[string]any{"path": "/catalog/"}), nil), client.DryRunAll)
+			if err == nil {
+				return fmt.Errorf("not refused yet")
+			}
+			assert.Equal(t, `admission webhook "vexposedapi.oda.tmforum.org" denied the request: ExposedAPI.oda.tmforum.org "second" is invalid: `+
+				`spec.path: Invalid value: "/catalog": route */catalog on gateway component-gateway is already exposed by ExposedAPI components/first; choose another path or hostname`, err.Error())
+			return nil
+		})
+		// Keys are read as the API server stores them: "Hostname" is an unknown field, not the
+		// host, so this is still */catalog and is refused.
+		err := env.Client.Create(ctx, object("third", merged(map[string]any{"Hostname": "api.example.com"}), nil))
+		require.Error(t, err, "a differently cased key does not slip past the conflict check")
+		assert.Contains(t, err.Error(), "route */catalog on gateway component-gateway is already exposed by ExposedAPI components/first")
+		// Another host is another route.
+		require.NoError(t, env.Client.Create(ctx, object("other-host", merged(map[string]any{"hostname": "api.example.com"}), nil)))
 	})
-	// Keys are read as the API server stores them: "Hostname" is an unknown field, not the
-	// host, so this is still */catalog and is refused.
-	err := env.Client.Create(ctx, object("third", merged(map[string]any{"Hostname": "api.example.com"}), nil))
-	require.Error(t, err, "a differently cased key does not slip past the conflict check")
-	assert.Contains(t, err.Error(), "route */catalog on gateway component-gateway is already exposed by ExposedAPI components/first")
-	// Another host is another route.
-	require.NoError(t, env.Client.Create(ctx, object("other-host", merged(map[string]any{"hostname": "api.example.com"}), nil)))
 }
 
 // TestKubectlApply runs the real kubectl against the control plane and checks what a user
 // reads.
 func TestKubectlApply(t *testing.T) {
-	env := startWithWebhooks(t, harness.Generated)
-	out, err := kubectlApply(t, env)(`apiVersion: oda.tmforum.org/v1
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env := startWithWebhooks(t, set)
+		out, err := kubectlApply(t, env)(`apiVersion: oda.tmforum.org/v1
 kind: ExposedAPI
 metadata:
   name: bad-port
@@ -167,8 +170,9 @@ spec:
   path: /catalog
   port: 70000
 `)
-	require.Error(t, err)
-	assert.Equal(t, `The ExposedAPI "bad-port" is invalid: spec.port: Invalid value: 70000: must be a port number from 1 to 65535`+"\n", out)
+		require.Error(t, err)
+		assert.Equal(t, `The ExposedAPI "bad-port" is invalid: spec.port: Invalid value: 70000: must be a port number from 1 to 65535`+"\n", out)
+	})
 }
 
 func writeKubeconfig(t *testing.T, env *harness.Env) string {
@@ -186,47 +190,49 @@ func writeKubeconfig(t *testing.T, env *harness.Env) string {
 // rival it already sees; any that slip past it (cache lag) get RouteConflict from the
 // controller. In the end exactly one VirtualService routes the path.
 func TestRaceForOneRoute(t *testing.T) {
-	env := startWithWebhooks(t, harness.Generated)
-	ctx := context.Background()
-	names := []string{"r1", "r2", "r3", "r4", "r5", "r6"}
-	errs := make(chan error, len(names))
-	for _, n := range names {
-		go func() { errs <- env.Client.Create(ctx, object(n, merged(map[string]any{"path": "/race"}), nil)) }()
-	}
-	var admitted []string
-	for range names {
-		if err := <-errs; err != nil {
-			assert.Contains(t, err.Error(), "is already exposed by ExposedAPI components/")
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env := startWithWebhooks(t, set)
+		ctx := context.Background()
+		names := []string{"r1", "r2", "r3", "r4", "r5", "r6"}
+		errs := make(chan error, len(names))
+		for _, n := range names {
+			go func() { errs <- env.Client.Create(ctx, object(n, merged(map[string]any{"path": "/race"}), nil)) }()
 		}
-	}
-	for _, n := range names {
-		if env.Client.Get(ctx, client.ObjectKey{Namespace: "components", Name: n}, object(n, nil, nil)) == nil {
-			admitted = append(admitted, n)
-		}
-	}
-	require.NotEmpty(t, admitted)
-	harness.Eventually(t, "exactly one VirtualService for /race, the others in conflict", func() error {
-		owners, conflicts := 0, 0
-		for _, n := range admitted {
-			vs := &unstructured.Unstructured{}
-			vs.SetAPIVersion("networking.istio.io/v1")
-			vs.SetKind("VirtualService")
-			if env.Client.Get(ctx, client.ObjectKey{Namespace: "components", Name: n}, vs) == nil {
-				owners++
+		var admitted []string
+		for range names {
+			if err := <-errs; err != nil {
+				assert.Contains(t, err.Error(), "is already exposed by ExposedAPI components/")
 			}
-			api := object(n, nil, nil)
-			require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), api))
-			conds, _, _ := unstructured.NestedSlice(api.Object, "status", "conditions")
-			for _, c := range conds {
-				if m := c.(map[string]any); m["type"] == "Accepted" && m["reason"] == "RouteConflict" {
-					conflicts++
+		}
+		for _, n := range names {
+			if env.Client.Get(ctx, client.ObjectKey{Namespace: "components", Name: n}, object(n, nil, nil)) == nil {
+				admitted = append(admitted, n)
+			}
+		}
+		require.NotEmpty(t, admitted)
+		harness.Eventually(t, "exactly one VirtualService for /race, the others in conflict", func() error {
+			owners, conflicts := 0, 0
+			for _, n := range admitted {
+				vs := &unstructured.Unstructured{}
+				vs.SetAPIVersion("networking.istio.io/v1")
+				vs.SetKind("VirtualService")
+				if env.Client.Get(ctx, client.ObjectKey{Namespace: "components", Name: n}, vs) == nil {
+					owners++
+				}
+				api := object(n, nil, nil)
+				require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), api))
+				conds, _, _ := unstructured.NestedSlice(api.Object, "status", "conditions")
+				for _, c := range conds {
+					if m := c.(map[string]any); m["type"] == "Accepted" && m["reason"] == "RouteConflict" {
+						conflicts++
+					}
 				}
 			}
-		}
-		if owners != 1 || conflicts != len(admitted)-1 {
-			return fmt.Errorf("%d admitted, %d VirtualServices, %d in conflict", len(admitted), owners, conflicts)
-		}
-		return nil
+			if owners != 1 || conflicts != len(admitted)-1 {
+				return fmt.Errorf("%d admitted, %d VirtualServices, %d in conflict", len(admitted), owners, conflicts)
+			}
+			return nil
+		})
 	})
 }
 
