@@ -136,7 +136,8 @@ func TestDeploymentHardening(t *testing.T) {
 }
 
 // TestCertManagerWiring: by default cert-manager's CA chain (self-signed Issuer, CA
-// Certificate, CA Issuer) signs the serving certificate and the webhooks trust the CA; with
+// Certificate keeping its key, CA Issuer) signs the serving certificate and the webhooks
+// trust the CA; with
 // the user's issuer, that issuer signs it and the webhooks trust what it says is its CA.
 func TestCertManagerWiring(t *testing.T) {
 	certificates := map[string]*unstructured.Unstructured{}
@@ -160,6 +161,8 @@ func TestCertManagerWiring(t *testing.T) {
 	assert.Equal(t, true, ca["isCA"])
 	assert.Equal(t, "canvas-api-operator-istio-webhook-ca", ca["secretName"])
 	assert.Equal(t, "canvas-api-operator-istio-selfsigned", ca["issuerRef"].(map[string]any)["name"])
+	// A re-issued CA keeps its key, so the serving certificate it signed still verifies.
+	assert.Equal(t, map[string]any{"algorithm": "ECDSA", "size": int64(256), "rotationPolicy": "Never"}, ca["privateKey"])
 	serving := certificates["canvas-api-operator-istio-webhook"].Object["spec"].(map[string]any)
 	assert.Equal(t, []any{"canvas-api-operator-istio-webhook.oda-operators.svc", "canvas-api-operator-istio-webhook.oda-operators.svc.cluster.local"}, serving["dnsNames"])
 	assert.Equal(t, "canvas-api-operator-istio-webhook-ca", serving["issuerRef"].(map[string]any)["name"])
