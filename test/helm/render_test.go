@@ -328,3 +328,9 @@ func verbsOf(t *testing.T, role *unstructured.Unstructured, group, resource stri
 	}
 	return verbs
 }
+
+// TestEachReleaseLeadsOnItsOwnLease: the binary reads the chart's arguments as a Lease named
+// after the release, so that two releases in one namespace do not share one leader.
+func TestEachReleaseLeadsOnItsOwnLease(t *testing.T) {
+	assert.Equal(t, fullname, parseFlags(t, container(t, render(t)).Args...).LeaderElectionID)
+}
