@@ -46,11 +46,7 @@ func chartDir(t *testing.T) string {
 // render runs helm template with the --set values and returns the objects.
 func render(t *testing.T, sets ...string) []*unstructured.Unstructured {
 	t.Helper()
-	var args []string
-	for _, s := range sets {
-		args = append(args, "--set", s)
-	}
-	return renderDir(t, chartDir(t), args...)
+	return renderDir(t, chartDir(t), setArgs(sets)...)
 }
 
 // renderDir runs helm template of the chart in dir with args and returns the objects.
@@ -191,12 +187,62 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"internalSegments={managementFunction,metrics}", "internalSegments"},
 		{"routeAPI=Ingress", "routeAPI"},
 		{"metrics.podMonitor.interval=often", "interval"},
+		// The built-in service-accounts FlowSchema (9000) would match the operator first.
+		{"flowControl.matchingPrecedence=9000", "matchingPrecedence"},
+		{"metrics.secur=true", "'secur' not allowed"},
+		{"healthProbe.prot=8082", "'prot' not allowed"},
+		{"apiKeyVerification.jwksUri=idp/keys", "jwksUri"},
+		{"podDisruptionBudget.minAvailable=one", "minAvailable"},
 	} {
 		out, err := helm(t, "template", release, chartDir(t), "--set", c.set)
 		require.Error(t, err, c.set)
 		assert.Contains(t, out, "values don't meet the specifications of the schema", c.set)
 		assert.Contains(t, out, c.want, c.set)
 	}
+}
+
+// TestValuesThatCannotWorkTogether: values the schema lets through, each valid alone, that
+// would render a release that cannot start or cannot be drained fail the install, naming
+// them; their neighbours that work still render.
+func TestValuesThatCannotWorkTogether(t *testing.T) {
+	for _, c := range []struct {
+		sets []string
+		want string
+	}{
+		{[]string{"apiKeyVerification.jwtIssuer=https://idp", "apiKeyVerification.authzProvider=ext-authz"},
+			"apiKeyVerification.jwtIssuer and apiKeyVerification.authzProvider are both set"},
+		{[]string{"apiKeyVerification.jwksUri=https://idp/keys"}, "apiKeyVerification.jwksUri needs apiKeyVerification.jwtIssuer"},
+		{[]string{"metrics.port=9443"}, "webhook.port and metrics.port are both 9443"},
+		{[]string{"healthProbe.port=9443"}, "webhook.port and healthProbe.port are both 9443"},
+		{[]string{"healthProbe.port=8080"}, "metrics.port and healthProbe.port are both 8080"},
+		{[]string{"leaderElection=false"}, "leaderElection=false with replicaCount 2"},
+		{[]string{"podDisruptionBudget.minAvailable=2"}, "podDisruptionBudget.minAvailable 2 keeps all 2 replicas"},
+		{[]string{"replicaCount=3", "podDisruptionBudget.minAvailable=100%"}, "podDisruptionBudget.minAvailable 100% keeps all 3 replicas"},
+		// Kubernetes rounds a percentage up: 60% of 2 is 2.
+		{[]string{"podDisruptionBudget.minAvailable=60%"}, "podDisruptionBudget.minAvailable 60% keeps all 2 replicas"},
+	} {
+		out, err := helm(t, append([]string{"template", release, chartDir(t)}, setArgs(c.sets)...)...)
+		require.Error(t, err, c.sets)
+		assert.Contains(t, out, c.want, c.sets)
+	}
+	for _, sets := range [][]string{
+		{"apiKeyVerification.jwtIssuer=https://idp", "apiKeyVerification.jwksUri=https://idp/keys"},
+		{"replicaCount=1", "leaderElection=false"},
+		{"replicaCount=1", "podDisruptionBudget.minAvailable=1"},
+		{"podDisruptionBudget.minAvailable=50%"},
+		{"replicaCount=3", "podDisruptionBudget.minAvailable=2"},
+	} {
+		out, err := helm(t, append([]string{"template", release, chartDir(t)}, setArgs(sets)...)...)
+		assert.NoError(t, err, "%v: %s", sets, out)
+	}
+}
+
+func setArgs(sets []string) []string {
+	var args []string
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	return args
 }
 
 // TestPodMonitorScrapesEveryReplica: off by default; on, it selects the Deployment's pods
