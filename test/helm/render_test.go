@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -52,7 +53,13 @@ func render(t *testing.T, sets ...string) []*unstructured.Unstructured {
 // renderDir runs helm template of the chart in dir with args and returns the objects.
 func renderDir(t *testing.T, dir string, args ...string) []*unstructured.Unstructured {
 	t.Helper()
-	out, err := helm(t, append([]string{"template", release, dir, "--namespace", releaseNS}, args...)...)
+	return renderRelease(t, release, dir, args...)
+}
+
+// renderRelease is renderDir for a release of another name.
+func renderRelease(t *testing.T, name, dir string, args ...string) []*unstructured.Unstructured {
+	t.Helper()
+	out, err := helm(t, append([]string{"template", name, dir, "--namespace", releaseNS}, args...)...)
 	require.NoError(t, err, out)
 	var objs []*unstructured.Unstructured
 	for _, doc := range strings.Split(out, "\n---") {
@@ -243,6 +250,24 @@ func setArgs(sets []string) []string {
 		args = append(args, "--set", s)
 	}
 	return args
+}
+
+// TestLongReleaseNames: up to the longest release name Helm takes (53), every Service name
+// is a DNS-1035 label (63 characters) and the CA's common name fits cert-manager's 64;
+// release names of up to 36 characters keep the names they had.
+func TestLongReleaseNames(t *testing.T) {
+	for _, n := range []int{36, 37, 53} {
+		for _, obj := range renderRelease(t, strings.Repeat("r", n), chartDir(t)) {
+			switch obj.GetKind() {
+			case "Service":
+				assert.Empty(t, validation.IsDNS1035Label(obj.GetName()), obj.GetName())
+			case "Certificate":
+				cn, _, _ := unstructured.NestedString(obj.Object, "spec", "commonName")
+				assert.LessOrEqual(t, len(cn), 64, cn)
+			}
+		}
+	}
+	find(t, renderRelease(t, strings.Repeat("r", 36), chartDir(t)), "Service", strings.Repeat("r", 36)+"-api-operator-istio-webhook")
 }
 
 // TestPodMonitorScrapesEveryReplica: off by default; on, it selects the Deployment's pods
