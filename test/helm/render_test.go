@@ -216,9 +216,13 @@ func TestValuesThatCannotWorkTogether(t *testing.T) {
 		sets []string
 		want string
 	}{
-		{[]string{"apiKeyVerification.jwtIssuer=https://idp", "apiKeyVerification.authzProvider=ext-authz"},
+		{[]string{"apiKeyVerification.jwtIssuer=https://idp", "apiKeyVerification.authzProvider=ext-authz", "ingressGateway.namespace=istio-ingress"},
 			"apiKeyVerification.jwtIssuer and apiKeyVerification.authzProvider are both set"},
 		{[]string{"apiKeyVerification.jwksUri=https://idp/keys"}, "apiKeyVerification.jwksUri needs apiKeyVerification.jwtIssuer"},
+		// Gateway policies would be granted in every namespace, Istio's root one among them.
+		{[]string{"apiKeyVerification.jwtIssuer=https://idp"}, "apiKeyVerification.jwtIssuer needs ingressGateway.namespace"},
+		{[]string{"apiKeyVerification.authzProvider=ext-authz"}, "apiKeyVerification.authzProvider needs ingressGateway.namespace"},
+		{[]string{"rateLimitMode=local"}, "rateLimitMode=local needs ingressGateway.namespace"},
 		{[]string{"metrics.port=9443"}, "webhook.port and metrics.port are both 9443"},
 		{[]string{"healthProbe.port=9443"}, "webhook.port and healthProbe.port are both 9443"},
 		{[]string{"healthProbe.port=8080"}, "metrics.port and healthProbe.port are both 8080"},
@@ -233,7 +237,9 @@ func TestValuesThatCannotWorkTogether(t *testing.T) {
 		assert.Contains(t, out, c.want, c.sets)
 	}
 	for _, sets := range [][]string{
-		{"apiKeyVerification.jwtIssuer=https://idp", "apiKeyVerification.jwksUri=https://idp/keys"},
+		{"apiKeyVerification.jwtIssuer=https://idp", "apiKeyVerification.jwksUri=https://idp/keys", "ingressGateway.namespace=istio-ingress"},
+		// No rate limit can be scoped to an HTTPRoute: nothing is granted.
+		{"rateLimitMode=local", "routeAPI=HTTPRoute"},
 		{"replicaCount=1", "leaderElection=false"},
 		{"replicaCount=1", "podDisruptionBudget.minAvailable=1"},
 		{"podDisruptionBudget.minAvailable=50%"},
