@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -67,7 +68,8 @@ func Scheme() *runtime.Scheme {
 	return s
 }
 
-// LeaderElectionID names the Lease the replicas elect their leader with.
+// LeaderElectionID names the Lease the replicas elect their leader with, unless
+// --leader-election-id names another (Options built in code, which predate the flag, keep it).
 const LeaderElectionID = "api-operator-istio.oda.tmforum.org"
 
 // NewLogger is zap through zapr at the configured level, to standard error.
@@ -201,7 +203,7 @@ func managerOptions(o *Options) ctrl.Options {
 		HealthProbeBindAddress:  o.HealthProbeBindAddress,
 		PprofBindAddress:        o.PprofBindAddress,
 		LeaderElection:          o.LeaderElect,
-		LeaderElectionID:        LeaderElectionID,
+		LeaderElectionID:        cmp.Or(o.LeaderElectionID, LeaderElectionID),
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
 		// A replica that stops hands the lease over at once instead of after its expiry.
 		LeaderElectionReleaseOnCancel: true,

@@ -56,6 +56,7 @@ type Options struct {
 	HealthProbeBindAddress  string
 	PprofBindAddress        string
 	LeaderElect             bool
+	LeaderElectionID        string
 	LeaderElectionNamespace string
 	KubeAPIQPS              float64
 	KubeAPIBurst            int
@@ -122,6 +123,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	fs.StringVar(&o.PprofBindAddress, "pprof-bind-address", "", "address of the Go profiler (/debug/pprof); empty disables it")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect one active controller among the replicas (all replicas serve webhooks)")
+	fs.StringVar(&o.LeaderElectionID, "leader-election-id", LeaderElectionID, "name of the leader election Lease; each install in one namespace needs its own")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election lease; default the pod's")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 0, "client-side limit of requests per second to the API server; 0 or negative: no client-side limit (API Priority and Fairness decides)")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 0, "burst above --kube-api-qps; 0: twice the QPS; only with a positive --kube-api-qps")

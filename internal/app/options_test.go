@@ -176,3 +176,11 @@ func TestRouteAPI(t *testing.T) {
 	require.EqualError(t, parse(t, "--route-api=Ingress").Validate(),
 		`invalid --route-api (env APIOPERATORISTIO_ROUTEAPI) "Ingress": must be one of VirtualService, HTTPRoute`)
 }
+
+// TestLeaderElectionID: releases in one namespace each need a Lease of their own; without
+// the flag (or in Options built in code) it is the Lease of earlier versions.
+func TestLeaderElectionID(t *testing.T) {
+	assert.Equal(t, LeaderElectionID, managerOptions(parse(t)).LeaderElectionID)
+	assert.Equal(t, LeaderElectionID, managerOptions(&Options{}).LeaderElectionID)
+	assert.Equal(t, "canvas-api-operator-istio", managerOptions(parse(t, "--leader-election-id=canvas-api-operator-istio")).LeaderElectionID)
+}

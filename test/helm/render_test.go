@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -46,17 +47,19 @@ func chartDir(t *testing.T) string {
 // render runs helm template with the --set values and returns the objects.
 func render(t *testing.T, sets ...string) []*unstructured.Unstructured {
 	t.Helper()
-	var args []string
-	for _, s := range sets {
-		args = append(args, "--set", s)
-	}
-	return renderDir(t, chartDir(t), args...)
+	return renderDir(t, chartDir(t), setArgs(sets)...)
 }
 
 // renderDir runs helm template of the chart in dir with args and returns the objects.
 func renderDir(t *testing.T, dir string, args ...string) []*unstructured.Unstructured {
 	t.Helper()
-	out, err := helm(t, append([]string{"template", release, dir, "--namespace", releaseNS}, args...)...)
+	return renderRelease(t, release, dir, args...)
+}
+
+// renderRelease is renderDir for a release of another name.
+func renderRelease(t *testing.T, name, dir string, args ...string) []*unstructured.Unstructured {
+	t.Helper()
+	out, err := helm(t, append([]string{"template", name, dir, "--namespace", releaseNS}, args...)...)
 	require.NoError(t, err, out)
 	var objs []*unstructured.Unstructured
 	for _, doc := range strings.Split(out, "\n---") {
@@ -136,7 +139,8 @@ func TestDeploymentHardening(t *testing.T) {
 }
 
 // TestCertManagerWiring: by default cert-manager's CA chain (self-signed Issuer, CA
-// Certificate, CA Issuer) signs the serving certificate and the webhooks trust the CA; with
+// Certificate keeping its key, CA Issuer) signs the serving certificate and the webhooks
+// trust the CA; with
 // the user's issuer, that issuer signs it and the webhooks trust what it says is its CA.
 func TestCertManagerWiring(t *testing.T) {
 	certificates := map[string]*unstructured.Unstructured{}
@@ -160,6 +164,8 @@ func TestCertManagerWiring(t *testing.T) {
 	assert.Equal(t, true, ca["isCA"])
 	assert.Equal(t, "canvas-api-operator-istio-webhook-ca", ca["secretName"])
 	assert.Equal(t, "canvas-api-operator-istio-selfsigned", ca["issuerRef"].(map[string]any)["name"])
+	// A re-issued CA keeps its key, so the serving certificate it signed still verifies.
+	assert.Equal(t, map[string]any{"algorithm": "ECDSA", "size": int64(256), "rotationPolicy": "Never"}, ca["privateKey"])
 	serving := certificates["canvas-api-operator-istio-webhook"].Object["spec"].(map[string]any)
 	assert.Equal(t, []any{"canvas-api-operator-istio-webhook.oda-operators.svc", "canvas-api-operator-istio-webhook.oda-operators.svc.cluster.local"}, serving["dnsNames"])
 	assert.Equal(t, "canvas-api-operator-istio-webhook-ca", serving["issuerRef"].(map[string]any)["name"])
@@ -188,12 +194,86 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"internalSegments={managementFunction,metrics}", "internalSegments"},
 		{"routeAPI=Ingress", "routeAPI"},
 		{"metrics.podMonitor.interval=often", "interval"},
+		// The built-in service-accounts FlowSchema (9000) would match the operator first.
+		{"flowControl.matchingPrecedence=9000", "matchingPrecedence"},
+		{"metrics.secur=true", "'secur' not allowed"},
+		{"healthProbe.prot=8082", "'prot' not allowed"},
+		{"apiKeyVerification.jwksUri=idp/keys", "jwksUri"},
+		{"podDisruptionBudget.minAvailable=one", "minAvailable"},
 	} {
 		out, err := helm(t, "template", release, chartDir(t), "--set", c.set)
 		require.Error(t, err, c.set)
 		assert.Contains(t, out, "values don't meet the specifications of the schema", c.set)
 		assert.Contains(t, out, c.want, c.set)
 	}
+}
+
+// TestValuesThatCannotWorkTogether: values the schema lets through, each valid alone, that
+// would render a release that cannot start or cannot be drained fail the install, naming
+// them; their neighbours that work still render.
+func TestValuesThatCannotWorkTogether(t *testing.T) {
+	for _, c := range []struct {
+		sets []string
+		want string
+	}{
+		{[]string{"apiKeyVerification.jwtIssuer=https://idp", "apiKeyVerification.authzProvider=ext-authz", "ingressGateway.namespace=istio-ingress"},
+			"apiKeyVerification.jwtIssuer and apiKeyVerification.authzProvider are both set"},
+		{[]string{"apiKeyVerification.jwksUri=https://idp/keys"}, "apiKeyVerification.jwksUri needs apiKeyVerification.jwtIssuer"},
+		// Gateway policies would be granted in every namespace, Istio's root one among them.
+		{[]string{"apiKeyVerification.jwtIssuer=https://idp"}, "apiKeyVerification.jwtIssuer needs ingressGateway.namespace"},
+		{[]string{"apiKeyVerification.authzProvider=ext-authz"}, "apiKeyVerification.authzProvider needs ingressGateway.namespace"},
+		{[]string{"rateLimitMode=local"}, "rateLimitMode=local needs ingressGateway.namespace"},
+		{[]string{"metrics.port=9443"}, "webhook.port and metrics.port are both 9443"},
+		{[]string{"healthProbe.port=9443"}, "webhook.port and healthProbe.port are both 9443"},
+		{[]string{"healthProbe.port=8080"}, "metrics.port and healthProbe.port are both 8080"},
+		{[]string{"leaderElection=false"}, "leaderElection=false with replicaCount 2"},
+		{[]string{"podDisruptionBudget.minAvailable=2"}, "podDisruptionBudget.minAvailable 2 keeps all 2 replicas"},
+		{[]string{"replicaCount=3", "podDisruptionBudget.minAvailable=100%"}, "podDisruptionBudget.minAvailable 100% keeps all 3 replicas"},
+		// Kubernetes rounds a percentage up: 60% of 2 is 2.
+		{[]string{"podDisruptionBudget.minAvailable=60%"}, "podDisruptionBudget.minAvailable 60% keeps all 2 replicas"},
+	} {
+		out, err := helm(t, append([]string{"template", release, chartDir(t)}, setArgs(c.sets)...)...)
+		require.Error(t, err, c.sets)
+		assert.Contains(t, out, c.want, c.sets)
+	}
+	for _, sets := range [][]string{
+		{"apiKeyVerification.jwtIssuer=https://idp", "apiKeyVerification.jwksUri=https://idp/keys", "ingressGateway.namespace=istio-ingress"},
+		// No rate limit can be scoped to an HTTPRoute: nothing is granted.
+		{"rateLimitMode=local", "routeAPI=HTTPRoute"},
+		{"replicaCount=1", "leaderElection=false"},
+		{"replicaCount=1", "podDisruptionBudget.minAvailable=1"},
+		{"podDisruptionBudget.minAvailable=50%"},
+		{"replicaCount=3", "podDisruptionBudget.minAvailable=2"},
+	} {
+		out, err := helm(t, append([]string{"template", release, chartDir(t)}, setArgs(sets)...)...)
+		assert.NoError(t, err, "%v: %s", sets, out)
+	}
+}
+
+func setArgs(sets []string) []string {
+	var args []string
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	return args
+}
+
+// TestLongReleaseNames: up to the longest release name Helm takes (53), every Service name
+// is a DNS-1035 label (63 characters) and the CA's common name fits cert-manager's 64;
+// release names of up to 36 characters keep the names they had.
+func TestLongReleaseNames(t *testing.T) {
+	for _, n := range []int{36, 37, 53} {
+		for _, obj := range renderRelease(t, strings.Repeat("r", n), chartDir(t)) {
+			switch obj.GetKind() {
+			case "Service":
+				assert.Empty(t, validation.IsDNS1035Label(obj.GetName()), obj.GetName())
+			case "Certificate":
+				cn, _, _ := unstructured.NestedString(obj.Object, "spec", "commonName")
+				assert.LessOrEqual(t, len(cn), 64, cn)
+			}
+		}
+	}
+	find(t, renderRelease(t, strings.Repeat("r", 36), chartDir(t)), "Service", strings.Repeat("r", 36)+"-api-operator-istio-webhook")
 }
 
 // TestPodMonitorScrapesEveryReplica: off by default; on, it selects the Deployment's pods
@@ -324,4 +404,10 @@ func verbsOf(t *testing.T, role *unstructured.Unstructured, group, resource stri
 		}
 	}
 	return verbs
+}
+
+// TestEachReleaseLeadsOnItsOwnLease: the binary reads the chart's arguments as a Lease named
+// after the release, so that two releases in one namespace do not share one leader.
+func TestEachReleaseLeadsOnItsOwnLease(t *testing.T) {
+	assert.Equal(t, fullname, parseFlags(t, container(t, render(t)).Args...).LeaderElectionID)
 }

@@ -1,5 +1,7 @@
 {{- define "aoi.name" -}}api-operator-istio{{- end -}}
-{{- define "aoi.fullname" -}}{{ .Release.Name | trunc 40 | trimSuffix "-" }}-api-operator-istio{{- end -}}
+{{- /* At most 55 characters: <fullname>-webhook, a Service, must be a DNS label (63). Release
+names up to 36 characters are used whole. */}}
+{{- define "aoi.fullname" -}}{{ .Release.Name | trunc 36 | trimSuffix "-" }}-api-operator-istio{{- end -}}
 {{- define "aoi.labels" -}}
 app.kubernetes.io/name: {{ include "aoi.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
