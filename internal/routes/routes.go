@@ -36,7 +36,9 @@ type Route struct {
 }
 
 // Route is the route an API of namespace asks for: inside the mesh for an internal
-// segment (an empty segment is core), else on the component gateway.
+// segment (an empty segment is core), else on the component gateway. The spec's path must
+// be normalised (validation.NormalizePath), as the controller and the webhook both do
+// before they call it: a stored spec may predate the webhooks.
 func (s Settings) Route(namespace string, spec *odav1.ExposedAPISpec) Route {
 	segment := spec.Segment
 	if segment == "" {

@@ -63,15 +63,17 @@ func TestPodPatchPolicy(t *testing.T) {
 	api := harness.API(ns, "shop-metrics", "/metrics", "shop-metrics", 9090)
 	api.Spec.APIType = odav1.APITypePrometheus
 	require.NoError(t, env.Client.Create(ctx, api))
-	waitPodAnnotation(t, env, "prometheus.io/scrape", "true")
+	waitPodAnnotation(t, env, "shop-1", "prometheus.io/scrape", "true")
 	require.NoError(t, env.Client.Delete(ctx, api))
-	waitPodAnnotation(t, env, "prometheus.io/scrape", "")
+	waitPodAnnotation(t, env, "shop-1", "prometheus.io/scrape", "")
 }
 
-func waitPodAnnotation(t *testing.T, env *harness.Env, key, value string) {
-	harness.Eventually(t, fmt.Sprintf("the pod's %s annotation %q", key, value), func() error {
+// waitPodAnnotation waits until the pod's annotation key is value (empty: absent).
+func waitPodAnnotation(t *testing.T, env *harness.Env, name, key, value string) {
+	t.Helper()
+	harness.Eventually(t, fmt.Sprintf("pod %s's %s annotation %q", name, key, value), func() error {
 		pod := &corev1.Pod{}
-		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "shop-1"}, pod); err != nil {
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, pod); err != nil {
 			return err
 		}
 		if got := pod.Annotations[key]; got != value {

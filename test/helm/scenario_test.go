@@ -11,7 +11,6 @@ import (
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -242,14 +241,7 @@ func (s *scenario) tokenChecks() {
 func (s *scenario) annotations() {
 	t, env := s.t, s.env
 	s.waitGone(&monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "m"}})
-	harness.Eventually(t, "the pod annotated", func() error {
-		pod := &corev1.Pod{}
-		require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "impl-0"}, pod))
-		if pod.Annotations["prometheus.io/scrape"] != "true" {
-			return fmt.Errorf("annotations %v", pod.Annotations)
-		}
-		return nil
-	})
+	waitPodAnnotation(t, env, "impl-0", "prometheus.io/scrape", "true")
 	require.NoError(t, env.Client.Delete(context.Background(), s.m))
 	s.waitGone(s.m)
 }
