@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	istioapi "istio.io/api/networking/v1"
@@ -404,7 +406,8 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, prog
 	case c.fairnessN:
 		go cpuProfile(pprof, 5*time.Second, 15, filepath.Join(c.root, "bin", "bench-cpu.pprof"))
 	case c.apiserverProfileN:
-		go cpuProfile(pprof, time.Second, 5, filepath.Join(c.root, "bin", fmt.Sprintf("bench-cpu-%d.pprof", n)))
+		// From the start, as long as the API server's: the operator's whole share of the CPU.
+		go cpuProfile(pprof, 0, c.apiserverProfileSecs, filepath.Join(c.root, "bin", fmt.Sprintf("bench-cpu-%d.pprof", n)))
 	}
 	deadline := progress.start.Add(10 * time.Minute)
 	var end time.Time
@@ -453,7 +456,17 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, prog
 // a converging operator spends its time.
 func cpuProfile(addr string, after time.Duration, secs int, path string) {
 	time.Sleep(after)
-	if err := saveProfile(addr, fmt.Sprintf("profile?seconds=%d", secs), path); err != nil {
-		say("CPU profile: %v", err)
+	// The operator opens its profiler a few milliseconds after it starts.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := saveProfile(addr, fmt.Sprintf("profile?seconds=%d", secs), path)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
+			say("CPU profile: %v", err)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
