@@ -37,8 +37,9 @@ vet: ## go vet.
 	go vet ./...
 
 .PHONY: lint
-lint: vet ## gofmt check and go vet.
+lint: vet ## gofmt check, go vet and staticcheck (pinned in tools/go.mod, apart from the product's modules).
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	go tool -modfile=tools/go.mod staticcheck ./...
 
 .PHONY: build
 build: ## Build bin/api-operator-istio (static, with the Dockerfile's flags).

@@ -251,7 +251,3 @@ type ExposedAPIList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ExposedAPI `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ExposedAPI{}, &ExposedAPIList{})
-}

@@ -151,6 +151,8 @@ func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, obs
 	}
 	err = r.Status.Patch(ctx, next, client.MergeFromWithOptions(api, client.MergeFromWithOptimisticLock{}))
 	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		// The newer object's event brings us back; this backs off if it does not come.
+		//lint:ignore SA1019 a rate-limited requeue, not a poll, is what is wanted
 		return ctrl.Result{Requeue: true}, nil
 	}
 	if err == nil {

@@ -43,7 +43,7 @@ type gatewayAPIWiring struct {
 }
 
 func newGatewayAPIWiring(mgr ctrl.Manager, dc discovery.DiscoveryInterface, o *Options) *gatewayAPIWiring {
-	gv := gatewayv1.SchemeGroupVersion.String()
+	gv := gatewayv1.GroupVersion.String()
 	return &gatewayAPIWiring{
 		builder:  &httproute.Builder{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Routes: routeSettings(o)},
 		routes:   &crdwatch.KindServed{Discovery: dc, GroupVersion: gv, Resource: "httproutes"},

@@ -145,13 +145,6 @@ func (f floorWrites) concurrency() int {
 	return floorInFlight
 }
 
-func (f floorWrites) perAPI() int {
-	if f.events {
-		return 3
-	}
-	return 2
-}
-
 // floor is a plain client, with the operator's identity and no client-side rate limit,
 // doing only the minimum writes, of the same objects the operator writes, the Component's
 // entries among them (the operator's convergence counts them too). Its VirtualServices go

@@ -105,7 +105,7 @@ func TestRenderingsApply(t *testing.T) {
 			kinds := map[string]int{}
 			for _, obj := range render(t, sets...) {
 				kinds[obj.GetKind()]++
-				err := env.Client.Patch(context.Background(), obj, client.Apply, client.DryRunAll, client.ForceOwnership, client.FieldOwner("chart-test"))
+				err := env.Client.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(obj), client.DryRunAll, client.ForceOwnership, client.FieldOwner("chart-test"))
 				assert.NoError(t, err, "%s %s", obj.GetKind(), obj.GetName())
 			}
 			assert.Equal(t, 1, kinds["Deployment"])
