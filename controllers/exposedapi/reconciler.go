@@ -5,6 +5,7 @@
 package exposedapi
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -60,6 +61,9 @@ type Reconciler struct {
 	FormerRoutes []RouteBuilder
 	// Extensions make further children (metrics scraping) once the route is accepted.
 	Extensions []Extension
+	// RefusedRetry is how long a reconcile whose route the API server refused waits to try
+	// again; 0 means a minute.
+	RefusedRetry time.Duration
 	// Controller is set by SetupWithManager, for watches that can only start later (a kind
 	// whose CRD arrives after the operator).
 	Controller controller.Controller
@@ -103,9 +107,11 @@ type observed struct {
 	mesh  *meshRoute
 	stale *networkingv1.VirtualService
 	// route is the API's route as its RouteBuilder made or found it.
-	route    Route
-	ready    bool
-	extConds []metav1.Condition
+	route Route
+	// routeRefused: the API server refused to store the route as the spec asks.
+	routeRefused bool
+	ready        bool
+	extConds     []metav1.Condition
 	// extGone are the condition types of extensions with nothing to report.
 	extGone []string
 	// extRefused are the condition types of extensions whose False condition is a refusal.
@@ -125,6 +131,8 @@ type observed struct {
 
 // cacheCatchUp is how long a reconcile that found the cache behind our own write waits.
 const cacheCatchUp = 50 * time.Millisecond
+
+func (r *Reconciler) refusedRetry() time.Duration { return cmp.Or(r.RefusedRetry, time.Minute) }
 
 // Reconcile brings one ExposedAPI's route and status in line with its spec.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -155,7 +163,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		return ctrl.Result{}, err
 	}
-	return r.writeStatus(ctx, api, obs)
+	res, err := r.writeStatus(ctx, api, obs)
+	if err == nil && res.IsZero() && obs.routeRefused {
+		// What refused the write (a webhook, a policy, a quota, the CRD's schema) can change
+		// without the API changing. A fixed wait: the 50 ms cache catch-up in between would
+		// reset the rate limiter's backoff.
+		res.RequeueAfter = r.refusedRetry()
+	}
+	return res, err
 }
 
 // observe gathers every fact the reconcile decides on, all from caches.
@@ -204,7 +219,13 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 		}
 		return r.withdrawExtensions(ctx, api, obs)
 	}
-	if obs.route, err = route.Ensure(ctx, api, &obs.spec); err != nil || obs.route.UID == "" {
+	obs.route, err = route.Ensure(ctx, api, &obs.spec)
+	if refusedWrite(err) {
+		obs.route, obs.routeRefused = refusedRoute(route.Kind(), api.Name, r.refusedRetry(), err), true
+		logf.FromContext(ctx).Info("route refused by the API server", "kind", route.Kind(), "reason", err.Error())
+		return nil
+	}
+	if err != nil || obs.route.UID == "" {
 		return err
 	}
 	// A route of another kind (of a former --route-api, or of the side of the mesh the API

@@ -2,8 +2,11 @@ package exposedapi
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -79,4 +82,21 @@ func OwnedBy(obj metav1.Object, uid types.UID) bool { return ownedBy(obj, uid) }
 // RouteBuilder's kinds.
 func (r *Reconciler) APIs(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
 	return r.requests(ctx, opts...)
+}
+
+// ReasonRouteRefused: the API server refused the route object as the spec asks for it.
+const ReasonRouteRefused = "RouteRefused"
+
+// refusedWrite tells a write the API server refused as it stands (the object is invalid for
+// the kind's schema, an admission webhook or policy denied it, a quota or RBAC forbids it),
+// which a person has to act on, from a failure that retrying fixes.
+func refusedWrite(err error) bool {
+	return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err)
+}
+
+// refusedRoute reports a refused route write. A route written before stays as it was: the
+// status keeps its URL while the gateway still serves it.
+func refusedRoute(kind, name string, retry time.Duration, err error) Route {
+	return Route{Refused: true, Programmed: cond(ConditionProgrammed, false, ReasonRouteRefused, fmt.Sprintf(
+		"the API server refused %s %s as this spec asks for it (the operator tries again every %s); the route written before, if any, is unchanged: %v", kind, name, retry, err))}
 }

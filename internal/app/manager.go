@@ -267,6 +267,7 @@ func (op *Operator) setupControllers(o *Options) error {
 		Policies:       o.policySettings(),
 		Status:         op.Status,
 		Events:         mgr.GetEventRecorder("api-operator-istio"),
+		RefusedRetry:   o.RefusedRetry,
 	}
 	pol := &policies.Extension{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Settings: r.Policies, Routes: r.Routes, Events: r.Events,
 		Gateway: policies.Gateway{Namespace: o.IngressGatewayNamespace, Services: op.Gateways,

@@ -82,6 +82,9 @@ type Options struct {
 
 	// SkipNameValidation lets several managers run in one process (tests); not a flag.
 	SkipNameValidation bool
+	// RefusedRetry is how long a route the API server refused waits to be tried again; 0:
+	// a minute. Tests shorten it; not a flag.
+	RefusedRetry time.Duration
 
 	// served is Namespaces read once, by Validate.
 	served namespaces.Selector

@@ -22,8 +22,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 )
 
-// asMetadata asks the API server to answer with the object's metadata only.
-const asMetadata = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+// asMetadata asks the API server to answer with the object's metadata only. Plain JSON
+// is the fallback its errors need: a Status is no PartialObjectMetadata, and offered only
+// that, the API server cuts the error's body short, message and reason with it.
+const asMetadata = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json"
 
 // Creator creates objects of the kinds of its scheme.
 type Creator struct {
@@ -64,12 +66,18 @@ func (c *Creator) Create(ctx context.Context, obj client.Object) error {
 	if err != nil {
 		return fmt.Errorf("encoding %s %s: %w", gvk.Kind, obj.GetName(), err)
 	}
-	raw, err := rc.Post().
+	res := rc.Post().
 		NamespaceIfScoped(obj.GetNamespace(), mapping.Scope.Name() == meta.RESTScopeNameNamespace).
 		Resource(mapping.Resource.Resource).
 		SetHeader("Accept", asMetadata).
 		Body(body).
-		Do(ctx).Raw()
+		Do(ctx)
+	// Error, unlike Raw, decodes the API server's Status: its message and reason, not one
+	// made up from the HTTP code.
+	if err := res.Error(); err != nil {
+		return err
+	}
+	raw, err := res.Raw()
 	if err != nil {
 		return err
 	}

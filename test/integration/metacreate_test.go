@@ -54,13 +54,23 @@ func TestCreateReadsBackMetadata(t *testing.T) {
 	again := sent.DeepCopy()
 	err = creator.Create(ctx, again)
 	assert.True(t, apierrors.IsAlreadyExists(err), "a second create: %v", err)
+	assert.ErrorContains(t, err, `"`+sent.Name+`" already exists`, "the API server's own message")
 
 	bad := sent.DeepCopy()
 	bad.Name = "Not_A_Name"
 	err = creator.Create(ctx, bad)
 	assert.True(t, apierrors.IsInvalid(err), "an invalid name: %v", err)
+	assert.ErrorContains(t, err, "Not_A_Name", "the API server's own message")
 	var status apierrors.APIStatus
 	if assert.ErrorAs(t, err, &status) {
 		assert.Equal(t, int32(http.StatusUnprocessableEntity), status.Status().Code)
 	}
+
+	// An admission refusal, whose Status the API server cannot give as metadata.
+	refuseRoutes(t, env, ns)
+	refused := sent.DeepCopy()
+	refused.Name = "refused-shop"
+	err = creator.Create(ctx, refused)
+	assert.True(t, apierrors.IsInvalid(err), "a refused create: %v", err)
+	assert.ErrorContains(t, err, refusal, "the policy's own message")
 }

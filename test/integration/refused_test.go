@@ -1,0 +1,116 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/app"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// refusal is the message of the admission policy that refuses the routes of APIs named
+// refused*.
+const refusal = "the test's policy refuses this route"
+
+// TestRouteRefusedByTheAPIServer: a route write the API server refuses (here an admission
+// policy; as well a webhook, a quota or the route CRD's schema) is reported on the API, with
+// the server's message and a Warning Event, rather than retried in silence; other APIs go
+// on; the write is tried again without the API changing, and a refused update leaves the
+// route as it was.
+func TestRouteRefusedByTheAPIServer(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env, ns := startWithImplAnd(t, set, func(o *app.Options) { o.RefusedRetry = 2 * time.Second })
+		refuseRoutes(t, env, ns)
+
+		api := harness.API(ns, "refused", "/refused", "impl", 8080)
+		require.NoError(t, env.Client.Create(ctx, api))
+		msg := waitCondition(t, env, api, "Programmed", false, "RouteRefused")
+		assert.Contains(t, msg, refusal)
+		assert.Contains(t, msg, "VirtualService refused")
+		waitCondition(t, env, api, "Accepted", true, "Valid")
+		waitCondition(t, env, api, "Ready", false, "NotProgrammed")
+		assertEvent(t, env, ns, "refused", "RouteRefused")
+		assert.Nil(t, getAPI(t, env, api).Status.APIStatus, "no route, so no URL")
+
+		other := harness.API(ns, "fine", "/fine", "impl", 8080)
+		require.NoError(t, env.Client.Create(ctx, other))
+		waitCondition(t, env, other, "Ready", true, "Ready")
+
+		// The policy goes; nothing about the API changes, and its route follows.
+		allowRoutes(t, env)
+		waitCondition(t, env, api, "Ready", true, "Ready")
+		virtualService(t, env, api, routeIs("*", "component-gateway", "/refused", "impl", 8080))
+
+		// A refused update keeps the route and the URL it had.
+		refuseRoutes(t, env, ns)
+		setPath(t, env, api, "/moved")
+		waitCondition(t, env, api, "Programmed", false, "RouteRefused")
+		assert.Equal(t, "https://20.0.0.1/refused", getAPI(t, env, api).Status.APIStatus.URL)
+		virtualService(t, env, api, routeIs("*", "component-gateway", "/refused", "impl", 8080))
+	})
+}
+
+// refuseRoutes puts in force an admission policy that refuses every write of a
+// VirtualService named refused* in ns.
+func refuseRoutes(t *testing.T, env *harness.Env, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	policy := &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "refuse-routes"},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionv1.RuleWithOperations{
+					Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+					Rule:       admissionv1.Rule{APIGroups: []string{"networking.istio.io"}, APIVersions: []string{"*"}, Resources: []string{"virtualservices"}},
+				},
+			}}},
+			Validations: []admissionv1.Validation{{Expression: "!object.metadata.name.startsWith('refused')", Message: refusal}},
+		},
+	}
+	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "refuse-routes"},
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName: policy.Name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
+			MatchResources: &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
+				MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}}},
+		},
+	}
+	require.NoError(t, env.Client.Create(ctx, policy))
+	require.NoError(t, env.Client.Create(ctx, binding))
+	harness.Eventually(t, "the policy in force", func() error {
+		probe := &networkingv1VirtualService{}
+		probe.Namespace, probe.Name = ns, "refused-probe"
+		if err := env.Client.Create(ctx, probe, client.DryRunAll); err == nil || !strings.Contains(err.Error(), refusal) {
+			return fmt.Errorf("a VirtualService named %s: %v", probe.Name, err)
+		}
+		return nil
+	})
+}
+
+// allowRoutes removes refuseRoutes' policy.
+func allowRoutes(t *testing.T, env *harness.Env) {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, env.Client.Delete(ctx, &admissionv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "refuse-routes"}}))
+	require.NoError(t, env.Client.Delete(ctx, &admissionv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "refuse-routes"}}))
+}
+
+func getAPI(t *testing.T, env *harness.Env, api *odav1.ExposedAPI) *odav1.ExposedAPI {
+	t.Helper()
+	got := &odav1.ExposedAPI{}
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), got))
+	return got
+}
