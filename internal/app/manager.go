@@ -306,7 +306,8 @@ func controllerOptions(o *Options) controller.Options {
 }
 
 func routeSettings(o *Options) routes.Settings {
-	return routes.Settings{Gateway: o.ComponentGateway, PublicHostname: o.PublicHostname, InternalSegments: o.InternalSegments}
+	return routes.Settings{Gateway: o.ComponentGateway, PublicHostname: o.PublicHostname, InternalSegments: o.InternalSegments,
+		GatewayInAPINamespace: o.RouteAPI == HTTPRoute}
 }
 
 // Run starts the operator and blocks until ctx ends.

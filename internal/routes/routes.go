@@ -24,6 +24,11 @@ const MeshGateway = "mesh"
 type Settings struct {
 	Gateway        string
 	PublicHostname string
+	// GatewayInAPINamespace: a Gateway without a namespace is the one of that name in each
+	// API's namespace, a gateway of its own (a Gateway API Gateway). Without it, as for Istio
+	// Gateways, which usually select the same ingress pods whatever their namespace, the
+	// routes of every namespace meet on one gateway.
+	GatewayInAPINamespace bool
 	// InternalSegments are the segments whose APIs are routed inside the mesh only.
 	InternalSegments []string
 }
@@ -47,7 +52,15 @@ func (s Settings) Route(namespace string, spec *odav1.ExposedAPISpec) Route {
 	if slices.Contains(s.InternalSegments, segment) {
 		return Route{Gateway: MeshGateway, Host: ServiceHost(spec.Implementation, namespace), Path: spec.Path, Internal: true}
 	}
-	return Route{Gateway: s.Gateway, Host: s.host(spec), Path: spec.Path}
+	return Route{Gateway: s.gateway(namespace), Host: s.host(spec), Path: spec.Path}
+}
+
+// gateway names the gateway the routes of namespace attach to.
+func (s Settings) gateway(namespace string) string {
+	if s.GatewayInAPINamespace && !strings.Contains(s.Gateway, "/") {
+		return namespace + "/" + s.Gateway
+	}
+	return s.Gateway
 }
 
 // ServiceHost is the cluster name of Service name in namespace.

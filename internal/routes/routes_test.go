@@ -25,6 +25,21 @@ func TestRouteBySegment(t *testing.T) {
 	assert.True(t, s.Route("components", spec).Internal, "an empty segment is core, internal when core is")
 }
 
+// TestGatewayInAPINamespace: a bare gateway name is each namespace's own Gateway when the
+// setting says so, and one gateway for all otherwise; a namespaced name is that Gateway.
+func TestGatewayInAPINamespace(t *testing.T) {
+	spec := &odav1.ExposedAPISpec{Path: "/shop"}
+	shared := Settings{Gateway: "component-gateway"}
+	assert.Equal(t, shared.Route("a", spec).Key(), shared.Route("b", spec).Key())
+
+	own := Settings{Gateway: "component-gateway", GatewayInAPINamespace: true}
+	assert.Equal(t, "a/component-gateway", own.Route("a", spec).Gateway)
+	assert.NotEqual(t, own.Route("a", spec).Key(), own.Route("b", spec).Key())
+
+	own.Gateway = "canvas/component-gateway"
+	assert.Equal(t, own.Route("a", spec).Key(), own.Route("b", spec).Key())
+}
+
 // TestServedKeyIsTheRouteKey: the key of a gateway VirtualService as the operator writes it
 // is the key of the route it was made for, so claims by spec and by VirtualService meet. A
 // mesh VirtualService, shared by the internal APIs of a Service, serves no one's claim.
