@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -289,12 +290,54 @@ func (obs *observed) eachExtension(exts []Extension, do func(Extension) (*metav1
 	return nil
 }
 
+// RouteGuard is an Extension whose objects guard the API's route (token checks): while
+// they are there, an API being deleted loses its route first, so that no moment leaves the
+// route open without them.
+type RouteGuard interface {
+	GuardsRoute(api *odav1.ExposedAPI) bool
+}
+
+// Orphaning tells whether api is being deleted with its children left in place (kubectl
+// delete --cascade=orphan): its route stays, and what guards it too.
+func Orphaning(api *odav1.ExposedAPI) bool {
+	return controllerutil.ContainsFinalizer(api, metav1.FinalizerOrphanDependents)
+}
+
 // finalize lets each extension undo its work on an API being deleted; children with an
-// ownerReference go by garbage collection.
+// ownerReference go by garbage collection, after the finalizers, except a guarded route.
 func (r *Reconciler) finalize(ctx context.Context, api *odav1.ExposedAPI) error {
+	if r.guarded(api) && !Orphaning(api) {
+		if err := r.withdrawOwnRoutes(ctx, api); err != nil {
+			return err
+		}
+	}
 	for _, ext := range r.Extensions {
 		if err := ext.Finalize(ctx, api); err != nil {
 			return fmt.Errorf("%s: %w", ext.Name(), err)
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) guarded(api *odav1.ExposedAPI) bool {
+	for _, ext := range r.Extensions {
+		if g, ok := ext.(RouteGuard); ok && g.GuardsRoute(api) {
+			return true
+		}
+	}
+	return false
+}
+
+// withdrawOwnRoutes deletes the API's own routes of every kind, which garbage collection
+// would delete only once the API is gone.
+func (r *Reconciler) withdrawOwnRoutes(ctx context.Context, api *odav1.ExposedAPI) error {
+	builders := append([]RouteBuilder{virtualServices{r: r, obs: &observed{}}}, r.FormerRoutes...)
+	if r.Route != nil {
+		builders = append(builders, r.Route)
+	}
+	for _, b := range builders {
+		if _, err := b.Withdraw(ctx, api); err != nil {
+			return fmt.Errorf("removing the %s before the token checks that guard it: %w", b.Kind(), err)
 		}
 	}
 	return nil

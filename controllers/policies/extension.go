@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -103,9 +105,18 @@ func (e *Extension) Withdraw(ctx context.Context, api *odav1.ExposedAPI, _ *odav
 }
 
 // Finalize removes the objects on the gateway; the DestinationRule goes with its
-// owner.
+// owner. Children being orphaned keep the route, and with it its token checks.
 func (e *Extension) Finalize(ctx context.Context, api *odav1.ExposedAPI) error {
+	if exposedapi.Orphaning(api) {
+		logf.FromContext(ctx).Info("children orphaned: the objects on the gateway stay with the route", "labels", gatewayLabels(api))
+		return e.dropFinalizer(ctx, api)
+	}
 	return e.removeGatewayObjects(ctx, api)
+}
+
+// GuardsRoute: the API's token checks (and rate limit) are on the gateway.
+func (e *Extension) GuardsRoute(api *odav1.ExposedAPI) bool {
+	return controllerutil.ContainsFinalizer(api, Finalizer)
 }
 
 func condition(findings []policy.Finding) *metav1.Condition {

@@ -247,6 +247,13 @@ func (e *Extension) removeGatewayObjects(ctx context.Context, api *odav1.Exposed
 		logf.FromContext(ctx).Info("objects of kinds whose setting is off are not looked at: any the API had on the gateway are left in place",
 			"kinds", left, "namespace", ns, "labels", gatewayLabels(api))
 	}
+	return e.dropFinalizer(ctx, api)
+}
+
+func (e *Extension) dropFinalizer(ctx context.Context, api *odav1.ExposedAPI) error {
+	if !controllerutil.ContainsFinalizer(api, Finalizer) {
+		return nil
+	}
 	patch := client.MergeFromWithOptions(api.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(api, Finalizer)
 	return e.Client.Patch(ctx, api, patch)
