@@ -20,6 +20,7 @@ import (
 const (
 	ReasonAccepted         = "HTTPRouteAccepted"
 	ReasonNotYetAccepted   = "GatewayNotYetAccepted"
+	ReasonGatewayNotFound  = "GatewayNotFound"
 	ReasonCRDsMissing      = "GatewayAPICRDsMissing"
 	ReasonRefusedByGateway = "RefusedByGateway" // when the gateway gave no reason
 )
@@ -29,12 +30,13 @@ const (
 func (b *Builder) route(ctx context.Context, c *Caches, api *odav1.ExposedAPI, hr *gatewayv1.HTTPRoute) (exposedapi.Route, error) {
 	gw := b.parent(api.Namespace)
 	r := exposedapi.Route{UID: hr.UID, Programmed: acceptance(hr, gw)}
-	// The gateway's refusal is for a person to act on; its silence so far is a wait.
-	r.Refused = r.Programmed.Status == metav1.ConditionFalse && r.Programmed.Reason != ReasonNotYetAccepted
 	gateway := &gatewayv1.Gateway{}
 	err := c.Gateways.Get(ctx, gw, gateway)
 	switch {
 	case apierrors.IsNotFound(err):
+		// Whatever the route's status says is stale: nothing serves it.
+		r.Programmed = programmed(false, ReasonGatewayNotFound, fmt.Sprintf(
+			"Gateway %s does not exist: create it, or set componentGateway (APIOPERATORISTIO_COMPONENTGATEWAY) to the Gateway the routes attach to", gw))
 		r.NoAddress = fmt.Sprintf("Gateway %s does not exist; the URL follows when it has an address", gw)
 	case err != nil:
 		return r, err
@@ -42,33 +44,57 @@ func (b *Builder) route(ctx context.Context, c *Caches, api *odav1.ExposedAPI, h
 		r.Address, r.PortSuffix = address(gateway)
 		r.NoAddress = fmt.Sprintf("Gateway %s has no address in its status yet; the URL follows when it has one", gw)
 	}
+	// A refusal or a missing Gateway is for a person to act on; the gateway's silence so far
+	// is a wait.
+	r.Refused = r.Programmed.Status == metav1.ConditionFalse && r.Programmed.Reason != ReasonNotYetAccepted
 	if b.Routes.PublicHostname != "" {
 		r.Address = b.Routes.PublicHostname
 	}
 	return r, nil
 }
 
-// acceptance is the Programmed condition: the route's Accepted condition for our parent,
-// as the gateway last wrote it for the route's current generation.
+// acceptance is the Programmed condition: the gateway's verdict on the route for our
+// parent, as it last wrote it for the route's current generation. Accepted alone is not
+// enough: a route whose backend the gateway cannot resolve is still accepted, and answered
+// with HTTP 500. ResolvedRefs may be left out by an implementation, so only its False counts.
 func acceptance(hr *gatewayv1.HTTPRoute, gw client.ObjectKey) metav1.Condition {
-	var accepted *metav1.Condition
+	accepted, resolved := verdict(hr, gw)
+	switch {
+	case accepted == nil || accepted.ObservedGeneration < hr.Generation || accepted.Status == metav1.ConditionUnknown:
+		return waiting(hr, gw, "accept it", gatewayv1.RouteConditionAccepted)
+	case accepted.Status == metav1.ConditionFalse:
+		return refused(accepted, fmt.Sprintf("Gateway %s refused HTTPRoute %s", gw, hr.Name))
+	case resolved != nil && resolved.ObservedGeneration < hr.Generation:
+		return waiting(hr, gw, "resolve its references", gatewayv1.RouteConditionResolvedRefs)
+	case resolved != nil && resolved.Status == metav1.ConditionFalse:
+		return refused(resolved, fmt.Sprintf("Gateway %s accepted HTTPRoute %s but cannot resolve its references, and answers it with HTTP 500", gw, hr.Name))
+	}
+	return programmed(true, ReasonAccepted, fmt.Sprintf("HTTPRoute %s is accepted by Gateway %s", hr.Name, gw))
+}
+
+// verdict is the Accepted and ResolvedRefs conditions of the route's entry for gw.
+func verdict(hr *gatewayv1.HTTPRoute, gw client.ObjectKey) (accepted, resolved *metav1.Condition) {
 	for i := range hr.Status.Parents {
 		if p := &hr.Status.Parents[i]; isParent(p.ParentRef, hr.Namespace, gw) {
 			accepted = meta.FindStatusCondition(p.Conditions, string(gatewayv1.RouteConditionAccepted))
+			resolved = meta.FindStatusCondition(p.Conditions, string(gatewayv1.RouteConditionResolvedRefs))
 		}
 	}
-	switch {
-	case accepted == nil || accepted.ObservedGeneration < hr.Generation || accepted.Status == metav1.ConditionUnknown:
-		return programmed(false, ReasonNotYetAccepted, fmt.Sprintf(
-			"HTTPRoute %s waits for Gateway %s to accept it: the gateway has not written its Accepted condition for this version of the route", hr.Name, gw))
-	case accepted.Status == metav1.ConditionTrue:
-		return programmed(true, ReasonAccepted, fmt.Sprintf("HTTPRoute %s is accepted by Gateway %s", hr.Name, gw))
-	}
-	reason := accepted.Reason
+	return accepted, resolved
+}
+
+func waiting(hr *gatewayv1.HTTPRoute, gw client.ObjectKey, what string, cond gatewayv1.RouteConditionType) metav1.Condition {
+	return programmed(false, ReasonNotYetAccepted, fmt.Sprintf(
+		"HTTPRoute %s waits for Gateway %s to %s: the gateway has not written its %s condition for this version of the route", hr.Name, gw, what, cond))
+}
+
+// refused is the gateway's False condition c, with its own reason and message after what.
+func refused(c *metav1.Condition, what string) metav1.Condition {
+	reason := c.Reason
 	if reason == "" {
 		reason = ReasonRefusedByGateway
 	}
-	return programmed(false, reason, fmt.Sprintf("Gateway %s refused HTTPRoute %s (%s): %s", gw, hr.Name, reason, accepted.Message))
+	return programmed(false, reason, fmt.Sprintf("%s (%s): %s", what, reason, c.Message))
 }
 
 // isParent tells whether ref, in a route of namespace ns, names the Gateway gw.

@@ -88,28 +88,50 @@ func (e *Env) ComponentGateway(t testing.TB, ns, name, address string, port int3
 // parent, for the route's current generation.
 func (e *Env) JudgeRoute(t testing.TB, key client.ObjectKey, accepted bool, reason, message string) {
 	t.Helper()
+	e.WriteRouteConditions(t, key, RouteCondition(gatewayv1.RouteConditionAccepted, accepted, reason, message))
+}
+
+// WriteRouteConditions plays the gateway with every condition it writes for the HTTPRoute's
+// first parent (Accepted and ResolvedRefs, say), for the route's current generation; they
+// replace the ones it wrote before.
+func (e *Env) WriteRouteConditions(t testing.TB, key client.ObjectKey, conds ...metav1.Condition) {
+	t.Helper()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		hr := &gatewayv1.HTTPRoute{}
 		if err := e.Client.Get(context.Background(), key, hr); err != nil {
 			return err
 		}
-		return WriteRouteVerdict(context.Background(), e.Client, hr, accepted, reason, message)
+		return writeRouteStatus(context.Background(), e.Client, hr, conds)
 	})
 	if err != nil {
 		t.Fatalf("writing the status of HTTPRoute %s: %v", key, err)
 	}
 }
 
+// RouteCondition is a condition of type typ, True when ok, as a gateway writes it on a
+// route's parent entry; the generation is filled in when it is written.
+func RouteCondition(typ gatewayv1.RouteConditionType, ok bool, reason, message string) metav1.Condition {
+	status := metav1.ConditionFalse
+	if ok {
+		status = metav1.ConditionTrue
+	}
+	return metav1.Condition{Type: string(typ), Status: status, Reason: reason, Message: message}
+}
+
 // WriteRouteVerdict writes the Accepted condition of hr's first parent, for its current
 // generation, as the gateway controller GatewayController.
 func WriteRouteVerdict(ctx context.Context, c client.Client, hr *gatewayv1.HTTPRoute, accepted bool, reason, message string) error {
-	status := metav1.ConditionFalse
-	if accepted {
-		status = metav1.ConditionTrue
-	}
+	return writeRouteStatus(ctx, c, hr, []metav1.Condition{RouteCondition(gatewayv1.RouteConditionAccepted, accepted, reason, message)})
+}
+
+// writeRouteStatus makes conds, at hr's current generation, the only status of hr's first
+// parent, as the gateway controller GatewayController.
+func writeRouteStatus(ctx context.Context, c client.Client, hr *gatewayv1.HTTPRoute, conds []metav1.Condition) error {
 	parent := gatewayv1.RouteParentStatus{ParentRef: hr.Spec.ParentRefs[0], ControllerName: GatewayController}
-	meta.SetStatusCondition(&parent.Conditions, metav1.Condition{Type: string(gatewayv1.RouteConditionAccepted), Status: status,
-		Reason: reason, Message: message, ObservedGeneration: hr.Generation})
+	for _, cond := range conds {
+		cond.ObservedGeneration = hr.Generation
+		meta.SetStatusCondition(&parent.Conditions, cond)
+	}
 	hr.Status.Parents = []gatewayv1.RouteParentStatus{parent}
 	return c.Status().Update(ctx, hr)
 }

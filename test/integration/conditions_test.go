@@ -111,6 +111,19 @@ func assertEvent(t *testing.T, env *harness.Env, ns, regarding, reason string) {
 	})
 }
 
+// assertWarning is assertEvent for a refusal: its Events are Warnings.
+func assertWarning(t *testing.T, env *harness.Env, ns, regarding, reason string) {
+	t.Helper()
+	assertEvent(t, env, ns, regarding, reason)
+	var list eventsv1.EventList
+	require.NoError(t, env.Client.List(context.Background(), &list, client.InNamespace(ns)))
+	for _, e := range list.Items {
+		if e.Regarding.Name == regarding && e.Reason == reason {
+			assert.Equal(t, "Warning", e.Type, "event %s for %s", reason, regarding)
+		}
+	}
+}
+
 // eventCount is the number of Events of reason about the object named regarding.
 func eventCount(env *harness.Env, ns, regarding, reason string) (int, error) {
 	var list eventsv1.EventList

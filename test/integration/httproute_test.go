@@ -139,6 +139,68 @@ func TestHTTPRoute(t *testing.T) {
 	})
 }
 
+// TestHTTPRouteUnresolvedRefs (audit finding 5): a route the gateway accepted but whose
+// backend it cannot resolve is answered with 500s, so the API is not Ready: Programmed
+// carries the gateway's ResolvedRefs reason, a refusal, until the gateway resolves it.
+func TestHTTPRouteUnresolvedRefs(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set, harness.GatewayAPICRDs(t)...)
+		ns := env.Namespace(t, "components")
+		env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 80)
+		env.Implementation(t, ns, "catalog", 8080, true)
+		harness.StartOperator(t, env, httpRouteOptions("canvas/component-gateway"))
+		api := harness.API(ns, "catalog-api", "/catalog", "catalog", 8080)
+		require.NoError(t, env.Client.Create(ctx, api))
+		httpRoute(t, env, api, anyHTTPRoute)
+		key := client.ObjectKeyFromObject(api)
+		accepted := harness.RouteCondition(gatewayv1.RouteConditionAccepted, true, "Accepted", "")
+
+		env.WriteRouteConditions(t, key, accepted, harness.RouteCondition(gatewayv1.RouteConditionResolvedRefs, false,
+			"BackendNotFound", "service components/catalog has no port 8080"))
+		msg := waitCondition(t, env, api, "Programmed", false, "BackendNotFound")
+		assert.Equal(t, "Gateway canvas/component-gateway accepted HTTPRoute catalog-api but cannot resolve its references, and answers it with HTTP 500 (BackendNotFound): service components/catalog has no port 8080", msg)
+		assert.Equal(t, msg, waitCondition(t, env, api, "Ready", false, "NotProgrammed"))
+		assertWarning(t, env, ns, api.Name, "BackendNotFound")
+
+		env.WriteRouteConditions(t, key, accepted, harness.RouteCondition(gatewayv1.RouteConditionResolvedRefs, true, "ResolvedRefs", ""))
+		waitCondition(t, env, api, "Programmed", true, "HTTPRouteAccepted")
+		waitReady(t, env, api, "https://30.0.0.1/catalog")
+	})
+}
+
+// TestHTTPRouteGatewayNotFound (audit finding 8): a component Gateway that does not exist
+// is for a person to create, not a wait; even a route whose status still says Accepted
+// (from a Gateway since deleted) is not Ready without it.
+func TestHTTPRouteGatewayNotFound(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env := harness.Start(t, set, harness.GatewayAPICRDs(t)...)
+		ns := env.Namespace(t, "components")
+		env.Namespace(t, "canvas")
+		env.Implementation(t, ns, "catalog", 8080, true)
+		harness.StartOperator(t, env, httpRouteOptions("canvas/component-gateway"))
+		api := harness.API(ns, "catalog-api", "/catalog", "catalog", 8080)
+		require.NoError(t, env.Client.Create(ctx, api))
+		httpRoute(t, env, api, anyHTTPRoute)
+
+		msg := waitCondition(t, env, api, "Programmed", false, "GatewayNotFound")
+		assert.Equal(t, "Gateway canvas/component-gateway does not exist: create it, or set componentGateway (APIOPERATORISTIO_COMPONENTGATEWAY) to the Gateway the routes attach to", msg)
+		assert.Equal(t, msg, waitCondition(t, env, api, "Ready", false, "NotProgrammed"))
+		assertWarning(t, env, ns, api.Name, "GatewayNotFound")
+
+		env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 80)
+		waitCondition(t, env, api, "Programmed", false, "GatewayNotYetAccepted")
+		env.JudgeRoute(t, client.ObjectKeyFromObject(api), true, "Accepted", "")
+		waitReady(t, env, api, "https://30.0.0.1/catalog")
+
+		gw := &gatewayv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "canvas", Name: "component-gateway"}}
+		require.NoError(t, env.Client.Delete(ctx, gw))
+		waitCondition(t, env, api, "Programmed", false, "GatewayNotFound")
+		waitCondition(t, env, api, "Ready", false, "NotProgrammed")
+	})
+}
+
 // TestRouteAPISwitch: restarted with the other --route-api, the operator makes each API's
 // new route before it deletes the old one, both ways.
 func TestRouteAPISwitch(t *testing.T) {
