@@ -50,6 +50,10 @@ func (b *Builder) route(ctx context.Context, c *Caches, api *odav1.ExposedAPI, h
 	if b.Routes.PublicHostname != "" {
 		r.Address = b.Routes.PublicHostname
 	}
+	if r.Programmed.Status != metav1.ConditionTrue {
+		// The canvas reads the URL, not Ready: a route the gateway does not serve has none.
+		r.Address, r.PortSuffix = "", ""
+	}
 	return r, nil
 }
 

@@ -13,7 +13,7 @@ import (
 
 // TestHTTPRouteGatewayPerNamespace: in HTTPRoute mode a componentGateway without a
 // namespace is a Gateway in each API's namespace, so the same path in two namespaces is two
-// routes on two gateways, not a conflict.
+// routes on two gateways, not a conflict; each gets its URL once its Gateway accepted it.
 func TestHTTPRouteGatewayPerNamespace(t *testing.T) {
 	ctx := context.Background()
 	env := harness.Start(t, harness.Generated, harness.GatewayAPICRDs(t)...)
@@ -32,6 +32,11 @@ func TestHTTPRouteGatewayPerNamespace(t *testing.T) {
 		hr := httpRoute(t, env, api, anyHTTPRoute)
 		assert.Equal(t, wantedHTTPRoute(ns, "component-gateway", "/catalog", "catalog", 8080), hr.Spec)
 		waitCondition(t, env, api, "Accepted", true, "Valid")
+		waitCondition(t, env, api, "Programmed", false, "GatewayNotYetAccepted")
+		st := getAPI(t, env, api).Status.APIStatus
+		require.NotNil(t, st)
+		assert.Equal(t, string(hr.UID), st.UID)
+		assert.Empty(t, st.URL, "no URL before the gateway accepts the route: the canvas reads the URL, not Ready")
 		env.JudgeRoute(t, client.ObjectKeyFromObject(api), true, "Accepted", "")
 		waitReady(t, env, api, "https://"+addr+"/catalog")
 	}
