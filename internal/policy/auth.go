@@ -50,10 +50,9 @@ func (a AuthSettings) RequestAuthentication(spec *odav1.ExposedAPISpec, selector
 
 // AuthorizationPolicy refuses requests to host and the API's path prefix that carry no
 // valid token of the issuer (or sends them to the Provider); host is the route's
-// (routes.Route.Host), not spec.hostname, which a public host name overrides. CORS
-// preflights pass, as a browser sends them without credentials.
+// (routes.Route.Host), not spec.hostname, which a public host name overrides.
 func (a AuthSettings) AuthorizationPolicy(spec *odav1.ExposedAPISpec, host string, selector map[string]string) *securityapi.AuthorizationPolicy {
-	op := &securityapi.Operation{Hosts: authzHosts(host), Paths: authzPaths(spec.Path), NotMethods: []string{"OPTIONS"}}
+	op := &securityapi.Operation{Hosts: authzHosts(host), Paths: authzPaths(spec.Path), NotMethods: authzNotMethods(spec)}
 	p := &securityapi.AuthorizationPolicy{
 		Selector: &typev1beta1.WorkloadSelector{MatchLabels: selector},
 		Rules:    []*securityapi.Rule{{To: []*securityapi.Rule_To{{Operation: op}}}},
@@ -85,6 +84,16 @@ func authzHosts(host string) []string {
 		return nil
 	}
 	return []string{h, h + ":*"}
+}
+
+// authzNotMethods exempt OPTIONS only for an API with CORS: browsers send its preflights
+// without credentials. Without CORS nothing answers an OPTIONS before the backend, so it
+// is checked like any other method.
+func authzNotMethods(spec *odav1.ExposedAPISpec) []string {
+	if CORSEnabled(spec.CORS) {
+		return []string{"OPTIONS"}
+	}
+	return nil
 }
 
 // authzPaths match what the route's prefix match does: any path that starts with the

@@ -68,3 +68,15 @@ func TestAuthorizationPolicyWildcardHostMissesNoPort(t *testing.T) {
 		assert.Equal(t, []string{"/shop*"}, op.Paths)
 	}
 }
+
+// OPTIONS passes unchecked only where CORS is on, for the browsers' preflights.
+func TestAuthorizationPolicyExemptsOptionsOnlyWithCORS(t *testing.T) {
+	for _, auth := range []AuthSettings{jwtAuth, providerAuth} {
+		spec := keyAPI("shop.example.com")
+		assert.Empty(t, auth.AuthorizationPolicy(spec, "shop.example.com", gatewayPods).Rules[0].To[0].Operation.NotMethods, "no CORS block")
+		spec.CORS = &odav1.CORS{Enabled: ptr.To(false)}
+		assert.Empty(t, auth.AuthorizationPolicy(spec, "shop.example.com", gatewayPods).Rules[0].To[0].Operation.NotMethods, "CORS disabled")
+		spec.CORS.Enabled = ptr.To(true)
+		assert.Equal(t, []string{"OPTIONS"}, auth.AuthorizationPolicy(spec, "shop.example.com", gatewayPods).Rules[0].To[0].Operation.NotMethods)
+	}
+}

@@ -61,21 +61,24 @@ func authorizationPolicy(t *testing.T, env *harness.Env, name string, want *secu
 		func(o *securityv1.AuthorizationPolicy) *securityapi.AuthorizationPolicy { return &o.Spec }, want)
 }
 
-func denyWithoutToken(hosts []string, path string) *securityapi.AuthorizationPolicy {
+// denyWithoutToken is the DENY of an API with apiKeyVerification; notMethods are OPTIONS
+// for an API with CORS, whose preflights pass unchecked.
+func denyWithoutToken(hosts []string, path string, notMethods ...string) *securityapi.AuthorizationPolicy {
 	return &securityapi.AuthorizationPolicy{
 		Selector: gatewayPods,
 		Action:   securityapi.AuthorizationPolicy_DENY,
 		Rules: []*securityapi.Rule{{
 			From: []*securityapi.Rule_From{{Source: &securityapi.Source{NotRequestPrincipals: []string{issuer + "/*"}}}},
-			To:   []*securityapi.Rule_To{{Operation: &securityapi.Operation{Hosts: hosts, Paths: []string{path}, NotMethods: []string{"OPTIONS"}}}},
+			To:   []*securityapi.Rule_To{{Operation: &securityapi.Operation{Hosts: hosts, Paths: []string{path}, NotMethods: notMethods}}},
 		}},
 	}
 }
 
 // TestAPIKeyVerification: apiKeyVerification makes the ingress gateway require a JWT of
 // the configured issuer, where location says, for the API's host and path prefix only (a
-// wildcard host: the path on every host); the objects follow the spec and go, with the
-// API's finalizer, when the block or the API goes. Another API gets nothing.
+// wildcard host: the path on every host), OPTIONS too unless the API has CORS; the objects
+// follow the spec and go, with the API's finalizer, when the block or the API goes.
+// Another API gets nothing.
 func TestAPIKeyVerification(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
@@ -100,11 +103,14 @@ func TestAPIKeyVerification(t *testing.T) {
 		got := waitReady(t, env, api, "https://shop.example.com/shop")
 		assert.True(t, controllerutil.ContainsFinalizer(got, "oda.tmforum.org/gateway-policies"))
 
-		// A wildcard host, which a Host with a port would escape, leaves the hosts out.
-		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Hostname = "*.example.com" })
-		authorizationPolicy(t, env, "components.shop", denyWithoutToken(nil, "/shop*"))
+		// A wildcard host, which a Host with a port would escape, leaves the hosts out; CORS
+		// lets its preflights through.
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) {
+			api.Spec.Hostname, api.Spec.CORS = "*.example.com", &odav1.CORS{Enabled: ptr.To(true)}
+		})
+		authorizationPolicy(t, env, "components.shop", denyWithoutToken(nil, "/shop*", "OPTIONS"))
 		waitConditionSays(t, env, api, "PoliciesProgrammed", "a JWT of "+issuer+", for path /shop on every host of the gateway (Istio cannot match *.example.com with a port)")
-		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Hostname = "shop.example.com" })
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Hostname, api.Spec.CORS = "shop.example.com", nil })
 		authorizationPolicy(t, env, "components.shop", denyWithoutToken([]string{"shop.example.com", "shop.example.com:*"}, "/shop*"))
 
 		// An invalid spec keeps its last route, and so the route's token checks.
@@ -198,7 +204,7 @@ func TestAPIKeyVerificationByProvider(t *testing.T) {
 				Provider: &securityapi.AuthorizationPolicy_ExtensionProvider{Name: "canvas-ext-authz"},
 			},
 			Rules: []*securityapi.Rule{{To: []*securityapi.Rule_To{{Operation: &securityapi.Operation{
-				Paths: []string{"/shop*"}, NotMethods: []string{"OPTIONS"},
+				Paths: []string{"/shop*"},
 			}}}}},
 		})
 		requestAuthentication(t, env, "components.shop", nil)
