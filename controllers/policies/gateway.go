@@ -65,7 +65,7 @@ type gatewayWant struct {
 func (e *Extension) ensureGatewayObjects(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) ([]finding, error) {
 	wantsAny := policy.KeyVerification(spec) && e.Settings.Auth.Enabled() || e.Settings.RateLimit.Local(spec)
 	if !wantsAny {
-		f := e.tokenChecks(spec, "", nil)
+		f := e.tokenChecks(api, spec, "", nil)
 		return findings(f.finding), e.removeGatewayObjects(ctx, api)
 	}
 	ns, err := e.gatewayNamespace(ctx)
@@ -76,7 +76,7 @@ func (e *Extension) ensureGatewayObjects(ctx context.Context, api *odav1.Exposed
 		return nil, err
 	}
 	meta := metav1.ObjectMeta{Namespace: ns, Name: gatewayName(api), Labels: gatewayLabels(api)}
-	wants := []gatewayWant{e.tokenChecks(spec, ns, &meta)}
+	wants := []gatewayWant{e.tokenChecks(api, spec, ns, &meta)}
 	rl, err := e.rateLimit(ctx, spec, &meta)
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func findings(f *finding) []finding {
 
 // tokenChecks are the RequestAuthentication and AuthorizationPolicy of an API with
 // apiKeyVerification; meta nil when there is no gateway to put them on.
-func (e *Extension) tokenChecks(spec *odav1.ExposedAPISpec, ns string, meta *metav1.ObjectMeta) gatewayWant {
+func (e *Extension) tokenChecks(api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec, ns string, meta *metav1.ObjectMeta) gatewayWant {
 	auth := e.Settings.Auth
 	switch {
 	case !policy.KeyVerification(spec):
@@ -118,10 +118,13 @@ func (e *Extension) tokenChecks(spec *odav1.ExposedAPISpec, ns string, meta *met
 		want.DeepCopyInto(&ra.Spec)
 		w.objs = append(w.objs, ra)
 	}
+	// The route's host, not spec.hostname, which a public host name overrides: the requests
+	// the route takes are the ones to check.
+	host := e.Routes.Route(api.Namespace, spec).Host
 	ap := &securityv1.AuthorizationPolicy{ObjectMeta: *meta.DeepCopy()}
-	auth.AuthorizationPolicy(spec, e.Gateway.Selector).DeepCopyInto(&ap.Spec)
+	auth.AuthorizationPolicy(spec, host, e.Gateway.Selector).DeepCopyInto(&ap.Spec)
 	w.objs = append(w.objs, ap)
-	w.finding = keyFinding(true, tokenDetail(auth, spec, ns, meta.Name))
+	w.finding = keyFinding(true, tokenDetail(auth, spec, ns, meta.Name)+wildcardDetail(spec, host))
 	return w
 }
 
@@ -157,6 +160,14 @@ func tokenDetail(auth policy.AuthSettings, spec *odav1.ExposedAPISpec, ns, name 
 		where = "a token in " + loc
 	}
 	return fmt.Sprintf("RequestAuthentication and AuthorizationPolicy %s/%s require %s, a JWT of %s", ns, name, where, auth.Issuer)
+}
+
+// wildcardDetail says that a wildcard route's check covers its path on every host.
+func wildcardDetail(spec *odav1.ExposedAPISpec, host string) string {
+	if !policy.WildcardHost(host) {
+		return ""
+	}
+	return fmt.Sprintf(", for path %s on every host of the gateway (Istio cannot match %s with a port)", spec.Path, host)
 }
 
 // applyGatewayObject creates want or updates the stored object to it; an object of that

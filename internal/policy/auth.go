@@ -48,11 +48,11 @@ func (a AuthSettings) RequestAuthentication(spec *odav1.ExposedAPISpec, selector
 	}
 }
 
-// AuthorizationPolicy refuses requests to the API's host and path prefix that carry no
-// valid token of the issuer (or sends them to the Provider); CORS preflights pass, as a
-// browser sends them without credentials.
-func (a AuthSettings) AuthorizationPolicy(spec *odav1.ExposedAPISpec, selector map[string]string) *securityapi.AuthorizationPolicy {
-	op := &securityapi.Operation{Hosts: authzHosts(spec.Hostname), Paths: authzPaths(spec.Path), NotMethods: []string{"OPTIONS"}}
+// AuthorizationPolicy refuses requests to host and the API's path prefix that carry no
+// valid token of the issuer (or sends them to the Provider); host is the route's
+// (routes.Route.Host), not spec.hostname, which a public host name overrides.
+func (a AuthSettings) AuthorizationPolicy(spec *odav1.ExposedAPISpec, host string, selector map[string]string) *securityapi.AuthorizationPolicy {
+	op := &securityapi.Operation{Hosts: authzHosts(host), Paths: authzPaths(spec.Path), NotMethods: authzNotMethods(spec)}
 	p := &securityapi.AuthorizationPolicy{
 		Selector: &typev1beta1.WorkloadSelector{MatchLabels: selector},
 		Rules:    []*securityapi.Rule{{To: []*securityapi.Rule_To{{Operation: op}}}},
@@ -67,17 +67,33 @@ func (a AuthSettings) AuthorizationPolicy(spec *odav1.ExposedAPISpec, selector m
 	return p
 }
 
-// authzHosts matches the Host header of the API's requests, with or without a port; nil
-// for any host. A wildcard host has its one '*' already.
-func authzHosts(hostname string) []string {
-	h := validation.NormalizeHostname(hostname)
-	switch {
-	case h == "":
+// WildcardHost tells whether the route's host is a wildcard (*.example.com), which the
+// token checks cannot scope to: see authzHosts.
+func WildcardHost(host string) bool {
+	return strings.HasPrefix(validation.NormalizeHostname(host), "*.")
+}
+
+// authzHosts match the Host header of the route's requests, with or without a port; nil,
+// any host, when the route takes any host, and for a wildcard, whose suffix match
+// (.example.com) a Host of a.example.com:443 escapes while the gateway, which ignores the
+// port, still routes it (istio/istio#44080): no Istio host says "suffix with any port", so
+// the path alone scopes the check rather than let such requests pass unchecked.
+func authzHosts(host string) []string {
+	h := validation.NormalizeHostname(host)
+	if h == "" || WildcardHost(h) {
 		return nil
-	case strings.HasPrefix(h, "*"):
-		return []string{h}
 	}
 	return []string{h, h + ":*"}
+}
+
+// authzNotMethods exempt OPTIONS only for an API with CORS: browsers send its preflights
+// without credentials. Without CORS nothing answers an OPTIONS before the backend, so it
+// is checked like any other method.
+func authzNotMethods(spec *odav1.ExposedAPISpec) []string {
+	if CORSEnabled(spec.CORS) {
+		return []string{"OPTIONS"}
+	}
+	return nil
 }
 
 // authzPaths match what the route's prefix match does: any path that starts with the

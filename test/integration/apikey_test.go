@@ -3,12 +3,14 @@ package integration
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 	securityapi "istio.io/api/security/v1beta1"
 	typev1beta1 "istio.io/api/type/v1beta1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -59,21 +61,24 @@ func authorizationPolicy(t *testing.T, env *harness.Env, name string, want *secu
 		func(o *securityv1.AuthorizationPolicy) *securityapi.AuthorizationPolicy { return &o.Spec }, want)
 }
 
-func denyWithoutToken(hosts []string, path string) *securityapi.AuthorizationPolicy {
+// denyWithoutToken is the DENY of an API with apiKeyVerification; notMethods are OPTIONS
+// for an API with CORS, whose preflights pass unchecked.
+func denyWithoutToken(hosts []string, path string, notMethods ...string) *securityapi.AuthorizationPolicy {
 	return &securityapi.AuthorizationPolicy{
 		Selector: gatewayPods,
 		Action:   securityapi.AuthorizationPolicy_DENY,
 		Rules: []*securityapi.Rule{{
 			From: []*securityapi.Rule_From{{Source: &securityapi.Source{NotRequestPrincipals: []string{issuer + "/*"}}}},
-			To:   []*securityapi.Rule_To{{Operation: &securityapi.Operation{Hosts: hosts, Paths: []string{path}, NotMethods: []string{"OPTIONS"}}}},
+			To:   []*securityapi.Rule_To{{Operation: &securityapi.Operation{Hosts: hosts, Paths: []string{path}, NotMethods: notMethods}}},
 		}},
 	}
 }
 
 // TestAPIKeyVerification: apiKeyVerification makes the ingress gateway require a JWT of
-// the configured issuer, where location says, for the API's host and path prefix only;
-// the objects follow the spec and go, with the API's finalizer, when the block or the API
-// goes. Another API gets nothing.
+// the configured issuer, where location says, for the API's host and path prefix only (a
+// wildcard host: the path on every host), OPTIONS too unless the API has CORS; the objects
+// follow the spec and go, with the API's finalizer, when the block or the API goes.
+// Another API gets nothing.
 func TestAPIKeyVerification(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
@@ -97,6 +102,16 @@ func TestAPIKeyVerification(t *testing.T) {
 		assert.Contains(t, msg, "spec.apiKeyVerification (RequestAuthentication and AuthorizationPolicy istio-system/components.shop require a token in X-API-Key, a JWT of "+issuer+")")
 		got := waitReady(t, env, api, "https://shop.example.com/shop")
 		assert.True(t, controllerutil.ContainsFinalizer(got, "oda.tmforum.org/gateway-policies"))
+
+		// A wildcard host, which a Host with a port would escape, leaves the hosts out; CORS
+		// lets its preflights through.
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) {
+			api.Spec.Hostname, api.Spec.CORS = "*.example.com", &odav1.CORS{Enabled: ptr.To(true)}
+		})
+		authorizationPolicy(t, env, "components.shop", denyWithoutToken(nil, "/shop*", "OPTIONS"))
+		waitConditionSays(t, env, api, "PoliciesProgrammed", "a JWT of "+issuer+", for path /shop on every host of the gateway (Istio cannot match *.example.com with a port)")
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Hostname, api.Spec.CORS = "shop.example.com", nil })
+		authorizationPolicy(t, env, "components.shop", denyWithoutToken([]string{"shop.example.com", "shop.example.com:*"}, "/shop*"))
 
 		// An invalid spec keeps its last route, and so the route's token checks.
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 0 })
@@ -189,11 +204,40 @@ func TestAPIKeyVerificationByProvider(t *testing.T) {
 				Provider: &securityapi.AuthorizationPolicy_ExtensionProvider{Name: "canvas-ext-authz"},
 			},
 			Rules: []*securityapi.Rule{{To: []*securityapi.Rule_To{{Operation: &securityapi.Operation{
-				Paths: []string{"/shop*"}, NotMethods: []string{"OPTIONS"},
+				Paths: []string{"/shop*"},
 			}}}}},
 		})
 		requestAuthentication(t, env, "components.shop", nil)
 		assert.Contains(t, waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced"),
 			"AuthorizationPolicy istio-system/components.shop sends requests to ext_authz provider canvas-ext-authz")
+	})
+}
+
+// TestAPIKeyVerificationOnThePublicHostname: the public host name is the route's host over
+// the spec's hostname, so it is the host whose requests need a token.
+func TestAPIKeyVerificationOnThePublicHostname(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env, ns := startWithImplAnd(t, set, func(o *app.Options) {
+			o.JWTIssuer, o.PublicHostname = issuer, "apis.example.org"
+		})
+		api := harness.API(ns, "shop", "/shop", "impl", 8080)
+		api.Spec.Hostname = "shop.example.com"
+		api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+		require.NoError(t, env.Client.Create(context.Background(), api))
+
+		virtualService(t, env, api, routeIs("apis.example.org", "component-gateway", "/shop", "impl", 8080))
+		authorizationPolicy(t, env, "components.shop", denyWithoutToken([]string{"apis.example.org", "apis.example.org:*"}, "/shop*"))
+		waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced")
+	})
+}
+
+// waitConditionSays waits until the condition's message has text.
+func waitConditionSays(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, typ, text string) {
+	t.Helper()
+	env.WaitAPI(t, api, typ+" saying "+text, func(got *odav1.ExposedAPI) error {
+		if c := meta.FindStatusCondition(got.Status.Conditions, typ); c == nil || !strings.Contains(c.Message, text) {
+			return fmt.Errorf("condition %v", c)
+		}
+		return nil
 	})
 }

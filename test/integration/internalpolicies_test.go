@@ -50,6 +50,6 @@ func TestInternalAPIPolicies(t *testing.T) {
 
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Segment = odav1.SegmentCore })
 		waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced")
-		authorizationPolicy(t, env, "components.events", denyWithoutToken(nil, "/shop/events*"))
+		authorizationPolicy(t, env, "components.events", denyWithoutToken(nil, "/shop/events*", "OPTIONS"))
 	})
 }

@@ -112,6 +112,8 @@ var badCases = []badCase{
 		want: `spec.rateLimit.limit: Invalid value: "ten": must be a whole number greater than 0, written as a string, e.g. "100"`},
 	{name: "ratelimit-limit-zero", spec: map[string]any{"rateLimit": map[string]any{"limit": "0"}},
 		want: `spec.rateLimit.limit: Invalid value: "0": must be a whole number greater than 0, written as a string, e.g. "100"`},
+	{name: "ratelimit-limit-over-uint32", spec: map[string]any{"rateLimit": map[string]any{"limit": "4294967296"}},
+		want: `spec.rateLimit.limit: Invalid value: "4294967296": must be at most 4294967295`},
 	{name: "quota-negative", spec: map[string]any{"quota": map[string]any{"limit": "-3"}},
 		want: `spec.quota.limit: Invalid value: "-3": must be a whole number greater than 0, written as a string, e.g. "100"`},
 	{name: "apikey-location-space", spec: map[string]any{"apiKeyVerification": map[string]any{"enabled": true, "location": "X API Key"}},

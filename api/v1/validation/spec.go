@@ -2,7 +2,9 @@ package validation
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -254,21 +256,29 @@ func validateRateLimit(r *odav1.RateLimit, fld *field.Path) field.ErrorList {
 	if r.Interval != "" && r.Interval != "ps" && r.Interval != "pm" {
 		errs = append(errs, field.NotSupported(fld.Child("interval"), r.Interval, []string{"ps", "pm"}))
 	}
-	return append(errs, validateCount(r.Limit, fld.Child("limit"))...)
+	return append(errs, validateCount(r.Limit, maxRateLimit, fld.Child("limit"))...)
 }
 
 func validateQuota(q *odav1.Quota, fld *field.Path) field.ErrorList {
 	if q == nil {
 		return nil
 	}
-	return validateCount(q.Limit, fld.Child("limit"))
+	return validateCount(q.Limit, math.MaxInt64, fld.Child("limit"))
 }
 
-func validateCount(s string, fld *field.Path) field.ErrorList {
+// maxRateLimit is what Envoy's token bucket, a uint32, holds: a greater limit would pass
+// here only to fail every reconcile.
+const maxRateLimit = math.MaxUint32
+
+func validateCount(s string, limit uint64, fld *field.Path) field.ErrorList {
 	if s == "" {
 		return nil
 	}
-	if n, err := strconv.ParseUint(s, 10, 63); err != nil || n == 0 {
+	n, err := strconv.ParseUint(s, 10, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange) || err == nil && n > limit:
+		return field.ErrorList{field.Invalid(fld, s, fmt.Sprintf("must be at most %d", limit))}
+	case err != nil || n == 0:
 		return field.ErrorList{field.Invalid(fld, s, "must be a whole number greater than 0, written as a string, e.g. \"100\"")}
 	}
 	return nil
