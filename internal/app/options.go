@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	k8svalidation "k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
 	"github.com/oda-canvas/api-operator-istio/internal/namespaces"
@@ -90,6 +92,28 @@ type Options struct {
 	served namespaces.Selector
 }
 
+// validatePublicHostname: the name is in every URL and is the host every route and token
+// check matches, so one that no request can carry (a port, a scheme, a path) would leave
+// every API unreachable, and a trailing dot or upper case would be refused by the route
+// kinds or miss the checks. It is kept lower case without the dot.
+func (o *Options) validatePublicHostname() error {
+	if o.PublicHostname == "" {
+		return nil
+	}
+	h := strings.TrimSuffix(strings.ToLower(o.PublicHostname), ".")
+	if a, err := netip.ParseAddr(h); err == nil && a.Is4() {
+		o.PublicHostname = h
+		return nil
+	}
+	labels := strings.Split(h, ".")
+	if len(k8svalidation.IsDNS1123Subdomain(h)) > 0 || strings.Trim(labels[len(labels)-1], "0123456789") == "" ||
+		slices.ContainsFunc(labels, func(l string) bool { return len(l) > 63 }) {
+		return fmt.Errorf("invalid --public-hostname (env APIOPERATORISTIO_PUBLICHOSTNAME) %q: must be a DNS name like api.example.com or an IPv4 address, without a scheme, port or path", o.PublicHostname)
+	}
+	o.PublicHostname = h
+	return nil
+}
+
 // envOr is the environment's value of key, or def when it is unset or empty.
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
@@ -162,6 +186,9 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--component-gateway (env APIOPERATORISTIO_COMPONENTGATEWAY) must not be empty")
 	}
 	if err := o.validateInternalSegments(); err != nil {
+		return err
+	}
+	if err := o.validatePublicHostname(); err != nil {
 		return err
 	}
 	if _, err := ParseLogLevel(o.LogLevel); err != nil {

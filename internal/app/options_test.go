@@ -184,3 +184,17 @@ func TestLeaderElectionID(t *testing.T) {
 	assert.Equal(t, LeaderElectionID, managerOptions(&Options{}).LeaderElectionID)
 	assert.Equal(t, "canvas-api-operator-istio", managerOptions(parse(t, "--leader-election-id=canvas-api-operator-istio")).LeaderElectionID)
 }
+
+// TestPublicHostname: a host name is kept lower case without a trailing dot; what no
+// request's Host can be is refused at start, naming the setting.
+func TestPublicHostname(t *testing.T) {
+	for in, want := range map[string]string{"": "", "API.Example.com.": "api.example.com", "192.0.2.10": "192.0.2.10", "localhost": "localhost"} {
+		o := parse(t, "--public-hostname="+in)
+		require.NoError(t, o.Validate(), in)
+		assert.Equal(t, want, o.PublicHostname)
+	}
+	for _, bad := range []string{"api.example.com:8443", "https://api.example.com", "api.example.com/x", "*.example.com", "*", "300.1.2.3", "::1"} {
+		o := parse(t, "--public-hostname="+bad)
+		assert.ErrorContains(t, o.Validate(), "invalid --public-hostname (env APIOPERATORISTIO_PUBLICHOSTNAME)", bad)
+	}
+}
