@@ -126,7 +126,7 @@ func TestEventsForRefusedChildren(t *testing.T) {
 				return nil
 			})
 		}
-		settledReconciles(t, "exposedapi", quiet)
+		settledReconciles(t, quiet, "exposedapi")
 
 		// The events.k8s.io broadcaster folds a repeat (same type, reason, action and
 		// object, whatever the note) into the first Event's series rather than making a

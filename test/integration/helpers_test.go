@@ -65,19 +65,26 @@ func createOther(t *testing.T, env *harness.Env, ns string) *odav1.ExposedAPI {
 // than a status write takes to come back as a watch event and be reconciled.
 const quiet = time.Second
 
-// settledReconciles waits until the controller has finished no reconcile for q and returns
-// its count, so that a rise after it is caused by what the test does next and not by a
-// straggler (a status echo, a child's event) left over from converging.
-func settledReconciles(t *testing.T, controller string, q time.Duration) float64 {
+// settledReconciles waits until the controllers have finished no reconcile for q and
+// returns their count, so that a rise after it is caused by what the test does next and
+// not by a straggler (a status echo, a child's event) left over from converging.
+func settledReconciles(t *testing.T, q time.Duration, controllers ...string) float64 {
 	t.Helper()
+	count := func() float64 {
+		n := 0.0
+		for _, c := range controllers {
+			n += harness.ReconcileCount(t, c)
+		}
+		return n
+	}
 	deadline := time.Now().Add(harness.Wait)
-	last, since := harness.ReconcileCount(t, controller), time.Now()
+	last, since := count(), time.Now()
 	for time.Since(since) < q {
 		if time.Now().After(deadline) {
-			t.Fatalf("reconciles of %s never settled for %v: %v", controller, q, last)
+			t.Fatalf("reconciles of %v never settled for %v: %v", controllers, q, last)
 		}
 		time.Sleep(harness.Tick)
-		if n := harness.ReconcileCount(t, controller); n != last {
+		if n := count(); n != last {
 			last, since = n, time.Now()
 		}
 	}
@@ -90,7 +97,7 @@ func settledReconciles(t *testing.T, controller string, q time.Duration) float64
 func resync(t *testing.T, env *harness.Env, apis ...*odav1.ExposedAPI) {
 	t.Helper()
 	ctx := context.Background()
-	before := settledReconciles(t, "exposedapi", quiet)
+	before := settledReconciles(t, quiet, "exposedapi")
 	for _, api := range apis {
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), api))
 		patch := client.MergeFrom(api.DeepCopy())
@@ -107,5 +114,5 @@ func resync(t *testing.T, env *harness.Env, apis ...*odav1.ExposedAPI) {
 		}
 		return nil
 	})
-	settledReconciles(t, "exposedapi", quiet)
+	settledReconciles(t, quiet, "exposedapi")
 }
