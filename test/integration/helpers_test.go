@@ -96,8 +96,13 @@ func settledReconciles(t *testing.T, q time.Duration, controllers ...string) flo
 // those reconciles, and whatever they set off, have finished.
 func resync(t *testing.T, env *harness.Env, apis ...*odav1.ExposedAPI) {
 	t.Helper()
+	resyncFrom(t, env, settledReconciles(t, quiet, "exposedapi"), apis...)
+}
+
+// resyncFrom is resync once the exposedapi reconciles have settled at before.
+func resyncFrom(t *testing.T, env *harness.Env, before float64, apis ...*odav1.ExposedAPI) {
+	t.Helper()
 	ctx := context.Background()
-	before := settledReconciles(t, quiet, "exposedapi")
 	for _, api := range apis {
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), api))
 		patch := client.MergeFrom(api.DeepCopy())
