@@ -44,13 +44,14 @@ func writePair(t *testing.T, dir string, serial int64) {
 	}
 }
 
-func servedSerial(t *testing.T, url string) int64 {
-	t.Helper()
+func servedSerial(url string) (int64, error) {
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // reads the served certificate only
 	resp, err := c.Get(url)
-	require.NoError(t, err)
+	if err != nil {
+		return 0, err
+	}
 	defer resp.Body.Close()
-	return resp.TLS.PeerCertificates[0].SerialNumber.Int64()
+	return resp.TLS.PeerCertificates[0].SerialNumber.Int64(), nil
 }
 
 func TestMountedFilesAreReloaded(t *testing.T) {
@@ -77,11 +78,18 @@ func TestMountedFilesAreReloaded(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 	url := "https://" + ln.Addr().String()
-	assert.Equal(t, int64(1), servedSerial(t, url))
+	serial, err := servedSerial(url)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), serial)
 
 	writePair(t, dir, 2)
-	require.Eventually(t, func() bool { return servedSerial(t, url) == 2 }, 10*time.Second, 50*time.Millisecond,
-		"the new files are served without a restart")
+	// The condition runs on its own goroutine: it collects, and the test fails here.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		serial, err := servedSerial(url)
+		if assert.NoError(c, err) {
+			assert.Equal(c, int64(2), serial)
+		}
+	}, 10*time.Second, 50*time.Millisecond, "the new files are served without a restart")
 }
 
 func TestSelfManagedNeedsItsNames(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"log"
 	"net/http"
 	"net/http/httptest"
@@ -32,17 +33,19 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 }
 
 // entries are the JSON log entries written so far; a line that is not JSON fails the test.
-func (b *syncBuffer) entries(t *testing.T) []map[string]any {
+func (b *syncBuffer) entries() ([]map[string]any, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []map[string]any
 	sc := bufio.NewScanner(bytes.NewReader(b.buf.Bytes()))
 	for sc.Scan() {
 		var e map[string]any
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &e), "not a structured line: %s", sc.Text())
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("not a structured line: %s: %w", sc.Text(), err)
+		}
 		out = append(out, e)
 	}
-	return out
+	return out, nil
 }
 
 func TestRedirectStdLog(t *testing.T) {
@@ -71,9 +74,17 @@ func TestRedirectStdLog(t *testing.T) {
 			}
 			require.Eventually(t, func() bool { return testutil.ToFloat64(tlsHandshakeErrors) == before+1 }, 5*time.Second, 10*time.Millisecond,
 				"each failed handshake counted")
-			require.Eventually(t, func() bool { return len(out.entries(t)) == len(want) }, 5*time.Second, 10*time.Millisecond)
+			// The condition runs on its own goroutine: it collects, and the test fails here.
+			require.EventuallyWithT(t, func(c *assert.CollectT) {
+				entries, err := out.entries()
+				if assert.NoError(c, err) {
+					assert.Len(c, entries, len(want))
+				}
+			}, 5*time.Second, 10*time.Millisecond)
 			srv.Close()
-			for _, e := range out.entries(t) {
+			entries, err := out.entries()
+			require.NoError(t, err)
+			for _, e := range entries {
 				assert.Equal(t, "stdlib", e["logger"])
 				msg, _ := e["msg"].(string)
 				if strings.HasPrefix(msg, tlsHandshakeErrorPrefix) {

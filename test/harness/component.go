@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -19,9 +20,17 @@ type Entry map[string]any
 // through /status where the CRD has it, else through the object.
 func (e *Env) PatchComponentStatus(t testing.TB, comp *odav1.Component, status map[string]any) {
 	t.Helper()
+	if err := e.TryPatchComponentStatus(comp, status); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TryPatchComponentStatus is PatchComponentStatus returning its error, for a writer on
+// another goroutine (where t.Fatal would stop that goroutine instead of the test).
+func (e *Env) TryPatchComponentStatus(comp *odav1.Component, status map[string]any) error {
 	raw, err := json.Marshal(map[string]any{"status": status})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	patch := client.RawPatch(types.MergePatchType, raw)
 	obj := comp.DeepCopy()
@@ -31,8 +40,9 @@ func (e *Env) PatchComponentStatus(t testing.TB, comp *odav1.Component, status m
 		err = e.Client.Patch(context.Background(), obj, patch)
 	}
 	if err != nil {
-		t.Fatalf("patching the status of Component %s: %v", comp.Name, err)
+		return fmt.Errorf("patching the status of Component %s: %w", comp.Name, err)
 	}
+	return nil
 }
 
 // ComponentStatus reads a Component's status as raw JSON fields.

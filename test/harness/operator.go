@@ -23,12 +23,14 @@ type Operator struct {
 	done     chan error
 }
 
-// RequestCounter counts the requests a client sends, by HTTP method.
+// RequestCounter counts the requests a client sends, by HTTP method, and keeps the ones
+// the API server refused.
 type RequestCounter struct {
-	mu     sync.Mutex
-	counts map[string]int
-	paths  []string
-	all    []*http.Request
+	mu        sync.Mutex
+	counts    map[string]int
+	paths     []string
+	all       []*http.Request
+	forbidden []string
 }
 
 // Wrap makes cfg count its requests here.
@@ -46,7 +48,13 @@ func (c *RequestCounter) Wrap(cfg *rest.Config) *rest.Config {
 			}
 			c.all = append(c.all, &http.Request{Method: r.Method, URL: r.URL})
 			c.mu.Unlock()
-			return rt.RoundTrip(r)
+			resp, err := rt.RoundTrip(r)
+			if err == nil && resp.StatusCode == http.StatusForbidden {
+				c.mu.Lock()
+				c.forbidden = append(c.forbidden, r.Method+" "+r.URL.RequestURI())
+				c.mu.Unlock()
+			}
+			return resp, err
 		})
 	})
 	return cfg
@@ -70,6 +78,14 @@ func (c *RequestCounter) All() []*http.Request {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]*http.Request(nil), c.all...)
+}
+
+// Forbidden are the requests the API server answered 403 (method and URL): what the
+// client was not granted, whether or not anything waited for the outcome.
+func (c *RequestCounter) Forbidden() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.forbidden...)
 }
 
 // Reads is how many GET requests (gets, lists, watches) were sent.

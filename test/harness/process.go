@@ -76,23 +76,33 @@ func (e *Env) Token(t testing.TB, namespace, name string) string {
 // response (its body read and closed) and the body.
 func Scrape(t testing.TB, c *http.Client, url, bearer string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	resp, body, err := TryScrape(c, url, bearer)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// TryScrape is Scrape returning its error, for a condition polled on another goroutine
+// (where t.Fatal would stop that goroutine instead of the test).
+func TryScrape(c *http.Client, url, bearer string) (*http.Response, string, error) {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		return nil, "", err
 	}
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return nil, "", err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return nil, "", err
 	}
-	return resp, string(body)
+	return resp, string(body), nil
 }
 
 // FreePort is a TCP port on loopback that nothing listens on now.

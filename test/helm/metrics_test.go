@@ -62,9 +62,13 @@ func assertMetricsSecured(t *testing.T, env *harness.Env, p *pod) {
 	resp, body := harness.Scrape(t, scraper, url, env.Token(t, releaseNS, reader))
 	require.Equal(t, http.StatusOK, resp.StatusCode, "with the token of the PodMonitor's account %s: %s", reader, body)
 	assert.Contains(t, body, "controller_runtime_reconcile_total")
-	require.Eventually(t, func() bool {
-		_, body := harness.Scrape(t, scraper, url, env.Token(t, releaseNS, reader))
-		return handshakeErrors.MatchString(body)
+	token := env.Token(t, releaseNS, reader)
+	// The condition runs on its own goroutine: it collects, and the test fails here.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, body, err := harness.TryScrape(scraper, url, token)
+		if assert.NoError(c, err) {
+			assert.Regexp(c, handshakeErrors, body)
+		}
 	}, 10*time.Second, 100*time.Millisecond, "the failed handshake counted")
 }
 

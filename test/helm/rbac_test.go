@@ -62,7 +62,8 @@ const chartSA = "system:serviceaccount:" + releaseNS + ":canvas-api-operator-ist
 // TestChartRBACIsWhatTheOperatorUses runs the operator as the chart's ServiceAccount, bound
 // only by the chart's rendered RBAC, through routes, conflicts, status, the parent
 // Component, both metrics patterns and self-managed webhook certificates; then compares
-// what it used with what the chart grants. The API server enforces owner references, as
+// what it used with what the chart grants, both ways (no grant unused, no request
+// refused). The API server enforces owner references, as
 // OpenShift does. Namespaces given by name get a Role each; a pattern (the canvas's
 // odacompns-*) a ClusterRole. Both route APIs are proved; the Gateway API CRDs are
 // installed in both, as on a cluster that switched.
@@ -101,6 +102,7 @@ func rbacProof(t *testing.T, namespaces []string, routeAPI, internal string) {
 	s := newScenario(t, env, routeAPI)
 	s.internal = internal
 	assertMayOwn(t, env, cfg, routeAPI)
+	var forbidden []string
 	for _, pattern := range []string{app.ServiceMonitor, app.PrometheusAnnotation} {
 		o := operatorOptions(t, pattern)
 		o.Namespaces, o.RouteAPI = namespaces, routeAPI
@@ -110,6 +112,7 @@ func rbacProof(t *testing.T, namespaces []string, routeAPI, internal string) {
 		op := harness.StartOperatorAs(t, env, cfg, o)
 		s.run(pattern)
 		op.Stop()
+		forbidden = append(forbidden, op.Requests().Forbidden()...)
 		for _, r := range op.Requests().All() {
 			if a, ok := harness.AccessOf(r); ok {
 				used[a] = true
@@ -129,6 +132,9 @@ func rbacProof(t *testing.T, namespaces []string, routeAPI, internal string) {
 	}
 	sort.Strings(unused)
 	assert.Empty(t, unused, "the chart grants what the operator never used")
+	// The other way round: a request the chart does not grant fails with 403 even where
+	// no outcome of the scenario waits on it (an Event, a best-effort cleanup).
+	assert.Empty(t, forbidden, "the operator was refused what the chart should grant")
 	assertMarkersCover(t, granted)
 }
 

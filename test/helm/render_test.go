@@ -170,14 +170,21 @@ func TestCertManagerWiring(t *testing.T) {
 	assert.Equal(t, []any{"canvas-api-operator-istio-webhook.oda-operators.svc", "canvas-api-operator-istio-webhook.oda-operators.svc.cluster.local"}, serving["dnsNames"])
 	assert.Equal(t, "canvas-api-operator-istio-webhook-ca", serving["issuerRef"].(map[string]any)["name"])
 
+	// Counted, so that a chart that stops rendering one of them fails rather than skips
+	// the checks below.
+	rendered := map[string]int{}
 	for _, obj := range render(t, valueSets["custom-issuer"]...) {
 		assert.NotContains(t, []string{"Issuer"}, obj.GetKind(), "the user's issuer only")
+		rendered[obj.GetKind()]++
 		switch obj.GetKind() {
 		case "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration":
 			assert.Equal(t, releaseNS+"/canvas-api-operator-istio-webhook", obj.GetAnnotations()["cert-manager.io/inject-ca-from"])
 		case "Certificate":
 			assert.Equal(t, map[string]any{"name": "corporate-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}, obj.Object["spec"].(map[string]any)["issuerRef"])
 		}
+	}
+	for _, kind := range []string{"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "Certificate"} {
+		assert.NotZero(t, rendered[kind], "no %s rendered with a custom issuer", kind)
 	}
 	for _, obj := range render(t, "certManager.enabled=false") {
 		assert.NotContains(t, []string{"Certificate", "Issuer"}, obj.GetKind())
@@ -378,11 +385,14 @@ func TestRouteAPIRendering(t *testing.T) {
 	} {
 		t.Run(c.env+strings.Join(c.sets, ","), func(t *testing.T) {
 			var gwRoles []string
+			deployments, roles := 0, 0
 			for _, obj := range render(t, c.sets...) {
 				switch {
 				case obj.GetKind() == "Deployment":
+					deployments++
 					assert.Contains(t, fmt.Sprint(obj.Object), "map[name:APIOPERATORISTIO_ROUTEAPI value:"+c.env+"]")
 				case obj.GetKind() == "ClusterRole" && !strings.HasSuffix(obj.GetName(), "-cluster"):
+					roles++
 					assert.Equal(t, c.httproutes, verbsOf(t, obj, "gateway.networking.k8s.io", "httproutes"))
 					assert.Equal(t, c.gateways, verbsOf(t, obj, "gateway.networking.k8s.io", "gateways"))
 					assert.Equal(t, c.virtualservices, verbsOf(t, obj, "networking.istio.io", "virtualservices"))
@@ -391,6 +401,9 @@ func TestRouteAPIRendering(t *testing.T) {
 					gwRoles = append(gwRoles, obj.GetNamespace())
 				}
 			}
+			// Without these the verb checks above would not have run at all.
+			assert.Equal(t, 1, deployments, "Deployments rendered")
+			assert.Equal(t, 1, roles, "operator ClusterRoles rendered")
 			assert.Equal(t, c.gwRoles, gwRoles, "Roles for the component Gateway's namespace")
 		})
 	}

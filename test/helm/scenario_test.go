@@ -36,10 +36,13 @@ type scenario struct {
 	comp     *odav1.Component
 	a, b     *odav1.ExposedAPI
 	m        *odav1.ExposedAPI
+	// old is the VirtualService of a former VirtualService mode, planted in HTTPRoute mode.
+	old *networkingv1.VirtualService
 }
 
 func newScenario(t *testing.T, env *harness.Env, routeAPI string) *scenario {
 	env.Gateway(t, "20.0.0.1", "")
+	var planted *networkingv1.VirtualService
 	if routeAPI == app.HTTPRoute {
 		env.ComponentGateway(t, releaseNS, "component-gateway", "20.0.0.1", 80)
 		// A VirtualService of a former VirtualService mode, which this mode removes.
@@ -49,12 +52,13 @@ func newScenario(t *testing.T, env *harness.Env, routeAPI string) *scenario {
 			Labels: map[string]string{"app.kubernetes.io/managed-by": "api-operator-istio"}}}
 		require.NoError(t, controllerutil.SetControllerReference(old, vs, app.Scheme()))
 		require.NoError(t, env.Client.Create(context.Background(), vs))
+		planted = vs
 	}
 	env.Implementation(t, ns, "impl", 8080, true)
 	env.Pod(t, ns, "impl-0", map[string]string{"app": "impl"})
 	comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}
 	require.NoError(t, env.Client.Create(context.Background(), comp))
-	return &scenario{t: t, env: env, comp: comp, routeAPI: routeAPI}
+	return &scenario{t: t, env: env, comp: comp, routeAPI: routeAPI, old: planted}
 }
 
 func (s *scenario) owned(name, path, apiType string) *odav1.ExposedAPI {
@@ -87,6 +91,10 @@ func (s *scenario) routesAndServiceMonitor() {
 	s.waitCondition(s.a, "Ready", "Ready")
 	s.waitCondition(s.b, "Ready", "Ready")
 	s.waitCondition(s.m, "Scraping", "ServiceMonitorProgrammed")
+	if s.old != nil {
+		// Nothing else waits on this removal: missing, or refused, it would go unseen.
+		s.waitGone(s.old)
+	}
 	harness.Eventually(t, "the Component entry", func() error {
 		st := env.ComponentStatus(t, ns, "shop")
 		if e := st["coreAPIs"].([]any)[0].(map[string]any); e["url"] != "https://20.0.0.1/a" {

@@ -83,6 +83,7 @@ func TestCRDKept(t *testing.T) {
 	got, found := policy("crds.install=true")
 	assert.True(t, found)
 	assert.Equal(t, "keep", got)
-	got, _ = policy("crds.install=true", "crds.keep=false")
+	got, found = policy("crds.install=true", "crds.keep=false")
+	assert.True(t, found, "crds.keep=false still installs the CRD, without the keep policy")
 	assert.Empty(t, got)
 }

@@ -1,15 +1,20 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,17 +23,20 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
 // TestBinary builds the binary and runs it as a user would, against a kubeconfig, with
-// settings from the environment, its metrics secured with no webhooks (so no certificate
-// of theirs): see secureMetricsServed.
+// settings from the environment (each one's effect is checked), its metrics secured with
+// no webhooks (so no certificate of theirs): see secureMetricsServed.
 func TestBinary(t *testing.T) {
 	env := harness.Start(t, harness.Generated)
 	ns := env.Namespace(t, "components")
 	env.Gateway(t, "20.0.0.1", "")
 	env.Implementation(t, ns, "impl", 8080, true)
+	other := env.Namespace(t, "elsewhere")
+	env.Implementation(t, other, "impl", 8080, true)
 	// Granted first: the API server's RBAC authorizer follows its watch, a moment late.
 	reader := metricsReader(t, env)
 	bin := harness.BuildOperator(t)
@@ -38,17 +46,71 @@ func TestBinary(t *testing.T) {
 	metrics := "127.0.0.1:" + strconv.Itoa(harness.FreePort(t))
 	cmd := exec.CommandContext(ctx, bin, "--kubeconfig", kubeconfig, "--enable-webhooks=false",
 		"--metrics-bind-address="+metrics, "--metrics-secure", "--health-probe-bind-address=0")
-	cmd.Env = append(os.Environ(), "APIOPERATORISTIO_COMPONENTGATEWAY=istio-system/public", "LOGGING=20", "COMPONENT_NAMESPACE="+ns)
-	cmd.Stderr = harness.LogWriter(t)
+	// LOGGING=10 is Python's debug: unlike the default (info) it shows in the log.
+	cmd.Env = append(os.Environ(), "APIOPERATORISTIO_COMPONENTGATEWAY=istio-system/public", "LOGGING=10", "COMPONENT_NAMESPACE="+ns)
+	stderr := &syncBuffer{}
+	cmd.Stderr = io.MultiWriter(harness.LogWriter(t), stderr)
 	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	// ProcessState is set only by Wait, so whether the process is still running is
+	// told by a Wait that has not returned.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cancel(); <-exited })
 
+	// Created first, so that by the time the served API is ready it would have been
+	// reconciled too, were the operator not confined to COMPONENT_NAMESPACE.
+	outside := harness.API(other, "outside", "/outside", "impl", 8080)
+	require.NoError(t, env.Client.Create(context.Background(), outside))
 	api := harness.API(ns, "from-binary", "/binary", "impl", 8080)
 	require.NoError(t, env.Client.Create(context.Background(), api))
 	virtualService(t, env, api, routeIs("*", "istio-system/public", "/binary", "impl", 8080))
 	waitReady(t, env, api, "https://20.0.0.1/binary")
 	secureMetricsServed(t, env, "https://"+metrics+"/metrics", reader)
-	require.Nil(t, cmd.ProcessState, "still running")
+
+	assert.Never(t, func() bool {
+		err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(outside), &networkingv1VirtualService{})
+		return !isNotFound(err)
+	}, 2*time.Second, harness.Tick, "a VirtualService for an API outside COMPONENT_NAMESPACE")
+	got := &odav1.ExposedAPI{}
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(outside), got))
+	assert.Empty(t, got.Status.Conditions, "status written on an API outside COMPONENT_NAMESPACE")
+	assert.True(t, hasEntry(stderr.String(), "debug", "status written"), "no debug entry with LOGGING=10")
+
+	select {
+	case <-exited:
+		t.Fatalf("the operator exited: %v", waitErr)
+	default:
+	}
+}
+
+// hasEntry is whether a JSON log line of level has message msg.
+func hasEntry(log, level, msg string) bool {
+	for _, line := range strings.Split(log, "\n") {
+		var entry struct{ Level, Msg string }
+		if json.Unmarshal([]byte(line), &entry) == nil && entry.Level == level && entry.Msg == msg {
+			return true
+		}
+	}
+	return false
+}
+
+// syncBuffer is a bytes.Buffer that a process's output copier and the test may use at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // metricsReader is a ServiceAccount granted get on /metrics.

@@ -101,11 +101,12 @@ func TestComponentSummary(t *testing.T) {
 		// Ready follows the implementation; a concurrent writer of other status fields
 		// loses none of its writes meanwhile.
 		var wg sync.WaitGroup
+		var writerErr error
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 1; i <= 30; i++ {
-				env.PatchComponentStatus(t, comp, map[string]any{"summary/status": map[string]any{"deployment_status": fmt.Sprint(i)}})
+			for i := 1; i <= 30 && writerErr == nil; i++ {
+				writerErr = env.TryPatchComponentStatus(comp, map[string]any{"summary/status": map[string]any{"deployment_status": fmt.Sprint(i)}})
 			}
 		}()
 		for _, ready := range []bool{false, true, false} {
@@ -113,6 +114,7 @@ func TestComponentSummary(t *testing.T) {
 			waitEntry(t, env, ns, "shop", "managementAPIs", apis["managementAPIs"], "https://20.0.0.1/shop/mgmt", ready)
 		}
 		wg.Wait()
+		require.NoError(t, writerErr, "the other writer")
 		got = env.ComponentStatus(t, ns, "shop")
 		assert.Equal(t, map[string]any{"deployment_status": "30"}, got["summary/status"], "the other writer's last write is there")
 		waitEntry(t, env, ns, "shop", "managementAPIs", apis["managementAPIs"], "https://20.0.0.1/shop/mgmt", false)

@@ -3,7 +3,9 @@ package integration
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/stretchr/testify/assert"
@@ -82,7 +84,8 @@ func setPath(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, path string)
 // TestEventsForRefusedChildren: a metrics API whose ServiceMonitor cannot be made (another
 // owner's is in the way, its basicAuth is of the wrong shape) gets one Warning Event for
 // it, not one per condition that repeats the reason (Ready); an invalid spec is recorded
-// once, on its Accepted condition, not again on the Scraping condition it withdraws.
+// once, on its Accepted condition, not again on the Scraping condition it withdraws; and
+// none is recorded again by a later reconcile or status change while it stands.
 func TestEventsForRefusedChildren(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
@@ -109,10 +112,57 @@ func TestEventsForRefusedChildren(t *testing.T) {
 		waitCondition(t, env, badAuth, "Scraping", false, "InvalidBasicAuth")
 		assertEvent(t, env, ns, "bad-auth", "InvalidBasicAuth")
 
-		// By now the first API's events, if there were two, have long been written.
-		assert.Equal(t, 1, countEvents(t, env, ns, "invalid", "InvalidSpec"))
-		assert.Equal(t, 1, countEvents(t, env, ns, "taken", "ServiceMonitorNotOwned"))
+		// One more reconcile of each, in the refused state it has recorded already, must
+		// record nothing again.
+		resync(t, env, invalid, taken, badAuth)
+		// Refusals are recorded where the status is written, so a status change that
+		// leaves them as they are (the gateway's address moves) must not record them again.
+		env.Gateway(t, "20.0.0.2", "")
+		for _, api := range []*odav1.ExposedAPI{taken, badAuth} {
+			env.WaitAPI(t, api, "URL on the new address", func(got *odav1.ExposedAPI) error {
+				if s := got.Status.APIStatus; s == nil || !strings.HasPrefix(s.URL, "https://20.0.0.2/") {
+					return fmt.Errorf("apiStatus %+v", s)
+				}
+				return nil
+			})
+		}
+		settledReconciles(t, quiet, "exposedapi")
+
+		// The events.k8s.io broadcaster folds a repeat (same type, reason, action and
+		// object, whatever the note) into the first Event's series rather than making a
+		// second object, so a single Event with no series is what "recorded once" looks
+		// like. The quiet window resync waited for has let any repeat reach the API server;
+		// looking a little longer covers a slow sink.
+		deadline := time.Now().Add(time.Second)
+		for time.Now().Before(deadline) {
+			require.NoError(t, recordedOnce(env, ns, "invalid", "InvalidSpec"))
+			require.NoError(t, recordedOnce(env, ns, "taken", "ServiceMonitorNotOwned"))
+			require.NoError(t, recordedOnce(env, ns, "bad-auth", "InvalidBasicAuth"))
+			time.Sleep(harness.Tick)
+		}
 	})
+}
+
+// recordedOnce is nil when exactly one Event of reason is about the object named regarding
+// and the broadcaster has folded no repeat into it.
+func recordedOnce(env *harness.Env, ns, regarding, reason string) error {
+	var list eventsv1.EventList
+	if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		return err
+	}
+	var found []eventsv1.Event
+	for _, e := range list.Items {
+		if e.Regarding.Name == regarding && e.Reason == reason {
+			found = append(found, e)
+		}
+	}
+	if len(found) != 1 {
+		return fmt.Errorf("%d Events %s for %s, want 1", len(found), reason, regarding)
+	}
+	if s := found[0].Series; s != nil {
+		return fmt.Errorf("Event %s for %s recorded %d times (series), want once", reason, regarding, s.Count)
+	}
+	return nil
 }
 
 // countEvents is eventCount, failing the test on an error.

@@ -2,11 +2,15 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/require"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/internal/app"
@@ -55,4 +59,65 @@ func createOther(t *testing.T, env *harness.Env, ns string) *odav1.ExposedAPI {
 		t.Fatal(err)
 	}
 	return other
+}
+
+// quiet is how long a controller must finish no reconcile to count as settled: longer
+// than a status write takes to come back as a watch event and be reconciled.
+const quiet = time.Second
+
+// settledReconciles waits until the controllers have finished no reconcile for q and
+// returns their count, so that a rise after it is caused by what the test does next and
+// not by a straggler (a status echo, a child's event) left over from converging.
+func settledReconciles(t *testing.T, q time.Duration, controllers ...string) float64 {
+	t.Helper()
+	count := func() float64 {
+		n := 0.0
+		for _, c := range controllers {
+			n += harness.ReconcileCount(t, c)
+		}
+		return n
+	}
+	deadline := time.Now().Add(harness.Wait)
+	last, since := count(), time.Now()
+	for time.Since(since) < q {
+		if time.Now().After(deadline) {
+			t.Fatalf("reconciles of %v never settled for %v: %v", controllers, q, last)
+		}
+		time.Sleep(harness.Tick)
+		if n := count(); n != last {
+			last, since = n, time.Now()
+		}
+	}
+	return last
+}
+
+// resync makes the operator reconcile each converged API once more with an annotation
+// change (which reaches the reconciler but changes nothing it decides on) and waits until
+// those reconciles, and whatever they set off, have finished.
+func resync(t *testing.T, env *harness.Env, apis ...*odav1.ExposedAPI) {
+	t.Helper()
+	resyncFrom(t, env, settledReconciles(t, quiet, "exposedapi"), apis...)
+}
+
+// resyncFrom is resync once the exposedapi reconciles have settled at before.
+func resyncFrom(t *testing.T, env *harness.Env, before float64, apis ...*odav1.ExposedAPI) {
+	t.Helper()
+	ctx := context.Background()
+	for _, api := range apis {
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), api))
+		patch := client.MergeFrom(api.DeepCopy())
+		if api.Annotations == nil {
+			api.Annotations = map[string]string{}
+		}
+		api.Annotations["test/resync"] = time.Now().Format(time.RFC3339Nano)
+		require.NoError(t, env.Client.Patch(ctx, api, patch))
+	}
+	// Nothing was pending before the patches, so each API's rise is its own reconcile.
+	harness.Eventually(t, "a reconcile of each API after the resync", func() error {
+		if n := harness.ReconcileCount(t, "exposedapi") - before; n < float64(len(apis)) {
+			return fmt.Errorf("%v reconciles since the annotation change, want %d", n, len(apis))
+		}
+		return nil
+	})
+	settledReconciles(t, quiet, "exposedapi")
 }

@@ -39,7 +39,7 @@ func TestNamespacePatterns(t *testing.T) {
 		// A ServiceMonitor the operator made before the switch to annotations: removed where
 		// served, never touched elsewhere (checked by writesTo below).
 		stale := operatorServiceMonitor(t, env, components, "stale")
-		operatorServiceMonitor(t, env, other, "outside")
+		kept := operatorServiceMonitor(t, env, other, "outside")
 
 		o := harness.DefaultOptions()
 		o.Namespaces = []string{"components", "odacompns-*"}
@@ -69,6 +69,9 @@ func TestNamespacePatterns(t *testing.T) {
 			}
 			return nil
 		})
+		// The removal of other/outside would follow stale's by milliseconds: the object
+		// itself, not only the request log at that instant, must show it left alone.
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(kept), kept), "the ServiceMonitor in an unserved namespace stays")
 		for _, w := range writesTo(op, other) {
 			t.Errorf("the operator wrote in an unserved namespace: %s", w)
 		}
@@ -79,6 +82,10 @@ func TestNamespacePatterns(t *testing.T) {
 		harness.Eventually(t, "odacompns-late dropped from the caches", func() error {
 			return cachesHoldOnly(op, "components")
 		})
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(kept), kept), "the ServiceMonitor in an unserved namespace stays")
+		for _, w := range writesTo(op, other) {
+			t.Errorf("the operator wrote in an unserved namespace, later: %s", w)
+		}
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/component"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
@@ -45,14 +46,21 @@ func TestRestartWritesNothing(t *testing.T) {
 		assertOneStatusWriteEach(t, first, apis)
 		first.Stop()
 
-		before := harness.ReconcileCount(t, "exposedapi")
+		before, comps := harness.ReconcileCount(t, "exposedapi"), harness.ReconcileCount(t, "component")
 		second := harness.StartOperator(t, env, harness.DefaultOptions())
-		harness.Eventually(t, "every API reconciled again", func() error {
+		harness.Eventually(t, "every API and the Component reconciled again", func() error {
 			if n := harness.ReconcileCount(t, "exposedapi") - before; n < float64(len(apis)) {
-				return fmt.Errorf("%v reconciles", n)
+				return fmt.Errorf("%v API reconciles", n)
+			}
+			if harness.ReconcileCount(t, "component") == comps {
+				return fmt.Errorf("no Component reconcile")
 			}
 			return nil
 		})
+		// The Component's write waits for its APIs to be quiet and for the interval since
+		// its last write, in requeues that each count a reconcile: a window longer than
+		// both with no reconcile of either controller has seen it, if there was one.
+		settledReconciles(t, component.Quiet+component.MinInterval+quiet/2, "exposedapi", "component")
 		n, paths := second.Requests().Writes()
 		assert.Zero(t, n, "writes after a restart: %v", paths)
 	})

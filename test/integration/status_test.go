@@ -61,12 +61,12 @@ func TestStatusURLs(t *testing.T) {
 			{"gateway appears with an ip, http2 on 80", "20.0.0.1", "", []corev1.ServicePort{{Name: "http2", Port: 80}},
 				wantStatus{"https://20.0.0.1/plain", "", "20.0.0.1"},
 				wantStatus{"https://api.example.com/named", "https://api.example.com/named/docs", "20.0.0.1"}},
-			{"http on 443", "20.0.0.1", "", []corev1.ServicePort{{Name: "http", Port: 443}},
-				wantStatus{"https://20.0.0.1/plain", "", "20.0.0.1"},
-				wantStatus{"https://api.example.com/named", "https://api.example.com/named/docs", "20.0.0.1"}},
 			{"http on 8080", "20.0.0.1", "", []corev1.ServicePort{{Name: "status", Port: 15021}, {Name: "http", Port: 8080}},
 				wantStatus{"https://20.0.0.1:8080/plain", "", "20.0.0.1"},
 				wantStatus{"https://api.example.com:8080/named", "https://api.example.com:8080/named/docs", "20.0.0.1"}},
+			{"http on 443", "20.0.0.1", "", []corev1.ServicePort{{Name: "http", Port: 443}},
+				wantStatus{"https://20.0.0.1/plain", "", "20.0.0.1"},
+				wantStatus{"https://api.example.com/named", "https://api.example.com/named/docs", "20.0.0.1"}},
 			{"first http-named port is http2 on 8443", "20.0.0.1", "", []corev1.ServicePort{{Name: "https", Port: 443}, {Name: "http2", Port: 8443}, {Name: "http", Port: 80}},
 				wantStatus{"https://20.0.0.1:8443/plain", "", "20.0.0.1"},
 				wantStatus{"https://api.example.com:8443/named", "https://api.example.com:8443/named/docs", "20.0.0.1"}},
@@ -74,7 +74,12 @@ func TestStatusURLs(t *testing.T) {
 				wantStatus{"https://lb.example.net/plain", "", "lb.example.net"},
 				wantStatus{"https://api.example.com/named", "https://api.example.com/named/docs", "lb.example.net"}},
 		}
-		for _, c := range cases {
+		// Each case changes the URLs: a case that expects what the one before left would
+		// pass before the operator had seen its Service.
+		for i, c := range cases {
+			if i > 0 {
+				require.NotEqual(t, cases[i-1].plain.url, c.plain.url, "case %q", c.name)
+			}
 			t.Run(c.name, func(t *testing.T) {
 				env.Gateway(t, c.ip, c.host, c.ports...)
 				waitAPIStatus(t, env, plain, c.plain, "Ready")
