@@ -66,9 +66,12 @@ func demo(t *testing.T, routeAPI string) {
 		refused[r.Name] = r.Message
 	}
 	prefix := `admission webhook "vexposedapi.oda.tmforum.org" denied the request: ExposedAPI.oda.tmforum.org `
+	// A bare gateway name is one Istio gateway for all namespaces, and each namespace's own
+	// Gateway API Gateway.
+	gateway := map[string]string{app.VirtualService: "component-gateway", app.HTTPRoute: "components/component-gateway"}[routeAPI]
 	assert.Equal(t, prefix+`"invalid-port" is invalid: spec.port: Invalid value: 70000: must be a port number from 1 to 65535`, refused["invalid-port"])
 	assert.Equal(t, prefix+`"invalid-duplicate-route" is invalid: spec.path: Invalid value: "/productcatalog/tmf-api/productCatalogManagement/v4": `+
-		`route */productcatalog/tmf-api/productCatalogManagement/v4 on gateway component-gateway is already exposed by ExposedAPI components/productcatalog-tmf620; choose another path or hostname`,
+		`route */productcatalog/tmf-api/productCatalogManagement/v4 on gateway `+gateway+` is already exposed by ExposedAPI components/productcatalog-tmf620; choose another path or hostname`,
 		refused["invalid-duplicate-route"])
 	assert.Contains(t, refused["invalid-path"], `spec.specification.url: Invalid value: "ftp://example.com/TMF622.json"`)
 	assert.Contains(t, refused["invalid-cors"], "spec.CORS.allowCredentials: Invalid value: true")
