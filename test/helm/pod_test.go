@@ -1,7 +1,6 @@
 package helm
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -42,7 +40,7 @@ type pod struct {
 	labels    map[string]string
 	ip        string
 	mounts    map[string]string // mountPath: local directory
-	logs      *lockedBuffer
+	logs      *harness.LockedBuffer
 	exited    chan struct{}
 	// secretLag is how long after a Secret changes its volume's files follow: the kubelet
 	// refreshes mounted Secrets on its sync period, a minute or two late.
@@ -62,7 +60,7 @@ func runDeploymentLagging(t *testing.T, env *harness.Env, namespace, name string
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, d))
 	require.Len(t, d.Spec.Template.Spec.Containers, 1, "one container")
 	p := &pod{t: t, env: env, namespace: namespace, spec: d.Spec.Template.Spec, labels: d.Spec.Template.Labels,
-		ip: hostAddress(t), mounts: map[string]string{}, logs: &lockedBuffer{}, exited: make(chan struct{}), secretLag: lag}
+		ip: hostAddress(t), mounts: map[string]string{}, logs: &harness.LockedBuffer{}, exited: make(chan struct{}), secretLag: lag}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	p.mountVolumes(ctx)
@@ -290,21 +288,4 @@ func hostAddress(t *testing.T) string {
 	}
 	t.Skip("this machine has no IPv4 address but loopback, and an EndpointSlice may not point at loopback")
 	return ""
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

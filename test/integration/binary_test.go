@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,7 +46,7 @@ func TestBinary(t *testing.T) {
 		"--metrics-bind-address="+metrics, "--metrics-secure", "--health-probe-bind-address=0")
 	// LOGGING=10 is Python's debug: unlike the default (info) it shows in the log.
 	cmd.Env = append(os.Environ(), "APIOPERATORISTIO_COMPONENTGATEWAY=istio-system/public", "LOGGING=10", "COMPONENT_NAMESPACE="+ns)
-	stderr := &syncBuffer{}
+	stderr := &harness.LockedBuffer{}
 	cmd.Stderr = io.MultiWriter(harness.LogWriter(t), stderr)
 	require.NoError(t, cmd.Start())
 	// ProcessState is set only by Wait, so whether the process is still running is
@@ -93,24 +91,6 @@ func hasEntry(log, level, msg string) bool {
 		}
 	}
 	return false
-}
-
-// syncBuffer is a bytes.Buffer that a process's output copier and the test may use at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // metricsReader is a ServiceAccount granted get on /metrics.
