@@ -230,7 +230,11 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 		return err
 	}
 	// A route of another kind (of a former --route-api, or of the side of the mesh the API
-	// moved from) goes only once the new one is in place.
+	// moved from) goes only once the new one is programmed: an HTTPRoute the gateway has not
+	// accepted, or refused, serves nothing yet, while the old route still does.
+	if obs.route.Programmed.Status != metav1.ConditionTrue {
+		return r.runExtensions(ctx, api, obs)
+	}
 	for _, other := range others {
 		if _, err := other.Withdraw(ctx, api); err != nil {
 			return fmt.Errorf("removing the %s the API is no longer routed by: %w", other.Kind(), err)

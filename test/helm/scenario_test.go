@@ -36,17 +36,20 @@ type scenario struct {
 	comp     *odav1.Component
 	a, b     *odav1.ExposedAPI
 	m        *odav1.ExposedAPI
-	// old is the VirtualService of a former VirtualService mode, planted in HTTPRoute mode.
-	old *networkingv1.VirtualService
+	// old is the VirtualService of a former VirtualService mode, planted in HTTPRoute mode
+	// for API oldAPI.
+	old    *networkingv1.VirtualService
+	oldAPI *odav1.ExposedAPI
 }
 
 func newScenario(t *testing.T, env *harness.Env, routeAPI string) *scenario {
 	env.Gateway(t, "20.0.0.1", "")
 	var planted *networkingv1.VirtualService
+	var old *odav1.ExposedAPI
 	if routeAPI == app.HTTPRoute {
 		env.ComponentGateway(t, releaseNS, "component-gateway", "20.0.0.1", 80)
 		// A VirtualService of a former VirtualService mode, which this mode removes.
-		old := harness.API(ns, "old", "/old", "impl", 8080)
+		old = harness.API(ns, "old", "/old", "impl", 8080)
 		require.NoError(t, env.Client.Create(context.Background(), old))
 		vs := &networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "old",
 			Labels: map[string]string{"app.kubernetes.io/managed-by": "api-operator-istio"}}}
@@ -58,7 +61,7 @@ func newScenario(t *testing.T, env *harness.Env, routeAPI string) *scenario {
 	env.Pod(t, ns, "impl-0", map[string]string{"app": "impl"})
 	comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}
 	require.NoError(t, env.Client.Create(context.Background(), comp))
-	return &scenario{t: t, env: env, comp: comp, routeAPI: routeAPI, old: planted}
+	return &scenario{t: t, env: env, comp: comp, routeAPI: routeAPI, old: planted, oldAPI: old}
 }
 
 func (s *scenario) owned(name, path, apiType string) *odav1.ExposedAPI {
@@ -92,7 +95,9 @@ func (s *scenario) routesAndServiceMonitor() {
 	s.waitCondition(s.b, "Ready", "Ready")
 	s.waitCondition(s.m, "Scraping", "ServiceMonitorProgrammed")
 	if s.old != nil {
-		// Nothing else waits on this removal: missing, or refused, it would go unseen.
+		// Nothing else waits on this removal: missing, or refused, it would go unseen. It
+		// waits for the gateway to accept the HTTPRoute that replaces it.
+		s.accept(s.oldAPI)
 		s.waitGone(s.old)
 	}
 	harness.Eventually(t, "the Component entry", func() error {
@@ -218,6 +223,10 @@ func (s *scenario) tokenChecks() {
 		a.Spec.RateLimit = &odav1.RateLimit{Enabled: ptr.To(true), Limit: "10"}
 	})
 	key := client.ObjectKey{Namespace: "istio-system", Name: ns + ".secured"}
+	if s.routeAPI == app.HTTPRoute {
+		// Beside the Gateway API Gateway, which Istio's targetRefs must share a namespace with.
+		key.Namespace = releaseNS
+	}
 	harness.Eventually(t, "the token checks", func() error {
 		ra := &securityv1.RequestAuthentication{}
 		if err := env.Client.Get(context.Background(), key, ra); err != nil {
@@ -242,8 +251,8 @@ func (s *scenario) tokenChecks() {
 	})
 	env.UpdateAPI(t, api, func(a *odav1.ExposedAPI) { a.Spec.APIKeyVerification, a.Spec.RateLimit = nil, nil })
 	s.waitGone(&networkingv1alpha3.EnvoyFilter{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: key.Name}})
-	s.waitGone(&securityv1.RequestAuthentication{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: key.Name}})
-	s.waitGone(&securityv1.AuthorizationPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: key.Name}})
+	s.waitGone(&securityv1.RequestAuthentication{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}})
+	s.waitGone(&securityv1.AuthorizationPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}})
 }
 
 func (s *scenario) annotations() {

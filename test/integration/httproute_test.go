@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -223,9 +224,10 @@ func TestRouteAPISwitch(t *testing.T) {
 		op = harness.StartOperator(t, env, httpRouteOptions("component-gateway"))
 		hr := httpRoute(t, env, api, anyHTTPRoute)
 		assert.Equal(t, wantedHTTPRoute(ns, "component-gateway", "/shop", "impl", 8080), hr.Spec)
+		keeps(t, env, vs, "the VirtualService, while the gateway has not accepted the HTTPRoute")
+		env.JudgeRoute(t, client.ObjectKeyFromObject(api), true, "Accepted", "")
 		waitGone(t, env, vs)
 		assertCreatedBeforeDeleted(t, op, "httproutes", "virtualservices")
-		env.JudgeRoute(t, client.ObjectKeyFromObject(api), true, "Accepted", "")
 		waitReady(t, env, api, "https://30.0.0.1/shop")
 		op.Stop()
 
@@ -235,6 +237,15 @@ func TestRouteAPISwitch(t *testing.T) {
 		assertCreatedBeforeDeleted(t, op, "virtualservices", "httproutes")
 		waitReady(t, env, api, "https://20.0.0.1/shop")
 	})
+}
+
+// keeps asserts that obj is still there a while later: long enough for the reconciles that
+// follow a change to have run.
+func keeps(t *testing.T, env *harness.Env, obj client.Object, what string) {
+	t.Helper()
+	assert.Never(t, func() bool {
+		return isNotFound(env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj.DeepCopyObject().(client.Object)))
+	}, 2*time.Second, 100*time.Millisecond, what+" is gone")
 }
 
 // assertCreatedBeforeDeleted: the operator created a resource of kind made before it
@@ -339,9 +350,10 @@ func TestInternalSegmentsInHTTPRouteMode(t *testing.T) {
 		env.UpdateAPI(t, mgmt, func(a *odav1.ExposedAPI) { a.Spec.Segment = odav1.SegmentCore })
 		mhr := httpRoute(t, env, mgmt, anyHTTPRoute)
 		assert.Equal(t, wantedHTTPRoute("canvas", "component-gateway", "/shop/mgmt", "mgmt", 9090), mhr.Spec)
+		keeps(t, env, vs, "the mesh VirtualService, while the gateway has not accepted the HTTPRoute")
+		env.JudgeRoute(t, client.ObjectKeyFromObject(mgmt), true, "Accepted", "")
 		waitGone(t, env, vs)
 		createdBeforeDeleted(t, op.Requests().All()[before:], "httproutes", "virtualservices")
-		env.JudgeRoute(t, client.ObjectKeyFromObject(mgmt), true, "Accepted", "")
 		waitReady(t, env, mgmt, "https://30.0.0.1/shop/mgmt")
 
 		// Back to management: the mesh VirtualService, then the HTTPRoute goes.
