@@ -171,7 +171,7 @@ func (b *Builder) update(ctx context.Context, api *odav1.ExposedAPI, hr *gateway
 // Gateway to the implementation Service's port. Every field the API server would default
 // is written out, so that the stored spec equals the wanted one.
 func (b *Builder) spec(namespace string, spec *odav1.ExposedAPISpec) gatewayv1.HTTPRouteSpec {
-	gw := b.parent(namespace)
+	gw := b.GatewayKey(namespace)
 	out := gatewayv1.HTTPRouteSpec{
 		CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{
 			Group:     ptr.To(gatewayv1.Group(gatewayv1.GroupName)),
@@ -200,9 +200,9 @@ func (b *Builder) spec(namespace string, spec *odav1.ExposedAPISpec) gatewayv1.H
 	return out
 }
 
-// parent is the component Gateway of an API in namespace: "namespace/name", or a bare
+// GatewayKey is the component Gateway of an API in namespace: "namespace/name", or a bare
 // name in the API's own namespace.
-func (b *Builder) parent(namespace string) client.ObjectKey {
+func (b *Builder) GatewayKey(namespace string) client.ObjectKey {
 	if ns, name, ok := strings.Cut(b.Routes.Gateway, "/"); ok {
 		return client.ObjectKey{Namespace: ns, Name: name}
 	}

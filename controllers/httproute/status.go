@@ -28,7 +28,7 @@ const (
 // route is what the API's HTTPRoute tells: whether the Gateway accepted it, and where that
 // Gateway is reached.
 func (b *Builder) route(ctx context.Context, c *Caches, api *odav1.ExposedAPI, hr *gatewayv1.HTTPRoute) (exposedapi.Route, error) {
-	gw := b.parent(api.Namespace)
+	gw := b.GatewayKey(api.Namespace)
 	r := exposedapi.Route{UID: hr.UID, Programmed: acceptance(hr, gw)}
 	gateway := &gatewayv1.Gateway{}
 	err := c.Gateways.Get(ctx, gw, gateway)

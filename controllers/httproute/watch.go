@@ -1,6 +1,7 @@
 package httproute
 
 import (
+	"context"
 	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -10,9 +11,13 @@ import (
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 )
 
-// GatewayChanged lets through only the Gateway updates that can change an API's URL.
+// GatewayChanged lets through only the Gateway updates that can change an API's URL or
+// where its token checks go.
 func GatewayChanged() predicate.TypedPredicate[*gatewayv1.Gateway] {
-	return exposedapi.AddressChanged(func(gw *gatewayv1.Gateway) any { return []any{gw.Status.Addresses, gw.Spec.Listeners} })
+	return exposedapi.AddressChanged(func(gw *gatewayv1.Gateway) any {
+		// The class and a Service address decide where the token checks go (policies).
+		return []any{gw.Status.Addresses, gw.Spec.Listeners, gw.Spec.GatewayClassName, gw.Spec.Addresses}
+	})
 }
 
 // APIsOfGateway selects the APIs the component Gateway gw carries: every API for
@@ -22,4 +27,18 @@ func (b *Builder) APIsOfGateway(gw *gatewayv1.Gateway) []client.ListOption {
 		return nil
 	}
 	return []client.ListOption{client.InNamespace(gw.Namespace)}
+}
+
+// Gateway reads the component Gateway of the APIs in namespace from the cache: nil when it
+// does not exist, or before the Gateway API kinds are served.
+func (b *Builder) Gateway(ctx context.Context, namespace string) (*gatewayv1.Gateway, error) {
+	c := b.caches.Load()
+	if c == nil || c.Gateways == nil {
+		return nil, nil
+	}
+	gw := &gatewayv1.Gateway{}
+	if err := c.Gateways.Get(ctx, b.GatewayKey(namespace), gw); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	return gw, nil
 }

@@ -47,7 +47,10 @@ type Extension struct {
 	// Routes tells an API of an internal segment, which the gateway's policies do not reach.
 	Routes  routes.Settings
 	Gateway Gateway
-	Events  recorder.EventRecorder
+	// Kubernetes finds the Gateway API Gateway of the routes in HTTPRoute mode, where the
+	// token checks attach to it; nil in VirtualService mode.
+	Kubernetes KubernetesGateways
+	Events     recorder.EventRecorder
 }
 
 // Name names the extension in errors.

@@ -65,18 +65,18 @@ type gatewayWant struct {
 func (e *Extension) ensureGatewayObjects(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) ([]finding, error) {
 	wantsAny := policy.KeyVerification(spec) && e.Settings.Auth.Enabled() || e.Settings.RateLimit.Local(spec)
 	if !wantsAny {
-		f := e.tokenChecks(api, spec, "", nil)
+		f := e.tokenChecks(api, spec, place{}, nil)
 		return findings(f.finding), e.removeGatewayObjects(ctx, api)
 	}
-	ns, err := e.gatewayNamespace(ctx)
-	if err != nil || ns == "" {
-		return []finding{{Field: "spec", Detail: "the ingress gateway's namespace is not known: set --ingress-gateway-namespace; token checks and rate limits are not in force"}}, err
+	at, f, err := e.placement(ctx, api)
+	if err != nil || f != nil {
+		return findings(f), err
 	}
 	if err := e.addFinalizer(ctx, api); err != nil {
 		return nil, err
 	}
-	meta := metav1.ObjectMeta{Namespace: ns, Name: gatewayName(api), Labels: gatewayLabels(api)}
-	wants := []gatewayWant{e.tokenChecks(api, spec, ns, &meta)}
+	meta := metav1.ObjectMeta{Namespace: at.Namespace, Name: gatewayName(api), Labels: gatewayLabels(api)}
+	wants := []gatewayWant{e.tokenChecks(api, spec, at, &meta)}
 	rl, err := e.rateLimit(ctx, spec, &meta)
 	if err != nil {
 		return nil, err
@@ -91,8 +91,25 @@ func (e *Extension) ensureGatewayObjects(ctx context.Context, api *odav1.Exposed
 		}
 		out = append(out, findings(w.finding)...)
 	}
+	return out, e.deleteElsewhere(ctx, api, at.Namespace, wants)
+}
+
+// deleteElsewhere deletes the API's objects on the gateway that no policy wants in ns, and
+// those in the other namespaces they may be in (a Gateway that changed).
+func (e *Extension) deleteElsewhere(ctx context.Context, api *odav1.ExposedAPI, ns string, wants []gatewayWant) error {
+	all, err := e.namespaces(ctx, api)
+	if err != nil {
+		return err
+	}
+	for _, other := range all {
+		if other != ns {
+			if _, err := e.deleteUnwanted(ctx, api, other, nil); err != nil {
+				return err
+			}
+		}
+	}
 	_, err = e.deleteUnwanted(ctx, api, ns, wants)
-	return out, err
+	return err
 }
 
 func findings(f *finding) []finding {
@@ -103,8 +120,8 @@ func findings(f *finding) []finding {
 }
 
 // tokenChecks are the RequestAuthentication and AuthorizationPolicy of an API with
-// apiKeyVerification; meta nil when there is no gateway to put them on.
-func (e *Extension) tokenChecks(api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec, ns string, meta *metav1.ObjectMeta) gatewayWant {
+// apiKeyVerification, on the pods of at; meta nil when there is no gateway to put them on.
+func (e *Extension) tokenChecks(api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec, at place, meta *metav1.ObjectMeta) gatewayWant {
 	auth := e.Settings.Auth
 	switch {
 	case !policy.KeyVerification(spec):
@@ -113,7 +130,7 @@ func (e *Extension) tokenChecks(api *odav1.ExposedAPI, spec *odav1.ExposedAPISpe
 		return gatewayWant{finding: keyFinding(false, "no token issuer is configured (--jwt-issuer, APIOPERATORISTIO_JWTISSUER) nor an ext_authz provider (--api-key-authz-provider): requests pass unchecked")}
 	}
 	var w gatewayWant
-	if want := auth.RequestAuthentication(spec, e.Gateway.Selector); want != nil {
+	if want := auth.RequestAuthentication(spec, at.Attach); want != nil {
 		ra := &securityv1.RequestAuthentication{ObjectMeta: *meta.DeepCopy()}
 		want.DeepCopyInto(&ra.Spec)
 		w.objs = append(w.objs, ra)
@@ -122,9 +139,9 @@ func (e *Extension) tokenChecks(api *odav1.ExposedAPI, spec *odav1.ExposedAPISpe
 	// the route takes are the ones to check.
 	host := e.Routes.Route(api.Namespace, spec).Host
 	ap := &securityv1.AuthorizationPolicy{ObjectMeta: *meta.DeepCopy()}
-	auth.AuthorizationPolicy(spec, host, e.Gateway.Selector).DeepCopyInto(&ap.Spec)
+	auth.AuthorizationPolicy(spec, host, at.Attach).DeepCopyInto(&ap.Spec)
 	w.objs = append(w.objs, ap)
-	w.finding = keyFinding(true, tokenDetail(auth, spec, ns, meta.Name)+wildcardDetail(spec, host))
+	w.finding = keyFinding(true, tokenDetail(auth, spec, at, meta.Name)+wildcardDetail(spec, host))
 	return w
 }
 
@@ -151,7 +168,11 @@ func (e *Extension) rateLimit(ctx context.Context, spec *odav1.ExposedAPISpec, m
 		"EnvoyFilter %s/%s: %s requests per %s, counted by each ingress gateway replica", meta.Namespace, meta.Name, spec.RateLimit.Limit, per)}}, nil
 }
 
-func tokenDetail(auth policy.AuthSettings, spec *odav1.ExposedAPISpec, ns, name string) string {
+func tokenDetail(auth policy.AuthSettings, spec *odav1.ExposedAPISpec, at place, name string) string {
+	ns := at.Namespace
+	if at.Attach.Gateway != "" {
+		name += " (on Gateway " + at.Attach.Gateway + ")"
+	}
 	if auth.Provider != "" {
 		return fmt.Sprintf("AuthorizationPolicy %s/%s sends requests to ext_authz provider %s", ns, name, auth.Provider)
 	}
@@ -246,17 +267,20 @@ func (e *Extension) removeGatewayObjects(ctx context.Context, api *odav1.Exposed
 	if !controllerutil.ContainsFinalizer(api, Finalizer) {
 		return nil
 	}
-	ns, err := e.gatewayNamespace(ctx)
+	all, err := e.namespaces(ctx, api)
 	if err != nil {
 		return err
 	}
-	if ns == "" {
+	if len(all) == 0 {
 		logf.FromContext(ctx).Info("ingress gateway namespace unknown: the API's objects on the gateway are left in place", "labels", gatewayLabels(api))
-	} else if left, err := e.deleteUnwanted(ctx, api, ns, nil); err != nil {
-		return err
-	} else if len(left) > 0 {
-		logf.FromContext(ctx).Info("objects of kinds whose setting is off are not looked at: any the API had on the gateway are left in place",
-			"kinds", left, "namespace", ns, "labels", gatewayLabels(api))
+	}
+	for _, ns := range all {
+		if left, err := e.deleteUnwanted(ctx, api, ns, nil); err != nil {
+			return err
+		} else if len(left) > 0 {
+			logf.FromContext(ctx).Info("objects of kinds whose setting is off are not looked at: any the API had on the gateway are left in place",
+				"kinds", left, "namespace", ns, "labels", gatewayLabels(api))
+		}
 	}
 	return e.dropFinalizer(ctx, api)
 }

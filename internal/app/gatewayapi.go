@@ -23,6 +23,7 @@ import (
 	"github.com/oda-canvas/api-operator-istio/controllers/crdwatch"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/controllers/httproute"
+	"github.com/oda-canvas/api-operator-istio/controllers/policies"
 	"github.com/oda-canvas/api-operator-istio/internal/cachesync"
 )
 
@@ -56,10 +57,11 @@ func newGatewayAPIWiring(mgr ctrl.Manager, dc discovery.DiscoveryInterface, o *O
 func (w *gatewayAPIWiring) httpRoutes() bool { return w.o.RouteAPI == HTTPRoute }
 
 // plug sets the builder into the ExposedAPI reconciler: as its route builder in HTTPRoute
-// mode, else as the former route API.
-func (w *gatewayAPIWiring) plug(r *exposedapi.Reconciler) {
+// mode, and the policies' finder of the Gateway, else as the former route API.
+func (w *gatewayAPIWiring) plug(r *exposedapi.Reconciler, pol *policies.Extension) {
 	if w.httpRoutes() {
 		r.Route = w.builder
+		pol.Kubernetes = w.builder
 		return
 	}
 	r.FormerRoutes = []exposedapi.RouteBuilder{w.builder}

@@ -279,7 +279,7 @@ func (op *Operator) setupControllers(o *Options) error {
 	}
 	r.Extensions = []exposedapi.Extension{m.scraper, pol}
 	gw := newGatewayAPIWiring(mgr, op.discovery, o)
-	gw.plug(r)
+	gw.plug(r, pol)
 	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r), pol.Watches, gw.watches); err != nil {
 		return fmt.Errorf("setting up the ExposedAPI controller: %w", err)
 	}

@@ -28,9 +28,32 @@ func KeyVerification(spec *odav1.ExposedAPISpec) bool {
 	return spec.APIKeyVerification != nil && ptr.Deref(spec.APIKeyVerification.Enabled, false)
 }
 
+// Attachment says which gateway pods a token check applies to: those Selector selects (an
+// Istio ingress gateway), or, with Gateway set, the pods Istio deploys for the Gateway API
+// Gateway of that name in the check's own namespace, which Istio matches by targetRefs
+// only: it ignores a selector there (istioctl's IST0166).
+type Attachment struct {
+	Selector map[string]string
+	Gateway  string
+}
+
+func (at Attachment) selector() *typev1beta1.WorkloadSelector {
+	if at.Gateway != "" {
+		return nil
+	}
+	return &typev1beta1.WorkloadSelector{MatchLabels: at.Selector}
+}
+
+func (at Attachment) targetRefs() []*typev1beta1.PolicyTargetReference {
+	if at.Gateway == "" {
+		return nil
+	}
+	return []*typev1beta1.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "Gateway", Name: at.Gateway}}
+}
+
 // RequestAuthentication validates the tokens of the issuer where the API's callers put
-// them, on the gateway pods selector selects; nil with a Provider, which checks instead.
-func (a AuthSettings) RequestAuthentication(spec *odav1.ExposedAPISpec, selector map[string]string) *securityapi.RequestAuthentication {
+// them, on the gateway pods of at; nil with a Provider, which checks instead.
+func (a AuthSettings) RequestAuthentication(spec *odav1.ExposedAPISpec, at Attachment) *securityapi.RequestAuthentication {
 	if a.Provider != "" {
 		return nil
 	}
@@ -42,20 +65,18 @@ func (a AuthSettings) RequestAuthentication(spec *odav1.ExposedAPISpec, selector
 		rule.FromHeaders = []*securityapi.JWTHeader{{Name: loc}}
 	}
 	// Empty or Authorization: Istio's default, the Authorization header's bearer token.
-	return &securityapi.RequestAuthentication{
-		Selector: &typev1beta1.WorkloadSelector{MatchLabels: selector},
-		JwtRules: []*securityapi.JWTRule{rule},
-	}
+	return &securityapi.RequestAuthentication{Selector: at.selector(), TargetRefs: at.targetRefs(), JwtRules: []*securityapi.JWTRule{rule}}
 }
 
 // AuthorizationPolicy refuses requests to host and the API's path prefix that carry no
 // valid token of the issuer (or sends them to the Provider); host is the route's
 // (routes.Route.Host), not spec.hostname, which a public host name overrides.
-func (a AuthSettings) AuthorizationPolicy(spec *odav1.ExposedAPISpec, host string, selector map[string]string) *securityapi.AuthorizationPolicy {
+func (a AuthSettings) AuthorizationPolicy(spec *odav1.ExposedAPISpec, host string, at Attachment) *securityapi.AuthorizationPolicy {
 	op := &securityapi.Operation{Hosts: authzHosts(host), Paths: authzPaths(spec.Path), NotMethods: authzNotMethods(spec)}
 	p := &securityapi.AuthorizationPolicy{
-		Selector: &typev1beta1.WorkloadSelector{MatchLabels: selector},
-		Rules:    []*securityapi.Rule{{To: []*securityapi.Rule_To{{Operation: op}}}},
+		Selector:   at.selector(),
+		TargetRefs: at.targetRefs(),
+		Rules:      []*securityapi.Rule{{To: []*securityapi.Rule_To{{Operation: op}}}},
 	}
 	if a.Provider != "" {
 		p.Action = securityapi.AuthorizationPolicy_CUSTOM

@@ -5,12 +5,13 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	typev1beta1 "istio.io/api/type/v1beta1"
 	"k8s.io/utils/ptr"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 )
 
-var gatewayPods = map[string]string{"istio": "ingressgateway"}
+var gatewayPods = Attachment{Selector: map[string]string{"istio": "ingressgateway"}}
 
 var (
 	jwtAuth      = AuthSettings{Issuer: "https://idp.example.com"}
@@ -79,4 +80,26 @@ func TestAuthorizationPolicyExemptsOptionsOnlyWithCORS(t *testing.T) {
 		spec.CORS.Enabled = ptr.To(true)
 		assert.Equal(t, []string{"OPTIONS"}, auth.AuthorizationPolicy(spec, "shop.example.com", gatewayPods).Rules[0].To[0].Operation.NotMethods)
 	}
+}
+
+// On a Gateway API Gateway the checks name it by targetRefs alone: Istio ignores a
+// selector on the pods it deploys for a Gateway, and skips a policy that has targetRefs
+// on any other pods.
+func TestAttachment(t *testing.T) {
+	onGateway := Attachment{Gateway: "component-gateway"}
+	refs := []*typev1beta1.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "Gateway", Name: "component-gateway"}}
+	for _, auth := range []AuthSettings{jwtAuth, providerAuth} {
+		ap := auth.AuthorizationPolicy(keyAPI("shop.example.com"), "shop.example.com", onGateway)
+		assert.Nil(t, ap.Selector)
+		assert.Equal(t, refs, ap.TargetRefs)
+		ap = auth.AuthorizationPolicy(keyAPI("shop.example.com"), "shop.example.com", gatewayPods)
+		assert.Equal(t, gatewayPods.Selector, ap.Selector.MatchLabels)
+		assert.Nil(t, ap.TargetRefs)
+	}
+	ra := jwtAuth.RequestAuthentication(keyAPI(""), onGateway)
+	assert.Nil(t, ra.Selector)
+	assert.Equal(t, refs, ra.TargetRefs)
+	ra = jwtAuth.RequestAuthentication(keyAPI(""), gatewayPods)
+	assert.Equal(t, gatewayPods.Selector, ra.Selector.MatchLabels)
+	assert.Nil(t, ra.TargetRefs)
 }

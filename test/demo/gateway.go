@@ -16,6 +16,9 @@ import (
 // componentGateway makes the Gateway API Gateway the samples' APIs attach to in HTTPRoute
 // mode, with the address a gateway controller would give it.
 func componentGateway(ctx context.Context, c client.Client) error {
+	if err := harness.IstioGatewayClass(ctx, c); err != nil {
+		return err
+	}
 	gw := &gatewayv1.Gateway{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "components", Name: "component-gateway"},
 		Spec: gatewayv1.GatewaySpec{GatewayClassName: "istio", Listeners: []gatewayv1.Listener{

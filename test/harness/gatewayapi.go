@@ -47,6 +47,14 @@ func FindGatewayAPICRDs() ([]string, error) {
 	return crds, nil
 }
 
+// IstioGatewayClass makes GatewayClass istio, Istio's, as installing Istio does: the
+// component Gateways are of this class, whose token checks Istio applies.
+func IstioGatewayClass(ctx context.Context, c client.Client) error {
+	class := &gatewayv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "istio"},
+		Spec: gatewayv1.GatewayClassSpec{ControllerName: "istio.io/gateway-controller"}}
+	return client.IgnoreAlreadyExists(c.Create(ctx, class))
+}
+
 // GatewayController is the controller name the tests write route status as.
 const GatewayController = "example.com/test-gateway"
 
@@ -57,6 +65,9 @@ func (e *Env) ComponentGateway(t testing.TB, ns, name, address string, port int3
 	t.Helper()
 	ctx := context.Background()
 	e.Namespace(t, ns)
+	if err := IstioGatewayClass(ctx, e.Client); err != nil {
+		t.Fatal(err)
+	}
 	gw := &gatewayv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	listeners := []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: port}}
 	err := e.Client.Get(ctx, client.ObjectKeyFromObject(gw), gw)

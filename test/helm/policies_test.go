@@ -66,4 +66,24 @@ func TestGatewayPolicyRBACOnlyWhenConfigured(t *testing.T) {
 		grants("ingressGateway.namespace=istio-system", "rateLimitMode=local"))
 	assert.Empty(t, grants("ingressGateway.namespace=istio-system", "rateLimitMode=local", "routeAPI=HTTPRoute"),
 		"no rate limit can be scoped to an HTTPRoute")
+
+	// HTTPRoute mode: beside the Gateway API Gateway (its namespace, or each API's for a
+	// bare name), and in the ingress gateway's namespace, when given, for a manual deployment.
+	in := func(kind, namespace string, also map[string]bool) map[string]bool {
+		out := map[string]bool{}
+		for k := range also {
+			out[k] = true
+		}
+		for _, r := range []string{"requestauthentications", "authorizationpolicies"} {
+			for _, v := range []string{"get", "create", "update", "delete"} {
+				out[kind+" "+namespace+" "+r+" "+v] = true
+			}
+		}
+		return out
+	}
+	jwt := "apiKeyVerification.jwtIssuer=https://idp.example.com"
+	assert.Equal(t, in("Role", releaseNS, nil), grants("routeAPI=HTTPRoute", jwt), "the chart's own Gateway's namespace; no ingress namespace needed")
+	assert.Equal(t, in("Role", "gateways", want), grants("routeAPI=HTTPRoute", "componentGateway=gateways/shared", "ingressGateway.namespace=istio-system", jwt))
+	assert.Equal(t, in("Role", "components", nil), grants("routeAPI=HTTPRoute", "componentGateway=component-gateway", "watchNamespaces={components}", jwt))
+	assert.Equal(t, in("ClusterRole", "", nil), grants("routeAPI=HTTPRoute", "componentGateway=component-gateway", jwt))
 }

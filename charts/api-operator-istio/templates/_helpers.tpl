@@ -153,15 +153,24 @@ annotations:
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- if and (eq (include "aoi.httpRoutes" .) "true") (not (contains "/" (include "aoi.componentGateway" .))) }}
+{{- /* HTTPRoute mode: token checks attach to each namespace's own Gateway, in its namespace. */}}
+{{- include "aoi.tokenCheckRules" . }}
+{{- end }}
 {{- end -}}
 
-{{/* Token checks and rate limits on the ingress gateway, only when they are configured. */}}
-{{- define "aoi.gatewayPolicyRules" -}}
+{{/* Token checks, only when they are configured. */}}
+{{- define "aoi.tokenCheckRules" -}}
 {{- if or .Values.apiKeyVerification.jwtIssuer .Values.apiKeyVerification.authzProvider }}
 - apiGroups: ["security.istio.io"]
   resources: ["requestauthentications", "authorizationpolicies"]
   verbs: ["get", "create", "update", "delete"]
 {{- end }}
+{{- end -}}
+
+{{/* Token checks and rate limits on the ingress gateway, only when they are configured. */}}
+{{- define "aoi.gatewayPolicyRules" -}}
+{{- include "aoi.tokenCheckRules" . }}
 {{- if and (eq .Values.rateLimitMode "local") (ne (include "aoi.httpRoutes" .) "true") }}
 {{- /* A local rate limit patches the VirtualService's named route: none in HTTPRoute mode. */}}
 - apiGroups: ["networking.istio.io"]

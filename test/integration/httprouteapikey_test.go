@@ -1,0 +1,102 @@
+package integration
+
+import (
+	"context"
+	"testing"
+
+	securityapi "istio.io/api/security/v1beta1"
+	typev1beta1 "istio.io/api/type/v1beta1"
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// TestAPIKeyVerificationInHTTPRouteMode: in HTTPRoute mode the token checks attach to the
+// component Gateway by targetRefs, in its namespace, since Istio applies no selector to
+// the pods it deploys for a Gateway; on a manual deployment (an address naming the ingress
+// Service) they select the ingress gateway pods in their namespace, and move when the
+// Gateway changes; on a Gateway of another implementation they are reported not in force;
+// with the API they go from everywhere.
+func TestAPIKeyVerificationInHTTPRouteMode(t *testing.T) {
+	ctx := context.Background()
+	env := harness.Start(t, harness.Generated, harness.GatewayAPICRDs(t)...)
+	env.Gateway(t, "20.0.0.1", "")
+	ns := env.Namespace(t, "components")
+	env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 80)
+	env.Implementation(t, ns, "impl", 8080, true)
+	o := httpRouteOptions("canvas/component-gateway")
+	o.JWTIssuer, o.IngressGatewayNamespace = issuer, "istio-system"
+	harness.StartOperator(t, env, o)
+
+	api := harness.API(ns, "shop", "/shop", "impl", 8080)
+	api.Spec.Hostname = "shop.example.com"
+	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	require.NoError(t, env.Client.Create(ctx, api))
+
+	onGateway := client.ObjectKey{Namespace: "canvas", Name: ns + ".shop"}
+	onIngress := client.ObjectKey{Namespace: "istio-system", Name: ns + ".shop"}
+	gateway := []*typev1beta1.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "Gateway", Name: "component-gateway"}}
+	checksAt(t, env, onGateway, nil, gateway)
+	checksGone(t, env, onIngress)
+	assert.Contains(t, waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced"), "canvas/components.shop (on Gateway component-gateway)")
+
+	updateGateway(t, env, func(gw *gatewayv1.Gateway) {
+		gw.Spec.Addresses = []gatewayv1.GatewaySpecAddress{{Type: ptr.To(gatewayv1.HostnameAddressType), Value: "istio-ingressgateway.istio-system.svc.cluster.local"}}
+	})
+	checksAt(t, env, onIngress, gatewayPods, nil)
+	checksGone(t, env, onGateway)
+
+	require.NoError(t, env.Client.Create(ctx, &gatewayv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "other"},
+		Spec: gatewayv1.GatewayClassSpec{ControllerName: "example.com/other-gateway"}}))
+	updateGateway(t, env, func(gw *gatewayv1.Gateway) { gw.Spec.Addresses, gw.Spec.GatewayClassName = nil, "other" })
+	assert.Contains(t, waitCondition(t, env, api, "PoliciesProgrammed", false, "PolicyNotEnforced"),
+		"Gateway canvas/component-gateway is of GatewayClass other, implemented by example.com/other-gateway: only Istio")
+
+	require.NoError(t, env.Client.Delete(ctx, api))
+	waitGone(t, env, api)
+	checksGone(t, env, onGateway)
+	checksGone(t, env, onIngress)
+}
+
+// checksAt waits for the JWT check of the API at key: its RequestAuthentication and DENY,
+// on the pods of selector or targetRefs.
+func checksAt(t *testing.T, env *harness.Env, key client.ObjectKey, selector *typev1beta1.WorkloadSelector, refs []*typev1beta1.PolicyTargetReference) {
+	t.Helper()
+	istioObject(t, env, &securityv1.RequestAuthentication{}, key,
+		func(o *securityv1.RequestAuthentication) *securityapi.RequestAuthentication { return &o.Spec },
+		&securityapi.RequestAuthentication{Selector: selector, TargetRefs: refs,
+			JwtRules: []*securityapi.JWTRule{{Issuer: issuer, ForwardOriginalToken: true}}})
+	deny := denyWithoutToken([]string{"shop.example.com", "shop.example.com:*"}, "/shop*")
+	deny.Selector, deny.TargetRefs = selector, refs
+	istioObject(t, env, &securityv1.AuthorizationPolicy{}, key,
+		func(o *securityv1.AuthorizationPolicy) *securityapi.AuthorizationPolicy { return &o.Spec }, deny)
+}
+
+func checksGone(t *testing.T, env *harness.Env, key client.ObjectKey) {
+	t.Helper()
+	istioObject(t, env, &securityv1.RequestAuthentication{}, key,
+		func(o *securityv1.RequestAuthentication) *securityapi.RequestAuthentication { return &o.Spec }, nil)
+	istioObject(t, env, &securityv1.AuthorizationPolicy{}, key,
+		func(o *securityv1.AuthorizationPolicy) *securityapi.AuthorizationPolicy { return &o.Spec }, nil)
+}
+
+func updateGateway(t *testing.T, env *harness.Env, change func(*gatewayv1.Gateway)) {
+	t.Helper()
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		gw := &gatewayv1.Gateway{}
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: "canvas", Name: "component-gateway"}, gw); err != nil {
+			return err
+		}
+		change(gw)
+		return env.Client.Update(context.Background(), gw)
+	}))
+}
