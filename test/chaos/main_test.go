@@ -3,8 +3,10 @@
 // watches, webhook outages, many-way races and repeated kills. After each fault the same
 // invariants are checked (invariants_test.go) and a row of the table is printed.
 //
-// By default a short version runs (what CI can afford); CHAOS=full runs every fault at
-// full size (make chaos).
+// By default (make test, and so CI) only faults 2, 4, 5 and 7 run, in a short version (what
+// CI can afford); faults 1, 3 and 6 (TestAPIServerRestart, TestExpiredWatch,
+// TestRepeatedKills) are skipped unless CHAOS is set (onlyChaos). CHAOS=short runs every
+// fault small; CHAOS=full runs every fault at full size (make chaos).
 package chaos
 
 import (

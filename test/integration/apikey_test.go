@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	securityapi "istio.io/api/security/v1beta1"
@@ -113,10 +114,22 @@ func TestAPIKeyVerification(t *testing.T) {
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Hostname, api.Spec.CORS = "shop.example.com", nil })
 		authorizationPolicy(t, env, "components.shop", denyWithoutToken([]string{"shop.example.com", "shop.example.com:*"}, "/shop*"))
 
-		// An invalid spec keeps its last route, and so the route's token checks.
+		// An invalid spec keeps its last route, and so the route's token checks. Both
+		// objects had this spec before, so they are read only after one more reconcile of
+		// the invalid spec (one that already sees PoliciesKept) has finished, and for a while.
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 0 })
 		waitCondition(t, env, api, "PoliciesProgrammed", false, "PoliciesKept")
-		requestAuthentication(t, env, "components.shop", &securityapi.RequestAuthentication{Selector: gatewayPods, JwtRules: []*securityapi.JWTRule{rule}})
+		resync(t, env, api)
+		keptRA := &securityapi.RequestAuthentication{Selector: gatewayPods, JwtRules: []*securityapi.JWTRule{rule}}
+		keptAP := denyWithoutToken([]string{"shop.example.com", "shop.example.com:*"}, "/shop*")
+		requestAuthentication(t, env, "components.shop", keptRA)
+		authorizationPolicy(t, env, "components.shop", keptAP)
+		assert.Never(t, func() bool {
+			ra, ap := &securityv1.RequestAuthentication{}, &securityv1.AuthorizationPolicy{}
+			key := client.ObjectKey{Namespace: "istio-system", Name: "components.shop"}
+			return env.Client.Get(ctx, key, ra) != nil || env.Client.Get(ctx, key, ap) != nil ||
+				!proto.Equal(&ra.Spec, keptRA) || !proto.Equal(&ap.Spec, keptAP)
+		}, 2*time.Second, harness.Tick, "the token checks of an API with an invalid spec changed or went")
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 8080 })
 
 		// A query parameter; another path and any host.

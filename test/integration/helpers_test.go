@@ -113,9 +113,17 @@ func resyncFrom(t *testing.T, env *harness.Env, before float64, apis ...*odav1.E
 		require.NoError(t, env.Client.Patch(ctx, api, patch))
 	}
 	// Nothing was pending before the patches, so each API's rise is its own reconcile.
-	harness.Eventually(t, "a reconcile of each API after the resync", func() error {
-		if n := harness.ReconcileCount(t, "exposedapi") - before; n < float64(len(apis)) {
-			return fmt.Errorf("%v reconciles since the annotation change, want %d", n, len(apis))
+	reconciledSince(t, before, len(apis))
+}
+
+// reconciledSince waits until the exposedapi controller has finished at least n reconciles
+// since its count was before, settled, and then until it settles again, so that what those
+// reconciles and their echoes write can be read.
+func reconciledSince(t *testing.T, before float64, n int) {
+	t.Helper()
+	harness.Eventually(t, fmt.Sprintf("%d exposedapi reconciles", n), func() error {
+		if got := harness.ReconcileCount(t, "exposedapi") - before; got < float64(n) {
+			return fmt.Errorf("%v reconciles, want %d", got, n)
 		}
 		return nil
 	})

@@ -51,8 +51,12 @@ func TestInternalSegments(t *testing.T) {
 		waitAPIStatus(t, env, core, wantStatus{}, "NoIngressAddress")
 		waitEntry(t, env, ns, "shop", "managementAPIs", mgmt, meshURL.url, true)
 
+		// The address wakes every API; mgmt had this status before, so it is read only once
+		// its reconcile (one of the two) has finished.
+		before := settledReconciles(t, quiet, "exposedapi")
 		env.Gateway(t, "20.0.0.1", "")
 		waitAPIStatus(t, env, core, wantStatus{"https://20.0.0.1/shop/core", "", "20.0.0.1"}, "Ready")
+		reconciledSince(t, before, 2)
 		waitAPIStatus(t, env, mgmt, meshURL, "Ready")
 		waitEntry(t, env, ns, "shop", "coreAPIs", core, "https://20.0.0.1/shop/core", true)
 
@@ -171,11 +175,15 @@ func TestOneMeshVirtualServicePerService(t *testing.T) {
 		waitEntry(t, env, ns, "shop", "securityAPIs", metrics, metricsURL.url, true)
 
 		// The same path on the same Service conflicts; the loser is in no VirtualService.
+		// The leader's VirtualService is as before dup, so it is read only once dup's
+		// reconcile and those it wakes (events', metrics') have finished.
+		before := settledReconciles(t, quiet, "exposedapi")
 		dup := harness.API(ns, "events-copy", "/shop/events", "impl", 8080)
 		dup.Spec.Segment = odav1.SegmentSecurity
 		require.NoError(t, env.Client.Create(ctx, dup))
 		msg := waitCondition(t, env, dup, "Accepted", false, "RouteConflict")
 		assert.Contains(t, msg, "is already exposed by ExposedAPI "+ns+"/events")
+		reconciledSince(t, before, 3)
 		noVirtualService(t, env, dup)
 		virtualService(t, env, events, meshIs(mesh, "impl", metricsRoute, eventsRoute))
 		require.NoError(t, env.Client.Delete(ctx, dup))
