@@ -18,10 +18,12 @@ const (
 )
 
 // Register serves both webhooks on srv for the namespaces served; reader is the cache
-// holding the route index.
-func Register(srv webhook.Server, settings routes.Settings, reader client.Reader, served namespaces.Selector) {
+// holding the route indexes, and servedRoutes list the route objects of the route API
+// beyond VirtualServices (Validator.Served).
+func Register(srv webhook.Server, settings routes.Settings, reader client.Reader, servedRoutes []routes.Served, served namespaces.Selector) {
 	srv.Register(MutatePath, &webhook.Admission{Handler: servedOnly{served, Defaulter{}}})
-	srv.Register(ValidatePath, &webhook.Admission{Handler: servedOnly{served, &Validator{Routes: settings, Reader: reader}}})
+	validator := &Validator{Routes: settings, Reader: reader, Served: servedRoutes}
+	srv.Register(ValidatePath, &webhook.Admission{Handler: servedOnly{served, validator}})
 }
 
 // servedOnly admits as it is an ExposedAPI of a namespace the operator does not serve: the

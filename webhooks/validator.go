@@ -28,6 +28,9 @@ type Validator struct {
 	// Reader finds other claimants of a route through the cache indexes routes.IndexKey and
 	// routes.ServedIndexKey (routes.Claimants); nil skips the conflict check.
 	Reader client.Reader
+	// Served lists the routes of another route API (--route-api) by the route they serve, as
+	// the controller counts them: an API whose spec became invalid keeps its route.
+	Served []routes.Served
 }
 
 // Handle answers one admission request.
@@ -84,7 +87,7 @@ func (v *Validator) conflict(ctx context.Context, api, old *odav1.ExposedAPI) (*
 	if old != nil && v.route(old).Key() == key {
 		return nil, nil
 	}
-	claimants, err := routes.Claimants(ctx, v.Reader, key)
+	claimants, err := routes.Claimants(ctx, v.Reader, key, v.Served...)
 	if err != nil {
 		return nil, fmt.Errorf("looking up the routes of other ExposedAPIs: %w", err)
 	}

@@ -15,7 +15,7 @@ import (
 // routeOwner returns the other ExposedAPI, in any watched namespace, that owns the route
 // key, or nil when api owns it. Every reconcile picks the same owner whatever its order.
 func (r *Reconciler) routeOwner(ctx context.Context, api *odav1.ExposedAPI, key string) (*odav1.ExposedAPI, error) {
-	claimants, err := routes.Claimants(ctx, r.Client, key)
+	claimants, err := r.claimants(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -26,16 +26,26 @@ func (r *Reconciler) routeOwner(ctx context.Context, api *odav1.ExposedAPI, key 
 	return winner.DeepCopy(), nil
 }
 
+// claimants are the APIs that claim route key, counting the routes of every kind.
+func (r *Reconciler) claimants(ctx context.Context, key string) ([]odav1.ExposedAPI, error) {
+	return routes.Claimants(ctx, r.Client, key, r.Served...)
+}
+
 // claimedRoute is the route key an API claims: the one its spec asks for when that is valid,
-// else the one its kept VirtualService still serves, else none.
-func (r *Reconciler) claimedRoute(obs *observed) string {
+// else the one the route it keeps still serves (its VirtualService, else the route of
+// another route API as its RouteBuilder reports it), else none.
+func (r *Reconciler) claimedRoute(ctx context.Context, api *odav1.ExposedAPI, obs *observed) (string, error) {
 	if len(obs.invalid) == 0 {
-		return obs.claim.Key()
+		return obs.claim.Key(), nil
 	}
-	if obs.vs != nil && !obs.foreign {
-		return routes.ServedKey(obs.vs)
+	if obs.vs != nil && !obs.foreign && routes.ServedKey(obs.vs) != "" {
+		return routes.ServedKey(obs.vs), nil
 	}
-	return ""
+	if r.Route == nil {
+		return "", nil
+	}
+	kept, err := r.Route.Status(ctx, api)
+	return kept.Serves, err
 }
 
 // routeKeys is the index function of routes.IndexKey: the route an API's spec asks for,

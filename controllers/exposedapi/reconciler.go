@@ -56,6 +56,9 @@ type Reconciler struct {
 	// Route builds the routes of the APIs not kept inside the mesh when --route-api is not
 	// VirtualService; nil means VirtualServices.
 	Route RouteBuilder
+	// Served lists Route's objects by the route they serve: the claims of the APIs that keep
+	// their route (routes.Claimants). VirtualServices are listed without it.
+	Served []routes.Served
 	// FormerRoutes remove the routes of the route APIs not in use, once the API's route is in
 	// place; with Route set, the VirtualServices of the APIs not kept inside the mesh are
 	// removed.
@@ -184,7 +187,11 @@ func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*obser
 		return nil, err
 	}
 	obs.foreign = obs.vs != nil && !ownedBy(obs.vs, api.UID)
-	if key := r.claimedRoute(obs); key != "" {
+	key, err := r.claimedRoute(ctx, api, obs)
+	if err != nil {
+		return nil, err
+	}
+	if key != "" {
 		if obs.owner, err = r.routeOwner(ctx, api, key); err != nil {
 			return nil, err
 		}

@@ -42,6 +42,9 @@ type Route struct {
 	// object of another owner, a kind not installed, a gateway's refusal), not a wait: it is
 	// recorded as a Warning Event when the condition turns to it.
 	Refused bool
+	// Serves is the route key (routes.Route.Key) the route object serves, when its builder
+	// tells: an API whose spec became invalid keeps its route, and claims what it serves.
+	Serves string
 }
 
 // routeBuilders are the builder of the API's route and those of the routes it must not

@@ -117,7 +117,7 @@ type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
 // wakeClaimants queues every claimant of the route keys but self.
 func (r *Reconciler) wakeClaimants(ctx context.Context, keys []string, self client.ObjectKey, q queue) {
 	for _, key := range keys {
-		claimants, err := routes.Claimants(ctx, r.Client, key)
+		claimants, err := r.claimants(ctx, key)
 		if err != nil {
 			ctrl.LoggerFrom(ctx).Error(err, "finding the claimants of a route")
 			continue
@@ -162,6 +162,15 @@ func (r *Reconciler) servedPeers() handler.EventHandler {
 		self := ownerKey(o)
 		r.wakeClaimants(ctx, servedKeys(o), self, q)
 		r.wakeMesh(ctx, vsMeshHosts(o), self, q)
+	})
+}
+
+// ServedPeers wakes the claimants of the route keys a route object of Route's kind serves,
+// or served, when it appears, changes or goes, as servedPeers does for VirtualServices: a
+// route an API's kept route held is free again once that route moves or goes.
+func (r *Reconciler) ServedPeers(keys func(client.Object) []string) handler.EventHandler {
+	return onSpecChange(func(ctx context.Context, o client.Object, q queue) {
+		r.wakeClaimants(ctx, keys(o), ownerKey(o), q)
 	})
 }
 

@@ -29,7 +29,7 @@ const (
 // Gateway is reached.
 func (b *Builder) route(ctx context.Context, c *Caches, api *odav1.ExposedAPI, hr *gatewayv1.HTTPRoute) (exposedapi.Route, error) {
 	gw := b.GatewayKey(api.Namespace)
-	r := exposedapi.Route{UID: hr.UID, Programmed: acceptance(hr, gw)}
+	r := exposedapi.Route{UID: hr.UID, Programmed: acceptance(hr, gw), Serves: b.servedKey(hr)}
 	gateway := &gatewayv1.Gateway{}
 	err := c.Gateways.Get(ctx, gw, gateway)
 	switch {

@@ -25,6 +25,8 @@ import (
 	"github.com/oda-canvas/api-operator-istio/controllers/httproute"
 	"github.com/oda-canvas/api-operator-istio/controllers/policies"
 	"github.com/oda-canvas/api-operator-istio/internal/cachesync"
+	"github.com/oda-canvas/api-operator-istio/internal/index"
+	"github.com/oda-canvas/api-operator-istio/internal/routes"
 )
 
 // gatewayAPIWiring gives the HTTPRoute builder its caches and watches once the Gateway API
@@ -57,10 +59,11 @@ func newGatewayAPIWiring(mgr ctrl.Manager, dc discovery.DiscoveryInterface, o *O
 func (w *gatewayAPIWiring) httpRoutes() bool { return w.o.RouteAPI == HTTPRoute }
 
 // plug sets the builder into the ExposedAPI reconciler: as its route builder in HTTPRoute
-// mode, and the policies' finder of the Gateway, else as the former route API.
+// mode, its HTTPRoutes then claiming the routes they serve, and the policies' finder of
+// the Gateway; else as the former route API.
 func (w *gatewayAPIWiring) plug(r *exposedapi.Reconciler, pol *policies.Extension) {
 	if w.httpRoutes() {
-		r.Route = w.builder
+		r.Route, r.Served = w.builder, w.servedRoutes()
 		pol.Kubernetes = w.builder
 		return
 	}
@@ -79,6 +82,14 @@ func (w *gatewayAPIWiring) setController(r *exposedapi.Reconciler) error {
 	w.mu.Unlock()
 	_, err := w.startIfServed(false)
 	return err
+}
+
+// servedRoutes lists the HTTPRoutes that claim a route: in HTTPRoute mode only, where they route.
+func (w *gatewayAPIWiring) servedRoutes() []routes.Served {
+	if !w.httpRoutes() {
+		return nil
+	}
+	return []routes.Served{w.builder.Serving}
 }
 
 func (w *gatewayAPIWiring) served(recheck bool) bool {
@@ -108,26 +119,33 @@ func (w *gatewayAPIWiring) startIfServed(recheck bool) (bool, error) {
 	if w.started || w.apis == nil || !w.served(recheck) {
 		return false, nil
 	}
-	routes, err := w.newCache(&gatewayv1.HTTPRoute{}, cache.ByObject{
-		Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue}),
-	}, nil)
+	hrs, err := w.routeCache()
 	if err != nil {
 		return false, err
 	}
-	caches := httproute.Caches{Routes: routes}
+	caches := httproute.Caches{Routes: hrs}
 	if w.httpRoutes() {
 		gateways, err := w.gatewayCache()
 		if err != nil {
 			return false, err
 		}
 		caches.Gateways = gateways
-		if err := w.watch(routes, gateways); err != nil {
+		if err := w.watch(hrs, gateways); err != nil {
 			return false, err
 		}
 	}
 	w.builder.SetCaches(caches)
 	w.started = true
 	return true, nil
+}
+
+// routeCache holds the operator's HTTPRoutes, indexed by the route they serve before the
+// cache starts.
+func (w *gatewayAPIWiring) routeCache() (cache.Cache, error) {
+	by := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue})}
+	return w.newCache(&gatewayv1.HTTPRoute{}, by, nil, func(c cache.Cache) error {
+		return index.Add(context.Background(), c, &gatewayv1.HTTPRoute{}, routes.ServedIndexKey, index.Cluster, w.builder.ServedKeys)
+	})
 }
 
 // gatewayCache holds only the component Gateways: the named one, or the Gateway of that
@@ -143,8 +161,8 @@ func (w *gatewayAPIWiring) gatewayCache() (cache.Cache, error) {
 }
 
 // newCache is a cache of one kind, in the served namespaces unless namespaces are given,
-// run by the manager.
-func (w *gatewayAPIWiring) newCache(obj client.Object, by cache.ByObject, namespaces map[string]cache.Config) (cache.Cache, error) {
+// run by the manager once prepare has set it up.
+func (w *gatewayAPIWiring) newCache(obj client.Object, by cache.ByObject, namespaces map[string]cache.Config, prepare ...func(cache.Cache) error) (cache.Cache, error) {
 	served := managerOptions(w.o).Cache
 	opts := cache.Options{
 		Scheme: w.mgr.GetScheme(), Mapper: w.mgr.GetRESTMapper(),
@@ -159,17 +177,26 @@ func (w *gatewayAPIWiring) newCache(obj client.Object, by cache.ByObject, namesp
 	if err != nil {
 		return nil, fmt.Errorf("creating the %T cache: %w", obj, err)
 	}
+	for _, p := range prepare {
+		if err := p(c); err != nil {
+			return nil, fmt.Errorf("setting up the %T cache: %w", obj, err)
+		}
+	}
 	return c, w.mgr.Add(c)
 }
 
-// watch reconciles an API when the gateway writes its route's status, and every API the
-// component Gateway carries when its address or listeners change.
-func (w *gatewayAPIWiring) watch(routes, gateways cache.Cache) error {
+// watch reconciles an API when the gateway writes its route's status, the other claimants
+// of the route an HTTPRoute serves or served when it changes, and every API the component
+// Gateway carries when its address or listeners change.
+func (w *gatewayAPIWiring) watch(hrs, gateways cache.Cache) error {
 	c, r := w.apis.Controller, w.apis
 	owner := handler.TypedEnqueueRequestForOwner[*gatewayv1.HTTPRoute](w.mgr.GetScheme(), w.mgr.GetRESTMapper(),
 		&odav1.ExposedAPI{}, handler.OnlyControllerOwner())
-	if err := c.Watch(source.Kind(routes, &gatewayv1.HTTPRoute{}, owner)); err != nil {
+	if err := c.Watch(source.Kind(hrs, &gatewayv1.HTTPRoute{}, owner)); err != nil {
 		return fmt.Errorf("watching HTTPRoutes: %w", err)
+	}
+	if err := c.Watch(source.Kind(hrs, client.Object(&gatewayv1.HTTPRoute{}), r.ServedPeers(w.builder.ServedKeys))); err != nil {
+		return fmt.Errorf("watching the routes HTTPRoutes serve: %w", err)
 	}
 	carried := handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, gw *gatewayv1.Gateway) []reconcile.Request {
 		return r.APIs(ctx, w.builder.APIsOfGateway(gw)...)

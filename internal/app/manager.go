@@ -98,6 +98,9 @@ type Operator struct {
 	ReadyChecks map[string]healthz.Checker
 
 	discovery discovery.DiscoveryInterface
+	// servedRoutes list the route objects beyond VirtualServices that claim routes, for the
+	// webhook's conflict check.
+	servedRoutes []routes.Served
 }
 
 func (op *Operator) addReadyCheck(name string, c healthz.Checker) error {
@@ -152,7 +155,7 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	if serving == nil {
 		return op, op.addReadyCheck("ping", healthz.Ping)
 	}
-	webhooks.Register(closingWhileDraining{mgr.GetWebhookServer()}, routeSettings(o), mgr.GetCache(), o.served)
+	webhooks.Register(closingWhileDraining{mgr.GetWebhookServer()}, routeSettings(o), mgr.GetCache(), op.servedRoutes, o.served)
 	if err := serving.AddToManager(mgr); err != nil {
 		return nil, err
 	}
@@ -280,6 +283,7 @@ func (op *Operator) setupControllers(o *Options) error {
 	r.Extensions = []exposedapi.Extension{m.scraper, pol}
 	gw := newGatewayAPIWiring(mgr, op.discovery, o)
 	gw.plug(r, pol)
+	op.servedRoutes = r.Served
 	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r), pol.Watches, gw.watches); err != nil {
 		return fmt.Errorf("setting up the ExposedAPI controller: %w", err)
 	}

@@ -13,8 +13,8 @@ import (
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 )
 
-// ServedIndexKey is the cache index of the operator's VirtualServices by the route they
-// serve.
+// ServedIndexKey is the cache index of the operator's VirtualServices, and of its HTTPRoutes
+// (--route-api=HTTPRoute), by the route they serve.
 const ServedIndexKey = "oda.route.served"
 
 // ServedKey is the route key a gateway VirtualService serves, or "" for one of another
@@ -32,36 +32,61 @@ func ServedKey(vs *networkingv1.VirtualService) string {
 	return key(s.Gateways[0], s.Hosts[0], prefix)
 }
 
+// Served lists the operator's route objects of a kind other than VirtualService that serve
+// route key (the Gateway API HTTPRoutes of --route-api=HTTPRoute); none while that kind is
+// not served.
+type Served func(ctx context.Context, key string) ([]client.Object, error)
+
 // Claimants are the ExposedAPIs that claim route key: those whose valid spec asks for it
-// (index IndexKey), and those whose VirtualService serves it (index ServedIndexKey),
-// whatever their spec asks for now. An API whose spec became invalid keeps its last
-// VirtualService, so the route it serves stays its claim, and a spec that cannot route
-// claims nothing.
-func Claimants(ctx context.Context, r client.Reader, key string) ([]odav1.ExposedAPI, error) {
+// (index IndexKey), and those whose route object serves it (index ServedIndexKey, on
+// VirtualServices and on what more lists), whatever their spec asks for now. An API whose
+// spec became invalid keeps its last route, so the route it serves stays its claim, and a
+// spec that cannot route claims nothing.
+func Claimants(ctx context.Context, r client.Reader, key string, more ...Served) ([]odav1.ExposedAPI, error) {
 	var declared odav1.ExposedAPIList
 	if err := r.List(ctx, &declared, client.MatchingFields{IndexKey: key}); err != nil {
 		return nil, fmt.Errorf("listing the ExposedAPIs that ask for route %s: %w", key, err)
 	}
-	var served networkingv1.VirtualServiceList
-	if err := r.List(ctx, &served, client.MatchingFields{ServedIndexKey: key}); err != nil {
-		return nil, fmt.Errorf("listing the VirtualServices that serve route %s: %w", key, err)
+	served, err := servedBy(ctx, r, key, more)
+	if err != nil {
+		return nil, err
 	}
 	out := declared.Items
-	for _, vs := range served.Items {
-		ref := metav1.GetControllerOf(vs)
+	for _, obj := range served {
+		ref := metav1.GetControllerOf(obj)
 		if ref == nil || ref.APIVersion != odav1.GroupVersion.String() || ref.Kind != "ExposedAPI" || hasUID(out, ref.UID) {
 			continue
 		}
 		api := &odav1.ExposedAPI{}
-		err := r.Get(ctx, client.ObjectKey{Namespace: vs.Namespace, Name: ref.Name}, api)
+		err := r.Get(ctx, client.ObjectKey{Namespace: obj.GetNamespace(), Name: ref.Name}, api)
 		switch {
 		case apierrors.IsNotFound(err):
-			continue // its VirtualService goes by garbage collection
+			continue // its route goes by garbage collection
 		case err != nil:
 			return nil, err
 		case api.UID == ref.UID:
 			out = append(out, *api)
 		}
+	}
+	return out, nil
+}
+
+// servedBy are the route objects of every kind that serve route key.
+func servedBy(ctx context.Context, r client.Reader, key string, more []Served) ([]client.Object, error) {
+	var vss networkingv1.VirtualServiceList
+	if err := r.List(ctx, &vss, client.MatchingFields{ServedIndexKey: key}); err != nil {
+		return nil, fmt.Errorf("listing the VirtualServices that serve route %s: %w", key, err)
+	}
+	out := make([]client.Object, 0, len(vss.Items))
+	for _, vs := range vss.Items {
+		out = append(out, vs)
+	}
+	for _, list := range more {
+		objs, err := list(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
 	}
 	return out, nil
 }

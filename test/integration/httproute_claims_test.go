@@ -1,0 +1,104 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// TestHTTPRouteKeptByAnInvalidSpecIsClaimed (audit): in HTTPRoute mode, an API whose spec
+// became invalid keeps its HTTPRoute, and with it the route: another API asking for the same
+// route is refused by the webhook, and, stored without it, loses to the kept route in the
+// controller, so that one HTTPRoute serves the path. Once the kept route moves, the
+// other API takes the path over; and a kept route gives way to an older valid claim.
+func TestHTTPRouteKeptByAnInvalidSpecIsClaimed(t *testing.T) {
+	ctx := context.Background()
+	env := harness.StartWithWebhooks(t, harness.Generated, harness.GatewayAPICRDs(t)...)
+	ns := env.Namespace(t, "components")
+	env.Gateway(t, "20.0.0.1", "")
+	env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 80)
+	env.Implementation(t, ns, "shop", 8080, true)
+	harness.StartOperator(t, env, httpRouteOptions("canvas/component-gateway"))
+	require.NoError(t, harness.WaitForWebhook(ctx, env.Client, ns, harness.Wait))
+
+	kept := harness.API(ns, "kept", "/shop", "shop", 8080)
+	require.NoError(t, env.Client.Create(ctx, kept))
+	httpRoute(t, env, kept, anyHTTPRoute)
+	env.JudgeRoute(t, client.ObjectKeyFromObject(kept), true, "Accepted", "")
+	waitReady(t, env, kept, "https://30.0.0.1/shop")
+	env.WithoutWebhooks(t, func() error {
+		return updateAPI(env, kept, func(a *odav1.ExposedAPI) { a.Spec.Path, a.Spec.Port = "/moved", 0 })
+	})
+	waitCondition(t, env, kept, "Accepted", false, "InvalidSpec")
+	servingHTTPRoutes(t, env, ns, "/shop", []string{"kept"})
+
+	require.NoError(t, harness.WaitForWebhook(ctx, env.Client, ns, harness.Wait))
+	err := env.Client.Create(ctx, harness.API(ns, "newcomer", "/shop", "shop", 8080))
+	require.Error(t, err, "the webhook counts the kept HTTPRoute's route")
+	assert.Contains(t, err.Error(), "route */shop on gateway canvas/component-gateway is already exposed by ExposedAPI "+ns+"/kept")
+
+	newcomer := harness.API(ns, "newcomer", "/shop", "shop", 8080)
+	env.WithoutWebhooks(t, func() error { return client.IgnoreAlreadyExists(env.Client.Create(ctx, newcomer.DeepCopy())) })
+	msg := waitCondition(t, env, newcomer, "Accepted", false, "RouteConflict")
+	assert.Contains(t, msg, "ExposedAPI "+ns+"/kept")
+	servingHTTPRoutes(t, env, ns, "/shop", []string{"kept"})
+
+	// Fixed, it moves to /moved, and /shop passes to the newcomer.
+	env.UpdateAPI(t, kept, func(a *odav1.ExposedAPI) { a.Spec.Port = 8080 })
+	servingHTTPRoutes(t, env, ns, "/moved", []string{"kept"})
+	waitCondition(t, env, newcomer, "Accepted", true, "Valid")
+	servingHTTPRoutes(t, env, ns, "/shop", []string{"newcomer"})
+
+	// A kept route is the invalid API's claim, withdrawn when an older valid claim takes it.
+	env.WithoutWebhooks(t, func() error {
+		return updateAPI(env, newcomer, func(a *odav1.ExposedAPI) { a.Spec.Port = 0 })
+	})
+	waitCondition(t, env, newcomer, "Accepted", false, "InvalidSpec")
+	env.WithoutWebhooks(t, func() error {
+		return updateAPI(env, kept, func(a *odav1.ExposedAPI) { a.Spec.Path = "/shop" })
+	})
+	waitCondition(t, env, newcomer, "Programmed", false, "NotAccepted")
+	servingHTTPRoutes(t, env, ns, "/shop", []string{"kept"})
+}
+
+// updateAPI is one try of harness.Env.UpdateAPI, for a store that may be retried.
+func updateAPI(env *harness.Env, api *odav1.ExposedAPI, change func(*odav1.ExposedAPI)) error {
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), api); err != nil {
+		return err
+	}
+	change(api)
+	return env.Client.Update(context.Background(), api)
+}
+
+// servingHTTPRoutes waits until exactly the named HTTPRoutes in ns serve path.
+func servingHTTPRoutes(t *testing.T, env *harness.Env, ns, path string, want []string) {
+	t.Helper()
+	harness.Eventually(t, fmt.Sprintf("%s served by HTTPRoutes %v", path, want), func() error {
+		var list gatewayv1.HTTPRouteList
+		if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		var serving []string
+		for _, hr := range list.Items {
+			for _, rule := range hr.Spec.Rules {
+				for _, m := range rule.Matches {
+					if m.Path != nil && m.Path.Value != nil && *m.Path.Value == path {
+						serving = append(serving, hr.Name)
+					}
+				}
+			}
+		}
+		if fmt.Sprint(serving) != fmt.Sprint(want) {
+			return fmt.Errorf("served by %v", serving)
+		}
+		return nil
+	})
+}
