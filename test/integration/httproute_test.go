@@ -302,10 +302,11 @@ func TestGatewayAPICRDsAbsent(t *testing.T) {
 		}
 		hr := httpRoute(t, env, api, anyHTTPRoute)
 		assert.Equal(t, wantedHTTPRoute("canvas", "component-gateway", "/shop", "impl", 8080), hr.Spec)
-		waitGone(t, env, vs)
+		keeps(t, env, vs, "the former VirtualService, while no Gateway has accepted the HTTPRoute")
 		// The Gateway, made after the start, is watched: its address reaches the URL.
 		env.ComponentGateway(t, "canvas", "component-gateway", "", 80)
 		env.JudgeRoute(t, client.ObjectKeyFromObject(api), true, "Accepted", "")
+		waitGone(t, env, vs)
 		waitCondition(t, env, api, "Ready", false, "NoIngressAddress")
 		env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.2", 80)
 		waitReady(t, env, api, "https://30.0.0.2/shop")
