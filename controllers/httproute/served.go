@@ -1,7 +1,6 @@
 package httproute
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 
@@ -54,8 +53,8 @@ func (b *Builder) servedKey(hr *gatewayv1.HTTPRoute) string {
 	if path == nil || path.Value == nil || path.Type == nil || *path.Type != gatewayv1.PathMatchPathPrefix {
 		return ""
 	}
-	// No host names: any host, or an IP address (hostnames), which is the public host name's.
-	host := cmp.Or(b.Routes.PublicHostname, "*")
+	// No host names: any host, an IP address among them (routes.Settings.HostNamesOnly).
+	host := "*"
 	if len(s.Hostnames) == 1 {
 		host = string(s.Hostnames[0])
 	}

@@ -21,10 +21,11 @@ func TestServedKeyIsTheSpecsKey(t *testing.T) {
 		{name: "bare gateway, any host", gateway: "component-gateway", wanted: "team-a/component-gateway|*|/shop"},
 		{name: "namespaced gateway, own host", gateway: "canvas/gw", hostname: "Shop.Example.com.", wanted: "canvas/gw|shop.example.com|/shop"},
 		{name: "public host name", gateway: "canvas/gw", public: "api.example.com", hostname: "shop.example.com", wanted: "canvas/gw|api.example.com|/shop"},
-		{name: "public IP", gateway: "canvas/gw", public: "192.0.2.10", wanted: "canvas/gw|192.0.2.10|/shop"},
+		{name: "public IP, which the route cannot name", gateway: "canvas/gw", public: "192.0.2.10", wanted: "canvas/gw|*|/shop"},
+		{name: "own IP, which the route cannot name", gateway: "canvas/gw", hostname: "192.0.2.11", wanted: "canvas/gw|*|/shop"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := &Builder{Routes: routes.Settings{Gateway: tc.gateway, PublicHostname: tc.public, GatewayInAPINamespace: true}}
+			b := &Builder{Routes: routes.Settings{Gateway: tc.gateway, PublicHostname: tc.public, GatewayInAPINamespace: true, HostNamesOnly: true}}
 			spec := &odav1.ExposedAPISpec{Path: "/shop", Hostname: tc.hostname, Implementation: "shop", Port: 8080}
 			hr := &gatewayv1.HTTPRoute{Spec: b.spec("team-a", spec)}
 			assert.Equal(t, tc.wanted, b.Routes.Route("team-a", spec).Key())

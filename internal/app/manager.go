@@ -311,7 +311,7 @@ func controllerOptions(o *Options) controller.Options {
 
 func routeSettings(o *Options) routes.Settings {
 	return routes.Settings{Gateway: o.ComponentGateway, PublicHostname: o.PublicHostname, InternalSegments: o.InternalSegments,
-		GatewayInAPINamespace: o.RouteAPI == HTTPRoute}
+		GatewayInAPINamespace: o.RouteAPI == HTTPRoute, HostNamesOnly: o.RouteAPI == HTTPRoute}
 }
 
 // Run starts the operator and blocks until ctx ends.

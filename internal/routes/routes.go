@@ -6,6 +6,7 @@
 package routes
 
 import (
+	"net"
 	"slices"
 	"strings"
 
@@ -29,6 +30,9 @@ type Settings struct {
 	// Gateways, which usually select the same ingress pods whatever their namespace, the
 	// routes of every namespace meet on one gateway.
 	GatewayInAPINamespace bool
+	// HostNamesOnly: the route names DNS host names only (an HTTPRoute's hostnames), so the
+	// route of an IP address host matches any host, and is keyed, and checked, as one.
+	HostNamesOnly bool
 	// InternalSegments are the segments whose APIs are routed inside the mesh only.
 	InternalSegments []string
 }
@@ -71,13 +75,14 @@ func ServiceHost(name, namespace string) string {
 // host is the host a gateway route for spec matches: the operator's public host name, else
 // the API's own, else any host.
 func (s Settings) host(spec *odav1.ExposedAPISpec) string {
-	if s.PublicHostname != "" {
-		return s.PublicHostname
+	h := s.PublicHostname
+	if h == "" {
+		h = validation.NormalizeHostname(spec.Hostname)
 	}
-	if h := validation.NormalizeHostname(spec.Hostname); h != "" {
-		return h
+	if h == "" || s.HostNamesOnly && net.ParseIP(h) != nil {
+		return "*"
 	}
-	return "*"
+	return h
 }
 
 // Key identifies the route among claims: conflicts are judged per gateway, host and path.

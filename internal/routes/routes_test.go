@@ -40,6 +40,24 @@ func TestGatewayInAPINamespace(t *testing.T) {
 	assert.Equal(t, own.Route("a", spec).Key(), own.Route("b", spec).Key())
 }
 
+// TestHostNamesOnly: where the route can name DNS host names only (an HTTPRoute), the route
+// of an IP address host takes any host, and is keyed as any host, so that the APIs it
+// shares a route with conflict and the token checks cover what it takes.
+func TestHostNamesOnly(t *testing.T) {
+	byIP := &odav1.ExposedAPISpec{Path: "/shop", Hostname: "192.0.2.11"}
+	byName := &odav1.ExposedAPISpec{Path: "/shop", Hostname: "shop.example.com"}
+	vs := Settings{Gateway: "canvas/gw"}
+	assert.Equal(t, "192.0.2.11", vs.Route("a", byIP).Host, "a VirtualService names the IP")
+	hr := Settings{Gateway: "canvas/gw", HostNamesOnly: true}
+	assert.Equal(t, "*", hr.Route("a", byIP).Host)
+	assert.Equal(t, hr.Route("a", &odav1.ExposedAPISpec{Path: "/shop"}).Key(), hr.Route("a", byIP).Key())
+	assert.Equal(t, "shop.example.com", hr.Route("a", byName).Host)
+	hr.PublicHostname = "192.0.2.10"
+	assert.Equal(t, "*", hr.Route("a", byName).Host, "a public IP")
+	hr.PublicHostname = "api.example.com"
+	assert.Equal(t, "api.example.com", hr.Route("a", byIP).Host)
+}
+
 // TestServedKeyIsTheRouteKey: the key of a gateway VirtualService as the operator writes it
 // is the key of the route it was made for, so claims by spec and by VirtualService meet. A
 // mesh VirtualService, shared by the internal APIs of a Service, serves no one's claim.

@@ -49,6 +49,18 @@ func TestAPIKeyVerificationInHTTPRouteMode(t *testing.T) {
 	checksGone(t, env, onIngress)
 	assert.Contains(t, waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced"), "canvas/components.shop (on Gateway component-gateway)")
 
+	// An HTTPRoute cannot name an IP address, so its route takes any host: the check must
+	// not be scoped to the IP, which other Host headers would escape.
+	byIP := harness.API(ns, "byip", "/byip", "impl", 8080)
+	byIP.Spec.Hostname = "192.0.2.11"
+	byIP.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	require.NoError(t, env.Client.Create(ctx, byIP))
+	anyHost := denyWithoutToken(nil, "/byip*")
+	anyHost.Selector, anyHost.TargetRefs = nil, gateway
+	istioObject(t, env, &securityv1.AuthorizationPolicy{}, client.ObjectKey{Namespace: "canvas", Name: ns + ".byip"},
+		func(o *securityv1.AuthorizationPolicy) *securityapi.AuthorizationPolicy { return &o.Spec }, anyHost)
+	require.NoError(t, env.Client.Delete(ctx, byIP))
+
 	updateGateway(t, env, func(gw *gatewayv1.Gateway) {
 		gw.Spec.Addresses = []gatewayv1.GatewaySpecAddress{{Type: ptr.To(gatewayv1.HostnameAddressType), Value: "istio-ingressgateway.istio-system.svc.cluster.local"}}
 	})
