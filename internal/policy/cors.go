@@ -3,6 +3,9 @@
 package policy
 
 import (
+	"net"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -56,18 +59,47 @@ func CORS(c *odav1.CORS) *istioapi.CorsPolicy {
 	return p
 }
 
-// origins are exact matches of each origin, "*" matching any. A browser's Origin header
-// has no path, so a trailing "/" the spec allows is dropped.
+// origins match each origin as a browser sends it (origin): exactly, "*" any, and a
+// subdomain wildcard (https://*.example.com, as the Gateway API's CORS filter has it) any
+// host under that domain, which Envoy's exact match would take literally.
 func origins(csv string) []*istioapi.StringMatch {
 	var out []*istioapi.StringMatch
 	for _, o := range validation.CSV(csv) {
-		if o == "*" {
+		o = origin(o)
+		scheme, domain, wildcard := strings.Cut(o, "://*.")
+		switch {
+		case o == "*":
 			out = append(out, &istioapi.StringMatch{MatchType: &istioapi.StringMatch_Regex{Regex: ".*"}})
-			continue
+		case wildcard:
+			re := regexp.QuoteMeta(scheme+"://") + `[^/:]+\.` + regexp.QuoteMeta(domain)
+			out = append(out, &istioapi.StringMatch{MatchType: &istioapi.StringMatch_Regex{Regex: re}})
+		default:
+			out = append(out, &istioapi.StringMatch{MatchType: &istioapi.StringMatch_Exact{Exact: o}})
 		}
-		out = append(out, &istioapi.StringMatch{MatchType: &istioapi.StringMatch_Exact{Exact: strings.TrimSuffix(o, "/")}})
 	}
 	return out
+}
+
+// origin is the spec's origin as a browser serialises its Origin header: scheme and host in
+// lower case, without the scheme's default port or a trailing "/" (admission allows them),
+// so that an exact match can meet it.
+func origin(o string) string {
+	o = strings.TrimSuffix(o, "/")
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return o
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+		port = ""
+	}
+	switch {
+	case port != "":
+		host = net.JoinHostPort(host, port)
+	case strings.Contains(host, ":"):
+		host = "[" + host + "]" // an IPv6 address
+	}
+	return scheme + "://" + host
 }
 
 func or(s, def string) string {

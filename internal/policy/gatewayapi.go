@@ -25,7 +25,7 @@ func GatewayCORS(c *odav1.CORS) *gatewayv1.HTTPCORSFilter {
 		f.AllowCredentials = ptr.To(true)
 	}
 	for _, o := range validation.CSV(or(c.AllowOrigins, DefaultAllowOrigins)) {
-		f.AllowOrigins = append(f.AllowOrigins, gatewayv1.CORSOrigin(strings.TrimSuffix(o, "/")))
+		f.AllowOrigins = append(f.AllowOrigins, gatewayv1.CORSOrigin(origin(o)))
 	}
 	pre := c.HandlePreflightRequests
 	if pre == nil {
