@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
@@ -84,14 +85,28 @@ func (e *Extension) ensureGatewayObjects(ctx context.Context, api *odav1.Exposed
 	wants = append(wants, rl)
 	var out []finding
 	for _, w := range wants {
-		for _, obj := range w.objs {
-			if f, err := e.applyGatewayObject(ctx, api, obj); f != nil || err != nil {
-				return findings(f), err
-			}
+		f, err := e.applyWant(ctx, api, w)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, findings(w.finding)...)
+		out = append(out, findings(f)...)
 	}
 	return out, e.deleteElsewhere(ctx, api, at.Namespace, wants)
+}
+
+// applyWant writes the objects of one policy and says what it reports: its finding, or
+// that an object of another's stands in the way, the other policies going on.
+func (e *Extension) applyWant(ctx context.Context, api *odav1.ExposedAPI, w gatewayWant) (*finding, error) {
+	field := "spec"
+	if w.finding != nil {
+		field = w.finding.Field
+	}
+	for _, obj := range w.objs {
+		if f, err := e.applyGatewayObject(ctx, api, obj, field); f != nil || err != nil {
+			return f, err
+		}
+	}
+	return w.finding, nil
 }
 
 // deleteElsewhere deletes the API's objects on the gateway that no policy wants in ns, and
@@ -177,7 +192,7 @@ func tokenDetail(auth policy.AuthSettings, spec *odav1.ExposedAPISpec, at place,
 		return fmt.Sprintf("AuthorizationPolicy %s/%s sends requests to ext_authz provider %s", ns, name, auth.Provider)
 	}
 	where := "the Authorization bearer token"
-	if loc := spec.APIKeyVerification.Location; loc != "" && loc != "Authorization" {
+	if loc := spec.APIKeyVerification.Location; loc != "" && !strings.EqualFold(loc, "Authorization") {
 		where = "a token in " + loc
 	}
 	return fmt.Sprintf("RequestAuthentication and AuthorizationPolicy %s/%s require %s, a JWT of %s", ns, name, where, auth.Issuer)
@@ -193,7 +208,7 @@ func wildcardDetail(spec *odav1.ExposedAPISpec, host string) string {
 
 // applyGatewayObject creates want or updates the stored object to it; an object of that
 // name that does not name this API is left alone and reported.
-func (e *Extension) applyGatewayObject(ctx context.Context, api *odav1.ExposedAPI, want client.Object) (*finding, error) {
+func (e *Extension) applyGatewayObject(ctx context.Context, api *odav1.ExposedAPI, want client.Object, field string) (*finding, error) {
 	stored := want.DeepCopyObject().(client.Object)
 	err := e.APIReader.Get(ctx, client.ObjectKeyFromObject(want), stored)
 	switch {
@@ -202,8 +217,8 @@ func (e *Extension) applyGatewayObject(ctx context.Context, api *odav1.ExposedAP
 	case err != nil:
 		return nil, err
 	case !names(stored, api):
-		return keyFinding(false, fmt.Sprintf("%T %s/%s exists and was not made for this ExposedAPI; delete or rename it",
-			stored, stored.GetNamespace(), stored.GetName())), nil
+		return &finding{Field: field, Detail: fmt.Sprintf("%T %s/%s exists and was not made for this ExposedAPI; delete or rename it",
+			stored, stored.GetNamespace(), stored.GetName())}, nil
 	case proto.Equal(specOf(stored), specOf(want)):
 		return nil, nil
 	}

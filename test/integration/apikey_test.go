@@ -10,8 +10,10 @@ import (
 	"google.golang.org/protobuf/proto"
 	securityapi "istio.io/api/security/v1beta1"
 	typev1beta1 "istio.io/api/type/v1beta1"
+	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -253,4 +255,26 @@ func waitConditionSays(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, ty
 		}
 		return nil
 	})
+}
+
+// TestForeignObjectOnTheGateway: an object of the API's name on the gateway that is not the
+// operator's is left alone and reported under the policy it stands in the way of; the
+// API's other policies are still programmed.
+func TestForeignObjectOnTheGateway(t *testing.T) {
+	ctx := context.Background()
+	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) { o.JWTIssuer, o.RateLimitMode = issuer, "local" })
+	foreign := &networkingv1alpha3.EnvoyFilter{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: ns + ".shop"}}
+	require.NoError(t, env.Client.Create(ctx, foreign))
+
+	api := harness.API(ns, "shop", "/shop", "impl", 8080)
+	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true), Location: "authorization"}
+	api.Spec.RateLimit = &odav1.RateLimit{Enabled: ptr.To(true), Limit: "10"}
+	require.NoError(t, env.Client.Create(ctx, api))
+
+	msg := waitCondition(t, env, api, "PoliciesProgrammed", false, "PolicyNotEnforced")
+	assert.Contains(t, msg, "spec.rateLimit (*v1alpha3.EnvoyFilter istio-system/"+ns+".shop exists and was not made for this ExposedAPI")
+	assert.Contains(t, msg, "require the Authorization bearer token", "the token checks go on, and name the location as Istio reads it")
+	authorizationPolicy(t, env, ns+".shop", denyWithoutToken(nil, "/shop*"))
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(foreign), foreign))
+	assert.Empty(t, foreign.Labels, "the foreign EnvoyFilter is left as it was")
 }
