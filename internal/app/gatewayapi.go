@@ -140,13 +140,26 @@ func (w *gatewayAPIWiring) startIfServed(recheck bool) (bool, error) {
 }
 
 // routeCache holds the operator's HTTPRoutes, indexed by the route they serve before the
-// cache starts.
+// cache starts. It runs on every replica, as the manager's own cache does: the validating
+// webhook, which every replica serves, counts the routes they serve.
 func (w *gatewayAPIWiring) routeCache() (cache.Cache, error) {
 	by := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{exposedapi.ManagedByLabel: exposedapi.ManagedByValue})}
-	return w.newCache(&gatewayv1.HTTPRoute{}, by, nil, func(c cache.Cache) error {
+	return w.newCache(&gatewayv1.HTTPRoute{}, by, nil, cacheSetup{everyReplica: true, prepare: func(c cache.Cache) error {
 		return index.Add(context.Background(), c, &gatewayv1.HTTPRoute{}, routes.ServedIndexKey, index.Cluster, w.builder.ServedKeys)
-	})
+	}})
 }
+
+// cacheSetup is what a cache needs beyond its objects: indexes made before it starts, and
+// whether it runs on every replica rather than on the leader alone.
+type cacheSetup struct {
+	prepare      func(cache.Cache) error
+	everyReplica bool
+}
+
+// unelected is a cache that runs without the leader's lease.
+type unelected struct{ cache.Cache }
+
+func (unelected) NeedLeaderElection() bool { return false }
 
 // gatewayCache holds only the component Gateways: the named one, or the Gateway of that
 // name in each served namespace.
@@ -157,12 +170,12 @@ func (w *gatewayAPIWiring) gatewayCache() (cache.Cache, error) {
 		by.Field = fields.OneTermEqualSelector("metadata.name", name)
 		namespaces = map[string]cache.Config{ns: {}}
 	}
-	return w.newCache(&gatewayv1.Gateway{}, by, namespaces)
+	return w.newCache(&gatewayv1.Gateway{}, by, namespaces, cacheSetup{})
 }
 
 // newCache is a cache of one kind, in the served namespaces unless namespaces are given,
-// run by the manager once prepare has set it up.
-func (w *gatewayAPIWiring) newCache(obj client.Object, by cache.ByObject, namespaces map[string]cache.Config, prepare ...func(cache.Cache) error) (cache.Cache, error) {
+// run by the manager as setup says.
+func (w *gatewayAPIWiring) newCache(obj client.Object, by cache.ByObject, namespaces map[string]cache.Config, setup cacheSetup) (cache.Cache, error) {
 	served := managerOptions(w.o).Cache
 	opts := cache.Options{
 		Scheme: w.mgr.GetScheme(), Mapper: w.mgr.GetRESTMapper(),
@@ -177,10 +190,13 @@ func (w *gatewayAPIWiring) newCache(obj client.Object, by cache.ByObject, namesp
 	if err != nil {
 		return nil, fmt.Errorf("creating the %T cache: %w", obj, err)
 	}
-	for _, p := range prepare {
-		if err := p(c); err != nil {
+	if setup.prepare != nil {
+		if err := setup.prepare(c); err != nil {
 			return nil, fmt.Errorf("setting up the %T cache: %w", obj, err)
 		}
+	}
+	if setup.everyReplica {
+		return c, w.mgr.Add(unelected{c})
 	}
 	return c, w.mgr.Add(c)
 }

@@ -4,13 +4,18 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
@@ -101,4 +106,29 @@ func servingHTTPRoutes(t *testing.T, env *harness.Env, ns, path string, want []s
 		}
 		return nil
 	})
+}
+
+// TestStandbyReplicaAdmitsInHTTPRouteMode: a replica that is not the leader serves the
+// webhooks too, and in HTTPRoute mode their conflict check reads the HTTPRoutes, so their
+// cache runs without the lease: a standby admits a new API (and refuses a conflict) as the
+// leader would.
+func TestStandbyReplicaAdmitsInHTTPRouteMode(t *testing.T) {
+	ctx := context.Background()
+	env := harness.StartWithWebhooks(t, harness.Generated, harness.GatewayAPICRDs(t)...)
+	ns := env.Namespace(t, "components")
+	env.Namespace(t, "operators")
+	env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 80)
+	held := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: "operators", Name: app.LeaderElectionID},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("the-leader"), LeaseDurationSeconds: ptr.To[int32](3600),
+			AcquireTime: &metav1.MicroTime{Time: time.Now()}, RenewTime: &metav1.MicroTime{Time: time.Now()}}}
+	require.NoError(t, env.Client.Create(ctx, held))
+	o := httpRouteOptions("canvas/component-gateway")
+	o.LeaderElect, o.LeaderElectionNamespace = true, "operators"
+	harness.StartOperator(t, env, o)
+	require.NoError(t, harness.WaitForWebhook(ctx, env.Client, ns, harness.Wait))
+
+	require.NoError(t, env.Client.Create(ctx, harness.API(ns, "shop", "/shop", "shop", 8080)), "admitted by a standby")
+	err := env.Client.Create(ctx, harness.API(ns, "copy", "/shop", "shop", 8080))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is already exposed by ExposedAPI "+ns+"/shop")
 }
