@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/proto"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,7 +19,9 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/internal/policy"
+	"github.com/oda-canvas/api-operator-istio/internal/routes"
 )
 
 // Token checks live in the ingress gateway's namespace, where an ownerReference to the
@@ -69,13 +72,43 @@ func (e *Extension) ensureGatewayObjects(ctx context.Context, api *odav1.Exposed
 		f := e.tokenChecks(api, spec, place{}, nil)
 		return findings(f.finding), e.removeGatewayObjects(ctx, api)
 	}
-	at, f, err := e.placement(ctx, api)
+	places, f, err := e.places(ctx, api)
 	if err != nil || f != nil {
 		return findings(f), err
 	}
 	if err := e.addFinalizer(ctx, api); err != nil {
 		return nil, err
 	}
+	var out []finding
+	for _, at := range places {
+		fs, err := e.ensureAt(ctx, api, spec, at)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fs...)
+	}
+	return out, e.deleteElsewhere(ctx, api, places)
+}
+
+// places are where the API's objects on the gateway go: placement's and, while the API's
+// former VirtualService still routes it through the ingress gateway (HTTPRoute mode, until
+// the Gateway accepts the HTTPRoute, exposedapi withdrawing it then), those pods' too.
+func (e *Extension) places(ctx context.Context, api *odav1.ExposedAPI) ([]place, *finding, error) {
+	at, f, err := e.placement(ctx, api)
+	if err != nil || f != nil || !e.formerRouteServes(ctx, api) {
+		return []place{at}, f, err
+	}
+	ingress := place{Namespace: e.Gateway.Namespace, Attach: policy.Attachment{Selector: e.Gateway.Selector}}
+	if at.Namespace == ingress.Namespace {
+		// The Gateway's checks would take the same names: the serving route's come first,
+		// and move to the Gateway once that route goes.
+		return []place{ingress}, nil, nil
+	}
+	return []place{at, ingress}, nil, nil
+}
+
+// ensureAt makes the API's objects at one place, and removes those of kinds no policy wants.
+func (e *Extension) ensureAt(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec, at place) ([]finding, error) {
 	meta := metav1.ObjectMeta{Namespace: at.Namespace, Name: gatewayName(api), Labels: gatewayLabels(api)}
 	wants := []gatewayWant{e.tokenChecks(api, spec, at, &meta)}
 	rl, err := e.rateLimit(ctx, spec, &meta)
@@ -91,7 +124,37 @@ func (e *Extension) ensureGatewayObjects(ctx context.Context, api *odav1.Exposed
 		}
 		out = append(out, findings(f)...)
 	}
-	return out, e.deleteElsewhere(ctx, api, at.Namespace, wants)
+	_, err = e.deleteUnwanted(ctx, api, at.Namespace, wants)
+	return out, err
+}
+
+// formerRouteServes tells, in HTTPRoute mode, whether the API's VirtualService on the
+// ingress gateway still routes it.
+func (e *Extension) formerRouteServes(ctx context.Context, api *odav1.ExposedAPI) bool {
+	if e.Kubernetes == nil || e.Gateway.Namespace == "" {
+		return false
+	}
+	vs := &networkingv1.VirtualService{}
+	err := e.Client.Get(ctx, client.ObjectKeyFromObject(api), vs)
+	return err == nil && exposedapi.OwnedBy(vs, api.UID) && routes.MeshHost(vs) == ""
+}
+
+// deleteElsewhere deletes the API's objects on the gateway in the namespaces they may be in
+// (a Gateway that changed, a former route API) other than where they go now.
+func (e *Extension) deleteElsewhere(ctx context.Context, api *odav1.ExposedAPI, places []place) error {
+	all, err := e.namespaces(ctx, api)
+	if err != nil {
+		return err
+	}
+	for _, ns := range all {
+		if slices.ContainsFunc(places, func(p place) bool { return p.Namespace == ns }) {
+			continue
+		}
+		if _, err := e.deleteUnwanted(ctx, api, ns, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applyWant writes the objects of one policy and says what it reports: its finding, or
@@ -107,24 +170,6 @@ func (e *Extension) applyWant(ctx context.Context, api *odav1.ExposedAPI, w gate
 		}
 	}
 	return w.finding, nil
-}
-
-// deleteElsewhere deletes the API's objects on the gateway that no policy wants in ns, and
-// those in the other namespaces they may be in (a Gateway that changed).
-func (e *Extension) deleteElsewhere(ctx context.Context, api *odav1.ExposedAPI, ns string, wants []gatewayWant) error {
-	all, err := e.namespaces(ctx, api)
-	if err != nil {
-		return err
-	}
-	for _, other := range all {
-		if other != ns {
-			if _, err := e.deleteUnwanted(ctx, api, other, nil); err != nil {
-				return err
-			}
-		}
-	}
-	_, err = e.deleteUnwanted(ctx, api, ns, wants)
-	return err
 }
 
 func findings(f *finding) []finding {

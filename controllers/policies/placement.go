@@ -3,7 +3,9 @@ package policies
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -55,22 +57,55 @@ func (e *Extension) placement(ctx context.Context, api *odav1.ExposedAPI) (place
 	case class.Spec.ControllerName != IstioGatewayController:
 		return place{}, keyFinding(false, fmt.Sprintf("Gateway %s is of GatewayClass %s, implemented by %s: only Istio (%s) applies RequestAuthentication and AuthorizationPolicy, so callers are not checked",
 			key, class.Name, class.Spec.ControllerName, IstioGatewayController)), nil
-	case manualDeployment(gw):
-		return e.ingressPlace(ctx, false)
+	}
+	if svc, manual := manualDeployment(gw); manual {
+		return e.manualPlace(ctx, key, svc)
 	}
 	return place{Namespace: gw.Namespace, Attach: policy.Attachment{Gateway: gw.Name}}, nil, nil
 }
 
-// manualDeployment tells an Istio Gateway served by pods Istio did not deploy for it: an
-// address that names a Service, such as the istio=ingressgateway one. Those pods lack the
-// gateway-name label that targetRefs match, so the checks select them by label instead.
-func manualDeployment(gw *gatewayv1.Gateway) bool {
-	for _, a := range gw.Spec.Addresses {
-		if a.Type != nil && *a.Type == gatewayv1.HostnameAddressType {
-			return true
+// manualDeployment tells an Istio Gateway served by pods Istio did not deploy for it, as
+// Istio tells one (IsManaged): more than one address, or one that is not an IP, naming
+// the Service whose pods serve it. Those pods lack the gateway-name label that targetRefs
+// match, so the checks must select them by label instead.
+func manualDeployment(gw *gatewayv1.Gateway) (client.ObjectKey, bool) {
+	a := gw.Spec.Addresses
+	if len(a) == 0 || len(a) == 1 && (a[0].Type == nil || *a[0].Type == gatewayv1.IPAddressType) {
+		return client.ObjectKey{}, false
+	}
+	for _, addr := range a {
+		if addr.Type != nil && *addr.Type == gatewayv1.HostnameAddressType {
+			// name, name.namespace or name.namespace.svc.<domain>; a bare name is in the
+			// Gateway's namespace.
+			parts := strings.Split(addr.Value, ".")
+			svc := client.ObjectKey{Namespace: gw.Namespace, Name: parts[0]}
+			if len(parts) > 1 {
+				svc.Namespace = parts[1]
+			}
+			return svc, true
 		}
 	}
-	return false
+	return client.ObjectKey{}, true
+}
+
+// manualPlace is the place of the checks of a Gateway served by Service svc's pods: those
+// of the istio=ingressgateway Service in the ingress gateway's namespace, which the checks
+// select by label; other pods no check of the operator's can reach.
+func (e *Extension) manualPlace(ctx context.Context, gateway, svc client.ObjectKey) (place, *finding, error) {
+	at, f, err := e.ingressPlace(ctx, false)
+	if err != nil || f != nil {
+		return at, f, err
+	}
+	// The cache holds the istio=ingressgateway Services of the ingress namespace alone.
+	if svc.Namespace == at.Namespace {
+		err := e.Gateway.Services.Get(ctx, svc, &corev1.Service{})
+		if err == nil || !apierrors.IsNotFound(err) {
+			return at, nil, err
+		}
+	}
+	return place{}, keyFinding(false, fmt.Sprintf(
+		"Gateway %s is served by the pods of Service %s, not by the istio=ingressgateway Service in %s, whose pods alone the token checks can select: callers are not checked",
+		gateway, svc, at.Namespace)), nil
 }
 
 // ingressPlace is the istio=ingressgateway pods' namespace, the configured one or, with
@@ -83,8 +118,11 @@ func (e *Extension) ingressPlace(ctx context.Context, discover bool) (place, *fi
 			return place{}, nil, err
 		}
 	}
-	if ns == "" {
+	switch {
+	case ns == "" && discover:
 		return place{}, &finding{Field: "spec", Detail: "the ingress gateway's namespace is not known: set --ingress-gateway-namespace; token checks and rate limits are not in force"}, nil
+	case ns == "":
+		return place{}, keyFinding(false, "the Gateway is served by the ingress gateway's pods (a Service in spec.addresses), whose namespace is not set: set --ingress-gateway-namespace"), nil
 	}
 	return place{Namespace: ns, Attach: policy.Attachment{Selector: e.Gateway.Selector}}, nil, nil
 }

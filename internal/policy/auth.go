@@ -30,8 +30,8 @@ func KeyVerification(spec *odav1.ExposedAPISpec) bool {
 
 // Attachment says which gateway pods a token check applies to: those Selector selects (an
 // Istio ingress gateway), or, with Gateway set, the pods Istio deploys for the Gateway API
-// Gateway of that name in the check's own namespace, which Istio matches by targetRefs
-// only: it ignores a selector there (istioctl's IST0166).
+// Gateway of that name in the check's own namespace, named by targetRefs as istioctl
+// advises (IST0166): they lack the ingress gateway's labels.
 type Attachment struct {
 	Selector map[string]string
 	Gateway  string

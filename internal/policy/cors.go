@@ -80,6 +80,17 @@ func origins(csv string) []*istioapi.StringMatch {
 	return out
 }
 
+// wildcardOrigins are the subdomain wildcards among the allowed origins.
+func wildcardOrigins(c *odav1.CORS) []string {
+	var out []string
+	for _, o := range validation.CSV(c.AllowOrigins) {
+		if strings.Contains(origin(o), "://*.") {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // origin is the spec's origin as a browser serialises its Origin header: scheme and host in
 // lower case, without the scheme's default port or a trailing "/" (admission allows them),
 // so that an exact match can meet it.

@@ -47,3 +47,18 @@ func TestCORSOriginsAsBrowsersSendThem(t *testing.T) {
 	f := GatewayCORS(&odav1.CORS{Enabled: ptr.To(true), AllowOrigins: "HTTPS://Shop.Example.com:443/, https://*.Example.com"})
 	assert.Equal(t, []gatewayv1.CORSOrigin{"https://shop.example.com", "https://*.example.com"}, f.AllowOrigins)
 }
+
+// Istio takes an HTTPRoute's CORS origins literally: a wildcard there is reported not in
+// force, and on a VirtualService it is not.
+func TestWildcardOriginReportedOnHTTPRoutes(t *testing.T) {
+	spec := &odav1.ExposedAPISpec{CORS: &odav1.CORS{Enabled: ptr.To(true), AllowOrigins: "https://a.example, https://*.example.com"}}
+	byField := func(s Settings) map[string]bool {
+		out := map[string]bool{}
+		for _, f := range Report(spec, s) {
+			out[f.Field] = f.Enforced
+		}
+		return out
+	}
+	assert.Equal(t, map[string]bool{"spec.CORS": true}, byField(Settings{}))
+	assert.Equal(t, map[string]bool{"spec.CORS": true, "spec.CORS.allowOrigins": false}, byField(Settings{RateLimit: RateLimitSettings{HTTPRoutes: true}}))
+}

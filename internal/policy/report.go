@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"strings"
 
 	"k8s.io/utils/ptr"
@@ -25,6 +26,11 @@ func Report(spec *odav1.ExposedAPISpec, s Settings) []Finding {
 	var out []Finding
 	if CORSEnabled(spec.CORS) {
 		out = append(out, Finding{"spec.CORS", true, s.routeSays("corsPolicy on the route", "CORS filter on the HTTPRoute")})
+		if w := wildcardOrigins(spec.CORS); len(w) > 0 && s.RateLimit.HTTPRoutes {
+			// istio/istio's Gateway API conversion matches each origin exactly (gateway-api#3648).
+			out = append(out, Finding{"spec.CORS.allowOrigins", false, fmt.Sprintf(
+				"Istio matches an HTTPRoute's CORS origins exactly, so %s matches no browser's Origin: list the origins, or use VirtualService routes", strings.Join(w, ", "))})
+		}
 	}
 	if Streams(spec) {
 		out = append(out, Finding{"spec.apiType mcp", true, s.routeSays("no route timeout, no retries",

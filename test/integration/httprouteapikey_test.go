@@ -6,6 +6,7 @@ import (
 
 	securityapi "istio.io/api/security/v1beta1"
 	typev1beta1 "istio.io/api/type/v1beta1"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
@@ -66,12 +68,15 @@ func TestAPIKeyVerificationInHTTPRouteMode(t *testing.T) {
 	})
 	checksAt(t, env, onIngress, gatewayPods, nil)
 	checksGone(t, env, onGateway)
+	updateGateway(t, env, func(gw *gatewayv1.Gateway) { gw.Spec.Addresses[0].Value = "edge-gw.edge.svc.cluster.local" })
+	assert.Contains(t, waitCondition(t, env, api, "PoliciesProgrammed", false, "PolicyNotEnforced"),
+		"served by the pods of Service edge/edge-gw, not by the istio=ingressgateway Service in istio-system")
 
 	require.NoError(t, env.Client.Create(ctx, &gatewayv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "other"},
 		Spec: gatewayv1.GatewayClassSpec{ControllerName: "example.com/other-gateway"}}))
 	updateGateway(t, env, func(gw *gatewayv1.Gateway) { gw.Spec.Addresses, gw.Spec.GatewayClassName = nil, "other" })
-	assert.Contains(t, waitCondition(t, env, api, "PoliciesProgrammed", false, "PolicyNotEnforced"),
-		"Gateway canvas/component-gateway is of GatewayClass other, implemented by example.com/other-gateway: only Istio")
+	waitConditionSays(t, env, api, "PoliciesProgrammed", "Gateway canvas/component-gateway is of GatewayClass other, implemented by example.com/other-gateway: only Istio")
+	waitCondition(t, env, api, "PoliciesProgrammed", false, "PolicyNotEnforced")
 
 	require.NoError(t, env.Client.Delete(ctx, api))
 	waitGone(t, env, api)
@@ -111,4 +116,41 @@ func updateGateway(t *testing.T, env *harness.Env, change func(*gatewayv1.Gatewa
 		change(gw)
 		return env.Client.Update(context.Background(), gw)
 	}))
+}
+
+// TestTokenChecksAcrossTheRouteAPISwitch: restarted in HTTPRoute mode, an API keeps its
+// VirtualService on the ingress gateway until the Gateway accepts its HTTPRoute, and keeps
+// that route's token checks as long: the Gateway's come first, the ingress gateway's go
+// with the VirtualService.
+func TestTokenChecksAcrossTheRouteAPISwitch(t *testing.T) {
+	ctx := context.Background()
+	env := harness.Start(t, harness.Generated, harness.GatewayAPICRDs(t)...)
+	env.Gateway(t, "20.0.0.1", "")
+	ns := env.Namespace(t, "components")
+	env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 80)
+	env.Implementation(t, ns, "impl", 8080, true)
+	withChecks := func(o *app.Options) *app.Options {
+		o.JWTIssuer, o.IngressGatewayNamespace = issuer, "istio-system"
+		return o
+	}
+	op := harness.StartOperator(t, env, withChecks(harness.DefaultOptions()))
+	api := harness.API(ns, "shop", "/shop", "impl", 8080)
+	api.Spec.Hostname = "shop.example.com"
+	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	require.NoError(t, env.Client.Create(ctx, api))
+	onGateway := client.ObjectKey{Namespace: "canvas", Name: ns + ".shop"}
+	onIngress := client.ObjectKey{Namespace: "istio-system", Name: ns + ".shop"}
+	checksAt(t, env, onIngress, gatewayPods, nil)
+	vs := virtualService(t, env, api, func(*networkingv1.VirtualService) error { return nil })
+	op.Stop()
+
+	harness.StartOperator(t, env, withChecks(httpRouteOptions("canvas/component-gateway")))
+	checksAt(t, env, onGateway, nil, []*typev1beta1.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "Gateway", Name: "component-gateway"}})
+	keeps(t, env, &securityv1.AuthorizationPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: onIngress.Namespace, Name: onIngress.Name}},
+		"the DENY of the VirtualService that still routes the API")
+	checksAt(t, env, onIngress, gatewayPods, nil)
+
+	env.JudgeRoute(t, client.ObjectKeyFromObject(api), true, "Accepted", "")
+	waitGone(t, env, vs)
+	checksGone(t, env, onIngress)
 }
