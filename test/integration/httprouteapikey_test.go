@@ -22,22 +22,34 @@ import (
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
-// TestAPIKeyVerificationInHTTPRouteMode: in HTTPRoute mode the token checks attach to the
-// component Gateway by targetRefs, in its namespace, since Istio applies no selector to
-// the pods it deploys for a Gateway; on a manual deployment (an address naming the ingress
-// Service) they select the ingress gateway pods in their namespace, and move when the
-// Gateway changes; on a Gateway of another implementation they are reported not in force;
-// with the API they go from everywhere.
-func TestAPIKeyVerificationInHTTPRouteMode(t *testing.T) {
-	ctx := context.Background()
+// startGateways is a control plane with the Gateway API CRDs, the ingress gateway in
+// istio-system, Gateway canvas/component-gateway of Istio's class, and an implementation
+// impl in namespace components.
+func startGateways(t *testing.T) (*harness.Env, string) {
 	env := harness.Start(t, harness.Generated, harness.GatewayAPICRDs(t)...)
 	env.Gateway(t, "20.0.0.1", "")
 	ns := env.Namespace(t, "components")
 	env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 80)
 	env.Implementation(t, ns, "impl", 8080, true)
-	o := httpRouteOptions("canvas/component-gateway")
+	return env, ns
+}
+
+// withChecks are the options o with JWT checks and the ingress gateway in istio-system.
+func withChecks(o *app.Options) *app.Options {
 	o.JWTIssuer, o.IngressGatewayNamespace = issuer, "istio-system"
-	harness.StartOperator(t, env, o)
+	return o
+}
+
+// TestAPIKeyVerificationInHTTPRouteMode: in HTTPRoute mode the token checks attach to the
+// component Gateway by targetRefs, in its namespace, since the pods Istio deploys for a
+// Gateway lack the ingress gateway's labels; on a manual deployment (an address naming the
+// ingress Service) they select the ingress gateway pods in their namespace, and move when
+// the Gateway changes; one served by another Service, or a Gateway of another
+// implementation, is reported not in force; with the API they go from everywhere.
+func TestAPIKeyVerificationInHTTPRouteMode(t *testing.T) {
+	ctx := context.Background()
+	env, ns := startGateways(t)
+	harness.StartOperator(t, env, withChecks(httpRouteOptions("canvas/component-gateway")))
 
 	api := harness.API(ns, "shop", "/shop", "impl", 8080)
 	api.Spec.Hostname = "shop.example.com"
@@ -124,15 +136,7 @@ func updateGateway(t *testing.T, env *harness.Env, change func(*gatewayv1.Gatewa
 // with the VirtualService.
 func TestTokenChecksAcrossTheRouteAPISwitch(t *testing.T) {
 	ctx := context.Background()
-	env := harness.Start(t, harness.Generated, harness.GatewayAPICRDs(t)...)
-	env.Gateway(t, "20.0.0.1", "")
-	ns := env.Namespace(t, "components")
-	env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 80)
-	env.Implementation(t, ns, "impl", 8080, true)
-	withChecks := func(o *app.Options) *app.Options {
-		o.JWTIssuer, o.IngressGatewayNamespace = issuer, "istio-system"
-		return o
-	}
+	env, ns := startGateways(t)
 	op := harness.StartOperator(t, env, withChecks(harness.DefaultOptions()))
 	api := harness.API(ns, "shop", "/shop", "impl", 8080)
 	api.Spec.Hostname = "shop.example.com"
