@@ -103,9 +103,13 @@ func (e *Extension) manualPlace(ctx context.Context, gateway, svc client.ObjectK
 			return at, nil, err
 		}
 	}
+	served := "Service " + svc.String()
+	if svc.Name == "" {
+		served = "its addresses (several, none naming a Service)"
+	}
 	return place{}, keyFinding(false, fmt.Sprintf(
-		"Gateway %s is served by the pods of Service %s, not by the istio=ingressgateway Service in %s, whose pods alone the token checks can select: callers are not checked",
-		gateway, svc, at.Namespace)), nil
+		"Gateway %s is served by the pods of %s, not by the istio=ingressgateway Service in %s, whose pods alone the token checks can select: callers are not checked",
+		gateway, served, at.Namespace)), nil
 }
 
 // ingressPlace is the istio=ingressgateway pods' namespace, the configured one or, with
