@@ -25,6 +25,20 @@ const (
 	ReasonRefusedByGateway = "RefusedByGateway" // when the gateway gave no reason
 )
 
+// Gateway reads the component Gateway of the APIs in namespace from the cache: nil when it
+// does not exist, or before the Gateway API kinds are served.
+func (b *Builder) Gateway(ctx context.Context, namespace string) (*gatewayv1.Gateway, error) {
+	c := b.caches.Load()
+	if c == nil || c.Gateways == nil {
+		return nil, nil
+	}
+	gw := &gatewayv1.Gateway{}
+	if err := c.Gateways.Get(ctx, b.GatewayKey(namespace), gw); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	return gw, nil
+}
+
 // route is what the API's HTTPRoute tells: whether the Gateway accepted it, and where that
 // Gateway is reached.
 func (b *Builder) route(ctx context.Context, c *Caches, api *odav1.ExposedAPI, hr *gatewayv1.HTTPRoute) (exposedapi.Route, error) {

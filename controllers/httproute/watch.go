@@ -1,7 +1,6 @@
 package httproute
 
 import (
-	"context"
 	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,18 +26,4 @@ func (b *Builder) APIsOfGateway(gw *gatewayv1.Gateway) []client.ListOption {
 		return nil
 	}
 	return []client.ListOption{client.InNamespace(gw.Namespace)}
-}
-
-// Gateway reads the component Gateway of the APIs in namespace from the cache: nil when it
-// does not exist, or before the Gateway API kinds are served.
-func (b *Builder) Gateway(ctx context.Context, namespace string) (*gatewayv1.Gateway, error) {
-	c := b.caches.Load()
-	if c == nil || c.Gateways == nil {
-		return nil, nil
-	}
-	gw := &gatewayv1.Gateway{}
-	if err := c.Gateways.Get(ctx, b.GatewayKey(namespace), gw); err != nil {
-		return nil, client.IgnoreNotFound(err)
-	}
-	return gw, nil
 }

@@ -63,7 +63,7 @@ func (w *gatewayAPIWiring) httpRoutes() bool { return w.o.RouteAPI == HTTPRoute 
 // the Gateway; else as the former route API.
 func (w *gatewayAPIWiring) plug(r *exposedapi.Reconciler, pol *policies.Extension) {
 	if w.httpRoutes() {
-		r.Route, r.Served = w.builder, w.servedRoutes()
+		r.Route, r.Served = w.builder, []routes.Served{w.builder.Serving}
 		pol.Kubernetes = w.builder
 		return
 	}
@@ -82,14 +82,6 @@ func (w *gatewayAPIWiring) setController(r *exposedapi.Reconciler) error {
 	w.mu.Unlock()
 	_, err := w.startIfServed(false)
 	return err
-}
-
-// servedRoutes lists the HTTPRoutes that claim a route: in HTTPRoute mode only, where they route.
-func (w *gatewayAPIWiring) servedRoutes() []routes.Served {
-	if !w.httpRoutes() {
-		return nil
-	}
-	return []routes.Served{w.builder.Serving}
 }
 
 func (w *gatewayAPIWiring) served(recheck bool) bool {
