@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,6 +30,11 @@ type Reconciler struct {
 	Client    client.Reader
 	Discovery discovery.DiscoveryInterface
 	OnChange  []func(ctx context.Context, group string)
+	// Name names the controller: "crdwatch" when empty.
+	Name string
+	// EveryReplica runs it without the leader's lease, for what every replica serves (the
+	// webhooks' caches); OnChange must then write nothing.
+	EveryReplica bool
 
 	// cached is Discovery behind a cache (SetupWithManager makes it).
 	cached discovery.CachedDiscoveryInterface
@@ -106,7 +112,14 @@ func crdMeta() *metav1.PartialObjectMetadata {
 // SetupWithManager watches CRD metadata only.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.cached = memory.NewMemCacheClient(r.Discovery)
-	return ctrl.NewControllerManagedBy(mgr).Named("crdwatch").WithOptions(opts).
+	name := r.Name
+	if name == "" {
+		name = "crdwatch"
+	}
+	if r.EveryReplica {
+		opts.NeedLeaderElection = ptr.To(false)
+	}
+	return ctrl.NewControllerManagedBy(mgr).Named(name).WithOptions(opts).
 		Watches(crdMeta(), changes{EnqueueRequestForObject: &handler.EnqueueRequestForObject{}, stale: r.cached.Invalidate}, builder.OnlyMetadata).
 		Complete(r)
 }

@@ -43,6 +43,9 @@ type gatewayAPIWiring struct {
 	mu      sync.Mutex
 	apis    *exposedapi.Reconciler
 	started bool
+	// late: the caches started on a CRD's arrival, after the start; woken: the leader has
+	// since woken every API for it.
+	late, woken bool
 }
 
 func newGatewayAPIWiring(mgr ctrl.Manager, dc discovery.DiscoveryInterface, o *Options) *gatewayAPIWiring {
@@ -127,7 +130,7 @@ func (w *gatewayAPIWiring) startIfServed(recheck bool) (bool, error) {
 		}
 	}
 	w.builder.SetCaches(caches)
-	w.started = true
+	w.started, w.late = true, recheck
 	return true, nil
 }
 
@@ -215,19 +218,24 @@ func (w *gatewayAPIWiring) watch(hrs, gateways cache.Cache) error {
 	return nil
 }
 
-// onCRDChange starts the caches when a Gateway API CRD arrives and the kinds are served,
-// and then sets every API up (HTTPRoute mode; in VirtualService mode an API can have no
-// HTTPRoute to remove before the kind exists).
-func (w *gatewayAPIWiring) onCRDChange(ctx context.Context, group string) {
+// onCRDArrival starts the caches when a Gateway API CRD arrives and the kinds are served,
+// on every replica: a standby's webhook reads the HTTPRoute cache too. It writes nothing.
+func (w *gatewayAPIWiring) onCRDArrival(ctx context.Context, group string) {
 	if group != gatewayv1.GroupName {
 		return
 	}
-	started, err := w.startIfServed(true)
-	if err != nil {
+	if _, err := w.startIfServed(true); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "starting the Gateway API watches; the APIs stay without HTTPRoutes until a restart")
-		return
 	}
-	if !started || !w.httpRoutes() {
+}
+
+// onCRDChange, on the leader, starts the caches as onCRDArrival does, and then sets every
+// API up once (HTTPRoute mode; in VirtualService mode an API can have no HTTPRoute to
+// remove before the kind exists). The caches may have been started by onCRDArrival first,
+// or before this replica was elected.
+func (w *gatewayAPIWiring) onCRDChange(ctx context.Context, group string) {
+	w.onCRDArrival(ctx, group)
+	if group != gatewayv1.GroupName || !w.httpRoutes() || !w.wake() {
 		return
 	}
 	for _, req := range w.apis.APIs(ctx) {
@@ -239,4 +247,15 @@ func (w *gatewayAPIWiring) onCRDChange(ctx context.Context, group string) {
 			return
 		}
 	}
+}
+
+// wake tells whether the APIs are yet to be woken for caches started after the start.
+func (w *gatewayAPIWiring) wake() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.started || !w.late || w.woken {
+		return false
+	}
+	w.woken = true
+	return true
 }

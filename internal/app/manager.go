@@ -302,7 +302,12 @@ func (op *Operator) setupControllers(o *Options) error {
 		m.onCRDChange,
 		gw.onCRDChange,
 	}}
-	return crds.SetupWithManager(mgr, controllerOptions(o))
+	if err := crds.SetupWithManager(mgr, controllerOptions(o)); err != nil {
+		return err
+	}
+	replicas := &crdwatch.Reconciler{Client: mgr.GetClient(), Discovery: op.discovery, Name: "crdwatch-replica", EveryReplica: true,
+		OnChange: []func(context.Context, string){gw.onCRDArrival}}
+	return replicas.SetupWithManager(mgr, controllerOptions(o))
 }
 
 func controllerOptions(o *Options) controller.Options {

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,9 +13,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
@@ -118,10 +121,7 @@ func TestStandbyReplicaAdmitsInHTTPRouteMode(t *testing.T) {
 	ns := env.Namespace(t, "components")
 	env.Namespace(t, "operators")
 	env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 80)
-	held := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: "operators", Name: app.LeaderElectionID},
-		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("the-leader"), LeaseDurationSeconds: ptr.To[int32](3600),
-			AcquireTime: &metav1.MicroTime{Time: time.Now()}, RenewTime: &metav1.MicroTime{Time: time.Now()}}}
-	require.NoError(t, env.Client.Create(ctx, held))
+	holdLease(t, env, "operators")
 	o := httpRouteOptions("canvas/component-gateway")
 	o.LeaderElect, o.LeaderElectionNamespace = true, "operators"
 	harness.StartOperator(t, env, o)
@@ -131,4 +131,51 @@ func TestStandbyReplicaAdmitsInHTTPRouteMode(t *testing.T) {
 	err := env.Client.Create(ctx, harness.API(ns, "copy", "/shop", "shop", 8080))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is already exposed by ExposedAPI "+ns+"/shop")
+}
+
+// TestStandbyReplicaCountsHTTPRoutesOfLateCRDs: the Gateway API CRDs installed after a
+// standby replica started reach its webhook too, not the leader's caches alone: once they
+// are, the standby refuses an API whose route an HTTPRoute kept by another API serves.
+func TestStandbyReplicaCountsHTTPRoutesOfLateCRDs(t *testing.T) {
+	ctx := context.Background()
+	env := harness.StartWithWebhooks(t, harness.Generated)
+	ns := env.Namespace(t, "components")
+	env.Namespace(t, "operators")
+	holdLease(t, env, "operators")
+	o := httpRouteOptions("canvas/component-gateway")
+	o.LeaderElect, o.LeaderElectionNamespace = true, "operators"
+	harness.StartOperator(t, env, o)
+	require.NoError(t, harness.WaitForWebhook(ctx, env.Client, ns, harness.Wait))
+	kept := harness.API(ns, "kept", "/moved", "shop", 8080)
+	require.NoError(t, env.Client.Create(ctx, kept))
+
+	for _, path := range harness.GatewayAPICRDs(t) {
+		for _, crd := range harness.ReadCRDs(t, path) {
+			require.NoError(t, env.Client.Create(ctx, crd))
+		}
+	}
+	// The route kept's former spec asked for, as the leader made it.
+	hr := &gatewayv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: kept.Name, Labels: exposedapi.ChildLabels(kept)}}
+	hr.Spec.ParentRefs = []gatewayv1.ParentReference{{Namespace: ptr.To[gatewayv1.Namespace]("canvas"), Name: "component-gateway"}}
+	hr.Spec.Rules = []gatewayv1.HTTPRouteRule{{Matches: []gatewayv1.HTTPRouteMatch{{Path: &gatewayv1.HTTPPathMatch{
+		Type: ptr.To(gatewayv1.PathMatchPathPrefix), Value: ptr.To("/shop")}}}}}
+	require.NoError(t, controllerutil.SetControllerReference(kept, hr, env.Client.Scheme()))
+	harness.Eventually(t, "the HTTPRoute kind served", func() error { return env.Client.Create(ctx, hr) })
+
+	harness.Eventually(t, "the standby's webhook counting the kept HTTPRoute", func() error {
+		err := env.Client.Create(ctx, harness.API(ns, "newcomer", "/shop", "shop", 8080), client.DryRunAll)
+		if err == nil || !strings.Contains(err.Error(), "is already exposed by ExposedAPI "+ns+"/kept") {
+			return fmt.Errorf("admitted or refused otherwise: %v", err)
+		}
+		return nil
+	})
+}
+
+// holdLease makes another replica the operator's leader, in ns.
+func holdLease(t *testing.T, env *harness.Env, ns string) {
+	t.Helper()
+	held := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: app.LeaderElectionID},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("the-leader"), LeaseDurationSeconds: ptr.To[int32](3600),
+			AcquireTime: &metav1.MicroTime{Time: time.Now()}, RenewTime: &metav1.MicroTime{Time: time.Now()}}}
+	require.NoError(t, env.Client.Create(context.Background(), held))
 }
