@@ -41,33 +41,60 @@ func (e *Extension) ensureDestinationRule(ctx context.Context, api *odav1.Expose
 	if want == nil {
 		return nil, e.deleteDestinationRule(ctx, api)
 	}
-	labels := exposedapi.ChildLabels(api)
 	dr := &networkingv1.DestinationRule{}
 	err := e.Client.Get(ctx, client.ObjectKeyFromObject(api), dr)
 	switch {
 	case apierrors.IsNotFound(err):
-		dr = &networkingv1.DestinationRule{ObjectMeta: metav1.ObjectMeta{Name: api.Name, Namespace: api.Namespace, Labels: labels}}
-		want.DeepCopyInto(&dr.Spec)
-		if err := controllerutil.SetControllerReference(api, dr, e.Client.Scheme()); err != nil {
+		err = e.createDestinationRule(ctx, api, want)
+		if !apierrors.IsAlreadyExists(err) {
+			break
+		}
+		// The cache holds labelled DestinationRules only: this one is another owner's, or
+		// ours with its label taken off.
+		if err = e.APIReader.Get(ctx, client.ObjectKeyFromObject(api), dr); err != nil {
 			return nil, err
 		}
-		err = e.Client.Create(ctx, dr)
+		if !exposedapi.OwnedBy(dr, api.UID) {
+			return foreignDestinationRule(api), nil
+		}
+		err = e.updateDestinationRule(ctx, api, dr, want)
 	case err != nil:
 		return nil, err
 	case !exposedapi.OwnedBy(dr, api.UID):
-		return streamFinding(false, fmt.Sprintf(
-			"DestinationRule %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name)), nil
-	case !proto.Equal(&dr.Spec, want) || !exposedapi.LabelsMatch(dr.Labels, labels):
-		dr = dr.DeepCopy()
-		want.DeepCopyInto(&dr.Spec)
-		exposedapi.AddChildLabels(dr, api)
-		err = e.Client.Update(ctx, dr)
+		return foreignDestinationRule(api), nil
+	default:
+		err = e.updateDestinationRule(ctx, api, dr, want)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return streamFinding(true, fmt.Sprintf("DestinationRule %s: connect timeout %s, idle timeout %s",
 		api.Name, e.Settings.Streams.ConnectTimeout, e.Settings.Streams.IdleTimeout)), nil
+}
+
+func (e *Extension) createDestinationRule(ctx context.Context, api *odav1.ExposedAPI, want *istioapi.DestinationRule) error {
+	dr := &networkingv1.DestinationRule{ObjectMeta: metav1.ObjectMeta{Name: api.Name, Namespace: api.Namespace, Labels: exposedapi.ChildLabels(api)}}
+	want.DeepCopyInto(&dr.Spec)
+	if err := controllerutil.SetControllerReference(api, dr, e.Client.Scheme()); err != nil {
+		return err
+	}
+	return e.Client.Create(ctx, dr)
+}
+
+// updateDestinationRule writes want and the API's labels on dr, if either is missing.
+func (e *Extension) updateDestinationRule(ctx context.Context, api *odav1.ExposedAPI, dr *networkingv1.DestinationRule, want *istioapi.DestinationRule) error {
+	if proto.Equal(&dr.Spec, want) && exposedapi.LabelsMatch(dr.Labels, exposedapi.ChildLabels(api)) {
+		return nil
+	}
+	dr = dr.DeepCopy()
+	want.DeepCopyInto(&dr.Spec)
+	exposedapi.AddChildLabels(dr, api)
+	return e.Client.Update(ctx, dr)
+}
+
+func foreignDestinationRule(api *odav1.ExposedAPI) *finding {
+	return streamFinding(false, fmt.Sprintf(
+		"DestinationRule %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name))
 }
 
 func (e *Extension) deleteDestinationRule(ctx context.Context, api *odav1.ExposedAPI) error {

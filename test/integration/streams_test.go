@@ -88,3 +88,55 @@ func TestMCPStreams(t *testing.T) {
 		destinationRule(t, env, other, nil)
 	})
 }
+
+// TestForeignDestinationRule (audit): the DestinationRule cache holds only labelled ones, so
+// an unlabelled DestinationRule of an mcp API's name, another owner's, is found on the API
+// server and reported, the rest of the API's status written; ours with its label taken off
+// gets it back.
+func TestForeignDestinationRule(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env, ns := startWithImplAnd(t, set, func(o *app.Options) {
+			o.StreamConnectTimeout, o.StreamIdleTimeout = 30*time.Second, 20*time.Minute
+		})
+		theirs := &networkingv1.DestinationRule{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "agent"}}
+		theirs.Spec.Host = "impl"
+		require.NoError(t, env.Client.Create(ctx, theirs))
+		api := harness.API(ns, "agent", "/mcp", "impl", 8080)
+		api.Spec.APIType = odav1.APITypeMCP
+		require.NoError(t, env.Client.Create(ctx, api))
+		msg := waitCondition(t, env, api, "PoliciesProgrammed", false, "PolicyNotEnforced")
+		assert.Contains(t, msg, "DestinationRule "+ns+"/agent exists and is not controlled by this ExposedAPI")
+		harness.Eventually(t, "the API's URL written beside the finding", func() error {
+			got := &odav1.ExposedAPI{}
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(api), got); err != nil {
+				return err
+			}
+			if got.Status.APIStatus == nil || got.Status.APIStatus.URL != "https://20.0.0.1/mcp" {
+				return fmt.Errorf("status %+v", got.Status.APIStatus)
+			}
+			return nil
+		})
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(theirs), theirs))
+		assert.Nil(t, metav1.GetControllerOf(theirs), "left alone")
+
+		// Deleting theirs is not watched (the cache holds ours alone): the API's next change
+		// brings ours.
+		require.NoError(t, env.Client.Delete(ctx, theirs))
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 8081 })
+		dr := destinationRule(t, env, api, streamRule("impl", 8081, 30*time.Second, 20*time.Minute))
+		waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced")
+		dr.Labels = nil
+		require.NoError(t, env.Client.Update(ctx, dr))
+		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 8080 })
+		harness.Eventually(t, "our DestinationRule labelled again and following the port", func() error {
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(dr), dr); err != nil {
+				return err
+			}
+			if dr.Labels["app.kubernetes.io/managed-by"] != "api-operator-istio" || dr.Spec.TrafficPolicy.PortLevelSettings[0].Port.Number != 8080 {
+				return fmt.Errorf("labels %v, spec %v", dr.Labels, dr.Spec.TrafficPolicy)
+			}
+			return nil
+		})
+	})
+}
