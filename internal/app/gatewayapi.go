@@ -238,15 +238,7 @@ func (w *gatewayAPIWiring) onCRDChange(ctx context.Context, group string) {
 	if group != gatewayv1.GroupName || !w.httpRoutes() || !w.wake() {
 		return
 	}
-	for _, req := range w.apis.APIs(ctx) {
-		api := &odav1.ExposedAPI{}
-		api.Namespace, api.Name = req.Namespace, req.Name
-		select {
-		case w.appeared <- event.GenericEvent{Object: api}:
-		case <-ctx.Done():
-			return
-		}
-	}
+	wakeAPIs(ctx, w.appeared, w.apis.APIs(ctx))
 }
 
 // wake tells whether the APIs are yet to be woken for caches started after the start.

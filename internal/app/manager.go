@@ -284,7 +284,8 @@ func (op *Operator) setupControllers(o *Options) error {
 	gw := newGatewayAPIWiring(mgr, op.discovery, o)
 	gw.plug(r, pol)
 	op.servedRoutes = r.Served
-	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r), pol.Watches, gw.watches); err != nil {
+	istio := newIstioReturn(op.discovery, mgr.GetClient())
+	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r), pol.Watches, gw.watches, istio.watches); err != nil {
 		return fmt.Errorf("setting up the ExposedAPI controller: %w", err)
 	}
 	if err := m.setController(r.Controller); err != nil {
@@ -301,6 +302,7 @@ func (op *Operator) setupControllers(o *Options) error {
 		func(_ context.Context, group string) { op.Status.Forget(group) },
 		m.onCRDChange,
 		gw.onCRDChange,
+		func(ctx context.Context, group string) { istio.onCRDChange(ctx, group, r) },
 	}}
 	if err := crds.SetupWithManager(mgr, controllerOptions(o)); err != nil {
 		return err
@@ -311,7 +313,8 @@ func (op *Operator) setupControllers(o *Options) error {
 }
 
 func controllerOptions(o *Options) controller.Options {
-	return controller.Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles, SkipNameValidation: &o.SkipNameValidation}
+	return controller.Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles, SkipNameValidation: &o.SkipNameValidation,
+		RateLimiter: retryLimiter()}
 }
 
 func routeSettings(o *Options) routes.Settings {
