@@ -152,8 +152,15 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
 	}
+	synced := &cachesSynced{}
+	if err := mgr.Add(synced); err != nil {
+		return nil, err
+	}
+	if err := op.addReadyCheck("caches-synced", synced.Check); err != nil {
+		return nil, err
+	}
 	if serving == nil {
-		return op, op.addReadyCheck("ping", healthz.Ping)
+		return op, nil
 	}
 	webhooks.Register(closingWhileDraining{mgr.GetWebhookServer()}, routeSettings(o), mgr.GetCache(), op.servedRoutes, o.served)
 	if err := serving.AddToManager(mgr); err != nil {

@@ -40,6 +40,7 @@ func TestNotReadyUntilTheCachesSync(t *testing.T) {
 	bad := object("bad", merged(map[string]any{"port": int64(70000)}), nil)
 	for range 20 {
 		require.Error(t, op.ReadyCheck(req), "ready while its caches cannot list")
+		require.Error(t, op.ReadyChecks["caches-synced"](req), "the check that names the cause")
 		// Not ready is only half of it: the API server must not reach our handlers either
 		// (it cannot speak TLS to a replica without its certificate), or they would judge
 		// routes from empty caches.
