@@ -291,8 +291,8 @@ func (op *Operator) setupControllers(o *Options) error {
 	gw := newGatewayAPIWiring(mgr, op.discovery, o)
 	gw.plug(r, pol)
 	op.servedRoutes = r.Served
-	istio := newIstioReturn(op.discovery, mgr.GetClient())
-	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r), pol.Watches, gw.watches, istio.watches); err != nil {
+	kinds := newRouteKindsReturn(op.discovery, mgr.GetClient())
+	if err := r.SetupWithManager(ctx, mgr, op.Gateways, controllerOptions(o), m.watches(r), pol.Watches, gw.watches, kinds.watches); err != nil {
 		return fmt.Errorf("setting up the ExposedAPI controller: %w", err)
 	}
 	if err := m.setController(r.Controller); err != nil {
@@ -309,7 +309,7 @@ func (op *Operator) setupControllers(o *Options) error {
 		func(_ context.Context, group string) { op.Status.Forget(group) },
 		m.onCRDChange,
 		gw.onCRDChange,
-		func(ctx context.Context, group string) { istio.onCRDChange(ctx, group, r) },
+		func(ctx context.Context, group string) { kinds.onCRDChange(ctx, group, r) },
 	}}
 	if err := crds.SetupWithManager(mgr, controllerOptions(o)); err != nil {
 		return err
