@@ -56,10 +56,24 @@ func renderDir(t *testing.T, dir string, args ...string) []*unstructured.Unstruc
 	return renderRelease(t, release, dir, args...)
 }
 
+// clusterAPIs are the API versions helm template is told the cluster serves beyond the
+// built-in ones (helm template has no cluster to ask): cert-manager's, as on the control
+// plane of TestRenderingsApply and TestHelmInstall, so that certManager.enabled=auto, the
+// default, renders what an install next to cert-manager gets. TestCertManagerAuto renders
+// without them too.
+var clusterAPIs = []string{"--api-versions", "cert-manager.io/v1"}
+
 // renderRelease is renderDir for a release of another name.
 func renderRelease(t *testing.T, name, dir string, args ...string) []*unstructured.Unstructured {
 	t.Helper()
-	out, err := helm(t, append([]string{"template", name, dir, "--namespace", releaseNS}, args...)...)
+	return renderOn(t, clusterAPIs, name, dir, args...)
+}
+
+// renderOn is renderRelease on a cluster that serves apis (helm template's --api-versions
+// arguments) beyond the built-in API versions.
+func renderOn(t *testing.T, apis []string, name, dir string, args ...string) []*unstructured.Unstructured {
+	t.Helper()
+	out, err := helm(t, append(append([]string{"template", name, dir, "--namespace", releaseNS}, apis...), args...)...)
 	require.NoError(t, err, out)
 	var objs []*unstructured.Unstructured
 	for _, doc := range strings.Split(out, "\n---") {
@@ -192,6 +206,52 @@ func TestCertManagerWiring(t *testing.T) {
 	}
 }
 
+// TestCertManagerAuto: certManager.enabled=auto, the default, renders exactly what false
+// renders where the cluster does not serve cert-manager.io/v1 (helm template without it, or
+// a first install of the canvas's umbrella chart, which installs cert-manager in the same
+// release), and exactly what true renders where it does; true and false render the same
+// with or without it. (That a self-managed release stays so is TestFreshCanvasInstall's.)
+func TestCertManagerAuto(t *testing.T) {
+	certManagerKinds := func(objs []*unstructured.Unstructured) (n int) {
+		for _, obj := range objs {
+			if obj.GetKind() == "Certificate" || obj.GetKind() == "Issuer" || obj.GetAnnotations()["cert-manager.io/inject-ca-from"] != "" {
+				n++
+			}
+		}
+		return n
+	}
+	for _, c := range []struct {
+		name   string
+		apis   []string
+		sets   []string
+		wanted string // the explicit value that renders the same
+	}{
+		{"auto without cert-manager", nil, nil, "false"},
+		{"auto with cert-manager", clusterAPIs, nil, "true"},
+		{"auto set without cert-manager", nil, []string{"certManager.enabled=auto"}, "false"},
+		{"true without cert-manager", nil, []string{"certManager.enabled=true"}, "true"},
+		{"false with cert-manager", clusterAPIs, []string{"certManager.enabled=false"}, "false"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := renderOn(t, c.apis, release, chartDir(t), setArgs(c.sets)...)
+			want := renderOn(t, nil, release, chartDir(t), "--set", "certManager.enabled="+c.wanted)
+			require.Equal(t, len(want), len(got))
+			for i := range want {
+				assert.Equal(t, want[i].Object, got[i].Object, "%s %s", want[i].GetKind(), want[i].GetName())
+			}
+			volumes, _, _ := unstructured.NestedSlice(find(t, got, "Deployment", fullname).Object, "spec", "template", "spec", "volumes")
+			if c.wanted == "true" {
+				assert.Equal(t, 6, certManagerKinds(got), "2 Issuers, 2 Certificates, 2 injected webhook configurations")
+				assert.Equal(t, map[string]any{"secretName": certSecret}, volumes[0].(map[string]any)["secret"])
+			} else {
+				assert.Zero(t, certManagerKinds(got))
+				assert.Equal(t, map[string]any{}, volumes[0].(map[string]any)["emptyDir"], "the operator makes its certificate")
+				assert.Contains(t, container(t, got).Args, "--ca-secret-name="+fullname+"-ca")
+			}
+		})
+	}
+}
+
 func TestValuesSchemaRejects(t *testing.T) {
 	for _, c := range []struct{ set, want string }{
 		{"replicaCount=two", "replicaCount"},
@@ -207,6 +267,7 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"healthProbe.prot=8082", "'prot' not allowed"},
 		{"apiKeyVerification.jwksUri=idp/keys", "jwksUri"},
 		{"podDisruptionBudget.minAvailable=one", "minAvailable"},
+		{"certManager.enabled=maybe", "certManager/enabled"},
 	} {
 		out, err := helm(t, "template", release, chartDir(t), "--set", c.set)
 		require.Error(t, err, c.set)

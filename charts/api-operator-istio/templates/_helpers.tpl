@@ -78,11 +78,33 @@ canvas's umbrella chart puts them. */}}
 {{- define "aoi.namespacePatterns" -}}
 {{- range include "aoi.watchNamespaces" . | fromJsonArray }}{{ if regexMatch "[*?\\[!\\\\]" . }}true{{ end }}{{ end -}}
 {{- end -}}
+{{/* "true" when cert-manager issues the webhook certificate, else "false" (the operator's own CA).
+Every template asks this, never certManager.enabled: "auto" is decided here. auto takes
+cert-manager only when the cluster serves it (not, say, on a first install of the canvas's
+umbrella chart, which installs cert-manager and its CRDs in the same release, so that its kinds
+are unknown when Helm maps the manifest) and the self-managed CA Secret does not exist: the
+operator creates that Secret before serving in self-managed mode, and it outlives the release,
+so a release that started self-managed stays so when cert-manager comes later, rather than
+switch its certificate source in an upgrade with no step first (README, Upgrades that need a
+step first). lookup finds nothing under helm template, and is asked only when cert-manager is
+served. */}}
+{{- define "aoi.certManager" -}}
+{{- $enabled := toString .Values.certManager.enabled -}}
+{{- if eq $enabled "auto" -}}
+{{- if and (.Capabilities.APIVersions.Has "cert-manager.io/v1") (not (lookup "v1" "Secret" .Release.Namespace (include "aoi.caSecret" .))) -}}
+true
+{{- else -}}
+false
+{{- end -}}
+{{- else -}}
+{{ eq $enabled "true" }}
+{{- end -}}
+{{- end -}}
 {{- define "aoi.webhookCA" -}}{{ include "aoi.fullname" . }}-webhook-ca{{- end -}}
 {{- /* The bundle comes from the chart's CA Certificate, which serving renewals leave alone;
 with the user's issuer, from the serving Certificate (its Secret's ca.crt). */}}
 {{- define "aoi.injectCA" -}}
-{{- if .Values.certManager.enabled }}
+{{- if eq (include "aoi.certManager" .) "true" }}
 annotations:
   {{- if .Values.certManager.issuerRef.name }}
   cert-manager.io/inject-ca-from: {{ .Release.Namespace }}/{{ include "aoi.fullname" . }}-webhook
