@@ -318,6 +318,23 @@ func TestValuesThatCannotWorkTogether(t *testing.T) {
 	}
 }
 
+// TestIstioBefore122Refused: a cluster that serves Istio's networking API at v1alpha3 but
+// not v1 (Istio before 1.22) fails the install, saying so; one that serves v1, or helm
+// template, which serves neither, renders.
+func TestIstioBefore122Refused(t *testing.T) {
+	out, err := helm(t, "template", release, chartDir(t), "--api-versions", "networking.istio.io/v1alpha3", "--api-versions", "networking.istio.io/v1beta1")
+	require.Error(t, err)
+	assert.Contains(t, out, "the cluster serves networking.istio.io/v1alpha3 but not networking.istio.io/v1: Istio is older than 1.22")
+	for _, apis := range [][]string{nil, {"networking.istio.io/v1alpha3", "networking.istio.io/v1beta1", "networking.istio.io/v1"}} {
+		var args []string
+		for _, a := range apis {
+			args = append(args, "--api-versions", a)
+		}
+		out, err := helm(t, append([]string{"template", release, chartDir(t)}, args...)...)
+		assert.NoError(t, err, "%v: %s", apis, out)
+	}
+}
+
 func setArgs(sets []string) []string {
 	var args []string
 	for _, s := range sets {
