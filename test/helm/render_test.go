@@ -318,6 +318,24 @@ func TestValuesThatCannotWorkTogether(t *testing.T) {
 	}
 }
 
+// TestPodsCarryTheCanvasAppLabel: the operator's pods carry app=api-operator-istio, by which
+// the canvas's BDD kit lists them, outside the Deployment's selector (immutable, so an
+// upgrade from a chart without the label keeps working); podLabels may override it.
+func TestPodsCarryTheCanvasAppLabel(t *testing.T) {
+	labels := func(sets ...string) (pod, selector map[string]string) {
+		dep := find(t, render(t, sets...), "Deployment", fullname)
+		pod, _, _ = unstructured.NestedStringMap(dep.Object, "spec", "template", "metadata", "labels")
+		selector, _, _ = unstructured.NestedStringMap(dep.Object, "spec", "selector", "matchLabels")
+		return pod, selector
+	}
+	pod, selector := labels()
+	assert.Equal(t, "api-operator-istio", pod["app"])
+	assert.NotContains(t, selector, "app")
+	pod, _ = labels("podLabels.app=mine", "podLabels.team=b")
+	assert.Equal(t, "mine", pod["app"])
+	assert.Equal(t, "b", pod["team"])
+}
+
 // TestIstioBefore122Refused: a cluster that serves Istio's networking API at v1alpha3 but
 // not v1 (Istio before 1.22) fails the install, saying so; one that serves v1, or helm
 // template, which serves neither, renders.
