@@ -56,10 +56,24 @@ func renderDir(t *testing.T, dir string, args ...string) []*unstructured.Unstruc
 	return renderRelease(t, release, dir, args...)
 }
 
+// clusterAPIs are the API versions helm template is told the cluster serves beyond the
+// built-in ones (helm template has no cluster to ask): cert-manager's, as on the control
+// plane of TestRenderingsApply and TestHelmInstall, so that certManager.enabled=auto, the
+// default, renders what an install next to cert-manager gets. TestCertManagerAuto renders
+// without them too.
+var clusterAPIs = []string{"--api-versions", "cert-manager.io/v1"}
+
 // renderRelease is renderDir for a release of another name.
 func renderRelease(t *testing.T, name, dir string, args ...string) []*unstructured.Unstructured {
 	t.Helper()
-	out, err := helm(t, append([]string{"template", name, dir, "--namespace", releaseNS}, args...)...)
+	return renderOn(t, clusterAPIs, name, dir, args...)
+}
+
+// renderOn is renderRelease on a cluster that serves apis (helm template's --api-versions
+// arguments) beyond the built-in API versions.
+func renderOn(t *testing.T, apis []string, name, dir string, args ...string) []*unstructured.Unstructured {
+	t.Helper()
+	out, err := helm(t, append(append([]string{"template", name, dir, "--namespace", releaseNS}, apis...), args...)...)
 	require.NoError(t, err, out)
 	var objs []*unstructured.Unstructured
 	for _, doc := range strings.Split(out, "\n---") {
@@ -192,6 +206,52 @@ func TestCertManagerWiring(t *testing.T) {
 	}
 }
 
+// TestCertManagerAuto: certManager.enabled=auto, the default, renders exactly what false
+// renders where the cluster does not serve cert-manager.io/v1 (helm template without it, or
+// a first install of the canvas's umbrella chart, which installs cert-manager in the same
+// release), and exactly what true renders where it does; true and false render the same
+// with or without it. (That a self-managed release stays so is TestFreshCanvasInstall's.)
+func TestCertManagerAuto(t *testing.T) {
+	certManagerKinds := func(objs []*unstructured.Unstructured) (n int) {
+		for _, obj := range objs {
+			if obj.GetKind() == "Certificate" || obj.GetKind() == "Issuer" || obj.GetAnnotations()["cert-manager.io/inject-ca-from"] != "" {
+				n++
+			}
+		}
+		return n
+	}
+	for _, c := range []struct {
+		name   string
+		apis   []string
+		sets   []string
+		wanted string // the explicit value that renders the same
+	}{
+		{"auto without cert-manager", nil, nil, "false"},
+		{"auto with cert-manager", clusterAPIs, nil, "true"},
+		{"auto set without cert-manager", nil, []string{"certManager.enabled=auto"}, "false"},
+		{"true without cert-manager", nil, []string{"certManager.enabled=true"}, "true"},
+		{"false with cert-manager", clusterAPIs, []string{"certManager.enabled=false"}, "false"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := renderOn(t, c.apis, release, chartDir(t), setArgs(c.sets)...)
+			want := renderOn(t, nil, release, chartDir(t), "--set", "certManager.enabled="+c.wanted)
+			require.Equal(t, len(want), len(got))
+			for i := range want {
+				assert.Equal(t, want[i].Object, got[i].Object, "%s %s", want[i].GetKind(), want[i].GetName())
+			}
+			volumes, _, _ := unstructured.NestedSlice(find(t, got, "Deployment", fullname).Object, "spec", "template", "spec", "volumes")
+			if c.wanted == "true" {
+				assert.Equal(t, 6, certManagerKinds(got), "2 Issuers, 2 Certificates, 2 injected webhook configurations")
+				assert.Equal(t, map[string]any{"secretName": certSecret}, volumes[0].(map[string]any)["secret"])
+			} else {
+				assert.Zero(t, certManagerKinds(got))
+				assert.Equal(t, map[string]any{}, volumes[0].(map[string]any)["emptyDir"], "the operator makes its certificate")
+				assert.Contains(t, container(t, got).Args, "--ca-secret-name="+fullname+"-ca")
+			}
+		})
+	}
+}
+
 func TestValuesSchemaRejects(t *testing.T) {
 	for _, c := range []struct{ set, want string }{
 		{"replicaCount=two", "replicaCount"},
@@ -207,6 +267,7 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"healthProbe.prot=8082", "'prot' not allowed"},
 		{"apiKeyVerification.jwksUri=idp/keys", "jwksUri"},
 		{"podDisruptionBudget.minAvailable=one", "minAvailable"},
+		{"certManager.enabled=maybe", "certManager/enabled"},
 	} {
 		out, err := helm(t, "template", release, chartDir(t), "--set", c.set)
 		require.Error(t, err, c.set)
@@ -254,6 +315,41 @@ func TestValuesThatCannotWorkTogether(t *testing.T) {
 	} {
 		out, err := helm(t, append([]string{"template", release, chartDir(t)}, setArgs(sets)...)...)
 		assert.NoError(t, err, "%v: %s", sets, out)
+	}
+}
+
+// TestPodsCarryTheCanvasAppLabel: the operator's pods carry app=api-operator-istio, by which
+// the canvas's BDD kit lists them, outside the Deployment's selector (immutable, so an
+// upgrade from a chart without the label keeps working); podLabels may override it.
+func TestPodsCarryTheCanvasAppLabel(t *testing.T) {
+	labels := func(sets ...string) (pod, selector map[string]string) {
+		dep := find(t, render(t, sets...), "Deployment", fullname)
+		pod, _, _ = unstructured.NestedStringMap(dep.Object, "spec", "template", "metadata", "labels")
+		selector, _, _ = unstructured.NestedStringMap(dep.Object, "spec", "selector", "matchLabels")
+		return pod, selector
+	}
+	pod, selector := labels()
+	assert.Equal(t, "api-operator-istio", pod["app"])
+	assert.NotContains(t, selector, "app")
+	pod, _ = labels("podLabels.app=mine", "podLabels.team=b")
+	assert.Equal(t, "mine", pod["app"])
+	assert.Equal(t, "b", pod["team"])
+}
+
+// TestIstioBefore122Refused: a cluster that serves Istio's networking API at v1alpha3 but
+// not v1 (Istio before 1.22) fails the install, saying so; one that serves v1, or helm
+// template, which serves neither, renders.
+func TestIstioBefore122Refused(t *testing.T) {
+	out, err := helm(t, "template", release, chartDir(t), "--api-versions", "networking.istio.io/v1alpha3", "--api-versions", "networking.istio.io/v1beta1")
+	require.Error(t, err)
+	assert.Contains(t, out, "the cluster serves networking.istio.io/v1alpha3 but not networking.istio.io/v1: Istio is older than 1.22")
+	for _, apis := range [][]string{nil, {"networking.istio.io/v1alpha3", "networking.istio.io/v1beta1", "networking.istio.io/v1"}} {
+		var args []string
+		for _, a := range apis {
+			args = append(args, "--api-versions", a)
+		}
+		out, err := helm(t, append([]string{"template", release, chartDir(t)}, args...)...)
+		assert.NoError(t, err, "%v: %s", apis, out)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
@@ -27,10 +28,102 @@ func TestAsTheCanvasDependency(t *testing.T) {
 	}
 	assert.Equal(t, "components,odacompns-*", envValue(container(t, got), "COMPONENT_NAMESPACE"), "the canvas's value reached the operator")
 
+	// The canvas's values.yaml writes its pull secrets as bare names; a PodSpec wants
+	// {name: ...}, and a bare string there fails the upgrade at the API server.
+	got = renderDir(t, umbrella, "-f", values, "--set", "global.imagePullSecrets={regcred}",
+		"--set", "api-operator-istio.imagePullSecrets={own}", "--set", "api-operator-istio.imagePullSecrets[1].name=mapped")
+	secrets, _, _ := unstructured.NestedSlice(find(t, got, "Deployment", fullname).Object, "spec", "template", "spec", "imagePullSecrets")
+	assert.Equal(t, []any{map[string]any{"name": "own"}, map[string]any{"name": "mapped"}, map[string]any{"name": "regcred"}}, secrets)
+
 	out, err := helm(t, "template", release, umbrella, "--namespace", releaseNS, "-f", values,
 		"--set", "api-operator-istio.openmetricsImplementation=DataDogAnnotation")
 	require.Error(t, err)
 	assert.Contains(t, out, `openmetricsImplementation is "DataDogAnnotation" but the canvas chart's value for it is "PrometheusAnnotation": set one of them`)
+}
+
+// TestCanvasKeysAgainstOursSetToDefault: as the canvas's dependency, a value of ours set
+// explicitly fails the install when it disagrees with the canvas key for it, even when it
+// is our default (README's drain step openmetricsImplementation=ServiceMonitor would
+// otherwise do nothing on a canvas, the canvas's PrometheusAnnotation winning silently); one
+// that means what the canvas key says (info and 20) renders. A componentGateway in the
+// release namespace that is not the Gateway the chart creates fails too.
+func TestCanvasKeysAgainstOursSetToDefault(t *testing.T) {
+	umbrella := umbrellaChart(t)
+	values := filepath.Join(testdata(t), "canvas-oda-values.yaml")
+	allNamespaces := filepath.Join(t.TempDir(), "all-namespaces.yaml")
+	require.NoError(t, os.WriteFile(allNamespaces, []byte("api-operator-istio:\n  watchNamespaces: []\n"), 0o644))
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--set", "api-operator-istio.openmetricsImplementation=ServiceMonitor"},
+			`openmetricsImplementation is "ServiceMonitor" but the canvas chart's value for it is "PrometheusAnnotation": set one of them`},
+		{[]string{"-f", allNamespaces}, `watchNamespaces is "" but the canvas chart's value for it is "components,odacompns-*": set one of them`},
+		{[]string{"--set", "api-operator-istio.logLevel=debug"}, `logLevel is "debug" but the canvas chart's value for it is "20"`},
+		{[]string{"--set", "api-operator-istio.gateway.create=true", "--set", "api-operator-istio.deployment.istioGateway=false"},
+			`gateway.create is "true" but the canvas chart's value for it is "false"`},
+		{[]string{"--set", "api-operator-istio.gateway.hostName=*", "--set", "api-operator-istio.deployment.hostName=apis.example.com"},
+			`gateway.hostName is "*" but the canvas chart's value for it is "apis.example.com"`},
+		{[]string{"--set", "api-operator-istio.gateway.httpsRedirect=true", "--set", "api-operator-istio.httpsRedirect=false"},
+			`gateway.httpsRedirect is "true" but the canvas chart's value for it is "false"`},
+		{[]string{"--set", "api-operator-istio.gateway.credentialName=istio-ingress-cert", "--set", "api-operator-istio.credentialName=shop-cert"},
+			`gateway.credentialName is "istio-ingress-cert" but the canvas chart's value for it is "shop-cert"`},
+		// The chart would make canvas/other and delete the component-gateway it had made,
+		// while the routes still name canvas/component-gateway.
+		{[]string{"--set", "api-operator-istio.gateway.name=other"},
+			`the canvas chart's configmap.componentGateway is "canvas/component-gateway" but the chart creates the Gateway canvas/other`},
+	} {
+		out, err := helm(t, append([]string{"template", release, umbrella, "--namespace", canvasNS, "-f", values}, c.args...)...)
+		require.Error(t, err, c.args)
+		assert.Contains(t, out, c.want, c.args)
+	}
+	for _, args := range [][]string{
+		{"--set", "api-operator-istio.logLevel=info"},
+		{"--set", "api-operator-istio.logLevel=20"},
+		{"--set", "api-operator-istio.openmetricsImplementation=PrometheusAnnotation"},
+		{"--set", "api-operator-istio.gateway.create=true", "--set", "api-operator-istio.gateway.hostName=*"},
+		// Empty is the chart's own Gateway: canvas/component-gateway when installed in canvas.
+		{"--set", "api-operator-istio.componentGateway="},
+		// Set the canvas key, as a drain on a canvas does.
+		{"--set", "api-operator-istio.deployment.openMetricsImplementation=ServiceMonitor"},
+	} {
+		out, err := helm(t, append([]string{"template", release, umbrella, "--namespace", canvasNS, "-f", values}, args...)...)
+		assert.NoError(t, err, "%v: %s", args, out)
+	}
+	assert.Equal(t, "ServiceMonitor", envValue(container(t, renderDir(t, umbrella, "-f", values,
+		"--set", "api-operator-istio.deployment.openMetricsImplementation=ServiceMonitor")), "OPENMETRICS_IMPLEMENTATION"))
+
+	out, err := helm(t, "template", release, chartDir(t), "--namespace", releaseNS, "--set", "componentGateway="+releaseNS+"/public")
+	require.Error(t, err)
+	assert.Contains(t, out, `componentGateway is "`+releaseNS+`/public" but the chart creates the Gateway `+releaseNS+`/component-gateway (gateway.name, gateway.create)`)
+	out, err = helm(t, "template", release, chartDir(t), "--namespace", releaseNS, "--set", "componentGateway="+releaseNS+"/public", "--set", "gateway.create=false")
+	assert.NoError(t, err, out)
+}
+
+// TestSettingDefaults: the canvas-mapped values are null in values.yaml and the chart
+// applies their defaults, which are what values.yaml's comments and README say, and, for
+// the component Gateway, the canvas's own defaults (deployment.istioGateway, hostName,
+// httpsRedirect, credentialName): each set explicitly to that default renders exactly the
+// defaults' rendering.
+func TestSettingDefaults(t *testing.T) {
+	explicit := filepath.Join(t.TempDir(), "explicit.yaml")
+	require.NoError(t, os.WriteFile(explicit, []byte(`watchNamespaces: []
+logLevel: info
+openmetricsImplementation: ServiceMonitor
+componentGateway: ""
+publicHostname: ""
+gateway: {create: true, hostName: "*", httpsRedirect: true, credentialName: istio-ingress-cert}
+`), 0o644))
+	want, got := render(t), renderDir(t, chartDir(t), "-f", explicit)
+	require.Equal(t, len(want), len(got))
+	for i := range want {
+		assert.Equal(t, want[i].Object, got[i].Object, "%s %s", want[i].GetKind(), want[i].GetName())
+	}
+	c := container(t, got)
+	assert.Equal(t, "ServiceMonitor", envValue(c, "OPENMETRICS_IMPLEMENTATION"))
+	assert.Equal(t, "info", envValue(c, "LOGGING"))
+	assert.Equal(t, "", envValue(c, "COMPONENT_NAMESPACE"))
+	assert.Equal(t, releaseNS+"/component-gateway", envValue(c, "APIOPERATORISTIO_COMPONENTGATEWAY"))
 }
 
 // umbrellaChart is a chart that depends on ours as the canvas's umbrella chart depends on

@@ -20,30 +20,73 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* The settings that the canvas's own api-operator-istio chart also has, as JSON, each
 a string (watchNamespaces comma-separated). The canvas's umbrella chart passes its keys to
 whichever chart is its api-operator-istio dependency: each one given stands for ours
-(README, "Replacing the canvas's chart"), and one that disagrees with a value of ours set
-away from its default fails the install rather than lose either silently. */}}
+(README, "Replacing the canvas's chart"). Our values for them default to null in values.yaml
+and get their defaults here, so that one set explicitly, even to its default, is told from one
+left unset: set, and disagreeing with the canvas key given for it, it fails the install rather
+than lose silently (a drain step that sets openmetricsImplementation=ServiceMonitor must not
+be a no-op on a canvas). */}}
 {{- define "aoi.settings" -}}
-{{- $v := .Values -}}
-{{- $ours := include "aoi.ourSettings" $v | fromJson -}}
-{{- /* values.yaml's (a chart cannot read its own defaults); the canvas test fails if they drift */ -}}
-{{- $defaults := include "aoi.ourSettings" (dict "openmetricsImplementation" "ServiceMonitor" "logLevel" "info"
-  "gateway" (dict "create" true "hostName" "*" "httpsRedirect" true "credentialName" "istio-ingress-cert")) | fromJson -}}
-{{- $canvas := include "aoi.canvasSettings" $v | fromJson -}}
+{{- $ns := .Release.Namespace -}}
+{{- $gwName := .Values.gateway.name -}}
+{{- $out := include "aoi.settingDefaults" . | fromJson -}}
+{{- $ours := include "aoi.ourSettings" .Values | fromJson -}}
+{{- $canvas := include "aoi.canvasSettings" .Values | fromJson -}}
+{{- range $k, $mine := $ours }}{{ $_ := set $out $k $mine }}{{ end -}}
 {{- range $k, $given := $canvas -}}
+{{- if hasKey $ours $k -}}
 {{- $mine := get $ours $k -}}
-{{- if and (ne $mine (get $defaults $k)) (ne $mine $given) -}}
+{{- $a := include "aoi.comparable" (dict "key" $k "value" $mine "ns" $ns "gateway" $gwName) -}}
+{{- $b := include "aoi.comparable" (dict "key" $k "value" $given "ns" $ns "gateway" $gwName) -}}
+{{- if ne $a $b -}}
 {{- fail (printf "%s is %q but the canvas chart's value for it is %q: set one of them" $k $mine $given) -}}
 {{- end -}}
-{{- $_ := set $ours $k $given -}}
 {{- end -}}
-{{- toJson $ours -}}
+{{- $_ := set $out $k $given -}}
 {{- end -}}
+{{- /* An empty componentGateway is the chart's own Gateway. */ -}}
+{{- if not $out.componentGateway }}{{ $_ := set $out "componentGateway" (printf "%s/%s" $ns $gwName) }}{{ end -}}
+{{- /* The chart would make one Gateway in its namespace while the routes attach to another
+there (in VirtualService mode, where they attach to an Istio Gateway such as the chart's):
+say, gateway.name changed under the canvas's fixed configmap.componentGateway, which would
+also delete the Gateway the routes name, when the release had made it. */ -}}
+{{- $gw := $out.componentGateway -}}
+{{- if and (eq (index $out "gateway.create") "true") (ne (include "aoi.httpRoutes" .) "true") (hasPrefix (printf "%s/" $ns) $gw) (ne $gw (printf "%s/%s" $ns $gwName)) -}}
+{{- $from := ternary "the canvas chart's configmap.componentGateway" "componentGateway" (hasKey $canvas "componentGateway") -}}
+{{- fail (printf "%s is %q but the chart creates the Gateway %s/%s (gateway.name, gateway.create): the routes would attach to a Gateway the chart does not make; set gateway.name to %q, or gateway.create=false" $from $gw $ns $gwName (trimPrefix (printf "%s/" $ns) $gw)) -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+{{/* The defaults of the settings above (values.yaml documents each beside its null). */}}
+{{- define "aoi.settingDefaults" -}}
+{{- toJson (dict "watchNamespaces" "" "openmetricsImplementation" "ServiceMonitor" "logLevel" "info" "publicHostname" "" "componentGateway" ""
+  "gateway.create" "true" "gateway.hostName" "*" "gateway.httpsRedirect" "true" "gateway.credentialName" "istio-ingress-cert") -}}
+{{- end -}}
+{{/* A setting as compared with the canvas's: a log level by its meaning (20 is info), an
+empty componentGateway as the chart's own Gateway. */}}
+{{- define "aoi.comparable" -}}
+{{- $v := toString .value -}}
+{{- if eq .key "logLevel" -}}
+{{- get (dict "10" "debug" "20" "info" "30" "warn" "40" "error") $v | default $v -}}
+{{- else if and (eq .key "componentGateway") (not $v) -}}
+{{- printf "%s/%s" .ns .gateway -}}
+{{- else -}}
+{{- $v -}}
+{{- end -}}
+{{- end -}}
+{{/* Our values for those settings that are set, as strings. A null default comes here as
+a missing key (a subchart's top-level null is dropped) or as nil (a nested one stays):
+index gives nil for both (sprig's get would give ""), and kindIs "invalid" is true of it. */}}
 {{- define "aoi.ourSettings" -}}
 {{- $gw := .gateway | default dict -}}
-{{- toJson (dict "watchNamespaces" (join "," (.watchNamespaces | default list)) "openmetricsImplementation" (toString .openmetricsImplementation)
-  "logLevel" (toString .logLevel) "publicHostname" (.publicHostname | default "" | toString) "componentGateway" (.componentGateway | default "" | toString)
-  "gateway.create" (toString $gw.create) "gateway.hostName" (toString $gw.hostName)
-  "gateway.httpsRedirect" (toString $gw.httpsRedirect) "gateway.credentialName" (toString $gw.credentialName)) -}}
+{{- $out := dict -}}
+{{- if not (kindIs "invalid" .watchNamespaces) }}{{ $_ := set $out "watchNamespaces" (join "," .watchNamespaces) }}{{ end -}}
+{{- range $k := list "openmetricsImplementation" "logLevel" "publicHostname" "componentGateway" -}}
+{{- if not (kindIs "invalid" (index $ $k)) }}{{ $_ := set $out $k (toString (index $ $k)) }}{{ end -}}
+{{- end -}}
+{{- range $k := list "create" "hostName" "httpsRedirect" "credentialName" -}}
+{{- if not (kindIs "invalid" (index $gw $k)) }}{{ $_ := set $out (printf "gateway.%s" $k) (toString (index $gw $k)) }}{{ end -}}
+{{- end -}}
+{{- toJson $out -}}
 {{- end -}}
 {{/* The canvas chart's keys that are given: under deployment and configmap, as its chart
 reads them, and hostName, httpsRedirect and credentialName at the top too, where the
@@ -70,7 +113,7 @@ canvas's umbrella chart puts them. */}}
 {{- end -}}
 {{/* The Gateway the VirtualServices attach to: the value, else the chart's own Gateway. */}}
 {{- define "aoi.componentGateway" -}}
-{{- (include "aoi.settings" . | fromJson).componentGateway | default (printf "%s/%s" .Release.Namespace .Values.gateway.name) -}}
+{{- (include "aoi.settings" . | fromJson).componentGateway -}}
 {{- end -}}
 {{/* "true" in HTTPRoute mode (routeAPI). */}}
 {{- define "aoi.httpRoutes" -}}{{ eq (.Values.routeAPI | default "VirtualService") "HTTPRoute" }}{{- end -}}
@@ -78,11 +121,33 @@ canvas's umbrella chart puts them. */}}
 {{- define "aoi.namespacePatterns" -}}
 {{- range include "aoi.watchNamespaces" . | fromJsonArray }}{{ if regexMatch "[*?\\[!\\\\]" . }}true{{ end }}{{ end -}}
 {{- end -}}
+{{/* "true" when cert-manager issues the webhook certificate, else "false" (the operator's own CA).
+Every template asks this, never certManager.enabled: "auto" is decided here. auto takes
+cert-manager only when the cluster serves it (not, say, on a first install of the canvas's
+umbrella chart, which installs cert-manager and its CRDs in the same release, so that its kinds
+are unknown when Helm maps the manifest) and the self-managed CA Secret does not exist: the
+operator creates that Secret before serving in self-managed mode, and it outlives the release,
+so a release that started self-managed stays so when cert-manager comes later, rather than
+switch its certificate source in an upgrade with no step first (README, Upgrades that need a
+step first). lookup finds nothing under helm template, and is asked only when cert-manager is
+served. */}}
+{{- define "aoi.certManager" -}}
+{{- $enabled := toString .Values.certManager.enabled -}}
+{{- if eq $enabled "auto" -}}
+{{- if and (.Capabilities.APIVersions.Has "cert-manager.io/v1") (not (lookup "v1" "Secret" .Release.Namespace (include "aoi.caSecret" .))) -}}
+true
+{{- else -}}
+false
+{{- end -}}
+{{- else -}}
+{{ eq $enabled "true" }}
+{{- end -}}
+{{- end -}}
 {{- define "aoi.webhookCA" -}}{{ include "aoi.fullname" . }}-webhook-ca{{- end -}}
 {{- /* The bundle comes from the chart's CA Certificate, which serving renewals leave alone;
 with the user's issuer, from the serving Certificate (its Secret's ca.crt). */}}
 {{- define "aoi.injectCA" -}}
-{{- if .Values.certManager.enabled }}
+{{- if eq (include "aoi.certManager" .) "true" }}
 annotations:
   {{- if .Values.certManager.issuerRef.name }}
   cert-manager.io/inject-ca-from: {{ .Release.Namespace }}/{{ include "aoi.fullname" . }}-webhook
