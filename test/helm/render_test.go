@@ -146,7 +146,9 @@ func TestDeploymentHardening(t *testing.T) {
 		assert.Equal(t, map[string]any{"drop": []any{"ALL"}}, sc["capabilities"])
 		assert.Equal(t, "/healthz", c["livenessProbe"].(map[string]any)["httpGet"].(map[string]any)["path"])
 		assert.Equal(t, "/readyz", c["readinessProbe"].(map[string]any)["httpGet"].(map[string]any)["path"])
-		assert.NotEmpty(t, pod["topologySpreadConstraints"])
+		spread := pod["topologySpreadConstraints"].([]any)[0].(map[string]any)
+		assert.Equal(t, "ScheduleAnyway", spread["whenUnsatisfiable"])
+		assert.Equal(t, []any{"pod-template-hash"}, spread["matchLabelKeys"], "spread within a revision, not across a rollout's two")
 		return
 	}
 	t.Fatal("no Deployment rendered")
@@ -519,4 +521,17 @@ func verbsOf(t *testing.T, role *unstructured.Unstructured, group, resource stri
 // after the release, so that two releases in one namespace do not share one leader.
 func TestEachReleaseLeadsOnItsOwnLease(t *testing.T) {
 	assert.Equal(t, fullname, parseFlags(t, container(t, render(t)).Args...).LeaderElectionID)
+}
+
+// TestTopologySpreadStrict: whenUnsatisfiable is the admin's to make strict.
+func TestTopologySpreadStrict(t *testing.T) {
+	for _, obj := range render(t, "topologySpread.whenUnsatisfiable=DoNotSchedule") {
+		if obj.GetKind() == "Deployment" {
+			spread, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "topologySpreadConstraints")
+			require.Len(t, spread, 1)
+			assert.Equal(t, "DoNotSchedule", spread[0].(map[string]any)["whenUnsatisfiable"])
+			return
+		}
+	}
+	t.Fatal("no Deployment rendered")
 }
