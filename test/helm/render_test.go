@@ -535,3 +535,21 @@ func TestTopologySpreadStrict(t *testing.T) {
 	}
 	t.Fatal("no Deployment rendered")
 }
+
+// TestPodPatchPolicyNeedsKubernetes130 (drop-in audit): on a cluster without
+// ValidatingAdmissionPolicy v1 (Kubernetes before 1.30, as the canvas's guide lists) the
+// install says what to set, instead of failing on an unknown kind.
+func TestPodPatchPolicyNeedsKubernetes130(t *testing.T) {
+	const vwc, vap = "admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration", "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy"
+	out, err := helm(t, "template", release, chartDir(t), "--api-versions", vwc)
+	require.Error(t, err)
+	assert.Contains(t, out, "podPatchPolicy.enabled needs ValidatingAdmissionPolicy at admissionregistration.k8s.io/v1 (Kubernetes 1.30 or later)")
+	for _, args := range [][]string{
+		{"--api-versions", vwc, "--set", "podPatchPolicy.enabled=false"},
+		{"--api-versions", vwc, "--api-versions", vap},
+		nil, // helm template alone names no kind
+	} {
+		out, err := helm(t, append([]string{"template", release, chartDir(t)}, args...)...)
+		assert.NoError(t, err, "%v: %s", args, out)
+	}
+}
