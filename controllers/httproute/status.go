@@ -39,6 +39,20 @@ func (b *Builder) Gateway(ctx context.Context, namespace string) (*gatewayv1.Gat
 	return gw, nil
 }
 
+// GatewayClass reads GatewayClass name from the cache: nil when it does not exist, or
+// before the Gateway API kinds are served.
+func (b *Builder) GatewayClass(ctx context.Context, name gatewayv1.ObjectName) (*gatewayv1.GatewayClass, error) {
+	c := b.caches.Load()
+	if c == nil || c.Classes == nil {
+		return nil, nil
+	}
+	class := &gatewayv1.GatewayClass{}
+	if err := c.Classes.Get(ctx, client.ObjectKey{Name: string(name)}, class); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	return class, nil
+}
+
 // route is what the API's HTTPRoute tells: whether the Gateway accepted it, and where that
 // Gateway is reached.
 func (b *Builder) route(ctx context.Context, c *Caches, api *odav1.ExposedAPI, hr *gatewayv1.HTTPRoute) (exposedapi.Route, error) {
