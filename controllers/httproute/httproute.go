@@ -27,6 +27,8 @@ import (
 
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways,verbs=list;watch
+// The GatewayClass of the Gateway names the implementation that serves it.
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gatewayclasses,verbs=get;list;watch
 
 // Builder makes, updates and withdraws the HTTPRoutes.
 type Builder struct {
@@ -43,8 +45,8 @@ type Builder struct {
 	caches atomic.Pointer[Caches]
 }
 
-// Caches read the operator's HTTPRoutes and the component Gateways.
-type Caches struct{ Routes, Gateways client.Reader }
+// Caches read the operator's HTTPRoutes, the component Gateways and the GatewayClasses.
+type Caches struct{ Routes, Gateways, Classes client.Reader }
 
 // SetCaches hands the Builder its caches once the Gateway API CRDs are served; until then
 // every API says the CRDs are missing.
@@ -225,5 +227,5 @@ func notOwned(api *odav1.ExposedAPI) exposedapi.Route {
 
 func crdsMissing() exposedapi.Route {
 	return exposedapi.Route{Refused: true, Programmed: programmed(false, ReasonCRDsMissing,
-		"the Gateway API kinds HTTPRoute and Gateway (gateway.networking.k8s.io/v1) are not installed: install the Gateway API CRDs (standard channel), or set APIOPERATORISTIO_ROUTEAPI=VirtualService; the route is made as soon as they appear")}
+		"the Gateway API kinds HTTPRoute, Gateway and GatewayClass (gateway.networking.k8s.io/v1) are not installed: install the Gateway API CRDs (standard channel), or set APIOPERATORISTIO_ROUTEAPI=VirtualService; the route is made as soon as they appear")}
 }

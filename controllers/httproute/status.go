@@ -21,6 +21,7 @@ const (
 	ReasonAccepted         = "HTTPRouteAccepted"
 	ReasonNotYetAccepted   = "GatewayNotYetAccepted"
 	ReasonGatewayNotFound  = "GatewayNotFound"
+	ReasonClassNotFound    = "GatewayClassNotFound"
 	ReasonCRDsMissing      = "GatewayAPICRDsMissing"
 	ReasonRefusedByGateway = "RefusedByGateway" // when the gateway gave no reason
 )
@@ -39,11 +40,25 @@ func (b *Builder) Gateway(ctx context.Context, namespace string) (*gatewayv1.Gat
 	return gw, nil
 }
 
+// GatewayClass reads GatewayClass name from the cache: nil when it does not exist, or
+// before the Gateway API kinds are served.
+func (b *Builder) GatewayClass(ctx context.Context, name gatewayv1.ObjectName) (*gatewayv1.GatewayClass, error) {
+	c := b.caches.Load()
+	if c == nil || c.Classes == nil {
+		return nil, nil
+	}
+	class := &gatewayv1.GatewayClass{}
+	if err := c.Classes.Get(ctx, client.ObjectKey{Name: string(name)}, class); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	return class, nil
+}
+
 // route is what the API's HTTPRoute tells: whether the Gateway accepted it, and where that
 // Gateway is reached.
 func (b *Builder) route(ctx context.Context, c *Caches, api *odav1.ExposedAPI, hr *gatewayv1.HTTPRoute) (exposedapi.Route, error) {
 	gw := b.GatewayKey(api.Namespace)
-	r := exposedapi.Route{UID: hr.UID, Programmed: acceptance(hr, gw), Serves: b.servedKey(hr)}
+	r := exposedapi.Route{UID: hr.UID, Serves: b.servedKey(hr)}
 	gateway := &gatewayv1.Gateway{}
 	err := c.Gateways.Get(ctx, gw, gateway)
 	switch {
@@ -55,12 +70,15 @@ func (b *Builder) route(ctx context.Context, c *Caches, api *odav1.ExposedAPI, h
 	case err != nil:
 		return r, err
 	default:
+		if r.Programmed, err = b.judgement(ctx, hr, gateway); err != nil {
+			return r, err
+		}
 		r.Address, r.PortSuffix = address(gateway)
 		r.NoAddress = fmt.Sprintf("Gateway %s has no address in its status yet; the URL follows when it has one", gw)
 	}
-	// A refusal or a missing Gateway is for a person to act on; the gateway's silence so far
-	// is a wait.
-	r.Refused = r.Programmed.Status == metav1.ConditionFalse && r.Programmed.Reason != ReasonNotYetAccepted
+	// A refusal or a missing Gateway is for a person to act on; the gateway's silence so far,
+	// and a class its implementation has yet to install, are a wait.
+	r.Refused = r.Programmed.Status == metav1.ConditionFalse && r.Programmed.Reason != ReasonNotYetAccepted && r.Programmed.Reason != ReasonClassNotFound
 	if b.Routes.PublicHostname != "" {
 		r.Address = b.Routes.PublicHostname
 	}
@@ -71,12 +89,29 @@ func (b *Builder) route(ctx context.Context, c *Caches, api *odav1.ExposedAPI, h
 	return r, nil
 }
 
-// acceptance is the Programmed condition: the gateway's verdict on the route for our
-// parent, as it last wrote it for the route's current generation. Accepted alone is not
-// enough: a route whose backend the gateway cannot resolve is still accepted, and answered
-// with HTTP 500. ResolvedRefs may be left out by an implementation, so only its False counts.
-func acceptance(hr *gatewayv1.HTTPRoute, gw client.ObjectKey) metav1.Condition {
-	accepted, resolved := verdict(hr, gw)
+// judgement is the Programmed condition of hr on gateway, as the controller of the
+// Gateway's class judged it. Without the class no controller is known to serve the
+// Gateway, and the route's status, whoever wrote it, is no verdict.
+func (b *Builder) judgement(ctx context.Context, hr *gatewayv1.HTTPRoute, gateway *gatewayv1.Gateway) (metav1.Condition, error) {
+	gw := client.ObjectKeyFromObject(gateway)
+	class, err := b.GatewayClass(ctx, gateway.Spec.GatewayClassName)
+	switch {
+	case err != nil:
+		return metav1.Condition{}, err
+	case class == nil:
+		return programmed(false, ReasonClassNotFound, fmt.Sprintf(
+			"HTTPRoute %s waits for GatewayClass %s of Gateway %s, which does not exist: no gateway controller is known to serve the Gateway", hr.Name, gateway.Spec.GatewayClassName, gw)), nil
+	}
+	return acceptance(hr, gw, class.Spec.ControllerName), nil
+}
+
+// acceptance is the Programmed condition: the verdict of the gateway's controller on the
+// route for our parent, as it last wrote it for the route's current generation. Accepted
+// alone is not enough: a route whose backend the gateway cannot resolve is still accepted,
+// and answered with HTTP 500. ResolvedRefs may be left out by an implementation, so only
+// its False counts.
+func acceptance(hr *gatewayv1.HTTPRoute, gw client.ObjectKey, controller gatewayv1.GatewayController) metav1.Condition {
+	accepted, resolved := verdict(hr, gw, controller)
 	switch {
 	case accepted == nil || accepted.ObservedGeneration < hr.Generation || accepted.Status == metav1.ConditionUnknown:
 		return waiting(hr, gw, "accept it", gatewayv1.RouteConditionAccepted)
@@ -90,10 +125,13 @@ func acceptance(hr *gatewayv1.HTTPRoute, gw client.ObjectKey) metav1.Condition {
 	return programmed(true, ReasonAccepted, fmt.Sprintf("HTTPRoute %s is accepted by Gateway %s", hr.Name, gw))
 }
 
-// verdict is the Accepted and ResolvedRefs conditions of the route's entry for gw.
-func verdict(hr *gatewayv1.HTTPRoute, gw client.ObjectKey) (accepted, resolved *metav1.Condition) {
+// verdict is the Accepted and ResolvedRefs conditions of the route's entry for gw written
+// by controller. Other controllers' entries for the same parent are not its verdict: one
+// left by the Gateway's former class, or written by an implementation that does not
+// serve it.
+func verdict(hr *gatewayv1.HTTPRoute, gw client.ObjectKey, controller gatewayv1.GatewayController) (accepted, resolved *metav1.Condition) {
 	for i := range hr.Status.Parents {
-		if p := &hr.Status.Parents[i]; isParent(p.ParentRef, hr.Namespace, gw) {
+		if p := &hr.Status.Parents[i]; p.ControllerName == controller && isParent(p.ParentRef, hr.Namespace, gw) {
 			accepted = meta.FindStatusCondition(p.Conditions, string(gatewayv1.RouteConditionAccepted))
 			resolved = meta.FindStatusCondition(p.Conditions, string(gatewayv1.RouteConditionResolvedRefs))
 		}

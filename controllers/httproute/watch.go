@@ -19,6 +19,14 @@ func GatewayChanged() predicate.TypedPredicate[*gatewayv1.Gateway] {
 	})
 }
 
+// GatewayClassChanged lets through only the GatewayClass updates that change the
+// controller of its Gateways. The API server keeps controllerName immutable, so a class
+// that changes hands is deleted and made again; the updates left are its controller's
+// status writes, which change nothing the APIs read.
+func GatewayClassChanged() predicate.TypedPredicate[*gatewayv1.GatewayClass] {
+	return exposedapi.AddressChanged(func(c *gatewayv1.GatewayClass) any { return c.Spec.ControllerName })
+}
+
 // APIsOfGateway selects the APIs the component Gateway gw carries: every API for
 // "namespace/name", else those of its namespace.
 func (b *Builder) APIsOfGateway(gw *gatewayv1.Gateway) []client.ListOption {

@@ -14,10 +14,6 @@ import (
 	"github.com/oda-canvas/api-operator-istio/internal/policy"
 )
 
-// The GatewayClass of a Gateway tells which implementation reads the routes on it; only
-// Istio's reads Istio's token checks.
-// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gatewayclasses,verbs=get
-
 // IstioGatewayController is the controllerName of Istio's GatewayClasses.
 const IstioGatewayController = "istio.io/gateway-controller"
 
@@ -28,6 +24,9 @@ type KubernetesGateways interface {
 	GatewayKey(namespace string) client.ObjectKey
 	// Gateway reads it: nil when it does not exist or the Gateway API kinds are not served.
 	Gateway(ctx context.Context, namespace string) (*gatewayv1.Gateway, error)
+	// GatewayClass reads a Gateway's class, which tells the implementation that reads the
+	// routes on it (only Istio's reads Istio's token checks): nil when it does not exist.
+	GatewayClass(ctx context.Context, name gatewayv1.ObjectName) (*gatewayv1.GatewayClass, error)
 }
 
 // place is where an API's objects on the gateway go, and which pods they apply to.
@@ -47,13 +46,12 @@ func (e *Extension) placement(ctx context.Context, api *odav1.ExposedAPI) (place
 	if err != nil || gw == nil {
 		return place{}, keyFinding(false, fmt.Sprintf("Gateway %s does not exist (or the Gateway API kinds are not served): the token checks have no gateway to apply to", key)), err
 	}
-	class := &gatewayv1.GatewayClass{}
-	err = e.APIReader.Get(ctx, client.ObjectKey{Name: string(gw.Spec.GatewayClassName)}, class)
+	class, err := e.Kubernetes.GatewayClass(ctx, gw.Spec.GatewayClassName)
 	switch {
-	case apierrors.IsNotFound(err):
-		return place{}, keyFinding(false, fmt.Sprintf("GatewayClass %s of Gateway %s does not exist: the token checks have no gateway to apply to", gw.Spec.GatewayClassName, key)), nil
 	case err != nil:
 		return place{}, nil, err
+	case class == nil:
+		return place{}, keyFinding(false, fmt.Sprintf("GatewayClass %s of Gateway %s does not exist: the token checks have no gateway to apply to", gw.Spec.GatewayClassName, key)), nil
 	case class.Spec.ControllerName != IstioGatewayController:
 		return place{}, keyFinding(false, fmt.Sprintf("Gateway %s is of GatewayClass %s, implemented by %s: only Istio (%s) applies RequestAuthentication and AuthorizationPolicy, so callers are not checked",
 			key, class.Name, class.Spec.ControllerName, IstioGatewayController)), nil

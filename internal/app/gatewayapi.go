@@ -33,10 +33,10 @@ import (
 // kinds are served: at start, or when their CRDs appear. In VirtualService mode it only
 // reads the operator's HTTPRoutes, to remove those of a former HTTPRoute mode.
 type gatewayAPIWiring struct {
-	builder          *httproute.Builder
-	routes, gateways *crdwatch.KindServed
-	mgr              ctrl.Manager
-	o                *Options
+	builder                   *httproute.Builder
+	routes, gateways, classes *crdwatch.KindServed
+	mgr                       ctrl.Manager
+	o                         *Options
 	// appeared wakes every API when the kinds arrive after the start.
 	appeared chan event.GenericEvent
 
@@ -54,6 +54,7 @@ func newGatewayAPIWiring(mgr ctrl.Manager, dc discovery.DiscoveryInterface, o *O
 		builder:  &httproute.Builder{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Routes: routeSettings(o)},
 		routes:   &crdwatch.KindServed{Discovery: dc, GroupVersion: gv, Resource: "httproutes"},
 		gateways: &crdwatch.KindServed{Discovery: dc, GroupVersion: gv, Resource: "gateways"},
+		classes:  &crdwatch.KindServed{Discovery: dc, GroupVersion: gv, Resource: "gatewayclasses"},
 		mgr:      mgr, o: o,
 		appeared: make(chan event.GenericEvent, 1024),
 	}
@@ -90,7 +91,7 @@ func (w *gatewayAPIWiring) setController(r *exposedapi.Reconciler) error {
 func (w *gatewayAPIWiring) served(recheck bool) bool {
 	kinds := []*crdwatch.KindServed{w.routes}
 	if w.httpRoutes() {
-		kinds = append(kinds, w.gateways)
+		kinds = append(kinds, w.gateways, w.classes)
 	}
 	for _, k := range kinds {
 		served := false
@@ -124,8 +125,12 @@ func (w *gatewayAPIWiring) startIfServed(recheck bool) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		caches.Gateways = gateways
-		if err := w.watch(hrs, gateways); err != nil {
+		classes, err := w.classCache()
+		if err != nil {
+			return false, err
+		}
+		caches.Gateways, caches.Classes = gateways, classes
+		if err := w.watch(hrs, gateways, classes); err != nil {
 			return false, err
 		}
 	}
@@ -168,6 +173,14 @@ func (w *gatewayAPIWiring) gatewayCache() (cache.Cache, error) {
 	return w.newCache(&gatewayv1.Gateway{}, by, namespaces, cacheSetup{})
 }
 
+// classCache holds the GatewayClasses, all of them: which of them the component Gateways
+// use is known only from the Gateways, and a cluster has few.
+func (w *gatewayAPIWiring) classCache() (cache.Cache, error) {
+	// Cluster-scoped: the served namespaces' filter would drop every one.
+	all := map[string]cache.Config{cache.AllNamespaces: {}}
+	return w.newCache(&gatewayv1.GatewayClass{}, cache.ByObject{}, all, cacheSetup{})
+}
+
 // newCache is a cache of one kind, in the served namespaces unless namespaces are given,
 // run by the manager as setup says.
 func (w *gatewayAPIWiring) newCache(obj client.Object, by cache.ByObject, namespaces map[string]cache.Config, setup cacheSetup) (cache.Cache, error) {
@@ -198,8 +211,9 @@ func (w *gatewayAPIWiring) newCache(obj client.Object, by cache.ByObject, namesp
 
 // watch reconciles an API when the gateway writes its route's status, the other claimants
 // of the route an HTTPRoute serves or served when it changes, and every API the component
-// Gateway carries when its address or listeners change.
-func (w *gatewayAPIWiring) watch(hrs, gateways cache.Cache) error {
+// Gateway carries when its address or listeners change, and those of the Gateways of a
+// GatewayClass when the class comes, goes or changes hands.
+func (w *gatewayAPIWiring) watch(hrs, gateways, classes cache.Cache) error {
 	c, r := w.apis.Controller, w.apis
 	owner := handler.TypedEnqueueRequestForOwner[*gatewayv1.HTTPRoute](w.mgr.GetScheme(), w.mgr.GetRESTMapper(),
 		&odav1.ExposedAPI{}, handler.OnlyControllerOwner())
@@ -215,7 +229,30 @@ func (w *gatewayAPIWiring) watch(hrs, gateways cache.Cache) error {
 	if err := c.Watch(source.Kind(gateways, &gatewayv1.Gateway{}, carried, httproute.GatewayChanged())); err != nil {
 		return fmt.Errorf("watching Gateways: %w", err)
 	}
+	classed := handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, class *gatewayv1.GatewayClass) []reconcile.Request {
+		return w.apisOfClass(ctx, gateways, class.Name)
+	})
+	if err := c.Watch(source.Kind(classes, &gatewayv1.GatewayClass{}, classed, httproute.GatewayClassChanged())); err != nil {
+		return fmt.Errorf("watching GatewayClasses: %w", err)
+	}
 	return nil
+}
+
+// apisOfClass are the APIs the component Gateways of class carry; the Gateway cache holds
+// the component Gateways alone.
+func (w *gatewayAPIWiring) apisOfClass(ctx context.Context, gateways client.Reader, class string) []reconcile.Request {
+	var list gatewayv1.GatewayList
+	if err := gateways.List(ctx, &list); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing Gateways from the cache", "gatewayClass", class)
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		if gw := &list.Items[i]; string(gw.Spec.GatewayClassName) == class {
+			out = append(out, w.apis.APIs(ctx, w.builder.APIsOfGateway(gw)...)...)
+		}
+	}
+	return out
 }
 
 // onCRDArrival starts the caches when a Gateway API CRD arrives and the kinds are served,

@@ -51,12 +51,13 @@ func FindGatewayAPICRDs() ([]string, error) {
 // component Gateways are of this class, whose token checks Istio applies.
 func IstioGatewayClass(ctx context.Context, c client.Client) error {
 	class := &gatewayv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "istio"},
-		Spec: gatewayv1.GatewayClassSpec{ControllerName: "istio.io/gateway-controller"}}
+		Spec: gatewayv1.GatewayClassSpec{ControllerName: GatewayController}}
 	return client.IgnoreAlreadyExists(c.Create(ctx, class))
 }
 
-// GatewayController is the controller name the tests write route status as.
-const GatewayController = "example.com/test-gateway"
+// GatewayController is the controller name the tests write route status as: Istio's, the
+// controller of the component Gateways' class, whose entry alone the operator reads.
+const GatewayController = "istio.io/gateway-controller"
 
 // ComponentGateway creates or updates Gateway ns/name with one HTTP listener on port, and
 // writes address (an IP, or a host name when it is not one; empty for none) into its
@@ -107,12 +108,19 @@ func (e *Env) JudgeRoute(t testing.TB, key client.ObjectKey, accepted bool, reas
 // replace the ones it wrote before.
 func (e *Env) WriteRouteConditions(t testing.TB, key client.ObjectKey, conds ...metav1.Condition) {
 	t.Helper()
+	e.WriteRouteConditionsAs(t, key, GatewayController, conds...)
+}
+
+// WriteRouteConditionsAs is WriteRouteConditions as gateway controller controller: its
+// entry for the first parent, beside those of other controllers.
+func (e *Env) WriteRouteConditionsAs(t testing.TB, key client.ObjectKey, controller gatewayv1.GatewayController, conds ...metav1.Condition) {
+	t.Helper()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		hr := &gatewayv1.HTTPRoute{}
 		if err := e.Client.Get(context.Background(), key, hr); err != nil {
 			return err
 		}
-		return writeRouteStatus(context.Background(), e.Client, hr, conds)
+		return writeRouteStatus(context.Background(), e.Client, hr, controller, conds)
 	})
 	if err != nil {
 		t.Fatalf("writing the status of HTTPRoute %s: %v", key, err)
@@ -132,17 +140,23 @@ func RouteCondition(typ gatewayv1.RouteConditionType, ok bool, reason, message s
 // WriteRouteVerdict writes the Accepted condition of hr's first parent, for its current
 // generation, as the gateway controller GatewayController.
 func WriteRouteVerdict(ctx context.Context, c client.Client, hr *gatewayv1.HTTPRoute, accepted bool, reason, message string) error {
-	return writeRouteStatus(ctx, c, hr, []metav1.Condition{RouteCondition(gatewayv1.RouteConditionAccepted, accepted, reason, message)})
+	return writeRouteStatus(ctx, c, hr, GatewayController, []metav1.Condition{RouteCondition(gatewayv1.RouteConditionAccepted, accepted, reason, message)})
 }
 
-// writeRouteStatus makes conds, at hr's current generation, the only status of hr's first
-// parent, as the gateway controller GatewayController.
-func writeRouteStatus(ctx context.Context, c client.Client, hr *gatewayv1.HTTPRoute, conds []metav1.Condition) error {
-	parent := gatewayv1.RouteParentStatus{ParentRef: hr.Spec.ParentRefs[0], ControllerName: GatewayController}
+// writeRouteStatus makes conds, at hr's current generation, controller's status of hr's
+// first parent; other controllers' entries stay, as each controller writes only its own.
+func writeRouteStatus(ctx context.Context, c client.Client, hr *gatewayv1.HTTPRoute, controller gatewayv1.GatewayController, conds []metav1.Condition) error {
+	parent := gatewayv1.RouteParentStatus{ParentRef: hr.Spec.ParentRefs[0], ControllerName: controller}
 	for _, cond := range conds {
 		cond.ObservedGeneration = hr.Generation
 		meta.SetStatusCondition(&parent.Conditions, cond)
 	}
-	hr.Status.Parents = []gatewayv1.RouteParentStatus{parent}
+	parents := []gatewayv1.RouteParentStatus{parent}
+	for _, p := range hr.Status.Parents {
+		if p.ControllerName != controller {
+			parents = append(parents, p)
+		}
+	}
+	hr.Status.Parents = parents
 	return c.Status().Update(ctx, hr)
 }

@@ -461,7 +461,8 @@ func deploymentEnv(t *testing.T, name string, sets ...string) string {
 
 // TestRouteAPIRendering: the setting reaches the operator, and the RBAC follows it: the
 // HTTPRoute mode may write HTTPRoutes and read the component Gateway (in its namespace,
-// or in each served one for a bare name), the VirtualService mode only remove HTTPRoutes
+// or in each served one for a bare name) and, cluster-wide, the GatewayClasses, through a
+// cache (no get: nothing reads one directly), the VirtualService mode only remove HTTPRoutes
 // a former HTTPRoute mode left; with internal segments, the HTTPRoute mode writes their
 // mesh VirtualServices.
 func TestRouteAPIRendering(t *testing.T) {
@@ -470,22 +471,29 @@ func TestRouteAPIRendering(t *testing.T) {
 		env                      string
 		httproutes, gateways     []string
 		virtualservices, gwRoles []string
+		classes                  []string
 	}{
 		{nil, "VirtualService", []string{"list", "watch", "delete"}, nil,
-			[]string{"get", "list", "watch", "create", "update", "delete"}, nil},
+			[]string{"get", "list", "watch", "create", "update", "delete"}, nil, nil},
 		{[]string{"routeAPI=HTTPRoute"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"}, nil,
-			[]string{"list", "watch", "delete"}, []string{releaseNS}},
+			[]string{"list", "watch", "delete"}, []string{releaseNS}, []string{"list", "watch"}},
 		{[]string{"routeAPI=HTTPRoute", "componentGateway=component-gateway"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"},
-			[]string{"list", "watch"}, []string{"list", "watch", "delete"}, nil},
+			[]string{"list", "watch"}, []string{"list", "watch", "delete"}, nil, []string{"list", "watch"}},
 		// Internal segments keep their mesh VirtualServices in HTTPRoute mode.
 		{[]string{"routeAPI=HTTPRoute", "internalSegments={managementFunction}"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"}, nil,
-			[]string{"get", "list", "watch", "create", "update", "delete"}, []string{releaseNS}},
+			[]string{"get", "list", "watch", "create", "update", "delete"}, []string{releaseNS}, []string{"list", "watch"}},
+		// Token checks need no more of the GatewayClasses than the cache's.
+		{[]string{"routeAPI=HTTPRoute", "apiKeyVerification.jwtIssuer=https://idp.example.com"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"}, nil,
+			[]string{"list", "watch", "delete"}, []string{releaseNS}, []string{"list", "watch"}},
 	} {
 		t.Run(c.env+strings.Join(c.sets, ","), func(t *testing.T) {
 			var gwRoles []string
-			deployments, roles := 0, 0
+			deployments, roles, clusterRoles := 0, 0, 0
 			for _, obj := range render(t, c.sets...) {
 				switch {
+				case obj.GetKind() == "ClusterRole" && strings.HasSuffix(obj.GetName(), "-cluster"):
+					clusterRoles++
+					assert.Equal(t, c.classes, verbsOf(t, obj, "gateway.networking.k8s.io", "gatewayclasses"))
 				case obj.GetKind() == "Deployment":
 					deployments++
 					assert.Contains(t, fmt.Sprint(obj.Object), "map[name:APIOPERATORISTIO_ROUTEAPI value:"+c.env+"]")
@@ -502,6 +510,7 @@ func TestRouteAPIRendering(t *testing.T) {
 			// Without these the verb checks above would not have run at all.
 			assert.Equal(t, 1, deployments, "Deployments rendered")
 			assert.Equal(t, 1, roles, "operator ClusterRoles rendered")
+			assert.Equal(t, 1, clusterRoles, "cluster-wide ClusterRoles rendered")
 			assert.Equal(t, c.gwRoles, gwRoles, "Roles for the component Gateway's namespace")
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -200,6 +201,54 @@ func TestHTTPRouteGatewayNotFound(t *testing.T) {
 		waitCondition(t, env, api, "Programmed", false, "GatewayNotFound")
 		waitCondition(t, env, api, "Ready", false, "NotProgrammed")
 	})
+}
+
+// TestHTTPRouteVerdictOfTheClassController: of the entries several gateway controllers
+// write for the component Gateway in a route's status, only that of the controller of the
+// Gateway's GatewayClass counts: a former class's stale Accepted=True does not make the
+// API Programmed, nor another's refusal unmake it. Without the class, no entry counts and
+// the API waits for it; the class, once made, says whose entry counts.
+func TestHTTPRouteVerdictOfTheClassController(t *testing.T) {
+	ctx := context.Background()
+	env := harness.Start(t, harness.Generated, harness.GatewayAPICRDs(t)...)
+	ns := env.Namespace(t, "components")
+	env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 80)
+	env.Implementation(t, ns, "catalog", 8080, true)
+	harness.StartOperator(t, env, httpRouteOptions("canvas/component-gateway"))
+	api := harness.API(ns, "catalog-api", "/catalog", "catalog", 8080)
+	require.NoError(t, env.Client.Create(ctx, api))
+	httpRoute(t, env, api, anyHTTPRoute)
+	key := client.ObjectKeyFromObject(api)
+	const former = gatewayv1.GatewayController("example.com/former-gateway")
+	accepted := harness.RouteCondition(gatewayv1.RouteConditionAccepted, true, "Accepted", "")
+	waitCondition(t, env, api, "Programmed", false, "GatewayNotYetAccepted")
+
+	// Left by the implementation of the Gateway's former class.
+	env.WriteRouteConditionsAs(t, key, former, accepted)
+	assert.Never(t, func() bool {
+		got := &odav1.ExposedAPI{}
+		return env.Client.Get(ctx, key, got) == nil && meta.IsStatusConditionTrue(got.Status.Conditions, "Programmed")
+	}, 3*time.Second, 100*time.Millisecond, "Programmed by the former class's entry")
+
+	env.JudgeRoute(t, key, false, "NotAllowedByListeners", "no listener allows routes from namespace components")
+	waitCondition(t, env, api, "Programmed", false, "NotAllowedByListeners")
+	env.WriteRouteConditionsAs(t, key, former, harness.RouteCondition(gatewayv1.RouteConditionAccepted, false, "NoMatchingParent", "not ours"))
+	env.JudgeRoute(t, key, true, "Accepted", "")
+	waitCondition(t, env, api, "Programmed", true, "HTTPRouteAccepted")
+	waitReady(t, env, api, "https://30.0.0.1/catalog")
+
+	// A class that does not exist: nothing is known to serve the Gateway.
+	updateGateway(t, env, func(gw *gatewayv1.Gateway) { gw.Spec.GatewayClassName = "former" })
+	msg := waitCondition(t, env, api, "Programmed", false, "GatewayClassNotFound")
+	assert.Equal(t, "HTTPRoute catalog-api waits for GatewayClass former of Gateway canvas/component-gateway, which does not exist: no gateway controller is known to serve the Gateway", msg)
+	assert.Equal(t, msg, waitCondition(t, env, api, "Ready", false, "NotProgrammed"))
+	assert.Zero(t, countEvents(t, env, ns, api.Name, "GatewayClassNotFound"), "a wait for the class is not an event")
+
+	// The class made: its controller's entry is the verdict.
+	require.NoError(t, env.Client.Create(ctx, &gatewayv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "former"},
+		Spec: gatewayv1.GatewayClassSpec{ControllerName: former}}))
+	assert.Equal(t, "Gateway canvas/component-gateway refused HTTPRoute catalog-api (NoMatchingParent): not ours",
+		waitCondition(t, env, api, "Programmed", false, "NoMatchingParent"))
 }
 
 // TestRouteAPISwitch: restarted with the other --route-api, the operator makes each API's

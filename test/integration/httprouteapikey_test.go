@@ -158,3 +158,34 @@ func TestTokenChecksAcrossTheRouteAPISwitch(t *testing.T) {
 	waitGone(t, env, vs)
 	checksGone(t, env, onIngress)
 }
+
+// TestGatewayClassComesAfterItsGateway: a GatewayClass made, or deleted, after its Gateway
+// is seen at once, without another change to the API or the Gateway: the token checks go
+// on the Gateway when Istio's class appears, and are reported not in force when it goes.
+// Each change waits for the operator to settle, so that no straggling reconcile of the API
+// (its status echo, its children's events) sees the class instead of the watch.
+func TestGatewayClassComesAfterItsGateway(t *testing.T) {
+	ctx := context.Background()
+	env, ns := startGateways(t)
+	updateGateway(t, env, func(gw *gatewayv1.Gateway) { gw.Spec.GatewayClassName = "istio-late" })
+	harness.StartOperator(t, env, withChecks(httpRouteOptions("canvas/component-gateway")))
+
+	api := harness.API(ns, "shop", "/shop", "impl", 8080)
+	api.Spec.Hostname = "shop.example.com"
+	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	require.NoError(t, env.Client.Create(ctx, api))
+	waitConditionSays(t, env, api, "PoliciesProgrammed", "GatewayClass istio-late of Gateway canvas/component-gateway does not exist")
+	waitCondition(t, env, api, "PoliciesProgrammed", false, "PolicyNotEnforced")
+	settledReconciles(t, quiet, "exposedapi")
+
+	late := &gatewayv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "istio-late"},
+		Spec: gatewayv1.GatewayClassSpec{ControllerName: "istio.io/gateway-controller"}}
+	require.NoError(t, env.Client.Create(ctx, late))
+	checksAt(t, env, client.ObjectKey{Namespace: "canvas", Name: ns + ".shop"}, nil,
+		[]*typev1beta1.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "Gateway", Name: "component-gateway"}})
+	waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced")
+	settledReconciles(t, quiet, "exposedapi")
+
+	require.NoError(t, env.Client.Delete(ctx, late))
+	waitConditionSays(t, env, api, "PoliciesProgrammed", "GatewayClass istio-late of Gateway canvas/component-gateway does not exist")
+}
