@@ -50,7 +50,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if !ok {
 		return ctrl.Result{}, nil
 	}
-	crd := crdMeta()
+	crd := CRDMeta()
 	err := r.Client.Get(ctx, req.NamespacedName, crd)
 	if err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, err
@@ -103,7 +103,8 @@ func servedBy(dc discovery.DiscoveryInterface, group, plural string) bool {
 	return false
 }
 
-func crdMeta() *metav1.PartialObjectMetadata {
+// CRDMeta is an empty CustomResourceDefinition of metadata only, to read one into.
+func CRDMeta() *metav1.PartialObjectMetadata {
 	crd := &metav1.PartialObjectMetadata{}
 	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
 	return crd
@@ -120,7 +121,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options)
 		opts.NeedLeaderElection = ptr.To(false)
 	}
 	return ctrl.NewControllerManagedBy(mgr).Named(name).WithOptions(opts).
-		Watches(crdMeta(), changes{EnqueueRequestForObject: &handler.EnqueueRequestForObject{}, stale: r.cached.Invalidate}, builder.OnlyMetadata).
+		Watches(CRDMeta(), changes{EnqueueRequestForObject: &handler.EnqueueRequestForObject{}, stale: r.cached.Invalidate}, builder.OnlyMetadata).
 		Complete(r)
 }
 

@@ -5,8 +5,6 @@ import (
 	"sync"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -70,8 +68,7 @@ func (k *routeKindsReturn) onCRDChange(ctx context.Context, group string, r *exp
 }
 
 func (k *kindReturn) returned(ctx context.Context) bool {
-	crd := &metav1.PartialObjectMetadata{}
-	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	crd := crdwatch.CRDMeta()
 	if err := k.reader.Get(ctx, client.ObjectKey{Name: k.crd}, crd); err != nil {
 		return false
 	}

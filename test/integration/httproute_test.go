@@ -146,15 +146,8 @@ func TestHTTPRoute(t *testing.T) {
 // carries the gateway's ResolvedRefs reason, a refusal, until the gateway resolves it.
 func TestHTTPRouteUnresolvedRefs(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
-		ctx := context.Background()
-		env := harness.Start(t, set, harness.GatewayAPICRDs(t)...)
-		ns := env.Namespace(t, "components")
-		env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 80)
-		env.Implementation(t, ns, "catalog", 8080, true)
-		harness.StartOperator(t, env, httpRouteOptions("canvas/component-gateway"))
-		api := harness.API(ns, "catalog-api", "/catalog", "catalog", 8080)
-		require.NoError(t, env.Client.Create(ctx, api))
-		httpRoute(t, env, api, anyHTTPRoute)
+		env, api := catalogOnHTTPRoute(t, set)
+		ns := api.Namespace
 		key := client.ObjectKeyFromObject(api)
 		accepted := harness.RouteCondition(gatewayv1.RouteConditionAccepted, true, "Accepted", "")
 
@@ -209,15 +202,8 @@ func TestHTTPRouteGatewayNotFound(t *testing.T) {
 // API Programmed, nor another's refusal unmake it. Without the class, no entry counts and
 // the API waits for it; the class, once made, says whose entry counts.
 func TestHTTPRouteVerdictOfTheClassController(t *testing.T) {
-	ctx := context.Background()
-	env := harness.Start(t, harness.Generated, harness.GatewayAPICRDs(t)...)
-	ns := env.Namespace(t, "components")
-	env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 80)
-	env.Implementation(t, ns, "catalog", 8080, true)
-	harness.StartOperator(t, env, httpRouteOptions("canvas/component-gateway"))
-	api := harness.API(ns, "catalog-api", "/catalog", "catalog", 8080)
-	require.NoError(t, env.Client.Create(ctx, api))
-	httpRoute(t, env, api, anyHTTPRoute)
+	env, api := catalogOnHTTPRoute(t, harness.Generated)
+	ctx, ns := context.Background(), api.Namespace
 	key := client.ObjectKeyFromObject(api)
 	const former = gatewayv1.GatewayController("example.com/former-gateway")
 	accepted := harness.RouteCondition(gatewayv1.RouteConditionAccepted, true, "Accepted", "")
@@ -415,4 +401,20 @@ func TestInternalSegmentsInHTTPRouteMode(t *testing.T) {
 		waitAPIStatus(t, env, mgmt, meshURL, "Ready")
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(hr), hr), "the core API keeps its HTTPRoute")
 	})
+}
+
+// catalogOnHTTPRoute starts an operator in HTTPRoute mode on Gateway canvas/component-gateway
+// (address 30.0.0.1) and makes API catalog-api on /catalog, returning once its HTTPRoute
+// exists.
+func catalogOnHTTPRoute(t *testing.T, set harness.CRDSet) (*harness.Env, *odav1.ExposedAPI) {
+	t.Helper()
+	env := harness.Start(t, set, harness.GatewayAPICRDs(t)...)
+	ns := env.Namespace(t, "components")
+	env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 80)
+	env.Implementation(t, ns, "catalog", 8080, true)
+	harness.StartOperator(t, env, httpRouteOptions("canvas/component-gateway"))
+	api := harness.API(ns, "catalog-api", "/catalog", "catalog", 8080)
+	require.NoError(t, env.Client.Create(context.Background(), api))
+	httpRoute(t, env, api, anyHTTPRoute)
+	return env, api
 }

@@ -51,9 +51,7 @@ func TestAPIKeyVerificationInHTTPRouteMode(t *testing.T) {
 	env, ns := startGateways(t)
 	harness.StartOperator(t, env, withChecks(httpRouteOptions("canvas/component-gateway")))
 
-	api := harness.API(ns, "shop", "/shop", "impl", 8080)
-	api.Spec.Hostname = "shop.example.com"
-	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	api := keyVerifiedAPI(ns)
 	require.NoError(t, env.Client.Create(ctx, api))
 
 	onGateway := client.ObjectKey{Namespace: "canvas", Name: ns + ".shop"}
@@ -138,9 +136,7 @@ func TestTokenChecksAcrossTheRouteAPISwitch(t *testing.T) {
 	ctx := context.Background()
 	env, ns := startGateways(t)
 	op := harness.StartOperator(t, env, withChecks(harness.DefaultOptions()))
-	api := harness.API(ns, "shop", "/shop", "impl", 8080)
-	api.Spec.Hostname = "shop.example.com"
-	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	api := keyVerifiedAPI(ns)
 	require.NoError(t, env.Client.Create(ctx, api))
 	onGateway := client.ObjectKey{Namespace: "canvas", Name: ns + ".shop"}
 	onIngress := client.ObjectKey{Namespace: "istio-system", Name: ns + ".shop"}
@@ -170,9 +166,7 @@ func TestGatewayClassComesAfterItsGateway(t *testing.T) {
 	updateGateway(t, env, func(gw *gatewayv1.Gateway) { gw.Spec.GatewayClassName = "istio-late" })
 	harness.StartOperator(t, env, withChecks(httpRouteOptions("canvas/component-gateway")))
 
-	api := harness.API(ns, "shop", "/shop", "impl", 8080)
-	api.Spec.Hostname = "shop.example.com"
-	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	api := keyVerifiedAPI(ns)
 	require.NoError(t, env.Client.Create(ctx, api))
 	waitConditionSays(t, env, api, "PoliciesProgrammed", "GatewayClass istio-late of Gateway canvas/component-gateway does not exist")
 	waitCondition(t, env, api, "PoliciesProgrammed", false, "PolicyNotEnforced")
@@ -188,4 +182,13 @@ func TestGatewayClassComesAfterItsGateway(t *testing.T) {
 
 	require.NoError(t, env.Client.Delete(ctx, late))
 	waitConditionSays(t, env, api, "PoliciesProgrammed", "GatewayClass istio-late of Gateway canvas/component-gateway does not exist")
+}
+
+// keyVerifiedAPI is API shop on shop.example.com/shop, to implementation impl, whose callers
+// must present a token.
+func keyVerifiedAPI(ns string) *odav1.ExposedAPI {
+	api := harness.API(ns, "shop", "/shop", "impl", 8080)
+	api.Spec.Hostname = "shop.example.com"
+	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	return api
 }
