@@ -2,7 +2,9 @@
 // cert-manager in a cluster) are used when present and reloaded when they change; otherwise
 // the operator keeps its own CA in a Secret, issues and rotates its serving certificate, and
 // writes the CA bundle into its own webhook configurations. Both are cert-manager's
-// pkg/server/tls certificate sources; nothing here makes keys or certificates itself.
+// pkg/server/tls certificate sources; nothing here makes keys or certificates itself. When
+// the self-managed CA rotates, the bundles keep the former CA for a while and the new leaf
+// is served only once the bundles hold its CA, so no admission call fails on the way.
 package certs
 
 import (
@@ -37,6 +39,10 @@ type Options struct {
 	FileCheckInterval time.Duration
 }
 
+// selfManagedCAName is the common name of the self-managed CA, by which the bundles tell
+// its former CAs from other certificates.
+const selfManagedCAName = "api-operator-istio-webhook-ca"
+
 // source is what cert-manager's certificate sources have in common.
 type source interface {
 	manager.Runnable
@@ -67,12 +73,10 @@ func New(cfg *rest.Config, r client.Reader, c client.Client, o Options) (*Provid
 	}
 	ca := &authority.DynamicAuthority{
 		SecretNamespace: o.SecretNamespace, SecretName: o.SecretName, RESTConfig: cfg,
-		CommonName: "api-operator-istio-webhook-ca",
+		CommonName: selfManagedCAName,
 	}
-	return &Provider{
-		source:   &cmtls.DynamicSource{DNSNames: o.DNSNames, Authority: ca},
-		injector: newCAInjector(r, c, ca, o),
-	}, nil
+	gate := newGatedSource(&cmtls.DynamicSource{DNSNames: o.DNSNames, Authority: ca})
+	return &Provider{source: gate, injector: newCAInjector(r, c, ca, o, gate.trust)}, nil
 }
 
 func exists(path string) bool {

@@ -1,8 +1,8 @@
 package certs
 
 import (
-	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -28,10 +28,12 @@ type caInjector struct {
 	ca     *authority.DynamicAuthority
 	opts   Options
 	resync time.Duration
+	// trusted is told each CA found in every entry of both configurations.
+	trusted func(*x509.Certificate)
 }
 
-func newCAInjector(r client.Reader, c client.Client, ca *authority.DynamicAuthority, o Options) *caInjector {
-	return &caInjector{reader: r, client: c, ca: ca, opts: o, resync: time.Minute}
+func newCAInjector(r client.Reader, c client.Client, ca *authority.DynamicAuthority, o Options, trusted func(*x509.Certificate)) *caInjector {
+	return &caInjector{reader: r, client: c, ca: ca, opts: o, resync: time.Minute, trusted: trusted}
 }
 
 // Start keeps the bundles in place until ctx ends.
@@ -63,34 +65,41 @@ func (i *caInjector) Start(ctx context.Context) error {
 }
 
 func (i *caInjector) injectAll(ctx context.Context) error {
-	bundle, err := i.bundle(ctx)
+	ca, err := i.currentCA(ctx)
 	if err != nil {
 		return err
 	}
-	if err := i.inject(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{}, i.opts.MutatingWebhookName, bundle); err != nil {
+	if err := i.inject(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{}, i.opts.MutatingWebhookName, ca); err != nil {
 		return err
 	}
-	return i.inject(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{}, i.opts.ValidatingWebhookName, bundle)
+	if err := i.inject(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{}, i.opts.ValidatingWebhookName, ca); err != nil {
+		return err
+	}
+	i.trusted(ca)
+	return nil
 }
 
-// bundle is the CA certificate from the authority's Secret.
-func (i *caInjector) bundle(ctx context.Context) ([]byte, error) {
+// currentCA is the CA certificate of the authority's Secret.
+func (i *caInjector) currentCA(ctx context.Context) (*x509.Certificate, error) {
 	s := &corev1.Secret{}
 	if err := i.reader.Get(ctx, client.ObjectKey{Namespace: i.opts.SecretNamespace, Name: i.opts.SecretName}, s); err != nil {
 		return nil, fmt.Errorf("reading the CA Secret: %w", err)
 	}
-	ca := s.Data["ca.crt"]
-	if len(ca) == 0 {
+	if len(s.Data["ca.crt"]) == 0 {
 		return nil, fmt.Errorf("the CA Secret %s/%s has no ca.crt yet", s.Namespace, s.Name)
+	}
+	ca, err := parseCA(s.Data["ca.crt"])
+	if err != nil {
+		return nil, fmt.Errorf("the CA Secret %s/%s: %w", s.Namespace, s.Name, err)
 	}
 	return ca, nil
 }
 
-// inject patches only the caBundle of the entries that lack this bundle. Each patched
+// inject patches only the caBundle of the entries whose bundle is not trustBundle's. Each patched
 // entry is addressed by its index, so the patch first tests that the entry there still has
 // the name read: if the configuration was reordered or changed since, the API server
 // refuses the whole patch and the next try reads it again.
-func (i *caInjector) inject(ctx context.Context, cfg client.Object, name string, bundle []byte) error {
+func (i *caInjector) inject(ctx context.Context, cfg client.Object, name string, ca *x509.Certificate) error {
 	if name == "" {
 		return nil
 	}
@@ -102,7 +111,7 @@ func (i *caInjector) inject(ctx context.Context, cfg client.Object, name string,
 	}
 	var ops []map[string]any
 	for n, w := range webhooksOf(cfg) {
-		if !bytes.Equal(w.bundle, bundle) {
+		if bundle := trustBundle(ca, w.bundle, time.Now()); !sameCerts(w.bundle, bundle) {
 			ops = append(ops,
 				map[string]any{"op": "test", "path": fmt.Sprintf("/webhooks/%d/name", n), "value": w.name},
 				map[string]any{"op": "add", "path": fmt.Sprintf("/webhooks/%d/clientConfig/caBundle", n), "value": bundle})

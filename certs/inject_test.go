@@ -33,7 +33,8 @@ func (r staleReader) Get(_ context.Context, _ client.ObjectKey, obj client.Objec
 func TestInjectRefusesAReorderedConfiguration(t *testing.T) {
 	env := harness.Start(t, harness.Generated)
 	ctx := context.Background()
-	ours, other := []byte("our CA"), []byte("another CA")
+	ca := certs.NewTestCA(t)
+	ours, other := certs.Encode(ca), []byte("another CA")
 	read := webhookConfiguration(entry("a.example.org", nil), entry("b.example.org", ours))
 	require.NoError(t, env.Client.Create(ctx, read.DeepCopy()))
 	reordered := &admissionregistrationv1.ValidatingWebhookConfiguration{}
@@ -41,13 +42,13 @@ func TestInjectRefusesAReorderedConfiguration(t *testing.T) {
 	reordered.Webhooks = []admissionregistrationv1.ValidatingWebhook{entry("b.example.org", other), entry("a.example.org", nil)}
 	require.NoError(t, env.Client.Update(ctx, reordered))
 
-	err := certs.Inject(ctx, staleReader{read: read}, env.Client, &admissionregistrationv1.ValidatingWebhookConfiguration{}, read.Name, ours)
+	err := certs.Inject(ctx, staleReader{read: read}, env.Client, &admissionregistrationv1.ValidatingWebhookConfiguration{}, read.Name, ca)
 	require.Error(t, err, "a patch by index on a reordered configuration is refused")
 	got := &admissionregistrationv1.ValidatingWebhookConfiguration{}
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(read), got))
 	assert.Equal(t, reordered.Webhooks, got.Webhooks, "nothing written")
 
-	require.NoError(t, certs.Inject(ctx, env.Client, env.Client, &admissionregistrationv1.ValidatingWebhookConfiguration{}, read.Name, ours))
+	require.NoError(t, certs.Inject(ctx, env.Client, env.Client, &admissionregistrationv1.ValidatingWebhookConfiguration{}, read.Name, ca))
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(read), got))
 	for _, w := range got.Webhooks {
 		assert.Equal(t, ours, w.ClientConfig.CABundle, "read again, every entry has the bundle: %s", w.Name)

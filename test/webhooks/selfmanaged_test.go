@@ -3,8 +3,12 @@ package webhooks
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -17,7 +21,7 @@ import (
 
 // TestSelfManagedCertificates: with no certificate mounted, the operator makes its CA, keeps
 // it in a Secret, writes the bundle into its webhook configurations, and the API server
-// reaches the webhooks trusting that bundle alone.
+// reaches the webhooks trusting that bundle alone; when the CA rotates, no call fails.
 func TestSelfManagedCertificates(t *testing.T) {
 	ctx := context.Background()
 	env := harness.StartWithWebhooks(t, harness.Generated)
@@ -51,25 +55,70 @@ func TestSelfManagedCertificates(t *testing.T) {
 	waitRefusedByWebhook(t, env)
 	checkReady(t, op)
 
-	// The CA Secret is deleted (by mistake, or to rotate the CA): a new CA is made, both
-	// bundles follow it, and the webhooks are served with a certificate it signed.
+	// The CA rotates: a new CA is made, both bundles get it beside the former one, and the
+	// webhooks are served with a certificate it signed, never before the bundle trusts it.
+	watched := watchServedUntil(t, env)
 	old := secret.Data["ca.crt"]
-	require.NoError(t, env.Client.Delete(ctx, secret))
-	harness.Eventually(t, "a new CA in the Secret and both bundles", func() error {
+	secret.Data["ca.crt"] = []byte("differs from tls.crt, which makes the authority renew its CA")
+	require.NoError(t, env.Client.Update(ctx, secret))
+	harness.Eventually(t, "a new CA in the Secret and, beside the former, in both bundles", func() error {
 		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "operator", Name: "api-operator-istio-ca"}, secret); err != nil {
 			return err
 		}
-		if bytes.Equal(secret.Data["ca.crt"], old) {
-			return fmt.Errorf("still the old CA")
+		if bytes.Equal(secret.Data["ca.crt"], old) || !bytes.HasPrefix(secret.Data["ca.crt"], []byte("-----BEGIN CERTIFICATE-----")) {
+			return fmt.Errorf("no new CA yet")
 		}
 		for _, b := range bundles(t, env, mutating, validating) {
-			if !bytes.Equal(b, secret.Data["ca.crt"]) {
-				return fmt.Errorf("a webhook's caBundle is not the new CA")
+			if !bytes.HasPrefix(b, secret.Data["ca.crt"]) || !bytes.Contains(b, old) {
+				return fmt.Errorf("a webhook's caBundle is not the new CA then the former")
 			}
 		}
 		return nil
 	})
+	harness.Eventually(t, "a serving certificate of the new CA", func() error { return servedBy(env, secret.Data["ca.crt"]) })
+	require.Empty(t, watched(), "certificates served that the bundle in place did not trust")
 	waitRefusedByWebhook(t, env)
+}
+
+// watchServedUntil checks, connection after connection until the returned function is
+// called, that the webhook server serves a certificate the validating webhook's bundle,
+// read just before, trusts; that returns what did not verify.
+func watchServedUntil(t *testing.T, env *harness.Env) func() []string {
+	ctx, stop := context.WithCancel(context.Background())
+	var failed []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			all, err := harness.CABundles(ctx, env.Client, harness.MutatingWebhookName, harness.ValidatingWebhookName)
+			if err == nil {
+				err = servedBy(env, all[len(all)-1])
+			}
+			if err != nil && ctx.Err() == nil {
+				failed = append(failed, err.Error())
+			}
+		}
+	}()
+	t.Cleanup(stop)
+	return func() []string {
+		stop()
+		<-done
+		return failed
+	}
+}
+
+// servedBy tells whether the webhook server now serves a certificate that bundle trusts.
+func servedBy(env *harness.Env, bundle []byte) error {
+	host, port, _ := env.WebhookServing()
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(bundle) {
+		return fmt.Errorf("no certificate in the bundle")
+	}
+	conn, err := tls.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(port)), &tls.Config{RootCAs: roots, ServerName: "localhost"})
+	if err != nil {
+		return err
+	}
+	return conn.Close()
 }
 
 // waitRefusedByWebhook waits until the API server calls the validating webhook (trusting
