@@ -114,8 +114,11 @@ type observed struct {
 	route Route
 	// routeRefused: the API server refused to store the route as the spec asks.
 	routeRefused bool
-	ready        bool
-	extConds     []metav1.Condition
+	// routeWriteErr: the route write failed on the API server's side; the status says so,
+	// and the reconcile returns it to be retried with backoff.
+	routeWriteErr error
+	ready         bool
+	extConds      []metav1.Condition
 	// extGone are the condition types of extensions with nothing to report.
 	extGone []string
 	// extRefused are the condition types of extensions whose False condition is a refusal.
@@ -168,6 +171,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	res, err := r.writeStatus(ctx, api, obs)
+	if err == nil && obs.routeWriteErr != nil {
+		return ctrl.Result{}, fmt.Errorf("writing the route: %w", obs.routeWriteErr)
+	}
 	if err == nil && res.IsZero() && obs.routeRefused {
 		// What refused the write (a webhook, a policy, a quota, the CRD's schema) can change
 		// without the API changing. A fixed wait: the 50 ms cache catch-up in between would
@@ -231,6 +237,10 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 	if refusedWrite(err) {
 		obs.route, obs.routeRefused = refusedRoute(route.Kind(), api.Name, r.refusedRetry(), err), true
 		logf.FromContext(ctx).Info("route refused by the API server", "kind", route.Kind(), "reason", err.Error())
+		return nil
+	}
+	if failedWrite(err) {
+		obs.route, obs.routeWriteErr = failedRoute(route.Kind(), api.Name, err), err
 		return nil
 	}
 	if err != nil || obs.route.UID == "" {

@@ -97,6 +97,23 @@ func refusedWrite(err error) bool {
 	return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err)
 }
 
+// ReasonRouteWriteFailed: the route write failed on the API server's side (a webhook of the
+// mesh that cannot be called, an internal error), not by a refusal of the object.
+const ReasonRouteWriteFailed = "RouteWriteFailed"
+
+// failedWrite tells a write the API server answered with a failure of its own, which
+// retrying may fix but which can last (istiod's webhook down under failurePolicy Fail).
+func failedWrite(err error) bool {
+	return apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err)
+}
+
+// failedRoute reports a route write that failed; like a refused one, it leaves a route
+// written before as it was.
+func failedRoute(kind, name string, err error) Route {
+	return Route{Programmed: cond(ConditionProgrammed, false, ReasonRouteWriteFailed, fmt.Sprintf(
+		"writing %s %s failed (the operator tries again, waiting up to a minute between tries); the route written before, if any, is unchanged: %v", kind, name, err))}
+}
+
 // refusedRoute reports a refused route write. A route written before stays as it was: the
 // status keeps its URL while the gateway still serves it.
 func refusedRoute(kind, name string, retry time.Duration, err error) Route {

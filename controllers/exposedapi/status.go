@@ -168,11 +168,12 @@ func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, obs
 
 // refusals are the types of the conditions that, False, say the operator will not route
 // the API, or make a child, as it stands: a person has to act. A False Accepted condition
-// always is one (an invalid spec, a route another API holds); Ready only repeats another
+// always is one (an invalid spec, a route another API holds); so is a route write failing on
+// the API server's side (its platform team has to act); Ready only repeats another
 // condition's reason, and a wait (for an address, endpoints, a mesh route) is not one.
 func (obs *observed) refusals() []string {
 	out := []string{ConditionAccepted}
-	if obs.route.Refused {
+	if obs.route.Refused || obs.routeWriteErr != nil {
 		out = append(out, ConditionProgrammed)
 	}
 	return append(out, obs.extRefused...)

@@ -62,6 +62,62 @@ func TestRouteRefusedByTheAPIServer(t *testing.T) {
 	})
 }
 
+// TestRouteWriteFailing: a route write that fails on the API server's side (here, as when
+// istiod is down, a webhook on VirtualServices that cannot be called, under failurePolicy
+// Fail) is reported on the API with the server's message and a Warning Event, the status is
+// not written again at each retry, and the route follows once the webhook is back.
+func TestRouteWriteFailing(t *testing.T) {
+	ctx := context.Background()
+	env, ns := startWithImplAnd(t, harness.Generated, nil)
+	unreachable := unreachableRouteWebhook(t, env, ns)
+
+	api := harness.API(ns, "failing", "/failing", "impl", 8080)
+	require.NoError(t, env.Client.Create(ctx, api))
+	msg := waitCondition(t, env, api, "Programmed", false, "RouteWriteFailed")
+	assert.Contains(t, msg, "failed calling webhook")
+	assert.Contains(t, msg, "writing VirtualService failing failed")
+	waitCondition(t, env, api, "Ready", false, "NotProgrammed")
+	assertEvent(t, env, ns, "failing", "RouteWriteFailed")
+
+	written := getAPI(t, env, api).ResourceVersion
+	time.Sleep(3 * time.Second) // several retries, backing off
+	assert.Equal(t, written, getAPI(t, env, api).ResourceVersion, "the same failure is not written again")
+
+	require.NoError(t, env.Client.Delete(ctx, unreachable))
+	waitCondition(t, env, api, "Ready", true, "Ready")
+	virtualService(t, env, api, routeIs("*", "component-gateway", "/failing", "impl", 8080))
+}
+
+// unreachableRouteWebhook registers, for the VirtualServices of ns, a validating webhook
+// nothing answers, under failurePolicy Fail.
+func unreachableRouteWebhook(t *testing.T, env *harness.Env, ns string) *admissionv1.ValidatingWebhookConfiguration {
+	t.Helper()
+	none := admissionv1.SideEffectClassNone
+	w := &admissionv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "unreachable-" + ns},
+		Webhooks: []admissionv1.ValidatingWebhook{{
+			Name: "routes.unreachable.example", AdmissionReviewVersions: []string{"v1"}, SideEffects: &none,
+			FailurePolicy: ptr.To(admissionv1.Fail), TimeoutSeconds: ptr.To[int32](2),
+			ClientConfig: admissionv1.WebhookClientConfig{URL: ptr.To("https://127.0.0.1:1/validate")},
+			Rules: []admissionv1.RuleWithOperations{{
+				Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+				Rule:       admissionv1.Rule{APIGroups: []string{"networking.istio.io"}, APIVersions: []string{"*"}, Resources: []string{"virtualservices"}},
+			}},
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}},
+		}},
+	}
+	require.NoError(t, env.Client.Create(context.Background(), w))
+	harness.Eventually(t, "the webhook in force", func() error {
+		probe := &networkingv1VirtualService{}
+		probe.Namespace, probe.Name = ns, "probe"
+		if err := env.Client.Create(context.Background(), probe, client.DryRunAll); err == nil || !strings.Contains(err.Error(), "failed calling webhook") {
+			return fmt.Errorf("a VirtualService: %v", err)
+		}
+		return nil
+	})
+	return w
+}
+
 // refuseRoutes puts in force an admission policy that refuses every write of a
 // VirtualService named refused* in ns.
 func refuseRoutes(t *testing.T, env *harness.Env, ns string) {
