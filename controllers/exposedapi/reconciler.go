@@ -65,8 +65,8 @@ type Reconciler struct {
 	FormerRoutes []RouteBuilder
 	// Extensions make further children (metrics scraping) once the route is accepted.
 	Extensions []Extension
-	// RefusedRetry is how long a reconcile whose route the API server refused waits to try
-	// again; 0 means a minute.
+	// RefusedRetry is how long a reconcile whose route the API server refused, or that a
+	// child of another owner holds up, waits to try again; 0 means a minute.
 	RefusedRetry time.Duration
 	// Controller is set by SetupWithManager, for watches that can only start later (a kind
 	// whose CRD arrives after the operator).
@@ -174,10 +174,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err == nil && obs.routeWriteErr != nil {
 		return ctrl.Result{}, fmt.Errorf("writing the route: %w", obs.routeWriteErr)
 	}
-	if err == nil && res.IsZero() && obs.routeRefused {
-		// What refused the write (a webhook, a policy, a quota, the CRD's schema) can change
-		// without the API changing. A fixed wait: the 50 ms cache catch-up in between would
-		// reset the rate limiter's backoff.
+	if err == nil && res.IsZero() && (obs.routeRefused || obs.heldUp()) {
+		// What refused the write (a webhook, a policy, a quota, the CRD's schema), or a child
+		// of another owner in the way, can change or go without the API changing. A fixed
+		// wait: the 50 ms cache catch-up in between would reset the rate limiter's backoff.
 		res.RequeueAfter = r.refusedRetry()
 	}
 	return res, err
@@ -191,6 +191,11 @@ func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*obser
 	var err error
 	if obs.vs, err = virtualService(ctx, r.Client, api); err != nil {
 		return nil, err
+	}
+	if obs.vs == nil && WasNotControlled(api, "VirtualService") {
+		if obs.vs, err = virtualService(ctx, r.APIReader, api); err != nil {
+			return nil, err
+		}
 	}
 	obs.foreign = obs.vs != nil && !ownedBy(obs.vs, api.UID)
 	key, err := r.claimedRoute(ctx, api, obs)

@@ -227,6 +227,5 @@ func (v virtualServices) routed(ctx context.Context, msg string) (Route, error) 
 }
 
 func (virtualServices) foreign(api *odav1.ExposedAPI) Route {
-	return Route{Refused: true, Programmed: cond(ConditionProgrammed, false, ReasonVirtualServiceNotOwned, fmt.Sprintf(
-		"VirtualService %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name))}
+	return Route{Refused: true, Programmed: cond(ConditionProgrammed, false, ReasonVirtualServiceNotOwned, NotControlled("VirtualService", api))}
 }

@@ -5,7 +5,6 @@ package httproute
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -64,7 +63,10 @@ func (b *Builder) Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1
 	if c == nil {
 		return crdsMissing(), nil
 	}
-	hr, err := b.get(ctx, c, api)
+	hr, err := b.get(ctx, c.Routes, api)
+	if err == nil && hr == nil && exposedapi.WasNotControlled(api, b.Kind()) {
+		hr, err = b.get(ctx, b.APIReader, api)
+	}
 	switch {
 	case err != nil:
 		return exposedapi.Route{}, err
@@ -96,7 +98,7 @@ func (b *Builder) Withdraw(ctx context.Context, api *odav1.ExposedAPI) (bool, er
 	if c == nil {
 		return false, nil
 	}
-	hr, err := b.get(ctx, c, api)
+	hr, err := b.get(ctx, c.Routes, api)
 	if err != nil || hr == nil || !exposedapi.OwnedBy(hr, api.UID) {
 		return false, err
 	}
@@ -113,7 +115,7 @@ func (b *Builder) Status(ctx context.Context, api *odav1.ExposedAPI) (exposedapi
 	if c == nil {
 		return exposedapi.Route{}, nil
 	}
-	hr, err := b.get(ctx, c, api)
+	hr, err := b.get(ctx, c.Routes, api)
 	switch {
 	case err != nil || hr == nil:
 		return exposedapi.Route{}, err
@@ -123,9 +125,9 @@ func (b *Builder) Status(ctx context.Context, api *odav1.ExposedAPI) (exposedapi
 	return b.route(ctx, c, api, hr)
 }
 
-func (b *Builder) get(ctx context.Context, c *Caches, api *odav1.ExposedAPI) (*gatewayv1.HTTPRoute, error) {
+func (b *Builder) get(ctx context.Context, r client.Reader, api *odav1.ExposedAPI) (*gatewayv1.HTTPRoute, error) {
 	hr := &gatewayv1.HTTPRoute{}
-	err := c.Routes.Get(ctx, client.ObjectKeyFromObject(api), hr)
+	err := r.Get(ctx, client.ObjectKeyFromObject(api), hr)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -221,8 +223,7 @@ func hostnames(host string) []gatewayv1.Hostname {
 }
 
 func notOwned(api *odav1.ExposedAPI) exposedapi.Route {
-	return exposedapi.Route{Refused: true, Programmed: programmed(false, "HTTPRouteNotOwned", fmt.Sprintf(
-		"HTTPRoute %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name))}
+	return exposedapi.Route{Refused: true, Programmed: programmed(false, "HTTPRouteNotOwned", exposedapi.NotControlled("HTTPRoute", api))}
 }
 
 func crdsMissing() exposedapi.Route {

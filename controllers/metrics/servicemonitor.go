@@ -62,8 +62,7 @@ func (s *Scraper) ensureServiceMonitor(ctx context.Context, api *odav1.ExposedAP
 	case err != nil:
 		return nil, err
 	case !ownedBy(sm, api):
-		return cond(false, "ServiceMonitorNotOwned", fmt.Sprintf(
-			"ServiceMonitor %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name)), nil
+		return cond(false, "ServiceMonitorNotOwned", exposedapi.NotControlled("ServiceMonitor", api)), nil
 	}
 	labels := exposedapi.ChildLabels(api)
 	if !equality.Semantic.DeepEqual(sm.Spec, want) || !exposedapi.LabelsMatch(sm.Labels, labels) {

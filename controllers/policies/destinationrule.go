@@ -43,6 +43,9 @@ func (e *Extension) ensureDestinationRule(ctx context.Context, api *odav1.Expose
 	}
 	dr := &networkingv1.DestinationRule{}
 	err := e.Client.Get(ctx, client.ObjectKeyFromObject(api), dr)
+	if apierrors.IsNotFound(err) && exposedapi.WasNotControlled(api, "DestinationRule") {
+		err = e.APIReader.Get(ctx, client.ObjectKeyFromObject(api), dr)
+	}
 	switch {
 	case apierrors.IsNotFound(err):
 		err = e.createDestinationRule(ctx, api, want)
@@ -93,8 +96,7 @@ func (e *Extension) updateDestinationRule(ctx context.Context, api *odav1.Expose
 }
 
 func foreignDestinationRule(api *odav1.ExposedAPI) *finding {
-	return streamFinding(false, fmt.Sprintf(
-		"DestinationRule %s/%s exists and is not controlled by this ExposedAPI; delete or rename it", api.Namespace, api.Name))
+	return streamFinding(false, exposedapi.NotControlled("DestinationRule", api))
 }
 
 func (e *Extension) deleteDestinationRule(ctx context.Context, api *odav1.ExposedAPI) error {

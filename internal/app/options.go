@@ -84,8 +84,8 @@ type Options struct {
 
 	// SkipNameValidation lets several managers run in one process (tests); not a flag.
 	SkipNameValidation bool
-	// RefusedRetry is how long a route the API server refused waits to be tried again; 0:
-	// a minute. Tests shorten it; not a flag.
+	// RefusedRetry is how long a route the API server refused, or an API held up by another
+	// owner's child, waits to be tried again; 0: a minute. Tests shorten it; not a flag.
 	RefusedRetry time.Duration
 
 	// served is Namespaces read once, by Validate.

@@ -67,7 +67,9 @@ func TestHTTPRoute(t *testing.T) {
 		env.Gateway(t, "20.0.0.1", "") // Istio's ingress Service: not what this mode reads
 		env.ComponentGateway(t, "canvas", "component-gateway", "30.0.0.1", 8080)
 		env.Implementation(t, ns, "catalog", 8080, true)
-		op := harness.StartOperator(t, env, httpRouteOptions("canvas/component-gateway"))
+		o := httpRouteOptions("canvas/component-gateway")
+		o.RefusedRetry = time.Second
+		op := harness.StartOperator(t, env, o)
 
 		api := harness.API(ns, "catalog-api", "/catalog/tmf620/", "catalog", 8080)
 		api.Spec.Hostname = "shop.example.com"
@@ -138,6 +140,11 @@ func TestHTTPRoute(t *testing.T) {
 		assertEvent(t, env, ns, "taken", "HTTPRouteNotOwned")
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(taken), taken))
 		assert.Equal(t, "/mine", *taken.Spec.Rules[0].Matches[0].Path.Value, "not overwritten")
+
+		// Deleting it wakes nothing (the cache holds the operator's own alone); the API's
+		// recheck makes its HTTPRoute.
+		require.NoError(t, env.Client.Delete(ctx, taken))
+		waitCondition(t, env, harness.API(ns, "taken", "", "", 0), "Programmed", false, "GatewayNotYetAccepted")
 	})
 }
 

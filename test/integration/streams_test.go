@@ -98,6 +98,7 @@ func TestForeignDestinationRule(t *testing.T) {
 		ctx := context.Background()
 		env, ns := startWithImplAnd(t, set, func(o *app.Options) {
 			o.StreamConnectTimeout, o.StreamIdleTimeout = 30*time.Second, 20*time.Minute
+			o.RefusedRetry = time.Second
 		})
 		theirs := &networkingv1.DestinationRule{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "agent"}}
 		theirs.Spec.Host = "impl"
@@ -120,9 +121,11 @@ func TestForeignDestinationRule(t *testing.T) {
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(theirs), theirs))
 		assert.Nil(t, metav1.GetControllerOf(theirs), "left alone")
 
-		// Deleting theirs is not watched (the cache holds ours alone): the API's next change
-		// brings ours.
+		// Deleting theirs wakes nothing (the cache holds ours alone): the API's recheck
+		// brings ours, with no change to the API.
 		require.NoError(t, env.Client.Delete(ctx, theirs))
+		destinationRule(t, env, api, streamRule("impl", 8080, 30*time.Second, 20*time.Minute))
+		waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced")
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 8081 })
 		dr := destinationRule(t, env, api, streamRule("impl", 8081, 30*time.Second, 20*time.Minute))
 		waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced")
