@@ -78,7 +78,7 @@ func (b *Builder) Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1
 	if hr == nil {
 		hr, did, err = b.create(ctx, api, want)
 		if apierrors.IsAlreadyExists(err) {
-			return b.collision(ctx, api, err)
+			return b.collision(ctx, c, api, want, err)
 		}
 	} else if !equality.Semantic.DeepEqual(hr.Spec, want) || !exposedapi.LabelsMatch(hr.Labels, exposedapi.ChildLabels(api)) {
 		hr, did, err = b.update(ctx, api, hr, want)
@@ -135,16 +135,22 @@ func (b *Builder) get(ctx context.Context, r client.Reader, api *odav1.ExposedAP
 }
 
 // collision is a failed create: an HTTPRoute of the API's name that the cache does not
-// show, because another owner made it, or the cache is behind.
-func (b *Builder) collision(ctx context.Context, api *odav1.ExposedAPI, createErr error) (exposedapi.Route, error) {
-	hr := &gatewayv1.HTTPRoute{}
-	if err := b.APIReader.Get(ctx, client.ObjectKeyFromObject(api), hr); err != nil {
-		return exposedapi.Route{}, client.IgnoreNotFound(err)
-	}
-	if !exposedapi.OwnedBy(hr, api.UID) {
+// show, because another owner made it, its label was taken off (it is labelled again), or
+// the cache is behind.
+func (b *Builder) collision(ctx context.Context, c *Caches, api *odav1.ExposedAPI, want gatewayv1.HTTPRouteSpec, createErr error) (exposedapi.Route, error) {
+	hr, err := b.get(ctx, b.APIReader, api)
+	switch {
+	case err != nil:
+		return exposedapi.Route{}, err
+	case hr == nil:
+		return exposedapi.Route{}, createErr // gone since: try again
+	case !exposedapi.OwnedBy(hr, api.UID):
 		return notOwned(api), nil
 	}
-	return exposedapi.Route{}, createErr // ours: the cache's event brings the next reconcile
+	if hr, _, err = b.update(ctx, api, hr, want); err != nil {
+		return exposedapi.Route{}, err
+	}
+	return b.route(ctx, c, api, hr)
 }
 
 func (b *Builder) create(ctx context.Context, api *odav1.ExposedAPI, want gatewayv1.HTTPRouteSpec) (*gatewayv1.HTTPRoute, string, error) {

@@ -130,6 +130,18 @@ func TestHTTPRoute(t *testing.T) {
 		assertNoWritesOnResync(t, env, op, api)
 		assert.Zero(t, countEvents(t, env, ns, api.Name, "GatewayNotYetAccepted"), "a wait for the gateway is not an event")
 
+		// Its HTTPRoute with the operator's label taken off leaves the cache: it is read
+		// from the API server and labelled again.
+		hr = httpRoute(t, env, api, anyHTTPRoute)
+		delete(hr.Labels, "app.kubernetes.io/managed-by")
+		require.NoError(t, env.Client.Update(ctx, hr))
+		httpRoute(t, env, api, func(hr *gatewayv1.HTTPRoute) error {
+			if hr.Labels["app.kubernetes.io/managed-by"] != "api-operator-istio" {
+				return fmt.Errorf("labels %v", hr.Labels)
+			}
+			return nil
+		})
+
 		// An HTTPRoute of the same name that someone else made is left alone, and said so.
 		taken := &gatewayv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "taken"},
 			Spec: wantedHTTPRoute("canvas", "component-gateway", "/mine", "catalog", 8080)}
