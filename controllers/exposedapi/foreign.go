@@ -19,7 +19,13 @@ const notControlled = "exists and is not controlled by this ExposedAPI"
 
 // NotControlled is the condition message for api's child of kind held by another owner.
 func NotControlled(kind string, api *odav1.ExposedAPI) string {
-	return fmt.Sprintf("%s %s/%s %s; delete or rename it", kind, api.Namespace, api.Name, notControlled)
+	return InTheWay(kind, api.Namespace, api.Name)
+}
+
+// InTheWay is the condition message for an object of another owner where the API's own
+// should be: heldUp knows it, so the API is tried again until that object goes.
+func InTheWay(kind, namespace, name string) string {
+	return fmt.Sprintf("%s %s/%s %s; delete or rename it", kind, namespace, name, notControlled)
 }
 
 // WasNotControlled tells whether api's stored status says its child of kind was held by

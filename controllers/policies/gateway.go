@@ -262,8 +262,8 @@ func (e *Extension) applyGatewayObject(ctx context.Context, api *odav1.ExposedAP
 	case err != nil:
 		return nil, err
 	case !names(stored, api):
-		return &finding{Field: field, Detail: fmt.Sprintf("%T %s/%s exists and was not made for this ExposedAPI; delete or rename it",
-			stored, stored.GetNamespace(), stored.GetName())}, nil
+		kind := reflect.TypeOf(stored).Elem().Name()
+		return &finding{Field: field, Detail: exposedapi.InTheWay(kind, stored.GetNamespace(), stored.GetName())}, nil
 	case proto.Equal(specOf(stored), specOf(want)):
 		return nil, nil
 	}

@@ -259,10 +259,13 @@ func waitConditionSays(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, ty
 
 // TestForeignObjectOnTheGateway: an object of the API's name on the gateway that is not the
 // operator's is left alone and reported under the policy it stands in the way of; the
-// API's other policies are still programmed.
+// API's other policies are still programmed. Once it is deleted the API gets its own, with
+// no change to the API: nothing watches the gateway's objects, so only the recheck sees it.
 func TestForeignObjectOnTheGateway(t *testing.T) {
 	ctx := context.Background()
-	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) { o.JWTIssuer, o.RateLimitMode = issuer, "local" })
+	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) {
+		o.JWTIssuer, o.RateLimitMode, o.RefusedRetry = issuer, "local", time.Second
+	})
 	foreign := &networkingv1alpha3.EnvoyFilter{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: ns + ".shop"}}
 	require.NoError(t, env.Client.Create(ctx, foreign))
 
@@ -272,9 +275,18 @@ func TestForeignObjectOnTheGateway(t *testing.T) {
 	require.NoError(t, env.Client.Create(ctx, api))
 
 	msg := waitCondition(t, env, api, "PoliciesProgrammed", false, "PolicyNotEnforced")
-	assert.Contains(t, msg, "spec.rateLimit (*v1alpha3.EnvoyFilter istio-system/"+ns+".shop exists and was not made for this ExposedAPI")
+	assert.Contains(t, msg, "spec.rateLimit (EnvoyFilter istio-system/"+ns+".shop exists and is not controlled by this ExposedAPI")
 	assert.Contains(t, msg, "require the Authorization bearer token", "the token checks go on, and name the location as Istio reads it")
 	authorizationPolicy(t, env, ns+".shop", denyWithoutToken(nil, "/shop*"))
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(foreign), foreign))
 	assert.Empty(t, foreign.Labels, "the foreign EnvoyFilter is left as it was")
+
+	// The reconciles that follow the status write pass first, so that only the recheck can
+	// see the deletion.
+	time.Sleep(3 * time.Second)
+	require.NoError(t, env.Client.Delete(ctx, foreign))
+	waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced")
+	ours := &networkingv1alpha3.EnvoyFilter{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(foreign), ours))
+	assert.Equal(t, api.Name, ours.Labels["oda.tmforum.org/exposedapi-name"], "the API's own EnvoyFilter took its place")
 }
