@@ -123,6 +123,7 @@ type observed struct {
 	extGone []string
 	// extRefused are the condition types of extensions whose False condition is a refusal.
 	extRefused []string
+	extTrouble extensionTrouble
 }
 
 // +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis,verbs=list;watch;patch
@@ -174,7 +175,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err == nil && obs.routeWriteErr != nil {
 		return ctrl.Result{}, fmt.Errorf("writing the route: %w", obs.routeWriteErr)
 	}
-	if err == nil && res.IsZero() && (obs.routeRefused || obs.heldUp()) {
+	if err == nil && obs.extTrouble.failed != nil {
+		return ctrl.Result{}, fmt.Errorf("writing the API's children: %w", obs.extTrouble.failed)
+	}
+	if err == nil && res.IsZero() && (obs.routeRefused || obs.heldUp() || obs.extTrouble.refused) {
 		// What refused the write (a webhook, a policy, a quota, the CRD's schema), or a child
 		// of another owner in the way, can change or go without the API changing. A fixed
 		// wait: the 50 ms cache catch-up in between would reset the rate limiter's backoff.
@@ -238,31 +242,55 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 		}
 		return r.withdrawExtensions(ctx, api, obs)
 	}
-	obs.route, err = route.Ensure(ctx, api, &obs.spec)
-	if refusedWrite(err) {
-		obs.route, obs.routeRefused = refusedRoute(route.Kind(), api.Name, r.refusedRetry(), err), true
-		logf.FromContext(ctx).Info("route refused by the API server", "kind", route.Kind(), "reason", err.Error())
-		return nil
+	return r.program(ctx, api, obs, route, others)
+}
+
+// program makes the route of an accepted spec, and the extensions' children: before a new
+// route (guardNewRoute), after one in place.
+func (r *Reconciler) program(ctx context.Context, api *odav1.ExposedAPI, obs *observed, route RouteBuilder, others []RouteBuilder) error {
+	fresh, err := r.newRoute(ctx, route, api, obs)
+	if err != nil {
+		return err
 	}
-	if failedWrite(err) {
-		obs.route, obs.routeWriteErr = failedRoute(route.Kind(), api.Name, err), err
-		return nil
+	if fresh {
+		if ok, err := r.guardNewRoute(ctx, route.Kind(), api, obs); !ok || err != nil {
+			return err
+		}
 	}
-	if err != nil || obs.route.UID == "" {
+	if done, err := r.ensureRoute(ctx, api, obs, route); done || err != nil {
 		return err
 	}
 	// A route of another kind (of a former --route-api, or of the side of the mesh the API
 	// moved from) goes only once the new one is programmed: an HTTPRoute the gateway has not
 	// accepted, or refused, serves nothing yet, while the old route still does.
-	if obs.route.Programmed.Status != metav1.ConditionTrue {
-		return r.runExtensions(ctx, api, obs)
-	}
-	for _, other := range others {
-		if _, err := other.Withdraw(ctx, api); err != nil {
-			return fmt.Errorf("removing the %s the API is no longer routed by: %w", other.Kind(), err)
+	if obs.route.Programmed.Status == metav1.ConditionTrue {
+		for _, other := range others {
+			if _, err := other.Withdraw(ctx, api); err != nil {
+				return fmt.Errorf("removing the %s the API is no longer routed by: %w", other.Kind(), err)
+			}
 		}
 	}
+	if fresh {
+		return nil // the extensions ran before the route
+	}
 	return r.runExtensions(ctx, api, obs)
+}
+
+// ensureRoute writes the API's route. It is done, with nothing more to do, when the write
+// was refused or failed (obs says so) or the route is not the API's own.
+func (r *Reconciler) ensureRoute(ctx context.Context, api *odav1.ExposedAPI, obs *observed, route RouteBuilder) (bool, error) {
+	var err error
+	obs.route, err = route.Ensure(ctx, api, &obs.spec)
+	switch {
+	case refusedWrite(err):
+		obs.route, obs.routeRefused = refusedRoute(route.Kind(), api.Name, r.refusedRetry(), err), true
+		logf.FromContext(ctx).Info("route refused by the API server", "kind", route.Kind(), "reason", err.Error())
+		return true, nil
+	case failedWrite(err):
+		obs.route, obs.routeWriteErr = failedRoute(route.Kind(), api.Name, err), err
+		return true, nil
+	}
+	return err != nil || obs.route.UID == "", err
 }
 
 // withdrawRoutes deletes the API's routes, of every kind: owner owns the route.
@@ -301,6 +329,9 @@ func (r *Reconciler) withdrawExtensions(ctx context.Context, api *odav1.ExposedA
 func (obs *observed) eachExtension(exts []Extension, do func(Extension) (*metav1.Condition, error)) error {
 	for _, ext := range exts {
 		cond, err := do(ext)
+		if c := obs.writeTrouble(ext, err); c != nil {
+			cond, err = c, nil
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", ext.Name(), err)
 		}

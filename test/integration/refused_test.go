@@ -19,9 +19,8 @@ import (
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
-// refusal is the message of the admission policy that refuses the routes of APIs named
-// refused*.
-const refusal = "the test's policy refuses this route"
+// refusal is the message of the test's admission policies (refuse).
+const refusal = "the test's policy refuses this write"
 
 // TestRouteRefusedByTheAPIServer: a route write the API server refuses (here an admission
 // policy; as well a webhook, a quota or the route CRD's schema) is reported on the API, with
@@ -122,46 +121,58 @@ func unreachableRouteWebhook(t *testing.T, env *harness.Env, ns string) *admissi
 // VirtualService named refused* in ns.
 func refuseRoutes(t *testing.T, env *harness.Env, ns string) {
 	t.Helper()
+	probe := &networkingv1VirtualService{}
+	probe.Namespace, probe.Name = ns, "refused-probe"
+	refuse(t, env, "refuse-routes", admissionv1.Rule{APIGroups: []string{"networking.istio.io"}, APIVersions: []string{"*"}, Resources: []string{"virtualservices"}},
+		"!object.metadata.name.startsWith('refused')", probe)
+}
+
+// allowRoutes removes refuseRoutes' policy.
+func allowRoutes(t *testing.T, env *harness.Env) { allow(t, env, "refuse-routes") }
+
+// refuse puts in force admission policy name, which refuses the creates and updates of the
+// objects of rule in probe's namespace for which expression is false; probe is one, tried
+// with a dry run until the policy refuses it with the message refusal.
+func refuse(t *testing.T, env *harness.Env, name string, rule admissionv1.Rule, expression string, probe client.Object) {
+	t.Helper()
 	ctx := context.Background()
 	policy := &admissionv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "refuse-routes"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
 			FailurePolicy: ptr.To(admissionv1.Fail),
 			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
 				RuleWithOperations: admissionv1.RuleWithOperations{
 					Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
-					Rule:       admissionv1.Rule{APIGroups: []string{"networking.istio.io"}, APIVersions: []string{"*"}, Resources: []string{"virtualservices"}},
+					Rule:       rule,
 				},
 			}}},
-			Validations: []admissionv1.Validation{{Expression: "!object.metadata.name.startsWith('refused')", Message: refusal}},
+			Validations: []admissionv1.Validation{{Expression: expression, Message: refusal}},
 		},
 	}
 	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "refuse-routes"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
 			PolicyName: policy.Name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
 			MatchResources: &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
-				MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}}},
+				MatchLabels: map[string]string{"kubernetes.io/metadata.name": probe.GetNamespace()}}},
 		},
 	}
 	require.NoError(t, env.Client.Create(ctx, policy))
 	require.NoError(t, env.Client.Create(ctx, binding))
 	harness.Eventually(t, "the policy in force", func() error {
-		probe := &networkingv1VirtualService{}
-		probe.Namespace, probe.Name = ns, "refused-probe"
 		if err := env.Client.Create(ctx, probe, client.DryRunAll); err == nil || !strings.Contains(err.Error(), refusal) {
-			return fmt.Errorf("a VirtualService named %s: %v", probe.Name, err)
+			return fmt.Errorf("%T %s: %v", probe, probe.GetName(), err)
 		}
 		return nil
 	})
 }
 
-// allowRoutes removes refuseRoutes' policy.
-func allowRoutes(t *testing.T, env *harness.Env) {
+// allow removes refuse's policy name.
+func allow(t *testing.T, env *harness.Env, name string) {
 	t.Helper()
 	ctx := context.Background()
-	require.NoError(t, env.Client.Delete(ctx, &admissionv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "refuse-routes"}}))
-	require.NoError(t, env.Client.Delete(ctx, &admissionv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "refuse-routes"}}))
+	require.NoError(t, env.Client.Delete(ctx, &admissionv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: name}}))
+	require.NoError(t, env.Client.Delete(ctx, &admissionv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}}))
 }
 
 func getAPI(t *testing.T, env *harness.Env, api *odav1.ExposedAPI) *odav1.ExposedAPI {

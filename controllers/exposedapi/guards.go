@@ -1,0 +1,84 @@
+package exposedapi
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
+// Reasons of a write of an extension's objects that the API server refused, or failed on
+// its side, and of a new route held back until what guards it is written.
+const (
+	ReasonWriteRefused         = "WriteRefused"
+	ReasonWriteFailed          = "WriteFailed"
+	ReasonRouteGuardsUnwritten = "RouteGuardsUnwritten"
+)
+
+// extensionTrouble is what a reconcile learned of the extensions' writes that did not land.
+type extensionTrouble struct {
+	// refused: a write the API server refused; tried again every RefusedRetry.
+	refused bool
+	// failed is a write that failed on the API server's side; the reconcile returns it, to
+	// be retried with backoff.
+	failed error
+	// guard is the condition type of a RouteGuard whose objects are not written.
+	guard string
+}
+
+// writeTrouble turns an error of ext that is a write the API server refused, or failed on
+// its side, into ext's False condition, so that the API says why rather than nothing; nil
+// for any other error, which the reconcile returns.
+func (obs *observed) writeTrouble(ext Extension, err error) *metav1.Condition {
+	reason, what := "", ""
+	switch {
+	case err == nil:
+		return nil
+	case refusedWrite(err):
+		reason, what = ReasonWriteRefused, "the API server refused"
+		obs.extTrouble.refused = true
+	case failedWrite(err):
+		reason, what = ReasonWriteFailed, "the API server failed"
+		obs.extTrouble.failed = err
+	default:
+		return nil
+	}
+	objects := ext.Name() + " objects"
+	if _, ok := ext.(RouteGuard); ok {
+		obs.extTrouble.guard = ext.ConditionType()
+		objects += ", which guard its route,"
+	}
+	obs.extRefused = append(obs.extRefused, ext.ConditionType())
+	c := cond(ext.ConditionType(), false, reason, fmt.Sprintf(
+		"%s a write of the API's %s (the operator tries again): %v", what, objects, err))
+	return &c
+}
+
+// newRoute tells whether the API is about to get its first route object of route's kind:
+// none of its own is in place, nor one of another owner that it waits on.
+func (r *Reconciler) newRoute(ctx context.Context, route RouteBuilder, api *odav1.ExposedAPI, obs *observed) (bool, error) {
+	if _, ok := route.(virtualServices); ok {
+		return obs.vs == nil && !obs.foreign, nil
+	}
+	got, err := route.Status(ctx, api)
+	return err == nil && got.UID == "" && !got.Refused && !WasNotControlled(api, route.Kind()), err
+}
+
+// guardNewRoute runs the extensions before a new route is made, so that what guards the
+// route (token checks) is in place before it first serves: an API that asks for them is
+// never reachable without them, for a moment or while they cannot be written. It tells
+// whether the route may be made.
+func (r *Reconciler) guardNewRoute(ctx context.Context, kind string, api *odav1.ExposedAPI, obs *observed) (bool, error) {
+	if err := r.runExtensions(ctx, api, obs); err != nil {
+		return false, err
+	}
+	if obs.extTrouble.guard == "" {
+		return true, nil
+	}
+	obs.route = Route{Programmed: cond(ConditionProgrammed, false, ReasonRouteGuardsUnwritten, fmt.Sprintf(
+		"%s %s is not made until the objects that guard it are written, so that it never serves without them: see %s",
+		kind, api.Name, obs.extTrouble.guard))}
+	return false, nil
+}

@@ -1,0 +1,85 @@
+package integration
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/app"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
+)
+
+// TestTokenChecksBeforeANewRoute: a new API that asks for token checks gets its route only
+// once they are written, so that it is never reachable without them. While the API server
+// refuses them (here an admission policy; as well RBAC, a quota or Istio's webhook) the API
+// has no route and says why, with a Warning Event; once they can be written, both follow
+// without the API changing.
+func TestTokenChecksBeforeANewRoute(t *testing.T) {
+	ctx := context.Background()
+	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) { o.JWTIssuer, o.RefusedRetry = issuer, time.Second })
+	refuseTokenChecks(t, env)
+
+	api := harness.API(ns, "guarded", "/guarded", "impl", 8080)
+	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	require.NoError(t, env.Client.Create(ctx, api))
+	msg := waitCondition(t, env, api, "PoliciesProgrammed", false, "WriteRefused")
+	assert.Contains(t, msg, refusal)
+	msg = waitCondition(t, env, api, "Programmed", false, "RouteGuardsUnwritten")
+	assert.Contains(t, msg, "VirtualService guarded is not made until the objects that guard it are written")
+	waitCondition(t, env, api, "Ready", false, "NotProgrammed")
+	assertEvent(t, env, ns, api.Name, "WriteRefused")
+	for range 3 { // several rechecks, one a second
+		err := env.Client.Get(ctx, client.ObjectKeyFromObject(api), &networkingv1VirtualService{})
+		require.True(t, apierrors.IsNotFound(err), "no route without its token checks: %v", err)
+		time.Sleep(time.Second)
+	}
+
+	allow(t, env, "refuse-checks")
+	waitCondition(t, env, api, "Ready", true, "Ready")
+	authorizationPolicy(t, env, ns+".guarded", denyWithoutToken(nil, "/guarded*"))
+	virtualService(t, env, api, routeIs("*", "component-gateway", "/guarded", "impl", 8080))
+}
+
+// TestRefusedTokenChecksAreReported: an update of an API's token checks that the API server
+// refuses is reported on the API, which is not Ready, with a Warning Event, and is tried
+// again until it lands, without the API changing.
+func TestRefusedTokenChecksAreReported(t *testing.T) {
+	ctx := context.Background()
+	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) { o.JWTIssuer, o.RefusedRetry = issuer, time.Second })
+	api := harness.API(ns, "kept", "/kept", "impl", 8080)
+	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	require.NoError(t, env.Client.Create(ctx, api))
+	waitCondition(t, env, api, "Ready", true, "Ready")
+
+	refuseTokenChecks(t, env)
+	setPath(t, env, api, "/moved")
+	msg := waitCondition(t, env, api, "PoliciesProgrammed", false, "WriteRefused")
+	assert.Contains(t, msg, refusal)
+	assert.Contains(t, msg, "which guard its route")
+	waitCondition(t, env, api, "Ready", false, "WriteRefused")
+	assertEvent(t, env, ns, api.Name, "WriteRefused")
+
+	allow(t, env, "refuse-checks")
+	waitCondition(t, env, api, "Ready", true, "Ready")
+	authorizationPolicy(t, env, ns+".kept", denyWithoutToken(nil, "/moved*"))
+	virtualService(t, env, api, routeIs("*", "component-gateway", "/moved", "impl", 8080))
+}
+
+// refuseTokenChecks puts in force an admission policy that refuses every write of an
+// AuthorizationPolicy in istio-system.
+func refuseTokenChecks(t *testing.T, env *harness.Env) {
+	t.Helper()
+	probe := &securityv1.AuthorizationPolicy{}
+	probe.Namespace, probe.Name = "istio-system", "probe"
+	refuse(t, env, "refuse-checks", admissionv1.Rule{APIGroups: []string{"security.istio.io"}, APIVersions: []string{"*"}, Resources: []string{"authorizationpolicies"}},
+		"false", probe)
+}
