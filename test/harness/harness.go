@@ -128,6 +128,28 @@ type startOptions struct {
 }
 
 func start(t testing.TB, set CRDSet, opts startOptions, extraCRDPaths []string) *Env {
+	env := environment(t, set, opts, extraCRDPaths)
+	cfg, err := env.Start()
+	if err != nil {
+		// Starting the control plane is not under test: a load spike on a busy machine has
+		// cut a CRD install's response short (unexpected EOF). One more try, from scratch.
+		t.Logf("starting the control plane failed, trying once more: %v", err)
+		_ = env.Stop()
+		env = environment(t, set, opts, extraCRDPaths)
+		cfg, err = env.Start()
+	}
+	if err != nil {
+		t.Fatalf("starting the control plane: %v", err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	c, err := client.New(cfg, client.Options{Scheme: app.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Env{Set: set, Config: cfg, Client: c, env: env, webhooks: opts.webhooks}
+}
+
+func environment(t testing.TB, set CRDSet, opts startOptions, extraCRDPaths []string) *envtest.Environment {
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets(t),
 		CRDInstallOptions: envtest.CRDInstallOptions{
@@ -151,16 +173,7 @@ func start(t testing.TB, set CRDSet, opts startOptions, extraCRDPaths []string) 
 	if opts.configure != nil {
 		opts.configure(env)
 	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("starting the control plane: %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	c, err := client.New(cfg, client.Options{Scheme: app.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Env{Set: set, Config: cfg, Client: c, env: env, webhooks: opts.webhooks}
+	return env
 }
 
 func crdsOf(t testing.TB, set CRDSet) []*apiextensionsv1.CustomResourceDefinition {
