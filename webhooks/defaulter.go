@@ -79,7 +79,9 @@ func defaultSpec(raw []byte, versioned func(spec map[string]any) []string) ([]by
 	}
 	spec, ok := obj["spec"].(map[string]any)
 	if !ok {
-		return nil, nil, fmt.Errorf("spec: must be an object holding the ExposedAPI's fields")
+		// Nothing to default: the schema and the validating webhook refuse it with the API
+		// server's usual 422, naming spec.
+		return raw, nil, nil
 	}
 	for _, k := range []string{"path", "developerUI"} {
 		if p, ok := spec[k].(string); ok && p != "" {
@@ -119,7 +121,11 @@ func defaultSpecification(spec map[string]any) []string {
 			delete(spec, "specification")
 			return []string{fld + ": an empty list (an older shape) was removed"}
 		}
-		spec["specification"] = specificationObject(s[0])
+		first := specificationObject(s[0])
+		if first == nil {
+			return nil // an entry of no known shape: the validator refuses the list as it is
+		}
+		spec["specification"] = first
 		w := fmt.Sprintf("%s: converted from a list of %d (an older shape) to the v1 object {url, version} of its first entry", fld, len(s))
 		if len(s) > 1 {
 			w += "; dropped: " + describe(s[1:])
@@ -153,14 +159,16 @@ func withoutEmptyObjects(entries []any) []any {
 	return out
 }
 
-func specificationObject(v any) any {
+// specificationObject is the v1 object of an older list's entry; nil for an entry of no
+// known shape (a number, a boolean, a list).
+func specificationObject(v any) map[string]any {
 	switch e := v.(type) {
 	case string:
 		return map[string]any{"url": e}
 	case map[string]any:
 		return e
 	}
-	return v // an entry of no known shape: the validator reports it
+	return nil
 }
 
 func describe(entries []any) string {

@@ -105,6 +105,10 @@ func TestDefaultLeavesAGoodObjectAlone(t *testing.T) {
 func TestDefaultRefusesWhatIsNotAnObject(t *testing.T) {
 	_, _, err := Default([]byte(`[1,2]`))
 	require.EqualError(t, err, "the object is not a JSON object: json: cannot unmarshal array into Go value of type map[string]interface {}")
-	_, _, err = Default([]byte(`{"spec":"x"}`))
-	require.EqualError(t, err, "spec: must be an object holding the ExposedAPI's fields")
+	for _, in := range []string{`{"spec":"x"}`, `{"metadata":{"name":"a"}}`, `{"spec":null}`} {
+		out, warnings, err := Default([]byte(in))
+		require.NoError(t, err, "a spec that is not an object is left for validation to refuse")
+		assert.Empty(t, warnings)
+		assert.JSONEq(t, in, string(out))
+	}
 }

@@ -3,6 +3,8 @@ package v1
 import (
 	"bytes"
 	"encoding/json"
+
+	k8sjson "sigs.k8s.io/json"
 )
 
 // Specification locates the specification document of an API.
@@ -23,7 +25,7 @@ type Specification struct {
 	// Dropped holds the entries after the first of a legacy list.
 	Dropped []Specification `json:"-"`
 	// Unknown is the stored value, in JSON, when it has none of the shapes above (a number,
-	// a boolean, or a list whose first entry is one): validation refuses it.
+	// a boolean, or a list whose first entry is one or a list): validation refuses it.
 	Unknown string `json:"-"`
 }
 
@@ -42,16 +44,17 @@ func (s *Specification) UnmarshalJSON(data []byte) error {
 	}
 	switch data[0] {
 	case '{':
+		// Case-sensitive, as the API server's schema and every other field: {"URL": ...}
+		// holds no url.
 		var o specificationObject
-		_ = json.Unmarshal(data, &o)
+		_ = k8sjson.UnmarshalCaseSensitivePreserveInts(data, &o)
 		s.URL, s.Version = o.URL, o.Version
 	case '"':
 		s.Legacy = true
 		_ = json.Unmarshal(data, &s.URL)
 	case '[':
 		s.Legacy = true
-		var items []Specification
-		_ = json.Unmarshal(data, &items)
+		items := listEntries(data)
 		if len(items) > 0 {
 			s.URL, s.Version, s.Unknown = items[0].URL, items[0].Version, items[0].Unknown
 			s.Dropped = items[1:]
@@ -60,6 +63,21 @@ func (s *Specification) UnmarshalJSON(data []byte) error {
 		s.Legacy, s.Unknown = true, string(data)
 	}
 	return nil
+}
+
+// listEntries decodes the entries of an older list shape. An entry that is itself a list is
+// no shape of any version: it is Unknown, as a number or a boolean is.
+func listEntries(data []byte) []Specification {
+	var raw []json.RawMessage
+	_ = json.Unmarshal(data, &raw)
+	items := make([]Specification, len(raw))
+	for i, r := range raw {
+		_ = items[i].UnmarshalJSON(r)
+		if r = bytes.TrimSpace(r); len(r) > 0 && r[0] == '[' {
+			items[i].Unknown = string(r)
+		}
+	}
+	return items
 }
 
 // MarshalJSON writes the v1 object shape.

@@ -73,6 +73,8 @@ var badCases = []badCase{
 	{name: "spec-no-host", spec: map[string]any{"specification": map[string]any{"url": "https://"}}, want: `spec.specification.url: Invalid value: "https://": ` + specURL},
 	{name: "spec-no-url", spec: map[string]any{"specification": map[string]any{"version": "v4"}}, want: "spec.specification.url: Required value: " + specURLRequired},
 	{name: "spec-empty-object", spec: map[string]any{"specification": map[string]any{}}, want: "spec.specification.url: Required value: " + specURLRequired},
+	// Keys are case-sensitive, as the schema's: "URL" is no url (the canvas's CRD prunes it).
+	{name: "spec-upper-case-key", spec: map[string]any{"specification": map[string]any{"URL": "https://e.com/a.yaml"}}, want: "spec.specification.url: Required value: " + specURLRequired},
 	{name: "spec-legacy-string-bad", spec: map[string]any{"specification": "mailto:api@example.com"}, want: `spec.specification.url: Invalid value: "mailto:api@example.com": ` + specURL},
 	{name: "spec-legacy-list-bad", spec: map[string]any{"specification": []any{"ftp://e.com/a.yaml", "https://e.com/b.yaml"}}, want: `spec.specification.url: Invalid value: "ftp://e.com/a.yaml": ` + specURL},
 	{name: "host-underscore", spec: map[string]any{"hostname": "bad_host.example.com"}, want: `spec.hostname: Invalid value: "bad_host.example.com": ` + hostMsg},
@@ -106,6 +108,8 @@ var badCases = []badCase{
 		want: `spec.CORS.handlePreflightRequests.allowHeaders: Invalid value: "Content Type": each comma-separated entry must be an HTTP header name like Content-Type: Content Type`},
 	{name: "cors-maxage-negative", spec: map[string]any{"CORS": map[string]any{"handlePreflightRequests": map[string]any{"maxAge": -5}}},
 		want: "spec.CORS.handlePreflightRequests.maxAge: Invalid value: -5: must be 0 or more seconds"},
+	{name: "cors-maxage-overflow", spec: map[string]any{"CORS": map[string]any{"handlePreflightRequests": map[string]any{"maxAge": 9223372037}}},
+		want: "spec.CORS.handlePreflightRequests.maxAge: Invalid value: 9223372037: must be at most 2147483647 seconds"},
 	{name: "ratelimit-interval", spec: map[string]any{"rateLimit": map[string]any{"interval": "ph"}},
 		want: `spec.rateLimit.interval: Unsupported value: "ph": supported values: "ps", "pm"`},
 	{name: "ratelimit-limit-word", spec: map[string]any{"rateLimit": map[string]any{"limit": "ten"}},

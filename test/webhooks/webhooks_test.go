@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -267,19 +268,49 @@ func TestHostnamesAUserMeans(t *testing.T) {
 
 // TestSpecificationOfNoKnownShape: a specification that is neither the v1 object nor an
 // older shape (a string, a list of strings or of objects) is refused, also as the first
-// entry of a list. Our CRD keeps the field schemaless so that the older shapes reach the
+// entry of a list; a list in a list is refused as it is, not flattened one level at each
+// defaulting. Our CRD keeps the field schemaless so that the older shapes reach the
 // webhooks: the validating one refuses it. The canvas's CRD types it, so its API server does.
 func TestSpecificationOfNoKnownShape(t *testing.T) {
+	const mustBe = `: must be an object {url, version}, e.g. {"url": "https://example.com/api/openapi.yaml"}`
+	cases := []struct {
+		name      string
+		value     any
+		want, oda string
+	}{
+		{"number", int64(42), `Invalid value: 42` + mustBe, `Invalid value: "integer"`},
+		{"list-of-numbers", []any{int64(42), "https://e.com/a.yaml"}, `Invalid value: 42` + mustBe, `Invalid value: "array"`},
+		{"list-of-lists", []any{[]any{"https://e.com/a.yaml"}}, `Invalid value: ["https://e.com/a.yaml"]` + mustBe, `Invalid value: "array"`},
+	}
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		env := startWithWebhooks(t, set)
-		for name, value := range map[string]any{"number": int64(42), "list-of-numbers": []any{int64(42), "https://e.com/a.yaml"}} {
-			err := env.Client.Create(context.Background(), object(name, merged(map[string]any{"specification": value}), nil))
-			require.Error(t, err, name)
-			want := `spec.specification: Invalid value: 42: must be an object {url, version}, e.g. {"url": "https://example.com/api/openapi.yaml"}`
+		for _, c := range cases {
+			err := env.Client.Create(context.Background(), object(c.name, merged(map[string]any{"specification": c.value}), nil))
+			require.Error(t, err, c.name)
+			want := "spec.specification: " + c.want
 			if set == harness.ODA {
-				want = `spec.specification: Invalid value: "integer": spec.specification in body must be of type object`
+				want = "spec.specification: " + c.oda + ": spec.specification in body must be of type object"
 			}
-			assert.Contains(t, err.Error(), want, name)
+			assert.Contains(t, err.Error(), want, c.name)
+		}
+	})
+}
+
+// TestSpecThatIsNotAnObject: an ExposedAPI with no spec, or one that is not an object, is
+// refused with the API server's usual 422 naming spec, not a 400 of the defaulting webhook.
+func TestSpecThatIsNotAnObject(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env := startWithWebhooks(t, set)
+		for name, spec := range map[string]any{"no-spec": nil, "spec-string": "x"} {
+			obj := object(name, nil, nil)
+			obj.Object["spec"] = spec
+			if spec == nil {
+				delete(obj.Object, "spec")
+			}
+			err := env.Client.Create(context.Background(), obj)
+			require.Error(t, err, name)
+			assert.True(t, apierrors.IsInvalid(err), "%s: a 422 Invalid, not %v", name, err)
+			assert.Contains(t, err.Error(), `ExposedAPI.oda.tmforum.org "`+name+`" is invalid: spec`, name)
 		}
 	})
 }

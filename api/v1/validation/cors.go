@@ -1,6 +1,8 @@
 package validation
 
 import (
+	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -30,6 +32,10 @@ func validateCORS(c *odav1.CORS, fld *field.Path) field.ErrorList {
 	return append(errs, validatePreflight(c.HandlePreflightRequests, fld.Child("handlePreflightRequests"))...)
 }
 
+// MaxCORSMaxAge is the largest CORS max age in seconds: what the Gateway API's CORS filter
+// holds (an int32), and far beyond any browser's own cap.
+const MaxCORSMaxAge = math.MaxInt32
+
 func validatePreflight(p *odav1.PreflightRequests, fld *field.Path) field.ErrorList {
 	if p == nil {
 		return nil
@@ -49,8 +55,13 @@ func validatePreflight(p *odav1.PreflightRequests, fld *field.Path) field.ErrorL
 			break
 		}
 	}
-	if p.MaxAge != nil && *p.MaxAge < 0 {
+	switch {
+	case p.MaxAge == nil:
+	case *p.MaxAge < 0:
 		errs = append(errs, field.Invalid(fld.Child("maxAge"), *p.MaxAge, "must be 0 or more seconds"))
+	case *p.MaxAge > MaxCORSMaxAge:
+		// A larger one overflows the route's duration, which Istio then refuses.
+		errs = append(errs, field.Invalid(fld.Child("maxAge"), *p.MaxAge, fmt.Sprintf("must be at most %d seconds", MaxCORSMaxAge)))
 	}
 	return errs
 }
