@@ -35,17 +35,21 @@ func (Defaulter) Handle(_ context.Context, req admission.Request) admission.Resp
 		// stored before the webhooks existed: no conversion, no new defaults.
 		return admission.Allowed("")
 	}
-	def := Default
-	if v := requestVersion(req); v != odav1.GroupVersion.Version {
-		def = func(raw []byte) ([]byte, []string, error) { return DefaultOlder(raw, v) }
-	}
-	out, warnings, err := def(req.Object.Raw)
+	out, warnings, err := defaulterOf(req)(req.Object.Raw)
 	if err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	resp := admission.PatchResponseFromRaw(req.Object.Raw, out)
 	resp.Warnings = warnings
 	return resp
+}
+
+// defaulterOf is the defaulting of the request's version.
+func defaulterOf(req admission.Request) func(raw []byte) ([]byte, []string, error) {
+	if v := requestVersion(req); v != odav1.GroupVersion.Version {
+		return func(raw []byte) ([]byte, []string, error) { return DefaultOlder(raw, v) }
+	}
+	return Default
 }
 
 // Default returns the object raw normalised as R2.1 says, with a warning for each older

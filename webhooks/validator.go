@@ -49,7 +49,7 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		if err := decodeAPI(req.OldObject.Raw, old); err != nil {
 			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the stored ExposedAPI: %w", err))
 		}
-		if sameSpec(req.OldObject.Raw, req.Object.Raw) {
+		if sameSpec(req.OldObject.Raw, req.Object.Raw) || unchangedByDefaulting(req) {
 			return specUnchanged(api, old, errs)
 		}
 	}
@@ -69,6 +69,15 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		return admission.Allowed("") // the list is that version's own shape
 	}
 	return admission.Allowed("").WithWarnings(legacyWarnings(api)...)
+}
+
+// unchangedByDefaulting tells whether the update's spec, defaulted, is the stored spec
+// defaulted (R2.4): a client writing back the defaulted form of a spec stored before the
+// webhooks (a segment added, a path normalised) changes nothing, and is not refused for
+// the stored spec's problems.
+func unchangedByDefaulting(req admission.Request) bool {
+	old, _, err := defaulterOf(req)(req.OldObject.Raw)
+	return err == nil && sameSpec(old, req.Object.Raw)
 }
 
 // decodeAPI reads JSON keys case-sensitively, as the API server and the controller's client

@@ -66,12 +66,18 @@ func TestObjectStoredBeforeTheWebhooks(t *testing.T) {
 		assert.Contains(t, err.Error(), "metadata.labels[oda.tmforum.org/componentName]: Required value")
 		assert.NotContains(t, err.Error(), "spec.", "the stored spec's problems are not the refusal's")
 
+		// R2.4: the stored spec's defaulted form, written back, changes nothing.
+		defaulted := []byte(`{"spec":{"segment":"coreFunction"}}`)
+		require.NoError(t, c.Patch(ctx, object("old", nil, nil), client.RawPatch(types.MergePatchType, defaulted)),
+			"an update that changes nothing after defaulting is admitted")
+		assert.Contains(t, warnings.Take(), "spec.CORS.allowCredentials: Invalid value: true: cannot be true while allowOrigins is *: browsers refuse credentials with a wildcard origin")
+
 		editPath := []byte(`{"spec":{"path":"/catalog//v5/"}}`)
 		err = c.Patch(ctx, object("old", nil, nil), client.RawPatch(types.MergePatchType, editPath))
 		require.Error(t, err, "a spec edit is validated")
 		assert.Contains(t, err.Error(), "spec.CORS.allowCredentials: Invalid value: true")
 
-		fix := []byte(`{"spec":{"path":"/catalog//v5/","CORS":{"allowOrigins":"https://shop.example.com"},"specification":{"url":"https://e.com/a.yaml"}}}`)
+		fix := []byte(`{"spec":{"path":"/catalog//v5/","CORS":{"allowOrigins":"https://shop.example.com"},"specification":{"url":"https://e.com/a.yaml","version":null}}}`)
 		require.NoError(t, c.Patch(ctx, object("old", nil, nil), client.RawPatch(types.MergePatchType, fix)))
 		got := unstructuredAPI(t, env, "old")
 		spec := got.Object["spec"].(map[string]any)
