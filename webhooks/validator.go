@@ -42,7 +42,7 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 	if err := decodeAPI(req.Object.Raw, api); err != nil {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the ExposedAPI: %w", err))
 	}
-	errs := validation.ValidateExposedAPI(api)
+	errs := append(validation.ValidateExposedAPI(api), v.routeErrors(api)...)
 	var old *odav1.ExposedAPI
 	if req.Operation == admissionv1.Update {
 		old = &odav1.ExposedAPI{}
@@ -78,6 +78,15 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 func unchangedByDefaulting(req admission.Request) bool {
 	old, _, err := defaulterOf(req)(req.OldObject.Raw)
 	return err == nil && sameSpec(old, req.Object.Raw)
+}
+
+// routeErrors are what the API's route cannot hold: in HTTPRoute mode (host names only), an
+// HTTPRoute's limits. An internal API's route is a VirtualService in either mode.
+func (v *Validator) routeErrors(api *odav1.ExposedAPI) field.ErrorList {
+	if !v.Routes.HostNamesOnly || v.route(api).Internal {
+		return nil
+	}
+	return validation.ValidateForHTTPRoute(&api.Spec, field.NewPath("spec"))
 }
 
 // decodeAPI reads JSON keys case-sensitively, as the API server and the controller's client
