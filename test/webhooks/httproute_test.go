@@ -17,12 +17,9 @@ import (
 // reconcile. A disabled CORS block writes nothing to the route, so it is not judged.
 func TestHTTPRouteModeRefusesWhatAnHTTPRouteCannotHold(t *testing.T) {
 	ctx := context.Background()
-	env := harness.StartWithWebhooks(t, harness.Generated)
-	env.Namespace(t, "components")
 	o := harness.DefaultOptions()
 	o.RouteAPI = app.HTTPRoute
-	harness.StartOperator(t, env, o)
-	require.NoError(t, harness.WaitForWebhook(ctx, env.Client, "components", harness.Wait))
+	env := startWithWebhooksAnd(t, harness.Generated, o)
 
 	cors := func(fields map[string]any) map[string]any {
 		c := map[string]any{"enabled": true}
@@ -31,7 +28,9 @@ func TestHTTPRouteModeRefusesWhatAnHTTPRouteCannotHold(t *testing.T) {
 		}
 		return map[string]any{"CORS": c}
 	}
-	preflight := func(fields map[string]any) map[string]any { return cors(map[string]any{"handlePreflightRequests": fields}) }
+	preflight := func(fields map[string]any) map[string]any {
+		return cors(map[string]any{"handlePreflightRequests": fields})
+	}
 	for _, c := range []badCase{
 		{name: "escaped-slash", spec: map[string]any{"path": "/files%2Fv1"},
 			want: `spec.path: Invalid value: "/files%2Fv1": cannot hold an escaped '/' (%2F): an HTTPRoute's path match refuses it`},

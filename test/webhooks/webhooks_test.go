@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
@@ -48,9 +49,14 @@ func merged(over map[string]any) map[string]any {
 
 // startWithWebhooks runs a control plane whose API server calls the operator's webhooks.
 func startWithWebhooks(t *testing.T, set harness.CRDSet) *harness.Env {
+	return startWithWebhooksAnd(t, set, harness.DefaultOptions())
+}
+
+// startWithWebhooksAnd is startWithWebhooks with the operator's options o.
+func startWithWebhooksAnd(t *testing.T, set harness.CRDSet, o *app.Options) *harness.Env {
 	env := harness.StartWithWebhooks(t, set)
 	env.Namespace(t, "components")
-	harness.StartOperator(t, env, harness.DefaultOptions())
+	harness.StartOperator(t, env, o)
 	require.NoError(t, harness.WaitForWebhook(context.Background(), env.Client, "components", harness.Wait))
 	return env
 }
