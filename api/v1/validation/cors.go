@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -19,9 +20,8 @@ func validateCORS(c *odav1.CORS, fld *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	origins := CSV(c.AllowOrigins)
 	for _, o := range origins {
-		if o != "*" && !isOrigin(o) {
-			errs = append(errs, field.Invalid(fld.Child("allowOrigins"), c.AllowOrigins,
-				"each comma-separated entry must be * or an origin like https://shop.example.com (scheme and host, no path): "+o))
+		if msg := originProblem(o); msg != "" {
+			errs = append(errs, field.Invalid(fld.Child("allowOrigins"), c.AllowOrigins, msg+": "+o))
 			break
 		}
 	}
@@ -75,6 +75,27 @@ func CSV(s string) []string {
 		}
 	}
 	return out
+}
+
+// originProblem says what is wrong with an allowOrigins entry; "" for none. A * elsewhere
+// than the host's first label, or a port out of range, is an exact match no browser's
+// Origin ever meets.
+func originProblem(o string) string {
+	if o == "*" {
+		return ""
+	}
+	if !isOrigin(o) {
+		return "each comma-separated entry must be * or an origin like https://shop.example.com (scheme and host, no path)"
+	}
+	u, _ := url.Parse(o)
+	host, port := u.Hostname(), u.Port()
+	if rest, wild := strings.CutPrefix(host, "*."); strings.Contains(host, "*") && (!wild || rest == "" || strings.Contains(rest, "*")) {
+		return "a * can stand only as the first label of an origin's host, as in https://*.example.com (any host under example.com)"
+	}
+	if n, err := strconv.Atoi(port); port != "" && (err != nil || n < 1 || n > 65535) {
+		return "an origin's port must be a number from 1 to 65535"
+	}
+	return ""
 }
 
 func isOrigin(s string) bool {
