@@ -49,7 +49,9 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		if err := decodeAPI(req.OldObject.Raw, old); err != nil {
 			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the stored ExposedAPI: %w", err))
 		}
-		if sameSpec(req.OldObject.Raw, req.Object.Raw) || unchangedByDefaulting(req) {
+		// A valid update is admitted either way: only a refused one is worth defaulting the
+		// stored spec for.
+		if sameSpec(req.OldObject.Raw, req.Object.Raw) || len(errs) > 0 && unchangedByDefaulting(req) {
 			return specUnchanged(api, old, errs)
 		}
 	}

@@ -57,13 +57,10 @@ func (obs *observed) writeTrouble(ext Extension, err error) *metav1.Condition {
 }
 
 // newRoute tells whether the API is about to get its first route object of route's kind:
-// none of its own is in place, nor one of another owner that it waits on.
-func (r *Reconciler) newRoute(ctx context.Context, route RouteBuilder, api *odav1.ExposedAPI, obs *observed) (bool, error) {
-	if _, ok := route.(virtualServices); ok {
-		return obs.vs == nil && !obs.foreign, nil
-	}
-	got, err := route.Status(ctx, api)
-	return err == nil && got.UID == "" && !got.Refused && !WasNotControlled(api, route.Kind()), err
+// none is in place, nor one of another owner that it waits on.
+func (r *Reconciler) newRoute(ctx context.Context, route RouteBuilder, api *odav1.ExposedAPI) (bool, error) {
+	exists, err := route.Exists(ctx, api)
+	return err == nil && !exists && !WasNotControlled(api, route.Kind()), err
 }
 
 // guardNewRoute runs the extensions before a new route is made, so that what guards the

@@ -248,7 +248,7 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 // program makes the route of an accepted spec, and the extensions' children: before a new
 // route (guardNewRoute), after one in place.
 func (r *Reconciler) program(ctx context.Context, api *odav1.ExposedAPI, obs *observed, route RouteBuilder, others []RouteBuilder) error {
-	fresh, err := r.newRoute(ctx, route, api, obs)
+	fresh, err := r.newRoute(ctx, route, api)
 	if err != nil {
 		return err
 	}

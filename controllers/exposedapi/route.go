@@ -27,6 +27,9 @@ type RouteBuilder interface {
 	// Status reports the route the API has, writing nothing: an API whose spec became
 	// invalid keeps its last route.
 	Status(ctx context.Context, api *odav1.ExposedAPI) (Route, error)
+	// Exists tells whether the cache shows an object of the kind under the API's name, its
+	// own or another owner's, without judging it.
+	Exists(ctx context.Context, api *odav1.ExposedAPI) (bool, error)
 }
 
 // Route is an API's route as its RouteBuilder found or left it.

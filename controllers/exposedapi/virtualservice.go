@@ -196,6 +196,11 @@ func (v virtualServices) Withdraw(ctx context.Context, api *odav1.ExposedAPI) (b
 	return v.r.withdrawRoute(ctx, api, vs)
 }
 
+// Exists tells what observe found: a VirtualService of the API's name, its own or another's.
+func (v virtualServices) Exists(context.Context, *odav1.ExposedAPI) (bool, error) {
+	return v.obs.vs != nil || v.obs.foreign, nil
+}
+
 func (v virtualServices) Status(ctx context.Context, api *odav1.ExposedAPI) (Route, error) {
 	switch {
 	case v.obs.foreign:

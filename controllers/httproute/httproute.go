@@ -125,6 +125,16 @@ func (b *Builder) Status(ctx context.Context, api *odav1.ExposedAPI) (exposedapi
 	return b.route(ctx, c, api, hr)
 }
 
+// Exists tells whether the cache holds an HTTPRoute of the API's name.
+func (b *Builder) Exists(ctx context.Context, api *odav1.ExposedAPI) (bool, error) {
+	c := b.caches.Load()
+	if c == nil {
+		return false, nil
+	}
+	hr, err := b.get(ctx, c.Routes, api)
+	return hr != nil, err
+}
+
 func (b *Builder) get(ctx context.Context, r client.Reader, api *odav1.ExposedAPI) (*gatewayv1.HTTPRoute, error) {
 	hr := &gatewayv1.HTTPRoute{}
 	err := r.Get(ctx, client.ObjectKeyFromObject(api), hr)
