@@ -25,12 +25,13 @@ func FuzzNormalizePath(f *testing.F) {
 		require.Equal(t, once, validation.NormalizePath(once), "normalising twice equals once")
 		if !strings.HasPrefix(once, "/") || slices.Contains(strings.Split(once, "/"), "..") || slices.Contains(strings.Split(once, "/"), ".") {
 			// An absolute URL, or dot segments only: kept as written for the validator to refuse.
-			require.Equal(t, p, once, "only a value kept as written is not a clean path")
+			require.Equal(t, validation.DecodeUnreserved(p), once, "only a value kept as written (its unreserved escapes decoded) is not a clean path")
 			require.True(t, pathRefused(once), "the validator refuses %q", once)
 			return
 		}
 		require.True(t, strings.HasPrefix(once, "/"), "one leading slash: %q", once)
 		require.NotContains(t, once, "//")
+		require.Equal(t, once, validation.DecodeUnreserved(once), "no escape of an unreserved character: %q", once)
 		if once != "/" {
 			require.False(t, strings.HasSuffix(once, "/"), "no trailing slash: %q", once)
 		}

@@ -92,8 +92,8 @@ func TestGoodAndLegacyExposedAPIs(t *testing.T) {
 		assert.Empty(t, warnings.Take())
 		assert.Equal(t, want.Object["spec"], good.Object["spec"], "a good object is stored untouched")
 
-		normalised := object("normalised", merged(map[string]any{"path": "catalog//v4/./x/../", "apiType": "OpenAPI",
-			"developerUI": "/docs/", "segment": nil}), nil)
+		normalised := object("normalised", merged(map[string]any{"path": "%63atalog//v4/./x/%2e%2E/", "apiType": "OpenAPI",
+			"developerUI": "/%64ocs/", "segment": nil}), nil)
 		require.NoError(t, c.Create(ctx, normalised))
 		spec := normalised.Object["spec"].(map[string]any)
 		assert.Equal(t, "/catalog/v4", spec["path"])
