@@ -3,6 +3,7 @@ package exposedapi
 import (
 	"context"
 	"fmt"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -67,7 +68,7 @@ func (r *Reconciler) newRoute(ctx context.Context, route RouteBuilder, api *odav
 // route (token checks) is in place before it first serves: an API that asks for them is
 // never reachable without them, for a moment or while they cannot be written. It tells
 // whether the route may be made.
-func (r *Reconciler) guardNewRoute(ctx context.Context, kind string, api *odav1.ExposedAPI, obs *observed) (bool, error) {
+func (r *Reconciler) guardNewRoute(ctx context.Context, route RouteBuilder, api *odav1.ExposedAPI, obs *observed) (bool, error) {
 	if err := r.runExtensions(ctx, api, obs); err != nil {
 		return false, err
 	}
@@ -76,6 +77,48 @@ func (r *Reconciler) guardNewRoute(ctx context.Context, kind string, api *odav1.
 	}
 	obs.route = Route{Programmed: cond(ConditionProgrammed, false, ReasonRouteGuardsUnwritten, fmt.Sprintf(
 		"%s %s is not made until the objects that guard it are written, so that it never serves without them: see %s",
-		kind, api.Name, obs.extTrouble.guard))}
+		route.Kind(), api.Name, obs.extTrouble.guard))}
 	return false, nil
+}
+
+// MoveGuard is a RouteGuard whose objects can cover a route on both sides of a change of
+// what it takes (its path, its host).
+type MoveGuard interface {
+	RouteGuard
+	// Widen makes the guard's objects cover what the route in place takes as well as what
+	// spec asks for, before the route is written. It tells how long they stay widened (0
+	// when they are not), for the API to be looked at again then.
+	Widen(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (time.Duration, error)
+}
+
+// guardMove has the MoveGuards cover the route in place and the one spec asks for, before
+// the route is written. It tells whether the route may be written: while a guard's objects
+// cannot be widened the route stays as it is, so that it never takes requests its checks
+// do not cover.
+func (r *Reconciler) guardMove(ctx context.Context, route RouteBuilder, api *odav1.ExposedAPI, obs *observed) (bool, error) {
+	for _, ext := range r.Extensions {
+		g, ok := ext.(MoveGuard)
+		if !ok {
+			continue
+		}
+		d, err := g.Widen(ctx, api, &obs.spec)
+		if c := obs.writeTrouble(ext, err); c != nil {
+			obs.extConds = append(obs.extConds, *c)
+			err = nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", ext.Name(), err)
+		}
+		obs.settle = max(obs.settle, d)
+	}
+	if obs.extTrouble.guard == "" {
+		return true, nil
+	}
+	var err error
+	obs.route, err = route.Status(ctx, api)
+	obs.routeHeld = true
+	obs.route.Programmed = cond(ConditionProgrammed, false, ReasonRouteGuardsUnwritten, fmt.Sprintf(
+		"%s %s is not updated until the objects that guard it cover what it is to take, so that nothing it takes goes unchecked: see %s",
+		route.Kind(), api.Name, obs.extTrouble.guard))
+	return false, err
 }

@@ -124,6 +124,11 @@ type observed struct {
 	// extRefused are the condition types of extensions whose False condition is a refusal.
 	extRefused []string
 	extTrouble extensionTrouble
+	// routeHeld: the route in place is kept as it is while what guards it cannot cover
+	// the change (guardMove); the status keeps describing it.
+	routeHeld bool
+	// settle is how long the guards stay widened over a route's move.
+	settle time.Duration
 }
 
 // +kubebuilder:rbac:groups=oda.tmforum.org,resources=exposedapis,verbs=list;watch;patch
@@ -178,13 +183,26 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err == nil && obs.extTrouble.failed != nil {
 		return ctrl.Result{}, fmt.Errorf("writing the API's children: %w", obs.extTrouble.failed)
 	}
-	if err == nil && res.IsZero() && (obs.routeRefused || obs.heldUp() || obs.extTrouble.refused) {
-		// What refused the write (a webhook, a policy, a quota, the CRD's schema), or a child
-		// of another owner in the way, can change or go without the API changing. A fixed
-		// wait: the 50 ms cache catch-up in between would reset the rate limiter's backoff.
-		res.RequeueAfter = r.refusedRetry()
+	if err == nil && res.IsZero() {
+		res.RequeueAfter = obs.recheckAfter(r.refusedRetry())
 	}
 	return res, err
+}
+
+// recheckAfter is how long until the API is to be looked at again without an event; 0 for
+// never. What refused a write (a webhook, a policy, a quota, the CRD's schema), or a child of
+// another owner in the way, can change or go without the API changing; guards widened over
+// a move are narrowed once it settles. A fixed wait: the 50 ms cache catch-up in between
+// would reset the rate limiter's backoff.
+func (obs *observed) recheckAfter(refused time.Duration) time.Duration {
+	var d time.Duration
+	if obs.routeRefused || obs.heldUp() || obs.extTrouble.refused {
+		d = refused
+	}
+	if obs.settle > 0 && (d == 0 || obs.settle < d) {
+		d = obs.settle
+	}
+	return d
 }
 
 // observe gathers every fact the reconcile decides on, all from caches.
@@ -252,10 +270,12 @@ func (r *Reconciler) program(ctx context.Context, api *odav1.ExposedAPI, obs *ob
 	if err != nil {
 		return err
 	}
+	guard := r.guardMove
 	if fresh {
-		if ok, err := r.guardNewRoute(ctx, route.Kind(), api, obs); !ok || err != nil {
-			return err
-		}
+		guard = r.guardNewRoute
+	}
+	if ok, err := guard(ctx, route, api, obs); !ok || err != nil {
+		return err
 	}
 	if done, err := r.ensureRoute(ctx, api, obs, route); done || err != nil {
 		return err

@@ -26,10 +26,11 @@ func (r *Reconciler) wantedStatus(api *odav1.ExposedAPI, obs *observed) odav1.Ex
 	switch {
 	case obs.owner != nil:
 		st.APIStatus = nil // the route was withdrawn or never made
-	case obs.accepted() && obs.route.UID != "":
+	case obs.accepted() && obs.route.UID != "" && !obs.routeHeld:
 		st.APIStatus = apiStatus(api, obs)
 	}
-	// An invalid spec keeps the last apiStatus: the route it describes is still in place.
+	// An invalid spec, or a route held as it is, keeps the last apiStatus: the route it
+	// describes is still in place.
 	for _, c := range r.conditions(api, obs) {
 		c.ObservedGeneration = api.Generation
 		meta.SetStatusCondition(&st.Conditions, c)

@@ -5,6 +5,7 @@ package policies
 import (
 	"context"
 	"strings"
+	"time"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -51,6 +52,9 @@ type Extension struct {
 	// token checks attach to it; nil in VirtualService mode.
 	Kubernetes KubernetesGateways
 	Events     recorder.EventRecorder
+	// MoveSettle is how long the token checks of a route that moved cover both sides of the
+	// move (see Widen); 0: 30 s.
+	MoveSettle time.Duration
 }
 
 // Name names the extension in errors.

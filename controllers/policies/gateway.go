@@ -195,14 +195,20 @@ func (e *Extension) tokenChecks(api *odav1.ExposedAPI, spec *odav1.ExposedAPISpe
 		want.DeepCopyInto(&ra.Spec)
 		w.objs = append(w.objs, ra)
 	}
+	ap := e.authorizationPolicy(api, spec, at, meta)
+	w.objs = append(w.objs, ap)
+	w.finding = keyFinding(true, tokenDetail(auth, spec, at, meta.Name)+wildcardDetail(spec, e.Routes.Route(api.Namespace, spec).Host))
+	return w
+}
+
+// authorizationPolicy is the API's AuthorizationPolicy on the pods of at.
+func (e *Extension) authorizationPolicy(api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec, at place, meta *metav1.ObjectMeta) *securityv1.AuthorizationPolicy {
 	// The route's host, not spec.hostname, which a public host name overrides: the requests
 	// the route takes are the ones to check.
 	host := e.Routes.Route(api.Namespace, spec).Host
 	ap := &securityv1.AuthorizationPolicy{ObjectMeta: *meta.DeepCopy()}
-	auth.AuthorizationPolicy(spec, host, at.Attach).DeepCopyInto(&ap.Spec)
-	w.objs = append(w.objs, ap)
-	w.finding = keyFinding(true, tokenDetail(auth, spec, at, meta.Name)+wildcardDetail(spec, host))
-	return w
+	e.Settings.Auth.AuthorizationPolicy(spec, host, at.Attach).DeepCopyInto(&ap.Spec)
+	return ap
 }
 
 // rateLimit is the EnvoyFilter of the API's route, and the gateway's shared one that puts
@@ -264,7 +270,7 @@ func (e *Extension) applyGatewayObject(ctx context.Context, api *odav1.ExposedAP
 	case !names(stored, api):
 		kind := reflect.TypeOf(stored).Elem().Name()
 		return &finding{Field: field, Detail: exposedapi.InTheWay(kind, stored.GetNamespace(), stored.GetName())}, nil
-	case proto.Equal(specOf(stored), specOf(want)):
+	case proto.Equal(specOf(stored), specOf(want)), e.stillMoving(stored, want):
 		return nil, nil
 	}
 	want.SetResourceVersion(stored.GetResourceVersion())

@@ -280,6 +280,7 @@ func (op *Operator) setupControllers(o *Options) error {
 		RefusedRetry:   o.RefusedRetry,
 	}
 	pol := &policies.Extension{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Settings: r.Policies, Routes: r.Routes, Events: r.Events,
+		MoveSettle: o.MoveSettle,
 		Gateway: policies.Gateway{Namespace: o.IngressGatewayNamespace, Services: op.Gateways,
 			Selector: map[string]string{exposedapi.IngressGatewayLabel: exposedapi.IngressGatewayValue}}}
 	ctx := context.Background()

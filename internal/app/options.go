@@ -87,6 +87,9 @@ type Options struct {
 	// RefusedRetry is how long a route the API server refused, or an API held up by another
 	// owner's child, waits to be tried again; 0: a minute. Tests shorten it; not a flag.
 	RefusedRetry time.Duration
+	// MoveSettle is how long the token checks of a route that moved cover both sides of the
+	// move; 0: 30 s. Tests shorten it; not a flag.
+	MoveSettle time.Duration
 
 	// served is Namespaces read once, by Validate.
 	served namespaces.Selector

@@ -112,6 +112,8 @@ func DefaultOptions() *app.Options {
 		MaxConcurrentReconciles:   4,
 		SkipNameValidation:        true,
 		GracefulShutdown:          5 * time.Second,
+		// A real gateway's 30 s would outlast the tests' waits for the checks of a moved route.
+		MoveSettle: 2 * time.Second,
 	}
 }
 

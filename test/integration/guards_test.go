@@ -51,10 +51,14 @@ func TestTokenChecksBeforeANewRoute(t *testing.T) {
 
 // TestRefusedTokenChecksAreReported: an update of an API's token checks that the API server
 // refuses is reported on the API, which is not Ready, with a Warning Event, and is tried
-// again until it lands, without the API changing.
+// again until it lands, without the API changing. Meanwhile the route stays where its
+// checks cover it, and the status keeps describing it: it moves once they can cover the
+// move.
 func TestRefusedTokenChecksAreReported(t *testing.T) {
 	ctx := context.Background()
-	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) { o.JWTIssuer, o.RefusedRetry = issuer, time.Second })
+	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) {
+		o.JWTIssuer, o.RefusedRetry, o.MoveSettle = issuer, time.Second, time.Second
+	})
 	api := harness.API(ns, "kept", "/kept", "impl", 8080)
 	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
 	require.NoError(t, env.Client.Create(ctx, api))
@@ -65,8 +69,17 @@ func TestRefusedTokenChecksAreReported(t *testing.T) {
 	msg := waitCondition(t, env, api, "PoliciesProgrammed", false, "WriteRefused")
 	assert.Contains(t, msg, refusal)
 	assert.Contains(t, msg, "which guard its route")
-	waitCondition(t, env, api, "Ready", false, "WriteRefused")
+	msg = waitCondition(t, env, api, "Programmed", false, "RouteGuardsUnwritten")
+	assert.Contains(t, msg, "VirtualService kept is not updated until the objects that guard it cover what it is to take")
+	waitCondition(t, env, api, "Ready", false, "NotProgrammed")
 	assertEvent(t, env, ns, api.Name, "WriteRefused")
+	for range 3 { // several rechecks, one a second
+		got := &odav1.ExposedAPI{}
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), got))
+		assert.Equal(t, "/kept", got.Status.APIStatus.Path, "the status describes the route in place")
+		assert.NoError(t, routeIs("*", "component-gateway", "/kept", "impl", 8080)(virtualService(t, env, api, func(*networkingv1VirtualService) error { return nil })))
+		time.Sleep(time.Second)
+	}
 
 	allow(t, env, "refuse-checks")
 	waitCondition(t, env, api, "Ready", true, "Ready")
