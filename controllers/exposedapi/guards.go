@@ -59,9 +59,28 @@ func (obs *observed) writeTrouble(ext Extension, err error) *metav1.Condition {
 
 // newRoute tells whether the API is about to get its first route object of route's kind:
 // none is in place, nor one of another owner that it waits on.
-func (r *Reconciler) newRoute(ctx context.Context, route RouteBuilder, api *odav1.ExposedAPI) (bool, error) {
+func (r *Reconciler) newRoute(ctx context.Context, route RouteBuilder, api *odav1.ExposedAPI, obs *observed) (bool, error) {
 	exists, err := route.Exists(ctx, api)
-	return err == nil && !exists && !WasNotControlled(api, route.Kind()), err
+	if err != nil || exists || WasNotControlled(api, route.Kind()) {
+		return false, err
+	}
+	if !r.guardsNew(api, &obs.spec) {
+		return true, nil
+	}
+	// The cache holds our own routes only: checks written for a name another owner's route
+	// holds would act on requests that route takes, which are not ours to check.
+	taken, err := route.Taken(ctx, api)
+	return err == nil && !taken, err
+}
+
+// guardsNew tells whether a RouteGuard would write objects for the route spec asks for.
+func (r *Reconciler) guardsNew(api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) bool {
+	for _, ext := range r.Extensions {
+		if g, ok := ext.(RouteGuard); ok && g.Guards(api, spec) {
+			return true
+		}
+	}
+	return false
 }
 
 // guardNewRoute runs the extensions before a new route is made, so that what guards the
@@ -72,13 +91,30 @@ func (r *Reconciler) guardNewRoute(ctx context.Context, route RouteBuilder, api 
 	if err := r.runExtensions(ctx, api, obs); err != nil {
 		return false, err
 	}
+	why := "see " + obs.extTrouble.guard
 	if obs.extTrouble.guard == "" {
-		return true, nil
+		inTheWay, err := r.unguarded(ctx, api, obs)
+		if inTheWay == "" || err != nil {
+			return err == nil, err
+		}
+		why = inTheWay
 	}
 	obs.route = Route{Programmed: cond(ConditionProgrammed, false, ReasonRouteGuardsUnwritten, fmt.Sprintf(
-		"%s %s is not made until the objects that guard it are written, so that it never serves without them: see %s",
-		route.Kind(), api.Name, obs.extTrouble.guard))}
+		"%s %s is not made until the objects that guard it are written, so that it never serves without them: %s",
+		route.Kind(), api.Name, why))}
 	return false, nil
+}
+
+// unguarded names an object of another owner where a RouteGuard's object should be.
+func (r *Reconciler) unguarded(ctx context.Context, api *odav1.ExposedAPI, obs *observed) (string, error) {
+	for _, ext := range r.Extensions {
+		if g, ok := ext.(RouteGuard); ok {
+			if what, err := g.Unguarded(ctx, api, &obs.spec); what != "" || err != nil {
+				return what, err
+			}
+		}
+	}
+	return "", nil
 }
 
 // MoveGuard is a RouteGuard whose objects can cover a route on both sides of a change of

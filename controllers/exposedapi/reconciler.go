@@ -266,7 +266,7 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 // program makes the route of an accepted spec, and the extensions' children: before a new
 // route (guardNewRoute), after one in place.
 func (r *Reconciler) program(ctx context.Context, api *odav1.ExposedAPI, obs *observed, route RouteBuilder, others []RouteBuilder) error {
-	fresh, err := r.newRoute(ctx, route, api)
+	fresh, err := r.newRoute(ctx, route, api, obs)
 	if err != nil {
 		return err
 	}
@@ -372,6 +372,11 @@ func (obs *observed) eachExtension(exts []Extension, do func(Extension) (*metav1
 // route open without them.
 type RouteGuard interface {
 	GuardsRoute(api *odav1.ExposedAPI) bool
+	// Guards tells whether it makes objects that guard the route spec asks for.
+	Guards(api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) bool
+	// Unguarded names an object of another owner that holds the name of one of those
+	// objects (the InTheWay wording); "" when none does.
+	Unguarded(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (string, error)
 }
 
 // Orphaning tells whether api is being deleted with its children left in place (kubectl

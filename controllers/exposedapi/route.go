@@ -30,6 +30,9 @@ type RouteBuilder interface {
 	// Exists tells whether the cache shows an object of the kind under the API's name, its
 	// own or another owner's, without judging it.
 	Exists(ctx context.Context, api *odav1.ExposedAPI) (bool, error)
+	// Taken tells the same from the API server, which also holds the objects of other
+	// owners that the cache leaves out.
+	Taken(ctx context.Context, api *odav1.ExposedAPI) (bool, error)
 }
 
 // Route is an API's route as its RouteBuilder found or left it.

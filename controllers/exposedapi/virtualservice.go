@@ -201,6 +201,15 @@ func (v virtualServices) Exists(context.Context, *odav1.ExposedAPI) (bool, error
 	return v.obs.vs != nil || v.obs.foreign, nil
 }
 
+func (v virtualServices) Taken(ctx context.Context, api *odav1.ExposedAPI) (bool, error) {
+	vs, err := virtualService(ctx, v.r.APIReader, api)
+	if err != nil || vs == nil {
+		return false, err
+	}
+	v.obs.vs, v.obs.foreign = vs, !ownedBy(vs, api.UID)
+	return true, nil
+}
+
 func (v virtualServices) Status(ctx context.Context, api *odav1.ExposedAPI) (Route, error) {
 	switch {
 	case v.obs.foreign:

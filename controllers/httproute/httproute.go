@@ -135,6 +135,12 @@ func (b *Builder) Exists(ctx context.Context, api *odav1.ExposedAPI) (bool, erro
 	return hr != nil, err
 }
 
+// Taken tells whether the API server holds an HTTPRoute under the API's name.
+func (b *Builder) Taken(ctx context.Context, api *odav1.ExposedAPI) (bool, error) {
+	hr, err := b.get(ctx, b.APIReader, api)
+	return hr != nil, err
+}
+
 func (b *Builder) get(ctx context.Context, r client.Reader, api *odav1.ExposedAPI) (*gatewayv1.HTTPRoute, error) {
 	hr := &gatewayv1.HTTPRoute{}
 	err := r.Get(ctx, client.ObjectKeyFromObject(api), hr)

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -119,11 +118,6 @@ func (e *Extension) Finalize(ctx context.Context, api *odav1.ExposedAPI) error {
 		return e.dropFinalizer(ctx, api)
 	}
 	return e.removeGatewayObjects(ctx, api)
-}
-
-// GuardsRoute: the API's token checks (and rate limit) are on the gateway.
-func (e *Extension) GuardsRoute(api *odav1.ExposedAPI) bool {
-	return controllerutil.ContainsFinalizer(api, Finalizer)
 }
 
 func condition(findings []policy.Finding) *metav1.Condition {

@@ -67,8 +67,7 @@ type gatewayWant struct {
 // ensureGatewayObjects makes on the ingress gateway what the API's policies want there
 // (token checks, rate limit), and removes the rest; the finalizer stays while any is there.
 func (e *Extension) ensureGatewayObjects(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) ([]finding, error) {
-	wantsAny := policy.KeyVerification(spec) && e.Settings.Auth.Enabled() || e.Settings.RateLimit.Local(spec)
-	if !wantsAny {
+	if !e.wantsGatewayObjects(spec) {
 		f := e.tokenChecks(api, spec, place{}, nil)
 		return findings(f.finding), e.removeGatewayObjects(ctx, api)
 	}
@@ -88,6 +87,12 @@ func (e *Extension) ensureGatewayObjects(ctx context.Context, api *odav1.Exposed
 		out = append(out, fs...)
 	}
 	return out, e.deleteElsewhere(ctx, api, places)
+}
+
+// wantsGatewayObjects tells whether spec asks for objects on the gateway (token checks, rate
+// limit) that the settings let the operator make.
+func (e *Extension) wantsGatewayObjects(spec *odav1.ExposedAPISpec) bool {
+	return policy.KeyVerification(spec) && e.Settings.Auth.Enabled() || e.Settings.RateLimit.Local(spec)
 }
 
 // places are where the API's objects on the gateway go: placement's and, while the API's
@@ -268,14 +273,15 @@ func (e *Extension) applyGatewayObject(ctx context.Context, api *odav1.ExposedAP
 	case err != nil:
 		return nil, err
 	case !names(stored, api):
-		kind := reflect.TypeOf(stored).Elem().Name()
-		return &finding{Field: field, Detail: exposedapi.InTheWay(kind, stored.GetNamespace(), stored.GetName())}, nil
+		return &finding{Field: field, Detail: exposedapi.InTheWay(kindOf(stored), stored.GetNamespace(), stored.GetName())}, nil
 	case proto.Equal(specOf(stored), specOf(want)), e.stillMoving(stored, want):
 		return nil, nil
 	}
 	want.SetResourceVersion(stored.GetResourceVersion())
 	return nil, e.Client.Update(ctx, want)
 }
+
+func kindOf(obj client.Object) string { return reflect.TypeOf(obj).Elem().Name() }
 
 func specOf(obj client.Object) proto.Message {
 	switch o := obj.(type) {

@@ -96,3 +96,58 @@ func refuseTokenChecks(t *testing.T, env *harness.Env) {
 	refuse(t, env, "refuse-checks", admissionv1.Rule{APIGroups: []string{"security.istio.io"}, APIVersions: []string{"*"}, Resources: []string{"authorizationpolicies"}},
 		"false", probe)
 }
+
+// TestNoTokenChecksForAnotherOwnersRoute: a new API whose route name another owner's
+// VirtualService holds (one the operator's cache leaves out) gets no token checks: they
+// would act on the requests that route takes, which are not the API's. It gets both once
+// that VirtualService goes.
+func TestNoTokenChecksForAnotherOwnersRoute(t *testing.T) {
+	ctx := context.Background()
+	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) { o.JWTIssuer, o.RefusedRetry = issuer, time.Second })
+	foreign := &networkingv1VirtualService{}
+	foreign.Namespace, foreign.Name = ns, "taken"
+	require.NoError(t, env.Client.Create(ctx, foreign))
+	api := harness.API(ns, "taken", "/taken", "impl", 8080)
+	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	require.NoError(t, env.Client.Create(ctx, api))
+	waitCondition(t, env, api, "Programmed", false, "VirtualServiceNotOwned")
+
+	for range 3 { // the first reconcile, then rechecks one a second
+		err := env.Client.Get(ctx, client.ObjectKey{Namespace: "istio-system", Name: ns + ".taken"}, &securityv1.AuthorizationPolicy{})
+		require.True(t, apierrors.IsNotFound(err), "no token checks for another owner's route: %v", err)
+		time.Sleep(time.Second)
+	}
+
+	require.NoError(t, env.Client.Delete(ctx, foreign))
+	waitCondition(t, env, api, "Ready", true, "Ready")
+	authorizationPolicy(t, env, ns+".taken", denyWithoutToken(nil, "/taken*"))
+	virtualService(t, env, api, routeIs("*", "component-gateway", "/taken", "impl", 8080))
+}
+
+// TestAnotherOwnersTokenCheckHoldsANewRoute: a new API whose AuthorizationPolicy name on
+// the gateway another owner's object holds cannot have its token checks in force, so it
+// gets no route, and says why; once that object goes, it gets both without changing.
+func TestAnotherOwnersTokenCheckHoldsANewRoute(t *testing.T) {
+	ctx := context.Background()
+	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) { o.JWTIssuer, o.RefusedRetry = issuer, time.Second })
+	foreign := &securityv1.AuthorizationPolicy{}
+	foreign.Namespace, foreign.Name = "istio-system", ns+".held"
+	require.NoError(t, env.Client.Create(ctx, foreign))
+	api := harness.API(ns, "held", "/held", "impl", 8080)
+	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	require.NoError(t, env.Client.Create(ctx, api))
+
+	msg := waitCondition(t, env, api, "Programmed", false, "RouteGuardsUnwritten")
+	assert.Contains(t, msg, "AuthorizationPolicy istio-system/"+ns+".held exists and is not controlled by this ExposedAPI")
+	waitConditionSays(t, env, api, "PoliciesProgrammed", "spec.apiKeyVerification (AuthorizationPolicy istio-system/"+ns+".held exists")
+	for range 3 { // the first reconcile, then rechecks one a second
+		err := env.Client.Get(ctx, client.ObjectKeyFromObject(api), &networkingv1VirtualService{})
+		require.True(t, apierrors.IsNotFound(err), "no route while its token checks are another's: %v", err)
+		time.Sleep(time.Second)
+	}
+
+	require.NoError(t, env.Client.Delete(ctx, foreign))
+	waitCondition(t, env, api, "Ready", true, "Ready")
+	authorizationPolicy(t, env, ns+".held", denyWithoutToken(nil, "/held*"))
+	virtualService(t, env, api, routeIs("*", "component-gateway", "/held", "impl", 8080))
+}
