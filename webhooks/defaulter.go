@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -68,11 +69,23 @@ func Default(raw []byte) ([]byte, []string, error) {
 // keeps the list shape the version's schema holds, and no field it lacks is added.
 func DefaultOlder(raw []byte, version string) ([]byte, []string, error) {
 	return defaultSpec(raw, func(spec map[string]any) []string {
-		if l, ok := spec["specification"].([]any); ok && len(l) > 1 {
+		l, _ := spec["specification"].([]any)
+		switch {
+		case slices.ContainsFunc(l, isObject):
+			// The API server prunes what the storage version's schema lacks: v1 holds one
+			// object there, with no fields for the entries of a list.
+			return []string{fmt.Sprintf("spec.specification: written as %s, a list of %d; the operator exposes the first entry (the v1 meaning), "+
+				"but a CRD that stores v1 (the canvas's does) keeps no url or version of any entry: write the ExposedAPI as v1, with specification {url, version}, to keep them", version, len(l))}
+		case len(l) > 1:
 			return []string{fmt.Sprintf("spec.specification: written as %s, a list of %d; the operator exposes the first entry (the v1 meaning) and keeps the others as written", version, len(l))}
 		}
 		return nil
 	})
+}
+
+func isObject(v any) bool {
+	_, ok := v.(map[string]any)
+	return ok
 }
 
 // defaultSpec applies the rules every version shares, then the version's own.

@@ -51,7 +51,18 @@ func TestDefaulterKeepsAnOlderVersionsShape(t *testing.T) {
 		paths[p.Path] = p.Value
 	}
 	assert.Equal(t, map[string]any{"/spec/path": "/a/b"}, paths, "only the path is normalised: no segment, the list kept")
-	assert.Equal(t, []string{"spec.specification: written as v1beta4, a list of 2; the operator exposes the first entry (the v1 meaning) and keeps the others as written"}, resp.Warnings)
+	assert.Equal(t, []string{"spec.specification: written as v1beta4, a list of 2; the operator exposes the first entry (the v1 meaning), but a CRD that stores v1 (the canvas's does) keeps no url or version of any entry: write the ExposedAPI as v1, with specification {url, version}, to keep them"}, resp.Warnings)
+}
+
+func TestDefaulterKeepsAnOlderListOfURLs(t *testing.T) {
+	_, warnings, err := DefaultOlder([]byte(`{"spec":{"specification":["https://e.com/a","https://e.com/b"]}}`), "v1beta3")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"spec.specification: written as v1beta3, a list of 2; the operator exposes the first entry (the v1 meaning) and keeps the others as written"}, warnings)
+
+	_, warnings, err = DefaultOlder([]byte(`{"spec":{"specification":[{"url":"https://e.com/a"}]}}`), "v1beta4")
+	require.NoError(t, err)
+	require.Len(t, warnings, 1, "one object is lost on a CRD that stores v1 as a list of several is")
+	assert.Contains(t, warnings[0], "keeps no url or version of any entry")
 }
 
 func TestDefaultDropsEntriesThatLostTheirFields(t *testing.T) {

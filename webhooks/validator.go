@@ -43,6 +43,9 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the ExposedAPI: %w", err))
 	}
 	errs := append(validation.ValidateExposedAPI(api), v.routeErrors(api)...)
+	if requestVersion(req) != odav1.GroupVersion.Version {
+		errs = olderSpecification(req.Object.Raw, errs)
+	}
 	var old *odav1.ExposedAPI
 	if req.Operation == admissionv1.Update {
 		old = &odav1.ExposedAPI{}

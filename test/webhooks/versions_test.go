@@ -62,6 +62,37 @@ spec:
   specification: [{url: "https://e.com/a.yaml"}]
 `
 
+// olderBadEntries: in the older versions every entry of the list is checked, and named as
+// written; the first entry of each is good.
+const olderBadEntries = `apiVersion: oda.tmforum.org/v1beta3
+kind: ExposedAPI
+metadata:
+  name: beta3-bad
+  namespace: components
+  labels: {oda.tmforum.org/componentName: shop}
+spec:
+  name: catalog
+  apiType: openapi
+  implementation: catalog
+  path: /beta3-bad
+  port: 8080
+  specification: ["https://e.com/c.yaml", "openapi.yaml", ""]
+---
+apiVersion: oda.tmforum.org/v1beta4
+kind: ExposedAPI
+metadata:
+  name: beta4-bad
+  namespace: components
+  labels: {oda.tmforum.org/componentName: shop}
+spec:
+  name: catalog
+  apiType: openapi
+  implementation: catalog
+  path: /beta4-bad
+  port: 8080
+  specification: [{url: "https://e.com/a.yaml"}, {url: "openapi.yaml"}, {version: v5}]
+`
+
 // TestOlderVersionsThroughKubectl (R2.5): the canvas CRD serves v1beta3 and v1beta4 with no
 // conversion; a write in those versions is admitted as the CRD alone admits it, keeps the
 // shape its version holds, is still validated, and is reconciled by its v1 meaning. Our CRD
@@ -82,7 +113,7 @@ func TestOlderVersionsThroughKubectl(t *testing.T) {
 		require.NoError(t, err, out)
 		assert.Contains(t, out, "exposedapi.oda.tmforum.org/beta4 created")
 		assert.Contains(t, out, "exposedapi.oda.tmforum.org/beta3 created")
-		assert.Contains(t, out, "Warning: spec.specification: written as v1beta4, a list of 2; the operator exposes the first entry (the v1 meaning) and keeps the others as written")
+		assert.Contains(t, out, "Warning: spec.specification: written as v1beta4, a list of 2; the operator exposes the first entry (the v1 meaning), but a CRD that stores v1 (the canvas's does) keeps no url or version of any entry: write the ExposedAPI as v1, with specification {url, version}, to keep them")
 
 		// As stored: the canvas CRD itself prunes the fields of v1beta4's specification
 		// entries (its storage version v1 holds one object there); nothing the operator
@@ -90,7 +121,7 @@ func TestOlderVersionsThroughKubectl(t *testing.T) {
 		beta4 := getAs(t, env, "oda.tmforum.org/v1beta4", "beta4")
 		spec := beta4.Object["spec"].(map[string]any)
 		assert.Equal(t, "/beta4/catalog", spec["path"], "normalised")
-		assert.Len(t, spec["specification"], 2, "the list its version holds, both entries")
+		assert.Equal(t, []any{map[string]any{}, map[string]any{}}, spec["specification"], "the list its version holds, both entries, their fields pruned")
 		assert.NotContains(t, spec, "segment", "v1beta4 has no segment")
 		assert.Equal(t, []any{"https://e.com/c.yaml"}, getAs(t, env, "oda.tmforum.org/v1beta3", "beta3").Object["spec"].(map[string]any)["specification"])
 
@@ -106,7 +137,17 @@ func TestOlderVersionsThroughKubectl(t *testing.T) {
 
 		out, err = apply(olderBadPort)
 		require.Error(t, err)
-		assert.Equal(t, `The ExposedAPI "beta4-bad" is invalid: spec.port: Invalid value: 70000: must be a port number from 1 to 65535`+"\n", out)
+		assert.Contains(t, out, "\n"+`The ExposedAPI "beta4-bad" is invalid: spec.port: Invalid value: 70000: must be a port number from 1 to 65535`+"\n")
+
+		out, err = apply(olderBadEntries)
+		require.Error(t, err)
+		assert.Contains(t, out, `ExposedAPI.oda.tmforum.org "beta3-bad" is invalid: [`+
+			`spec.specification[1]: Invalid value: "openapi.yaml": must be an absolute http or https URL, e.g. https://example.com/api/openapi.yaml, `+
+			`spec.specification[2]: Required value: the URL of the API's specification document, e.g. https://example.com/api/openapi.yaml]`)
+		assert.Contains(t, out, `ExposedAPI.oda.tmforum.org "beta4-bad" is invalid: [`+
+			`spec.specification[1].url: Invalid value: "openapi.yaml": must be an absolute http or https URL, e.g. https://example.com/api/openapi.yaml, `+
+			`spec.specification[2].url: Required value: the URL of the API's specification document, e.g. https://example.com/api/openapi.yaml]`)
+		assert.NotContains(t, out, "spec.specification.url")
 	})
 }
 

@@ -238,12 +238,17 @@ func validateSpecification(s *odav1.Specification, fld *field.Path) field.ErrorL
 		// depends on it.
 		return nil
 	}
-	if s.URL == "" {
-		return field.ErrorList{field.Required(fld.Child("url"), "the URL of the API's specification document, e.g. https://example.com/api/openapi.yaml")}
+	return ValidateSpecificationURL(s.URL, fld.Child("url"))
+}
+
+// ValidateSpecificationURL checks the URL of an API's specification document, at fld.
+func ValidateSpecificationURL(written string, fld *field.Path) field.ErrorList {
+	if written == "" {
+		return field.ErrorList{field.Required(fld, "the URL of the API's specification document, e.g. https://example.com/api/openapi.yaml")}
 	}
-	u, err := url.Parse(s.URL)
+	u, err := url.Parse(written)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return field.ErrorList{field.Invalid(fld.Child("url"), s.URL, "must be an absolute http or https URL, e.g. https://example.com/api/openapi.yaml")}
+		return field.ErrorList{field.Invalid(fld, written, "must be an absolute http or https URL, e.g. https://example.com/api/openapi.yaml")}
 	}
 	return nil
 }

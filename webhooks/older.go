@@ -1,0 +1,43 @@
+package webhooks
+
+import (
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
+)
+
+// olderSpecification checks every entry of a specification list written in v1beta3 or
+// v1beta4 (R2.5), each named as the user wrote it: spec.specification[1] for a URL,
+// spec.specification[1].url for an object. Read as v1, the list is its first entry alone,
+// under a path (spec.specification.url) that those versions do not have.
+func olderSpecification(raw []byte, errs field.ErrorList) field.ErrorList {
+	obj, err := decode(raw)
+	if err != nil {
+		return errs
+	}
+	spec, _ := obj["spec"].(map[string]any)
+	list, ok := spec["specification"].([]any)
+	if !ok {
+		return errs
+	}
+	fld := field.NewPath("spec", "specification")
+	errs = slices.DeleteFunc(errs, func(e *field.Error) bool { return strings.HasPrefix(e.Field, fld.String()) })
+	for i, entry := range list {
+		errs = append(errs, olderEntry(entry, fld.Index(i))...)
+	}
+	return errs
+}
+
+func olderEntry(entry any, fld *field.Path) field.ErrorList {
+	switch e := entry.(type) {
+	case string:
+		return validation.ValidateSpecificationURL(e, fld)
+	case map[string]any:
+		u, _ := e["url"].(string)
+		return validation.ValidateSpecificationURL(u, fld.Child("url"))
+	}
+	return field.ErrorList{field.Invalid(fld, entry, "must be a URL (v1beta3) or an object {url, version} (v1beta4)")}
+}
