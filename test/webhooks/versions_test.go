@@ -148,6 +148,10 @@ func TestOlderVersionsThroughKubectl(t *testing.T) {
 			`spec.specification[1].url: Invalid value: "openapi.yaml": must be an absolute http or https URL, e.g. https://example.com/api/openapi.yaml, `+
 			`spec.specification[2].url: Required value: the URL of the API's specification document, e.g. https://example.com/api/openapi.yaml]`)
 		assert.NotContains(t, out, "spec.specification.url")
+
+		beta4 = getAs(t, env, "oda.tmforum.org/v1beta4", "beta4")
+		beta4.Object["spec"].(map[string]any)["path"] = "/beta4/moved"
+		require.NoError(t, env.Client.Update(context.Background(), beta4), "a client edits what it read: the entries the CRD pruned are not its to fix")
 	})
 }
 
