@@ -3,6 +3,7 @@ package policies
 import (
 	"context"
 
+	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -10,7 +11,6 @@ import (
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
-	"github.com/oda-canvas/api-operator-istio/internal/policy"
 )
 
 // The token checks guard an API's route (exposedapi.RouteGuard): a new route is made only
@@ -21,10 +21,10 @@ func (e *Extension) GuardsRoute(api *odav1.ExposedAPI) bool {
 	return controllerutil.ContainsFinalizer(api, Finalizer)
 }
 
-// Unguarded names an object of another owner that holds the name of the API's token checks
-// where they go, which are then not in force.
+// Unguarded names an object of another owner that holds the name of one of the API's
+// objects on the gateway (token checks, rate limit), which are then not in force.
 func (e *Extension) Unguarded(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (string, error) {
-	if !e.Guards(api, spec) || !policy.KeyVerification(spec) || !e.Settings.Auth.Enabled() {
+	if !e.Guards(api, spec) {
 		return "", nil
 	}
 	places, f, err := e.places(ctx, api)
@@ -32,8 +32,7 @@ func (e *Extension) Unguarded(ctx context.Context, api *odav1.ExposedAPI, spec *
 		return "", err
 	}
 	for _, at := range places {
-		meta := metav1.ObjectMeta{Namespace: at.Namespace, Name: gatewayName(api)}
-		for _, obj := range e.tokenChecks(api, spec, at, &meta).objs {
+		for _, obj := range e.guardKeys(api, spec, at) {
 			err := e.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), obj)
 			switch {
 			case apierrors.IsNotFound(err):
@@ -45,6 +44,17 @@ func (e *Extension) Unguarded(ctx context.Context, api *odav1.ExposedAPI, spec *
 		}
 	}
 	return "", nil
+}
+
+// guardKeys are empty objects under the names of the API's objects on the gateway at one
+// place.
+func (e *Extension) guardKeys(api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec, at place) []client.Object {
+	meta := metav1.ObjectMeta{Namespace: at.Namespace, Name: gatewayName(api)}
+	objs := e.tokenChecks(api, spec, at, &meta).objs
+	if e.Settings.RateLimit.Local(spec) {
+		objs = append(objs, &networkingv1alpha3.EnvoyFilter{ObjectMeta: meta})
+	}
+	return objs
 }
 
 // Guards: spec asks for token checks or a rate limit on the gateway.

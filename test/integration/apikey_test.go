@@ -12,6 +12,7 @@ import (
 	typev1beta1 "istio.io/api/type/v1beta1"
 	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -280,6 +281,10 @@ func TestForeignObjectOnTheGateway(t *testing.T) {
 	authorizationPolicy(t, env, ns+".shop", denyWithoutToken(nil, "/shop*"))
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(foreign), foreign))
 	assert.Empty(t, foreign.Labels, "the foreign EnvoyFilter is left as it was")
+	msg = waitCondition(t, env, api, "Programmed", false, "RouteGuardsUnwritten")
+	assert.Contains(t, msg, "EnvoyFilter istio-system/"+ns+".shop exists", "a new route waits for its rate limit")
+	err := env.Client.Get(ctx, client.ObjectKeyFromObject(api), &networkingv1VirtualService{})
+	require.True(t, apierrors.IsNotFound(err), "no route while its rate limit is another's: %v", err)
 
 	// The reconciles that follow the status write pass first, so that only the recheck can
 	// see the deletion.
@@ -289,4 +294,5 @@ func TestForeignObjectOnTheGateway(t *testing.T) {
 	ours := &networkingv1alpha3.EnvoyFilter{}
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(foreign), ours))
 	assert.Equal(t, api.Name, ours.Labels["oda.tmforum.org/exposedapi-name"], "the API's own EnvoyFilter took its place")
+	waitCondition(t, env, api, "Ready", true, "Ready")
 }
