@@ -222,21 +222,30 @@ func (e *Extension) rateLimit(ctx context.Context, spec *odav1.ExposedAPISpec, m
 	if !e.Settings.RateLimit.Local(spec) {
 		return gatewayWant{}, nil
 	}
-	want, err := policy.RouteRateLimit(spec, e.Gateway.Selector)
+	ef, err := e.routeRateLimit(spec, meta)
 	if err != nil {
 		return gatewayWant{}, err
 	}
 	if err := e.ensureSharedFilter(ctx, meta.Namespace); err != nil {
 		return gatewayWant{}, err
 	}
-	ef := &networkingv1alpha3.EnvoyFilter{ObjectMeta: *meta.DeepCopy()}
-	want.DeepCopyInto(&ef.Spec)
 	per := "second"
 	if spec.RateLimit.Interval == "pm" {
 		per = "minute"
 	}
 	return gatewayWant{objs: []client.Object{ef}, finding: &finding{Field: "spec.rateLimit", Enforced: true, Detail: fmt.Sprintf(
 		"EnvoyFilter %s/%s: %s requests per %s, counted by each ingress gateway replica", meta.Namespace, meta.Name, spec.RateLimit.Limit, per)}}, nil
+}
+
+// routeRateLimit is the EnvoyFilter that sets the API's rate limit on its route.
+func (e *Extension) routeRateLimit(spec *odav1.ExposedAPISpec, meta *metav1.ObjectMeta) (*networkingv1alpha3.EnvoyFilter, error) {
+	want, err := policy.RouteRateLimit(spec, e.Gateway.Selector)
+	if err != nil {
+		return nil, err
+	}
+	ef := &networkingv1alpha3.EnvoyFilter{ObjectMeta: *meta.DeepCopy()}
+	want.DeepCopyInto(&ef.Spec)
+	return ef, nil
 }
 
 func tokenDetail(auth policy.AuthSettings, spec *odav1.ExposedAPISpec, at place, name string) string {

@@ -112,11 +112,8 @@ func TestNoTokenChecksForAnotherOwnersRoute(t *testing.T) {
 	require.NoError(t, env.Client.Create(ctx, api))
 	waitCondition(t, env, api, "Programmed", false, "VirtualServiceNotOwned")
 
-	for range 3 { // the first reconcile, then rechecks one a second
-		err := env.Client.Get(ctx, client.ObjectKey{Namespace: "istio-system", Name: ns + ".taken"}, &securityv1.AuthorizationPolicy{})
-		require.True(t, apierrors.IsNotFound(err), "no token checks for another owner's route: %v", err)
-		time.Sleep(time.Second)
-	}
+	staysAbsent(t, env, client.ObjectKey{Namespace: "istio-system", Name: ns + ".taken"}, &securityv1.AuthorizationPolicy{},
+		"no token checks for another owner's route")
 
 	require.NoError(t, env.Client.Delete(ctx, foreign))
 	waitCondition(t, env, api, "Ready", true, "Ready")
@@ -140,14 +137,21 @@ func TestAnotherOwnersTokenCheckHoldsANewRoute(t *testing.T) {
 	msg := waitCondition(t, env, api, "Programmed", false, "RouteGuardsUnwritten")
 	assert.Contains(t, msg, "AuthorizationPolicy istio-system/"+ns+".held exists and is not controlled by this ExposedAPI")
 	waitConditionSays(t, env, api, "PoliciesProgrammed", "spec.apiKeyVerification (AuthorizationPolicy istio-system/"+ns+".held exists")
-	for range 3 { // the first reconcile, then rechecks one a second
-		err := env.Client.Get(ctx, client.ObjectKeyFromObject(api), &networkingv1VirtualService{})
-		require.True(t, apierrors.IsNotFound(err), "no route while its token checks are another's: %v", err)
-		time.Sleep(time.Second)
-	}
+	staysAbsent(t, env, client.ObjectKeyFromObject(api), &networkingv1VirtualService{}, "no route while its token checks are another's")
 
 	require.NoError(t, env.Client.Delete(ctx, foreign))
 	waitCondition(t, env, api, "Ready", true, "Ready")
 	authorizationPolicy(t, env, ns+".held", denyWithoutToken(nil, "/held*"))
 	virtualService(t, env, api, routeIs("*", "component-gateway", "/held", "impl", 8080))
+}
+
+// staysAbsent checks, over the first reconcile and the rechecks that follow one a second,
+// that there is no object at key.
+func staysAbsent(t *testing.T, env *harness.Env, key client.ObjectKey, obj client.Object, why string) {
+	t.Helper()
+	for range 3 {
+		err := env.Client.Get(context.Background(), key, obj)
+		require.True(t, apierrors.IsNotFound(err), "%s: %v", why, err)
+		time.Sleep(time.Second)
+	}
 }
