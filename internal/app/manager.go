@@ -30,7 +30,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -45,6 +44,7 @@ import (
 	"github.com/oda-canvas/api-operator-istio/controllers/statuswrite"
 	"github.com/oda-canvas/api-operator-istio/internal/cachesync"
 	"github.com/oda-canvas/api-operator-istio/internal/metacreate"
+	"github.com/oda-canvas/api-operator-istio/internal/metricsauth"
 	"github.com/oda-canvas/api-operator-istio/internal/routes"
 	"github.com/oda-canvas/api-operator-istio/internal/statemetrics"
 	"github.com/oda-canvas/api-operator-istio/webhooks"
@@ -188,9 +188,6 @@ func servingCerts(cfg *rest.Config, o *Options) (*certs.Provider, error) {
 	})
 }
 
-// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
-// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
-
 // secureMetrics serves metrics over HTTPS to callers the API server authenticates and
 // authorizes for get on /metrics. With webhooks on, the certificate is theirs, so a scraper
 // can verify it with the webhooks' CA (it names their Service, not the pod); without,
@@ -201,7 +198,7 @@ func secureMetrics(addr string, serving *certs.Provider) metricsserver.Options {
 		tlsOpts = serving.TLSOpts()
 	}
 	return metricsserver.Options{BindAddress: addr, SecureServing: true, TLSOpts: tlsOpts,
-		FilterProvider: filters.WithAuthenticationAndAuthorization}
+		FilterProvider: metricsauth.Filter}
 }
 
 func managerOptions(o *Options) ctrl.Options {
