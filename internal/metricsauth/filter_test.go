@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/oda-canvas/api-operator-istio/internal/metricsauth"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
@@ -61,11 +62,16 @@ func (r *reviews) counts() (int, int) {
 
 // guarded serves "metrics" behind the filter, its reviews sent through the returned counter.
 func guarded(t *testing.T, env *harness.Env) (*httptest.Server, *reviews) {
-	hc, err := rest.HTTPClientFor(env.Config)
+	return guardedAs(t, env.Config)
+}
+
+// guardedAs is guarded with the filter's reviews asked as cfg's user.
+func guardedAs(t *testing.T, cfg *rest.Config) (*httptest.Server, *reviews) {
+	hc, err := rest.HTTPClientFor(cfg)
 	require.NoError(t, err)
 	counter := &reviews{next: hc.Transport}
 	hc.Transport = counter
-	filter, err := metricsauth.Filter(env.Config, hc)
+	filter, err := metricsauth.Filter(cfg, hc)
 	require.NoError(t, err)
 	h, err := filter(testr.New(t), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("metrics"))
@@ -158,6 +164,20 @@ func TestFilterAsksAgainAfterAConnectionIsRefused(t *testing.T) {
 	code, body := call(t, http.MethodGet, srv.URL+"/metrics", "Bearer "+account(t, env, "another", true))
 	assert.Equal(t, http.StatusInternalServerError, code)
 	assert.Equal(t, "Authentication failed\n", body)
+}
+
+// TestFilterWithoutReviewRights: an operator not granted create on TokenReviews answers
+// 500 (the README's troubleshooting names it), never lets the scrape through, and asks
+// once: a refusal is not worth a retry.
+func TestFilterWithoutReviewRights(t *testing.T) {
+	env := harness.Start(t, harness.Generated)
+	user, err := env.AddUser(envtest.User{Name: "no-rights"})
+	require.NoError(t, err)
+	srv, counter := guardedAs(t, user.Config())
+	code, body := call(t, http.MethodGet, srv.URL+"/metrics", "Bearer "+account(t, env, "reader", true))
+	assert.Equal(t, http.StatusInternalServerError, code)
+	assert.Equal(t, "Authentication failed\n", body)
+	assert.Equal(t, [2]int{1, 0}, pair(counter.counts()))
 }
 
 func pair(a, b int) [2]int { return [2]int{a, b} }
