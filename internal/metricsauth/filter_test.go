@@ -15,11 +15,7 @@ import (
 	"github.com/go-logr/logr/testr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/oda-canvas/api-operator-istio/internal/metricsauth"
@@ -82,20 +78,9 @@ func guardedAs(t *testing.T, cfg *rest.Config) (*httptest.Server, *reviews) {
 	return srv, counter
 }
 
-// account is a ServiceAccount in default, granted get on /metrics when reader is set.
+// account is the token of a ServiceAccount, granted get on /metrics when reader is set.
 func account(t *testing.T, env *harness.Env, name string, reader bool) string {
-	ctx := context.Background()
-	require.NoError(t, env.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}}))
-	if reader {
-		role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name},
-			Rules: []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}}
-		binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
-			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
-			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "default", Name: name}}}
-		for _, obj := range []client.Object{role, binding} {
-			require.NoError(t, env.Client.Create(ctx, obj))
-		}
-	}
+	env.ServiceAccount(t, name, reader)
 	return env.Token(t, "default", name)
 }
 

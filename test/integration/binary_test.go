@@ -16,9 +16,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -36,7 +33,7 @@ func TestBinary(t *testing.T) {
 	other := env.Namespace(t, "elsewhere")
 	env.Implementation(t, other, "impl", 8080, true)
 	// Granted first: the API server's RBAC authorizer follows its watch, a moment late.
-	reader := metricsReader(t, env)
+	reader := env.ServiceAccount(t, "metrics-reader", true)
 	bin := harness.BuildOperator(t)
 	kubeconfig := env.Kubeconfig(t, "operator", "system:masters")
 
@@ -91,20 +88,6 @@ func hasEntry(log, level, msg string) bool {
 		}
 	}
 	return false
-}
-
-// metricsReader is a ServiceAccount granted get on /metrics.
-func metricsReader(t *testing.T, env *harness.Env) client.ObjectKey {
-	reader := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "metrics-reader"}}
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "metrics-reader"},
-		Rules: []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}}
-	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "metrics-reader"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: reader.Namespace, Name: reader.Name}}}
-	for _, obj := range []client.Object{reader, role, binding} {
-		require.NoError(t, env.Client.Create(context.Background(), obj))
-	}
-	return client.ObjectKeyFromObject(reader)
 }
 
 // secureMetricsServed: over TLS with HTTP/1.1 only, a self-signed certificate, 401 without
