@@ -56,13 +56,9 @@ func (r *reviews) counts() (int, int) {
 	return r.tokens, r.access
 }
 
-// guarded serves "metrics" behind the filter, its reviews sent through the returned counter.
-func guarded(t *testing.T, env *harness.Env) (*httptest.Server, *reviews) {
-	return guardedAs(t, env.Config)
-}
-
-// guardedAs is guarded with the filter's reviews asked as cfg's user.
-func guardedAs(t *testing.T, cfg *rest.Config) (*httptest.Server, *reviews) {
+// guarded serves "metrics" behind the filter, its reviews asked as cfg's user and sent
+// through the returned counter.
+func guarded(t *testing.T, cfg *rest.Config) (*httptest.Server, *reviews) {
 	hc, err := rest.HTTPClientFor(cfg)
 	require.NoError(t, err)
 	counter := &reviews{next: hc.Transport}
@@ -102,7 +98,7 @@ func call(t *testing.T, method, url, authorization string) (int, string) {
 // API server, with a review asked once per token and decision while it is cached.
 func TestFilter(t *testing.T) {
 	env := harness.Start(t, harness.Generated)
-	srv, counter := guarded(t, env)
+	srv, counter := guarded(t, env.Config)
 	reader, stranger := account(t, env, "reader", true), account(t, env, "stranger", false)
 	url := srv.URL + "/metrics"
 
@@ -133,7 +129,7 @@ func TestFilter(t *testing.T) {
 // a retry, not a 500; one that stays away, a 500.
 func TestFilterAsksAgainAfterAConnectionIsRefused(t *testing.T) {
 	env := harness.Start(t, harness.Generated)
-	srv, counter := guarded(t, env)
+	srv, counter := guarded(t, env.Config)
 	reader := account(t, env, "reader", true)
 
 	counter.mu.Lock()
@@ -158,7 +154,7 @@ func TestFilterWithoutReviewRights(t *testing.T) {
 	env := harness.Start(t, harness.Generated)
 	user, err := env.AddUser(envtest.User{Name: "no-rights"})
 	require.NoError(t, err)
-	srv, counter := guardedAs(t, user.Config())
+	srv, counter := guarded(t, user.Config())
 	code, body := call(t, http.MethodGet, srv.URL+"/metrics", "Bearer "+account(t, env, "reader", true))
 	assert.Equal(t, http.StatusInternalServerError, code)
 	assert.Equal(t, "Authentication failed\n", body)
