@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-
-	"k8s.io/client-go/kubernetes"
 )
 
 // apf is what the API server's API Priority and Fairness says about a priority level.
@@ -32,11 +30,7 @@ func apfSnapshot(ctx context.Context, p *plane) (apf, error) {
 // apfLevel reads the API server's flow control metrics for a priority level; byOperator
 // counts the requests that flowSchema put there.
 func apfLevel(ctx context.Context, p *plane, level, schema string) (apf, error) {
-	cs, err := kubernetes.NewForConfig(p.env.Config)
-	if err != nil {
-		return apf{}, err
-	}
-	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	raw, err := apiserverMetrics(ctx, p)
 	if err != nil {
 		return apf{}, err
 	}

@@ -45,6 +45,8 @@ type convergence struct {
 	allAPIs          time.Duration // to its last: the rest of the run is the Component's entries
 	// CPU used by every process of the machine's run, during the floor's and the operator's
 	floorCPU, operatorCPU cpuTimes
+	// what the API server served during the floor's (16 in flight) and the operator's runs
+	floorServed, operatorServed served
 }
 
 // componentName is the Component the fixtures' APIs belong to.

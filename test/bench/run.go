@@ -157,9 +157,11 @@ func measureOnce(ctx context.Context, p *plane, c config, apis []*odav1.ExposedA
 	if profiled {
 		waitProfile = apiserverProfile(ctx, p, c, "floor")
 	}
+	floorTally := tally(ctx, p)
 	cpuBefore := readCPU()
 	fl, err := watchedFloor(ctx, p, plain, apis, floorDone)
 	floorCPU := readCPU().since(cpuBefore)
+	floorServed := logServed(n, "the floor's run", floorTally)
 	waitProfile()
 	if fair {
 		duringFloor = o.finish()
@@ -203,7 +205,9 @@ func measureOnce(ctx context.Context, p *plane, c config, apis []*odav1.ExposedA
 	if profiled {
 		waitProfile = apiserverProfile(ctx, p, c, "operator")
 	}
+	operatorTally := tally(ctx, p)
 	conv, err := operatorRun(ctx, p, c, ns, n, progress, strings.Fields(c.operatorFlags)...)
+	conv.floorServed, conv.operatorServed = floorServed, logServed(n, "the operator's run", operatorTally)
 	waitProfile()
 	if fair {
 		res.fairness = fairness{n: n, idle: idle, floor: duringFloor, operator: o.finish()}

@@ -69,6 +69,10 @@ func (r *result) convergenceRows(t *tableWriter) {
 		}
 		t.row(fmt.Sprintf("N=%d: operator's requests per API; peak RSS", cv.n), fmt.Sprintf("%.2f reads, %.2f writes (floor: 2 writes); %.0f MiB",
 			cv.reads, cv.writes, cv.peakRSS/mib), "-", nil)
+		if cv.operatorServed.requests != nil && cv.floorServed.requests != nil {
+			t.row(fmt.Sprintf("N=%d: API server requests during the operator's run beyond the floor's; watch events sent, operator / floor", cv.n),
+				fmt.Sprintf("%s; %.1f MB / %.1f MB", cv.operatorServed.beyond(cv.floorServed), cv.operatorServed.watchMB(), cv.floorServed.watchMB()), "-", nil)
+		}
 		if cv.reconciles != "" {
 			t.row(fmt.Sprintf("N=%d: operator's reconciles by result; work queue delayed adds (workqueue_retries_total)", cv.n), cv.reconciles, "-", nil)
 		}
