@@ -43,7 +43,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.gather.forget(req.NamespacedName)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if d := r.gather.wait(req.NamespacedName); d > 0 {
+	if d := r.gather.wait(req.NamespacedName, entries(comp)); d > 0 {
 		return ctrl.Result{RequeueAfter: d}, nil
 	}
 	apis, err := r.children(ctx, comp)

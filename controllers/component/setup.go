@@ -56,7 +56,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 // longer if more came since.
 func (r *Reconciler) enqueueParent() handler.EventHandler {
 	if r.gather == nil {
-		r.gather = newGather(Quiet, MaxWait, MinInterval)
+		r.gather = newGather(Quiet, MaxWait, MinInterval, PerEntry)
 	}
 	return handler.Funcs{
 		CreateFunc:  func(_ context.Context, e event.CreateEvent, q queue) { r.track(nil, e.Object, q) },

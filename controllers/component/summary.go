@@ -77,3 +77,8 @@ func entryOps(at string, have odav1.ComponentAPIStatus, want entryFacts) []op {
 	}
 	return append([]op{{Op: "test", Path: at + "/uid", Value: have.UID}}, ops...)
 }
+
+// entries is how many API entries comp's status lists.
+func entries(comp *odav1.Component) int {
+	return len(comp.Status.CoreAPIs) + len(comp.Status.ManagementAPIs) + len(comp.Status.SecurityAPIs)
+}
