@@ -34,9 +34,10 @@ const MinInterval = time.Second
 // whichever comes first, and no sooner than perEntry per entry after its last write: a
 // Component's write costs the API server in proportion to its entries (the whole object is
 // decoded, validated, stored and sent to every watcher), and written once a second while
-// thousands of APIs converge, the writes' cost grew with the square of the APIs. Once all are settled, the change is due at once, at most one write
-// every minInterval: the last API of a burst, or a single edit, reaches the Component
-// without waiting out the quiet time.
+// thousands of APIs converge, the writes' cost grew with the square of the APIs. Once all
+// are settled, the change is due at once, at most one write every minInterval: the last
+// API of a burst, or a single edit, reaches the Component without waiting out the quiet
+// time.
 type gather struct {
 	quiet, maxWait, minInterval, perEntry time.Duration
 	now                                   func() time.Time
@@ -55,9 +56,13 @@ type gather struct {
 type window struct{ first, last time.Time }
 
 func newGather(quiet, maxWait, minInterval, perEntry time.Duration) *gather {
-	return &gather{quiet: quiet, maxWait: maxWait, minInterval: minInterval, perEntry: perEntry, now: time.Now,
-		pending: map[types.NamespacedName]window{}, written: map[types.NamespacedName]time.Time{},
-		unsettled: map[types.NamespacedName]map[types.NamespacedName]bool{}, entries: map[types.NamespacedName]int{}}
+	return &gather{
+		quiet: quiet, maxWait: maxWait, minInterval: minInterval, perEntry: perEntry, now: time.Now,
+		pending:   map[types.NamespacedName]window{},
+		written:   map[types.NamespacedName]time.Time{},
+		unsettled: map[types.NamespacedName]map[types.NamespacedName]bool{},
+		entries:   map[types.NamespacedName]int{},
+	}
 }
 
 // changed records a change of one of key's APIs.

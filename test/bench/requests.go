@@ -13,7 +13,7 @@ import (
 )
 
 // served is what the API server says it served, from its own metrics: requests by verb and
-// resource, and the bytes of the watch events it sent by kind. Read before and after a
+// resource, and the watch events it sent by resource. Read before and after a
 // run, it tells which requests a run added to the writes every API needs.
 type served struct {
 	requests   map[string]float64 // "PATCH exposedapis/status"
@@ -83,24 +83,21 @@ func (s served) String() string {
 	events := map[string]float64{}
 	for res, b := range s.watchBytes {
 		name := fmt.Sprintf("%s (%.0f events)", res, s.watchSent[res])
-		events[name] = b
+		events[name] = b / 1e6
 	}
-	return "requests " + largestFirst(s.requests, "%.0f") + "; watch events sent " + largestFirst(events, "%.1f MB", 1e-6)
+	return "requests " + largestFirst(s.requests, "%.0f") + "; watch events sent " + largestFirst(events, "%.1f MB")
 }
 
-func largestFirst(m map[string]float64, format string, scale ...float64) string {
+// largestFirst lists m as "key value", the largest values first, each value in format.
+func largestFirst(m map[string]float64, format string) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
-	f := 1.0
-	if len(scale) > 0 {
-		f = scale[0]
-	}
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s "+format, k, m[k]*f))
+		parts = append(parts, fmt.Sprintf("%s "+format, k, m[k]))
 	}
 	if len(parts) == 0 {
 		return "none"
