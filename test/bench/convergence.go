@@ -8,7 +8,6 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,9 +18,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -287,95 +284,6 @@ func floorEvent(api *odav1.ExposedAPI, vs *networkingv1.VirtualService) *eventsv
 		Regarding: corev1.ObjectReference{APIVersion: "oda.tmforum.org/v1", Kind: "ExposedAPI", Namespace: api.Namespace, Name: api.Name, UID: api.UID}}
 }
 
-// watcher sees the namespace through a cache, so that watching for convergence costs the
-// API server nothing but a watch.
-type watcher struct {
-	cache cache.Cache
-	stop  context.CancelFunc
-	// last is when the latest change of a watched object arrived (Unix nanoseconds): the
-	// poll that finds convergence is up to 100 ms late, the change that made it is not.
-	last atomic.Int64
-}
-
-func watch(ctx context.Context, p *plane, ns string) (*watcher, error) {
-	c, err := cache.New(p.env.Config, cache.Options{Scheme: app.Scheme(), DefaultNamespaces: map[string]cache.Config{ns: {}}})
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	w := &watcher{cache: c, stop: cancel}
-	seen := toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { w.last.Store(time.Now().UnixNano()) },
-		UpdateFunc: func(any, any) { w.last.Store(time.Now().UnixNano()) },
-	}
-	for _, o := range []client.Object{&odav1.ExposedAPI{}, &networkingv1.VirtualService{}, &odav1.Component{}} {
-		inf, err := c.GetInformer(ctx, o)
-		if err == nil {
-			_, err = inf.AddEventHandler(seen)
-		}
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-	}
-	go func() { _ = c.Start(ctx) }()
-	c.WaitForCacheSync(ctx)
-	return w, nil
-}
-
-// convergedAt is when the change that the poll at polled found converged arrived, if it
-// came after start. An informer updates its cache before it calls its handlers, so it
-// first gives the handlers time to record that change: a later change makes the figure
-// later, never earlier.
-func (w *watcher) convergedAt(start, polled time.Time) time.Time {
-	time.Sleep(50 * time.Millisecond)
-	if last := time.Unix(0, w.last.Load()); last.After(start) && last.Before(polled) {
-		return last
-	}
-	return polled
-}
-
-// converged counts the APIs with their VirtualService (named in the status), URL and
-// ready=true, and the Component entries with their URL and ready. The lists are read without copies: they
-// are only read, ten times a second.
-func (w *watcher) converged(ctx context.Context) (apis, entries int) {
-	var list odav1.ExposedAPIList
-	var vss networkingv1.VirtualServiceList
-	var comps odav1.ComponentList
-	for _, l := range []client.ObjectList{&list, &vss, &comps} {
-		if w.cache.List(ctx, l, client.UnsafeDisableDeepCopy) != nil {
-			return 0, 0
-		}
-	}
-	routed := map[string]bool{}
-	for _, vs := range vss.Items {
-		routed[vs.Name] = true
-	}
-	for _, a := range list.Items {
-		s := a.Status
-		if routed[a.Name] && s.APIStatus != nil && s.APIStatus.Name == a.Name && s.APIStatus.URL != "" && s.Implementation != nil && s.Implementation.Ready {
-			apis++
-		}
-	}
-	for _, c := range comps.Items {
-		for _, e := range c.Status.CoreAPIs {
-			if e.URL != "" && e.Ready {
-				entries++
-			}
-		}
-	}
-	return apis, entries
-}
-
-// sameShape checks one of the operator's statuses against the floor's.
-func (w *watcher) sameShape(ctx context.Context) error {
-	var list odav1.ExposedAPIList
-	if err := w.cache.List(ctx, &list, client.Limit(1)); err != nil || len(list.Items) == 0 {
-		return fmt.Errorf("no ExposedAPI to compare with the floor: %v", err)
-	}
-	return sameShape(&list.Items[0])
-}
-
 // operatorRun starts the operator on ns with args and times it until convergence,
 // recording the APIs converged over time.
 func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, progress *series, args ...string) (convergence, error) {
@@ -408,7 +316,7 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, prog
 	var end time.Time
 	for {
 		polled := time.Now()
-		apis, entries := w.converged(ctx)
+		apis, entries := w.converged()
 		if apis == n && entries == (n+1)/2 {
 			end = w.convergedAt(progress.start, polled)
 			progress.add(end, float64(apis))

@@ -238,26 +238,14 @@ func otherFloor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.Expo
 	return d, removeFloor(ctx, p, f, apis)
 }
 
-// watchedFloor runs the floor under the same watcher, polled as often, as the operator's
-// run has: its watches load the API server and the bench alike.
+// watchedFloor runs the floor under the same watcher as the operator's run has: its watches
+// load the API server and the bench alike.
 func watchedFloor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAPI, done *counter) (time.Duration, error) {
 	w, err := watch(ctx, p, apis[0].Namespace)
 	if err != nil {
 		return 0, err
 	}
 	defer w.stop()
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-				w.converged(ctx)
-			}
-		}
-	}()
 	return floor(ctx, p, f, apis, done)
 }
 
