@@ -24,7 +24,7 @@ type watcher struct {
 	cache cache.Cache
 	stop  context.CancelFunc
 	// last is when the latest change of a watched object arrived (Unix nanoseconds): the
-	// poll that finds convergence is up to 100 ms late, the change that made it is not.
+	// check that finds convergence is up to 100 ms late, the change that made it is not.
 	last  atomic.Int64
 	count convergedCount
 }
@@ -56,27 +56,26 @@ func (w *watcher) handler() toolscache.ResourceEventHandlerFuncs {
 	return toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
 			w.last.Store(time.Now().UnixNano())
-			w.count.set(obj)
+			w.count.note(obj, false)
 		},
 		UpdateFunc: func(_, obj any) {
 			w.last.Store(time.Now().UnixNano())
-			w.count.set(obj)
+			w.count.note(obj, false)
 		},
 		DeleteFunc: func(obj any) {
 			if gone, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 				obj = gone.Obj
 			}
-			w.count.remove(obj)
+			w.count.note(obj, true)
 		},
 	}
 }
 
-// convergedAt is when the change that the poll at polled found converged arrived, if it
-// came after start. A handler may count a change before another handler records a later
-// one, so it first gives the handlers time to record theirs: a later change makes the
-// figure later, never earlier.
+// convergedAt is when the change that the check at polled found converged arrived, if it
+// came after start. Each handler records the time before it counts, so that change is
+// recorded by the time the check sees its count; a later change makes the figure later,
+// never earlier.
 func (w *watcher) convergedAt(start, polled time.Time) time.Time {
-	time.Sleep(50 * time.Millisecond)
 	if last := time.Unix(0, w.last.Load()); last.After(start) && last.Before(polled) {
 		return last
 	}
@@ -124,32 +123,20 @@ func (c *convergedCount) get() (apis, entries int) {
 	return c.apis, entries
 }
 
-// set counts obj as it is now.
-func (c *convergedCount) set(obj any) {
+// note counts obj as it is now, or as deleted when gone.
+func (c *convergedCount) note(obj any, gone bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch o := obj.(type) {
 	case *networkingv1.VirtualService:
-		c.mark(c.routed, o.Name, true)
+		c.mark(c.routed, o.Name, !gone)
 	case *odav1.ExposedAPI:
-		s := o.Status
-		c.mark(c.ready, o.Name, s.APIStatus != nil && s.APIStatus.Name == o.Name && s.APIStatus.URL != "" && s.Implementation != nil && s.Implementation.Ready)
+		c.mark(c.ready, o.Name, !gone && statusConverged(o))
 	case *odav1.Component:
-		c.entries[o.Name] = convergedEntriesOf(o)
-	}
-}
-
-// remove counts obj as gone.
-func (c *convergedCount) remove(obj any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch o := obj.(type) {
-	case *networkingv1.VirtualService:
-		c.mark(c.routed, o.Name, false)
-	case *odav1.ExposedAPI:
-		c.mark(c.ready, o.Name, false)
-	case *odav1.Component:
-		delete(c.entries, o.Name)
+		c.entries[o.Name] = 0
+		if !gone {
+			c.entries[o.Name] = convergedEntriesOf(o)
+		}
 	}
 }
 
@@ -167,6 +154,13 @@ func (c *convergedCount) mark(set map[string]bool, name string, on bool) {
 	case before && !after:
 		c.apis--
 	}
+}
+
+// statusConverged tells whether api's status names a VirtualService of api's own name, with
+// a URL, and the implementation ready.
+func statusConverged(api *odav1.ExposedAPI) bool {
+	s := api.Status
+	return s.APIStatus != nil && s.APIStatus.Name == api.Name && s.APIStatus.URL != "" && s.Implementation != nil && s.Implementation.Ready
 }
 
 func convergedEntriesOf(comp *odav1.Component) int {

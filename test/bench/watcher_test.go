@@ -2,6 +2,7 @@ package main
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -66,4 +67,17 @@ func TestConvergedCountSumsTheComponentsEntriesWithURLAndReady(t *testing.T) {
 	h.OnDelete(comp("billing"))
 	_, entries = w.converged()
 	assert.Equal(t, 0, entries)
+}
+
+func TestConvergedAtIsTheLastChangeBetweenTheStartAndTheCheck(t *testing.T) {
+	w := &watcher{count: newConvergedCount()}
+	start := time.Now()
+	polled := start.Add(time.Second)
+	w.last.Store(start.Add(300 * time.Millisecond).UnixNano())
+	assert.Equal(t, start.Add(300*time.Millisecond).UnixNano(), w.convergedAt(start, polled).UnixNano())
+
+	w.last.Store(polled.Add(time.Millisecond).UnixNano())
+	assert.Equal(t, polled, w.convergedAt(start, polled), "a change after the check: the check's time")
+	w.last.Store(start.Add(-time.Millisecond).UnixNano())
+	assert.Equal(t, polled, w.convergedAt(start, polled), "no change since the start: the check's time")
 }
