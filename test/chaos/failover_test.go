@@ -131,12 +131,16 @@ func (c *creating) wait() ([]*odav1.ExposedAPI, []refusal) {
 // killed leader. A create sent before the kill may have been routed to it, and the API
 // server does not retry a POST whose call failed in flight, whatever the socket said: EOF,
 // a reset, a broken pipe, or a connection its own side had just closed ("use of closed
-// network connection"), all reported as "failed to call webhook". A denial is not one,
-// nor a call that could not connect (it reached no replica) or hung until its timeout.
+// network connection"), all reported as "failed to call webhook". A reset may even arrive
+// while the API server still connects: the Service accepts at once and resets the
+// connection when the replica it passed it to does. A denial is not one, nor a call that
+// could not connect for another reason (it reached no replica) or hung until its timeout.
 func lostInFlight(err error) bool {
 	msg := err.Error()
-	return strings.Contains(msg, "failed to call webhook") && !strings.Contains(msg, "dial tcp") &&
-		!strings.Contains(msg, "deadline exceeded")
+	if !strings.Contains(msg, "failed to call webhook") || strings.Contains(msg, "deadline exceeded") {
+		return false
+	}
+	return !strings.Contains(msg, "dial tcp") || strings.Contains(msg, "connect: connection reset by peer")
 }
 
 // refusal is a create the API server refused, and when it was sent.

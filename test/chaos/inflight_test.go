@@ -14,6 +14,7 @@ func TestLostInFlight(t *testing.T) {
 		"read tcp 127.0.0.1:52132->127.0.0.1:45493: read: connection reset by peer",
 		"write tcp 127.0.0.1:52132->127.0.0.1:45493: write: broken pipe",
 		"use of closed network connection",
+		"dial tcp 127.0.0.1:45493: connect: connection reset by peer",
 	} {
 		assert.True(t, lostInFlight(errors.New(call+lost)), lost)
 	}
