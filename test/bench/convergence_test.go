@@ -27,3 +27,16 @@ func TestSameShape(t *testing.T) {
 	api.Status.Conditions = append(api.Status.Conditions, metav1.Condition{Type: "PoliciesProgrammed", Message: string(make([]byte, 400))})
 	assert.Error(t, sameShape(api), "the same conditions, a much longer message")
 }
+
+func TestOperatorFirstInEverySecondRoundButTheLast(t *testing.T) {
+	order := func(rounds int) (firsts []bool) {
+		for r := range rounds {
+			firsts = append(firsts, operatorFirst(r, rounds))
+		}
+		return firsts
+	}
+	assert.Equal(t, []bool{false}, order(1))
+	assert.Equal(t, []bool{false, false}, order(2), "the last round times the operator last")
+	assert.Equal(t, []bool{false, true, false}, order(3))
+	assert.Equal(t, []bool{false, true, false, true, false}, order(5))
+}

@@ -97,7 +97,10 @@ func run(ctx context.Context, c config) (*result, error) {
 // measure times the floor (with and, from 1000 APIs, without the Event) and the operator
 // at n APIs; at the fairness size the other client runs on the idle plane first, then
 // through both. Below the fairness size, where a run lasts seconds and one slow second
-// moves the ratio, it does so c.rounds times and keeps each figure's median.
+// moves the ratio, it does so c.rounds times and keeps each figure's median; a middle
+// round times the operator before the floors (operatorFirst), since a run on a plane that
+// earlier runs have loaded tends to be slower. The last round times the operator last:
+// the full resync after the sizes needs the APIs it converged.
 func measure(ctx context.Context, p *plane, c config, n int, res *result) (convergence, error) {
 	ns := fmt.Sprintf("bench-%d", n)
 	say("N=%d: creating Services, EndpointSlices, ExposedAPIs and the Component", n)
@@ -115,12 +118,17 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 		if rounds > 1 {
 			say("N=%d: round %d of %d", n, r+1, rounds)
 		}
-		conv, err := measureOnce(ctx, p, c, apis, res, fair, r == 0)
+		var conv convergence
+		if operatorFirst(r, rounds) {
+			conv, err = operatorThenFloors(ctx, p, c, apis, res)
+		} else {
+			conv, err = measureOnce(ctx, p, c, apis, res, fair, r == 0)
+		}
 		if err != nil {
 			return conv, err
 		}
 		runs = append(runs, conv)
-		if r < rounds-1 {
+		if r < rounds-1 && !operatorFirst(r, rounds) {
 			if err := resetOperator(ctx, p, apis); err != nil {
 				return conv, err
 			}
@@ -129,100 +137,147 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 	return medianRun(runs), nil
 }
 
-// measureOnce is one round of measure; the floor with Events runs in the first only.
+// operatorFirst tells whether round r of rounds times the operator before the floors:
+// every second round but the last.
+func operatorFirst(r, rounds int) bool {
+	return r%2 == 1 && r < rounds-1
+}
+
+// floorRuns are one round's floor runs: the plain floor (16 in flight), the wide one (64),
+// and in the first round from 1000 APIs the floor with Events.
+type floorRuns struct {
+	plain, wide, events time.Duration
+	cpu                 cpuTimes
+	served              served
+	done                *counter // the plain floor's progress, for the picture
+	idle, during        other    // at the fairness size: the other client alone and during the plain floor
+}
+
+// measureOnce is one round of measure: the floors, then the operator.
 func measureOnce(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAPI, res *result, fair, first bool) (convergence, error) {
-	n, ns := len(apis), apis[0].Namespace
-	var idle, duringFloor other
+	fl, err := timeFloors(ctx, p, c, apis, fair, first)
+	if err != nil {
+		return convergence{}, err
+	}
+	conv, err := timeOperator(ctx, p, c, apis, res, fair, first, fl)
+	return withFloors(conv, fl), err
+}
+
+// operatorThenFloors is a round that times the operator first; it leaves the APIs as the
+// fixtures made them.
+func operatorThenFloors(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAPI, res *result) (convergence, error) {
+	conv, err := timeOperator(ctx, p, c, apis, res, false, false, floorRuns{})
+	if err != nil {
+		return conv, err
+	}
+	if err := resetOperator(ctx, p, apis); err != nil {
+		return conv, err
+	}
+	fl, err := timeFloors(ctx, p, c, apis, false, false)
+	return withFloors(conv, fl), err
+}
+
+func withFloors(conv convergence, fl floorRuns) convergence {
+	conv.floor16, conv.floor64 = fl.plain, fl.wide
+	conv.floor, conv.floorEvents, conv.floorCPU, conv.floorServed = min(fl.plain, fl.wide), fl.events, fl.cpu, fl.served
+	say("N=%d: operator %s, floor %s; CPU during the operator's run %s, the floor's %s", conv.n, conv.operator.Round(time.Millisecond),
+		conv.floor.Round(time.Millisecond), conv.operatorCPU, fl.cpu)
+	return conv
+}
+
+// timeFloors times the floors of one round and removes what they wrote.
+func timeFloors(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAPI, fair, first bool) (floorRuns, error) {
+	n := len(apis)
+	var fl floorRuns
 	var err error
 	if fair {
 		say("N=%d: the other client on the idle plane for %s", n, c.idleWindow)
-		if idle, err = otherAlone(ctx, p, c.idleWindow); err != nil {
-			return convergence{}, err
+		if fl.idle, err = otherAlone(ctx, p, c.idleWindow); err != nil {
+			return fl, err
 		}
 	}
 	say("N=%d: the floor (a plain client's minimum writes, no client-side limit)", n)
 	if err := p.settle(ctx); err != nil {
-		return convergence{}, err
+		return fl, err
 	}
-	floorDone := &counter{series: newSeries(time.Now())}
+	fl.done = &counter{series: newSeries(time.Now())}
 	var o *otherClient
 	if fair {
-		if o, err = startOther(ctx, p, floorDone.start); err != nil {
-			return convergence{}, err
+		if o, err = startOther(ctx, p, fl.done.start); err != nil {
+			return fl, err
 		}
 	}
 	plain := floorWrites{name: "floor"}
-	profiled := first && n == c.apiserverProfileN
 	waitProfile := func() {}
-	if profiled {
+	if first && n == c.apiserverProfileN {
 		waitProfile = apiserverProfile(ctx, p, c, "floor")
 	}
-	floorTally := tally(ctx, p)
-	cpuBefore := readCPU()
-	fl, err := watchedFloor(ctx, p, plain, apis, floorDone)
-	floorCPU := readCPU().since(cpuBefore)
-	floorServed := logServed(n, "the floor's run", floorTally)
+	before, cpuBefore := tally(ctx, p), readCPU()
+	fl.plain, err = watchedFloor(ctx, p, plain, apis, fl.done)
+	fl.cpu = readCPU().since(cpuBefore)
+	fl.served = logServed(n, "the floor's run", before)
 	waitProfile()
 	if fair {
-		duringFloor = o.finish()
+		fl.during = o.finish()
 	}
 	if err != nil {
-		return convergence{}, err
+		return fl, err
 	}
 	if err := removeFloor(ctx, p, plain, apis); err != nil {
-		return convergence{}, err
+		return fl, err
 	}
-	var flEvents time.Duration
 	// Once, at a size below the fairness one: there it would cost another minute and a
 	// half, and make bench is to finish within 15 minutes on two cores.
 	if n >= 1000 && n != c.fairnessN && first {
 		say("N=%d: the floor with an Event per API as well", n)
-		if flEvents, err = otherFloor(ctx, p, floorWrites{name: "floorev", events: true}, apis); err != nil {
-			return convergence{}, err
+		if fl.events, err = otherFloor(ctx, p, floorWrites{name: "floorev", events: true}, apis); err != nil {
+			return fl, err
 		}
 	}
 	say("N=%d: the floor with %d APIs in flight", n, wideFloorInFlight)
-	flWide, err := otherFloor(ctx, p, floorWrites{name: "floorwide", inFlight: wideFloorInFlight}, apis)
-	if err != nil {
-		return convergence{}, err
-	}
+	fl.wide, err = otherFloor(ctx, p, floorWrites{name: "floorwide", inFlight: wideFloorInFlight}, apis)
+	return fl, err
+}
+
+// timeOperator times the operator with its default settings on a settled plane; at the
+// fairness size with the other client beside it, whose figures (and fl's) it keeps in res.
+func timeOperator(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAPI, res *result, fair, first bool, fl floorRuns) (convergence, error) {
+	n, ns := len(apis), apis[0].Namespace
 	say("N=%d: the operator, default settings", n)
 	if err := p.settle(ctx); err != nil {
 		return convergence{}, err
 	}
 	progress := newSeries(time.Now())
+	var o *otherClient
+	var apfBefore apf
+	var err error
 	if fair {
 		if o, err = startOther(ctx, p, progress.start); err != nil {
 			return convergence{}, err
 		}
-	}
-	var apfBefore apf
-	if fair {
 		if apfBefore, err = apfSnapshot(ctx, p); err != nil {
 			return convergence{}, err
 		}
 	}
-	if profiled {
+	waitProfile := func() {}
+	if first && n == c.apiserverProfileN {
 		waitProfile = apiserverProfile(ctx, p, c, "operator")
 	}
-	operatorTally := tally(ctx, p)
+	before := tally(ctx, p)
 	conv, err := operatorRun(ctx, p, c, ns, n, progress, strings.Fields(c.operatorFlags)...)
-	conv.floorServed, conv.operatorServed = floorServed, logServed(n, "the operator's run", operatorTally)
+	conv.operatorServed = logServed(n, "the operator's run", before)
 	waitProfile()
 	if fair {
-		res.fairness = fairness{n: n, idle: idle, floor: duringFloor, operator: o.finish()}
+		res.fairness = fairness{n: n, idle: fl.idle, floor: fl.during, operator: o.finish()}
 		apfAfter, aerr := apfSnapshot(ctx, p)
 		if aerr != nil {
 			return conv, aerr
 		}
 		res.fairness.apf = apfAfter.since(apfBefore)
 		f := res.fairness
-		res.picture = picture{n: n, operator: progress.all(), floor: floorDone.all(), reads: f.operator.readS, writes: f.operator.writeS,
+		res.picture = picture{n: n, operator: progress.all(), floor: fl.done.all(), reads: f.operator.readS, writes: f.operator.writeS,
 			idleRead: f.idle.reads, idleWrt: f.idle.writes}
 	}
-	conv.floor16, conv.floor64 = fl, flWide
-	conv.floor, conv.floorEvents, conv.floorCPU = min(fl, flWide), flEvents, floorCPU
-	say("N=%d: operator %s, floor %s; CPU during the operator's run %s, the floor's %s", n, conv.operator.Round(time.Millisecond), conv.floor.Round(time.Millisecond), conv.operatorCPU, floorCPU)
 	return conv, err
 }
 
