@@ -177,6 +177,7 @@ func operatorThenFloors(ctx context.Context, p *plane, c config, apis []*odav1.E
 	return withFloors(conv, fl), err
 }
 
+// withFloors completes a round's operator figures with its floors' and logs the round.
 func withFloors(conv convergence, fl floorRuns) convergence {
 	conv.floor16, conv.floor64 = fl.plain, fl.wide
 	conv.floor, conv.floorEvents, conv.floorCPU, conv.floorServed = min(fl.plain, fl.wide), fl.events, fl.cpu, fl.served
