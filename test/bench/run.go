@@ -119,7 +119,8 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 			say("N=%d: round %d of %d", n, r+1, rounds)
 		}
 		var conv convergence
-		if operatorFirst(r, rounds) {
+		reversed := operatorFirst(r, rounds)
+		if reversed {
 			conv, err = operatorThenFloors(ctx, p, c, apis, res)
 		} else {
 			conv, err = measureOnce(ctx, p, c, apis, res, fair, r == 0)
@@ -128,7 +129,8 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 			return conv, err
 		}
 		runs = append(runs, conv)
-		if r < rounds-1 && !operatorFirst(r, rounds) {
+		// A reversed round ends with the floors removed: nothing of the operator's is left.
+		if r < rounds-1 && !reversed {
 			if err := resetOperator(ctx, p, apis); err != nil {
 				return conv, err
 			}

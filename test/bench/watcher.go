@@ -53,15 +53,13 @@ func watch(ctx context.Context, p *plane, ns string) (*watcher, error) {
 
 // handler records when each change arrived, then counts it.
 func (w *watcher) handler() toolscache.ResourceEventHandlerFuncs {
+	changed := func(obj any) {
+		w.last.Store(time.Now().UnixNano())
+		w.count.note(obj, false)
+	}
 	return toolscache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) {
-			w.last.Store(time.Now().UnixNano())
-			w.count.note(obj, false)
-		},
-		UpdateFunc: func(_, obj any) {
-			w.last.Store(time.Now().UnixNano())
-			w.count.note(obj, false)
-		},
+		AddFunc:    changed,
+		UpdateFunc: func(_, obj any) { changed(obj) },
 		DeleteFunc: func(obj any) {
 			if gone, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 				obj = gone.Obj
