@@ -42,9 +42,14 @@ type Served func(ctx context.Context, key string) ([]client.Object, error)
 // VirtualServices and on what more lists), whatever their spec asks for now. An API whose
 // spec became invalid keeps its last route, so the route it serves stays its claim, and a
 // spec that cannot route claims nothing.
+//
+// The APIs share their labels, spec and status with the cache's objects: read them, never
+// change them. Every event of an ExposedAPI or a VirtualService asks for claimants: deep
+// copies of what is only read were a tenth of the bytes a full resync allocated, and 4%
+// of the operator's CPU while 5000 APIs converged.
 func Claimants(ctx context.Context, r client.Reader, key string, more ...Served) ([]odav1.ExposedAPI, error) {
 	var declared odav1.ExposedAPIList
-	if err := r.List(ctx, &declared, client.MatchingFields{IndexKey: key}); err != nil {
+	if err := r.List(ctx, &declared, client.MatchingFields{IndexKey: key}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing the ExposedAPIs that ask for route %s: %w", key, err)
 	}
 	served, err := servedBy(ctx, r, key, more)
@@ -74,7 +79,7 @@ func Claimants(ctx context.Context, r client.Reader, key string, more ...Served)
 // servedBy are the route objects of every kind that serve route key.
 func servedBy(ctx context.Context, r client.Reader, key string, more []Served) ([]client.Object, error) {
 	var vss networkingv1.VirtualServiceList
-	if err := r.List(ctx, &vss, client.MatchingFields{ServedIndexKey: key}); err != nil {
+	if err := r.List(ctx, &vss, client.MatchingFields{ServedIndexKey: key}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing the VirtualServices that serve route %s: %w", key, err)
 	}
 	out := make([]client.Object, 0, len(vss.Items))
