@@ -15,8 +15,12 @@ import (
 // apiserverProfile starts a CPU profile of the API server (its /debug/pprof, as an admin
 // may read it) for c.apiserverProfileSecs and returns a func that waits for it and writes
 // it to bin/bench-apiserver-<name>.pprof: where the API server spends a run's CPU, so that
-// the floor's and the operator's runs can be compared (go tool pprof -diff_base).
-func apiserverProfile(ctx context.Context, p *plane, c config, name string) func() {
+// the floor's and the operator's runs can be compared (go tool pprof -diff_base). Only the
+// first round's runs at c.apiserverProfileN are profiled; otherwise the func does nothing.
+func apiserverProfile(ctx context.Context, p *plane, c config, name string, n int, first bool) func() {
+	if !first || n != c.apiserverProfileN {
+		return func() {}
+	}
 	path := filepath.Join(c.root, "bin", "bench-apiserver-"+name+".pprof")
 	done := make(chan error, 1)
 	go func() { done <- fetchAPIServerProfile(ctx, p.env.Config, c.apiserverProfileSecs, path) }()

@@ -211,10 +211,7 @@ func timeFloors(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAP
 		}
 	}
 	plain := floorWrites{name: "floor"}
-	waitProfile := func() {}
-	if first && n == c.apiserverProfileN {
-		waitProfile = apiserverProfile(ctx, p, c, "floor")
-	}
+	waitProfile := apiserverProfile(ctx, p, c, "floor", n, first)
 	before, cpuBefore := tally(ctx, p), readCPU()
 	fl.plain, err = watchedFloor(ctx, p, plain, apis, fl.done)
 	fl.cpu = readCPU().since(cpuBefore)
@@ -262,10 +259,7 @@ func timeOperator(ctx context.Context, p *plane, c config, apis []*odav1.Exposed
 			return convergence{}, err
 		}
 	}
-	waitProfile := func() {}
-	if first && n == c.apiserverProfileN {
-		waitProfile = apiserverProfile(ctx, p, c, "operator")
-	}
+	waitProfile := apiserverProfile(ctx, p, c, "operator", n, first)
 	before := tally(ctx, p)
 	conv, err := operatorRun(ctx, p, c, ns, n, progress, strings.Fields(c.operatorFlags)...)
 	conv.operatorServed = logServed(n, "the operator's run", before)
