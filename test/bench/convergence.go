@@ -284,9 +284,30 @@ func floorEvent(api *odav1.ExposedAPI, vs *networkingv1.VirtualService) *eventsv
 		Regarding: corev1.ObjectReference{APIVersion: "oda.tmforum.org/v1", Kind: "ExposedAPI", Namespace: api.Namespace, Name: api.Name, UID: api.UID}}
 }
 
+// operatorProfile is the CPU profile of the operator that operatorRun keeps: secs seconds
+// from after into its run, written to path; none when path is empty.
+type operatorProfile struct {
+	after time.Duration
+	secs  int
+	path  string
+}
+
+// profileFor is the operator's profile in a timed run at n: at the fairness size, 15 s of
+// its converging middle; in the first round at --apiserver-profile's size, its whole share
+// of the CPU beside the API server's profile of the same run (apiserverProfile); else none.
+func profileFor(c config, n int, first bool) operatorProfile {
+	switch {
+	case n == c.fairnessN:
+		return operatorProfile{after: 5 * time.Second, secs: 15, path: filepath.Join(c.root, "bin", "bench-cpu.pprof")}
+	case first && n == c.apiserverProfileN:
+		return operatorProfile{secs: c.apiserverProfileSecs, path: filepath.Join(c.root, "bin", fmt.Sprintf("bench-cpu-%d.pprof", n))}
+	}
+	return operatorProfile{}
+}
+
 // operatorRun starts the operator on ns with args and times it until convergence,
-// recording the APIs converged over time.
-func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, progress *series, args ...string) (convergence, error) {
+// recording the APIs converged over time and keeping prof.
+func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, progress *series, prof operatorProfile, args ...string) (convergence, error) {
 	w, err := watch(ctx, p, ns)
 	if err != nil {
 		return convergence{}, err
@@ -305,12 +326,8 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, prog
 		return convergence{}, err
 	}
 	defer op.stop()
-	switch n {
-	case c.fairnessN:
-		go cpuProfile(pprof, 5*time.Second, 15, filepath.Join(c.root, "bin", "bench-cpu.pprof"))
-	case c.apiserverProfileN:
-		// From the start, as long as the API server's: the operator's whole share of the CPU.
-		go cpuProfile(pprof, 0, c.apiserverProfileSecs, filepath.Join(c.root, "bin", fmt.Sprintf("bench-cpu-%d.pprof", n)))
+	if prof.path != "" {
+		go cpuProfile(pprof, prof.after, prof.secs, prof.path)
 	}
 	deadline := progress.start.Add(10 * time.Minute)
 	var end time.Time

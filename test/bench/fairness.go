@@ -104,9 +104,7 @@ func besideOther(ctx context.Context, p *plane, c config, ns string, n int, args
 	if err != nil {
 		return convergence{}, other{}, nil, err
 	}
-	noProfile := c
-	noProfile.fairnessN, noProfile.apiserverProfileN = 0, 0
-	conv, err := operatorRun(ctx, p, noProfile, ns, n, progress, args...)
+	conv, err := operatorRun(ctx, p, c, ns, n, progress, operatorProfile{}, args...)
 	return conv, o.finish(), progress.all(), err
 }
 

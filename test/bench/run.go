@@ -261,7 +261,7 @@ func timeOperator(ctx context.Context, p *plane, c config, apis []*odav1.Exposed
 	}
 	waitProfile := apiserverProfile(ctx, p, c, "operator", n, first)
 	before := tally(ctx, p)
-	conv, err := operatorRun(ctx, p, c, ns, n, progress, strings.Fields(c.operatorFlags)...)
+	conv, err := operatorRun(ctx, p, c, ns, n, progress, profileFor(c, n, first), strings.Fields(c.operatorFlags)...)
 	conv.operatorServed = logServed(n, "the operator's run", before)
 	waitProfile()
 	if fair {
