@@ -44,6 +44,8 @@ type convergence struct {
 	floorCPU, operatorCPU cpuTimes
 	// what the API server served during the floor's (16 in flight) and the operator's runs
 	floorServed, operatorServed served
+	// the operator and the floor started together, at --head-to-head's size
+	h2h headToHead
 }
 
 // componentName is the Component the fixtures' APIs belong to.

@@ -100,7 +100,9 @@ func run(ctx context.Context, c config) (*result, error) {
 // moves the ratio, it does so c.rounds times and keeps each figure's median; a middle
 // round times the operator before the floors (operatorFirst), since a run on a plane that
 // earlier runs have loaded tends to be slower. The last round times the operator last:
-// the full resync after the sizes needs the APIs it converged.
+// the full resync after the sizes needs the APIs it converged. At --head-to-head's size it
+// first times the two started together (timeHeadToHead), whose ratio the machine's swings
+// between one run and the next do not move.
 func measure(ctx context.Context, p *plane, c config, n int, res *result) (convergence, error) {
 	ns := fmt.Sprintf("bench-%d", n)
 	say("N=%d: creating Services, EndpointSlices, ExposedAPIs and the Component", n)
@@ -109,6 +111,12 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 		return convergence{}, err
 	}
 	fair := n == c.fairnessN
+	var h2h headToHead
+	if n == c.h2hN && c.h2hRounds > 0 && !fair {
+		if h2h, err = timeHeadToHead(ctx, p, c, apis); err != nil {
+			return convergence{}, err
+		}
+	}
 	rounds := 1
 	if !fair && c.rounds > 1 {
 		rounds = c.rounds
@@ -136,7 +144,9 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 			}
 		}
 	}
-	return medianRun(runs), nil
+	med := medianRun(runs)
+	med.h2h = h2h
+	return med, nil
 }
 
 // operatorFirst tells whether round r of rounds times the operator before the floors:

@@ -70,6 +70,18 @@ func (c *counter) inc() {
 	c.mu.Unlock()
 }
 
+// valueAt is the series' value at at: its last sample no later than at (0 before the first).
+func (s *series) valueAt(at time.Duration) float64 {
+	v := 0.0
+	for _, smp := range s.all() {
+		if smp.at > at {
+			break
+		}
+		v = smp.value
+	}
+	return v
+}
+
 // firstAbove is when the series first went above v (0 if it never did).
 func (s *series) firstAbove(v float64) time.Duration {
 	for _, smp := range s.all() {

@@ -59,6 +59,7 @@ func (r *result) convergenceRows(t *tableWriter) {
 		if len(cv.roundRatios) > 1 {
 			t.row(fmt.Sprintf("N=%d: each round, the operator over that round's own floor", cv.n), ratios(cv.roundRatios), "-", nil)
 		}
+		h2hRows(t, cv)
 		if cv.floor64 > 0 {
 			t.row(fmt.Sprintf("N=%d: the floor with %d / %d APIs in flight (the faster is the floor above)", cv.n, floorInFlight, wideFloorInFlight),
 				fmt.Sprintf("%s / %s", secs(cv.floor16), secs(cv.floor64)), "-", nil)

@@ -72,3 +72,40 @@ func TestMedianRunKeepsEachRoundsRatio(t *testing.T) {
 		t.Errorf("round ratios: got %s, want %s", ratios(got.roundRatios), want)
 	}
 }
+
+func TestHeadToHeadRow(t *testing.T) {
+	s := time.Second
+	h := headToHead{rounds: []h2hRound{
+		{operator: 15 * s, floor: 10 * s, operatorAt: 700, floorAt: 1000},
+		{operator: 11 * s, floor: 10 * s, operatorAt: 950, floorAt: 1000},
+		{operator: 9 * s, floor: 10 * s, operatorAt: 1000, floorAt: 930},
+	}}
+	r := &result{conv: []convergence{{n: 1000, operator: 11 * s, floor: 10 * s, h2h: h}}}
+	want := "| N=1000 head to head: operator / floor started together on the same plane, each on 1000 APIs of its own namespace " +
+		"(median of 3 rounds, the namespaces swapped) | 11.0 s / 10.0 s: **1.10x** (rounds 1.50x, 1.10x, 0.90x); " +
+		"when the first finished: operator 950, floor 1000 APIs converged | <= 1.2x floor | yes |"
+	if got := r.table(config{}); !strings.Contains(got, want) {
+		t.Errorf("missing %q in\n%s", want, got)
+	}
+	h.rounds = h.rounds[:1]
+	r.conv[0].h2h = h
+	if got := r.table(config{}); !strings.Contains(got, "**1.50x** (rounds 1.50x); when the first finished: operator 700, floor 1000 APIs converged | <= 1.2x floor | **no** |") {
+		t.Errorf("a slow round not shown as missing the target:\n%s", got)
+	}
+	r.conv[0].h2h = headToHead{}
+	if got := r.table(config{}); strings.Contains(got, "head to head") {
+		t.Errorf("a head-to-head row without rounds:\n%s", got)
+	}
+}
+
+func TestSeriesValueAt(t *testing.T) {
+	start := time.Now()
+	s := newSeries(start)
+	s.add(start.Add(2*time.Second), 20)
+	s.add(start.Add(time.Second), 10)
+	for at, want := range map[time.Duration]float64{0: 0, time.Second: 10, 1500 * time.Millisecond: 10, 3 * time.Second: 20} {
+		if got := s.valueAt(at); got != want {
+			t.Errorf("valueAt(%s) = %v, want %v", at, got, want)
+		}
+	}
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+)
+
+// headToHead is the operator and the floor started together on the same plane, each on n
+// APIs of a namespace of its own: both meet the same moments of the machine, whose speed
+// swings by a third within minutes (two identical floors 13.6 to 19.0 s, 2026-12-04), so
+// the ratio is not the luck of two runs taken one after the other. It shares out what
+// either adds to the API server's load (the operator's watches and Component writes slow the
+// floor too), which the runs one after another charge to the operator alone.
+type headToHead struct {
+	rounds []h2hRound
+}
+
+// h2hRound is one such run: each side's time from its start, and how many APIs each had
+// converged when the first of them finished.
+type h2hRound struct {
+	operator, floor     time.Duration
+	operatorAt, floorAt int
+}
+
+func (r h2hRound) ratio() float64 { return r.operator.Seconds() / r.floor.Seconds() }
+
+// median is the round with the median ratio; of an even number the upper middle one, so
+// that the figure errs against the operator.
+func (h headToHead) median() h2hRound {
+	rs := slices.Clone(h.rounds)
+	slices.SortFunc(rs, func(a, b h2hRound) int { return cmp.Compare(a.ratio(), b.ratio()) })
+	return rs[len(rs)/2]
+}
+
+// timeHeadToHead runs c.h2hRounds rounds beside apis: the operator converges one namespace
+// while the floor writes the other, the two swapping each round. The second namespace's
+// objects are deleted after, so that the figures after it see the plane as before.
+func timeHeadToHead(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAPI) (headToHead, error) {
+	n, ns := len(apis), apis[0].Namespace+"-h2h"
+	say("N=%d: head to head, the operator and the floor started together (%d rounds)", n, c.h2hRounds)
+	other, err := fixtures(ctx, p, ns, n)
+	if err != nil {
+		return headToHead{}, err
+	}
+	var h headToHead
+	for r := range c.h2hRounds {
+		mine, floors := apis, other
+		if r%2 == 1 {
+			mine, floors = other, apis
+		}
+		round, err := h2hOnce(ctx, p, c, mine, floors)
+		if err != nil {
+			return h, err
+		}
+		say("N=%d: head to head in %s: operator %s, floor %s: %.2fx; when the first finished, %d and %d APIs converged",
+			n, mine[0].Namespace, secs(round.operator), secs(round.floor), round.ratio(), round.operatorAt, round.floorAt)
+		h.rounds = append(h.rounds, round)
+	}
+	return h, removeFixtures(ctx, p, other)
+}
+
+// h2hOnce times the operator on mine and the floor on floors, started together, and undoes
+// what both wrote.
+func h2hOnce(ctx context.Context, p *plane, c config, mine, floors []*odav1.ExposedAPI) (h2hRound, error) {
+	if err := p.settle(ctx); err != nil {
+		return h2hRound{}, err
+	}
+	plain := floorWrites{name: "floor"}
+	done := &counter{series: newSeries(time.Now())}
+	var wg sync.WaitGroup
+	var floorTime time.Duration
+	var floorErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		floorTime, floorErr = watchedFloor(ctx, p, plain, floors, done)
+	}()
+	progress := newSeries(time.Now())
+	conv, err := operatorRun(ctx, p, c, mine[0].Namespace, len(mine), progress, operatorProfile{})
+	wg.Wait()
+	if err = cmp.Or(err, floorErr); err != nil {
+		return h2hRound{}, err
+	}
+	round := h2hRound{operator: conv.operator, floor: floorTime}
+	opEnd, floorEnd := progress.start.Add(conv.operator), done.start.Add(floorTime)
+	first := min(opEnd.UnixNano(), floorEnd.UnixNano())
+	round.operatorAt = int(progress.valueAt(time.Duration(first - progress.start.UnixNano())))
+	round.floorAt = int(done.valueAt(time.Duration(first - done.start.UnixNano())))
+	if err := resetOperator(ctx, p, mine); err != nil {
+		return round, err
+	}
+	return round, removeFloor(ctx, p, plain, floors)
+}
+
+// removeFixtures deletes what fixtures made for apis: their Services, EndpointSlices, the
+// APIs and their Component.
+func removeFixtures(ctx context.Context, p *plane, apis []*odav1.ExposedAPI) error {
+	ns := client.InNamespace(apis[0].Namespace)
+	for _, kind := range []client.Object{&odav1.ExposedAPI{}, &discoveryv1.EndpointSlice{}, &odav1.Component{}} {
+		if err := p.admin.DeleteAllOf(ctx, kind, ns); err != nil {
+			return err
+		}
+	}
+	// Services serve no delete of a collection.
+	return parallel(len(apis), 16, func(i int) error {
+		return client.IgnoreNotFound(p.admin.Delete(ctx, &corev1.Service{ObjectMeta: objectMeta(apis[i].Namespace, apis[i].Name)}))
+	})
+}
+
+// h2hRows are the head-to-head figures of cv, if it has them.
+func h2hRows(t *tableWriter, cv convergence) {
+	if len(cv.h2h.rounds) == 0 {
+		return
+	}
+	m := cv.h2h.median()
+	target, met := "-", (*bool)(nil)
+	if cv.n == 1000 || cv.n == 5000 {
+		target, met = "<= 1.2x floor", check(m.ratio() <= 1.2)
+	}
+	rs := make([]float64, len(cv.h2h.rounds))
+	for i, r := range cv.h2h.rounds {
+		rs[i] = r.ratio()
+	}
+	t.row(fmt.Sprintf("N=%d head to head: operator / floor started together on the same plane, each on %d APIs of its own namespace (median of %d rounds, the namespaces swapped)",
+		cv.n, cv.n, len(rs)),
+		fmt.Sprintf("%s / %s: **%.2fx** (rounds %s); when the first finished: operator %d, floor %d APIs converged",
+			secs(m.operator), secs(m.floor), m.ratio(), ratios(rs), m.operatorAt, m.floorAt), target, met)
+}
