@@ -79,11 +79,13 @@ func h2hOnce(ctx context.Context, p *plane, c config, mine, floors []*odav1.Expo
 	done := &counter{series: newSeries(time.Now())}
 	var wg sync.WaitGroup
 	var floorTime time.Duration
+	var floorEnd time.Time // floorTime counts from after its watch synced, done from before
 	var floorErr error
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		floorTime, floorErr = watchedFloor(ctx, p, plain, floors, done)
+		floorEnd = time.Now()
 	}()
 	progress := newSeries(time.Now())
 	conv, err := operatorRun(ctx, p, c, mine[0].Namespace, len(mine), progress, operatorProfile{})
@@ -92,8 +94,7 @@ func h2hOnce(ctx context.Context, p *plane, c config, mine, floors []*odav1.Expo
 		return h2hRound{}, err
 	}
 	round := h2hRound{operator: conv.operator, floor: floorTime}
-	opEnd, floorEnd := progress.start.Add(conv.operator), done.start.Add(floorTime)
-	first := min(opEnd.UnixNano(), floorEnd.UnixNano())
+	first := min(progress.start.Add(conv.operator).UnixNano(), floorEnd.UnixNano())
 	round.operatorAt = int(progress.valueAt(time.Duration(first - progress.start.UnixNano())))
 	round.floorAt = int(done.valueAt(time.Duration(first - done.start.UnixNano())))
 	if err := resetOperator(ctx, p, mine); err != nil {
