@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,7 +89,7 @@ func h2hOnce(ctx context.Context, p *plane, c config, mine, floors []*odav1.Expo
 		floorEnd = time.Now()
 	}()
 	progress := newSeries(time.Now())
-	conv, err := operatorRun(ctx, p, c, mine[0].Namespace, len(mine), progress, operatorProfile{})
+	conv, err := operatorRun(ctx, p, c, mine[0].Namespace, len(mine), progress, operatorProfile{}, strings.Fields(c.operatorFlags)...)
 	wg.Wait()
 	if err = cmp.Or(err, floorErr); err != nil {
 		return h2hRound{}, err
