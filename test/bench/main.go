@@ -59,7 +59,7 @@ func main() {
 	flag.IntVar(&c.apiserverProfileN, "apiserver-profile", 0, "the size at which the API server's CPU is profiled during the floor's and the operator's first runs (bin/bench-apiserver-*.pprof); 0: none")
 	flag.IntVar(&c.apiserverProfileSecs, "apiserver-profile-seconds", 15, "how long each API server profile lasts; the bench waits for it to end before going on")
 	flag.StringVar(&c.operatorFlags, "operator-flags", "", "flags added to the operator's convergence runs (the table says so); empty: its defaults")
-	flag.IntVar(&c.h2hN, "head-to-head", 1000, "the size at which the operator and the floor are also timed started together, each on APIs of its own namespace; 0: not at all")
+	flag.IntVar(&c.h2hN, "head-to-head", 1000, "the size at which the operator and the floor are also timed started together, each on APIs of its own namespace (not at the fairness size); 0: not at all")
 	flag.IntVar(&c.h2hRounds, "head-to-head-rounds", 2, "rounds of the head-to-head runs, the namespaces swapped each round")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.Level(zapLevelError())))

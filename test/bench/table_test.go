@@ -87,7 +87,11 @@ func TestHeadToHeadRow(t *testing.T) {
 	if got := r.table(config{}); !strings.Contains(got, want) {
 		t.Errorf("missing %q in\n%s", want, got)
 	}
-	h.rounds = h.rounds[:1]
+	h.rounds = h.rounds[1:]
+	if got := h.median().ratio(); got != 1.1 {
+		t.Errorf("the median of rounds 1.10x and 0.90x: got %.2fx, want the upper, 1.10x", got)
+	}
+	h.rounds = []h2hRound{{operator: 15 * s, floor: 10 * s, operatorAt: 700, floorAt: 1000}}
 	r.conv[0].h2h = h
 	if got := r.table(config{}); !strings.Contains(got, "**1.50x** (rounds 1.50x); when the first finished: operator 700, floor 1000 APIs converged | <= 1.2x floor | **no** |") {
 		t.Errorf("a slow round not shown as missing the target:\n%s", got)
