@@ -18,7 +18,7 @@ import (
 
 // headToHead is the operator and the floor started together on the same plane, each on n
 // APIs of a namespace of its own: both meet the same moments of the machine, whose speed
-// swings by a third within minutes (two identical floors 13.6 to 19.0 s, 2026-12-04), so
+// swings by up to two fifths within a minute (two floors 13.6 to 19.0 s, 2026-12-04), so
 // the ratio is not the luck of two runs taken one after the other. It shares out what
 // either adds to the API server's load (the operator's watches and Component writes slow the
 // floor too), which the runs one after another charge to the operator alone.
