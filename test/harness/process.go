@@ -107,15 +107,33 @@ func TryScrape(c *http.Client, url, bearer string) (*http.Response, string, erro
 	return resp, string(body), nil
 }
 
-// FreePort is a TCP port on loopback that nothing listens on now.
+// handedOut are the ports FreePort returned: the kernel may give a closed port out again
+// at once, and two of a test's flags given the same port fail its bind.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// FreePort is a TCP port on loopback that nothing listens on now and that FreePort has not
+// returned before in this process.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no loopback port that was not handed out before in 100 tries")
+	return 0
 }
 
 func writeKubeconfig(t testing.TB, name string, raw []byte) string {

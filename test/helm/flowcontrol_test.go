@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,7 +35,12 @@ func TestFlowControlClassifiesTheOperator(t *testing.T) {
 		}
 	}
 	require.Len(t, uids, 2, "a FlowSchema and a PriorityLevelConfiguration")
-	operator := classification(t, env, "system:serviceaccount:"+releaseNS+":"+account)
+	// The API server takes up new flow-control objects a moment after they are stored.
+	var operator classified
+	require.Eventually(t, func() bool {
+		operator = classification(t, env, "system:serviceaccount:"+releaseNS+":"+account)
+		return operator.schema == uids["FlowSchema"]
+	}, 30*time.Second, 200*time.Millisecond, "the operator's requests never matched the chart's FlowSchema")
 	assert.Equal(t, uids["FlowSchema"], operator.schema, "the operator's requests match the chart's FlowSchema")
 	assert.Equal(t, uids["PriorityLevelConfiguration"], operator.level, "and wait in the chart's priority level")
 	other := classification(t, env, "system:serviceaccount:"+releaseNS+":another-controller")
