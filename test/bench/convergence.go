@@ -24,6 +24,7 @@ import (
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 	"github.com/oda-canvas/api-operator-istio/internal/app"
+	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
 // convergence is one size's figures.
@@ -316,7 +317,7 @@ func operatorRun(ctx context.Context, p *plane, c config, ns string, n int, prog
 	}
 	defer w.stop()
 	args = append([]string{"--namespaces", ns, "--enable-webhooks=false"}, args...)
-	port, err := freePort()
+	port, err := harness.NewPort()
 	if err != nil {
 		return convergence{}, err
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
 // operatorProcess is the operator binary running against the plane.
@@ -23,7 +24,7 @@ type operatorProcess struct {
 }
 
 func startOperator(c config, p *plane, args ...string) (*operatorProcess, error) {
-	port, err := freePort()
+	port, err := harness.NewPort()
 	if err != nil {
 		return nil, err
 	}
@@ -203,15 +204,6 @@ func (o *operatorProcess) quiet(d time.Duration) error {
 		}
 	}
 	return err
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // waits says where the ExposedAPI controller's time went during a run of wall: how busy its

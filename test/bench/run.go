@@ -325,7 +325,7 @@ func otherAlone(ctx context.Context, p *plane, d time.Duration) (other, error) {
 // converged so far), counts its writes for c.idle, then reads its memory.
 func idleAndMemory(ctx context.Context, p *plane, c config, res *result) error {
 	say("full resync: counting writes for %s", c.idle)
-	port, err := freePort()
+	port, err := harness.NewPort()
 	if err != nil {
 		return err
 	}

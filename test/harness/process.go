@@ -3,6 +3,7 @@ package harness
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -114,26 +115,34 @@ var handedOut = struct {
 	ports map[int]bool
 }{ports: map[int]bool{}}
 
-// FreePort is a TCP port on loopback that nothing listens on now and that FreePort has not
-// returned before in this process.
+// FreePort is a TCP port on loopback that nothing listens on now and that this process
+// has not been given before (NewPort).
 func FreePort(t testing.TB) int {
 	t.Helper()
+	port, err := NewPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// NewPort is FreePort for code without a testing.TB, such as the bench.
+func NewPort() (int, error) {
 	handedOut.Lock()
 	defer handedOut.Unlock()
 	for range 100 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatal(err)
+			return 0, err
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
 		if !handedOut.ports[port] {
 			handedOut.ports[port] = true
-			return port
+			return port, nil
 		}
 	}
-	t.Fatal("no loopback port that was not handed out before in 100 tries")
-	return 0
+	return 0, errors.New("no loopback port that was not handed out before in 100 tries")
 }
 
 func writeKubeconfig(t testing.TB, name string, raw []byte) string {
