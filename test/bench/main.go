@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -36,17 +37,18 @@ type config struct {
 	apiserverProfileN    int
 	operatorFlags        string
 	apiserverProfileSecs int
-	h2hN, h2hRounds      int
+	h2hSizes             []int
+	h2hRounds            int
 }
 
 func main() {
 	var c config
-	var sizes, sweepQPS string
+	var sizes, sweepQPS, h2hSizes string
 	flag.StringVar(&c.root, "root", ".", "the repository")
 	flag.StringVar(&sizes, "sizes", envOr("BENCH_SIZES", "500,1000,5000"), "numbers of ExposedAPIs (env BENCH_SIZES)")
 	flag.IntVar(&c.fairnessN, "fairness-size", 5000, "the size at which another client's latency is measured and drawn")
 	flag.IntVar(&c.rounds, "rounds", 3, "rounds of the floor and operator runs below the fairness size, each figure their median")
-	flag.BoolVar(&c.ownLevel, "own-level", true, "also converge the fairness size with the chart's flowControl (the operator in its own APF priority level)")
+	flag.BoolVar(&c.ownLevel, "own-level", false, "also converge the fairness size with the chart's flowControl (the operator in its own APF priority level)")
 	flag.IntVar(&c.apfShares, "apf-shares", 0, "nominalConcurrencyShares for that run; 0: the chart's default")
 	flag.DurationVar(&c.idleWindow, "fairness-idle", 20*time.Second, "how long the other client runs on the idle plane")
 	flag.StringVar(&sweepQPS, "fairness-sweep", "25", "client-side limits (--kube-api-qps; 0: none) at which the operator converges fresh APIs beside the other client, e.g. '0,100,50,25'; empty skips it")
@@ -59,23 +61,14 @@ func main() {
 	flag.IntVar(&c.apiserverProfileN, "apiserver-profile", 0, "the size at which the API server's CPU is profiled during the floor's and the operator's first runs (bin/bench-apiserver-*.pprof); 0: none")
 	flag.IntVar(&c.apiserverProfileSecs, "apiserver-profile-seconds", 15, "how long each API server profile lasts; the bench waits for it to end before going on")
 	flag.StringVar(&c.operatorFlags, "operator-flags", "", "flags added to the operator's convergence runs (the table says so); empty: its defaults")
-	flag.IntVar(&c.h2hN, "head-to-head", 1000, "the size at which the operator and the floor are also timed started together, each on APIs of its own namespace (not at the fairness size); 0: not at all")
-	flag.IntVar(&c.h2hRounds, "head-to-head-rounds", 2, "rounds of the head-to-head runs, the namespaces swapped each round")
+	flag.StringVar(&h2hSizes, "head-to-head", "1000,5000", "the sizes at which the operator and the floor are also timed started together, each on APIs of its own namespace; empty: none")
+	flag.IntVar(&c.h2hRounds, "head-to-head-rounds", 2, "rounds of the head-to-head runs below the fairness size, the namespaces swapped each round; at the fairness size one")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.Level(zapLevelError())))
 	c.root, _ = filepath.Abs(c.root)
 	c.assets = filepath.Join(c.root, "bin", "k8s")
 	c.binary = filepath.Join(c.root, "bin", "api-operator-istio")
-	for _, s := range strings.Split(sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n <= 0 {
-			fmt.Fprintf(os.Stderr, "bench: bad size %q\n", s)
-			os.Exit(2)
-		}
-		c.sizes = append(c.sizes, n)
-	}
-	var err error
-	if c.sweep, err = parseQPS(sweepQPS); err != nil {
+	if err := c.parseLists(sizes, h2hSizes, sweepQPS); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
@@ -114,6 +107,38 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return strings.Fields(string(raw))[0]
+}
+
+// parseLists reads the flags that are lists of numbers.
+func (c *config) parseLists(sizes, h2hSizes, sweepQPS string) error {
+	var err error
+	if c.sizes, err = parseInts("size", sizes, 1); err != nil {
+		return err
+	}
+	if len(c.sizes) == 0 {
+		return errors.New("no sizes: want numbers of ExposedAPIs, e.g. 500,1000")
+	}
+	if c.h2hSizes, err = parseInts("head-to-head size", h2hSizes, 1); err != nil {
+		return err
+	}
+	c.sweep, err = parseInts("QPS in the fairness sweep (0: no limit)", sweepQPS, 0)
+	return err
+}
+
+// parseInts reads a list of numbers of at least least, e.g. "500, 1000"; empty is none.
+func parseInts(what, s string, least int) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < least {
+			return nil, fmt.Errorf("bad %s %q: want a number >= %d", what, strings.TrimSpace(f), least)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func envOr(k, def string) string {

@@ -100,7 +100,7 @@ func run(ctx context.Context, c config) (*result, error) {
 // moves the ratio, it does so c.rounds times and keeps each figure's median; a middle
 // round times the operator before the floors (operatorFirst), since a run on a plane that
 // earlier runs have loaded tends to be slower. The last round times the operator last:
-// the full resync after the sizes needs the APIs it converged. At --head-to-head's size it
+// the full resync after the sizes needs the APIs it converged. At --head-to-head's sizes it
 // first times the two started together (timeHeadToHead), whose ratio the machine's swings
 // between one run and the next do not move.
 func measure(ctx context.Context, p *plane, c config, n int, res *result) (convergence, error) {
@@ -112,8 +112,8 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 	}
 	fair := n == c.fairnessN
 	var h2h headToHead
-	if n == c.h2hN && c.h2hRounds > 0 && !fair {
-		if h2h, err = timeHeadToHead(ctx, p, c, apis); err != nil {
+	if h2hRounds := c.h2hRoundsAt(n); h2hRounds > 0 {
+		if h2h, err = timeHeadToHead(ctx, p, c, apis, h2hRounds); err != nil {
 			return convergence{}, err
 		}
 	}

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/oda-canvas/api-operator-istio/internal/app"
@@ -16,22 +14,6 @@ type limited struct {
 	qps   int // 0: no limit
 	conv  convergence
 	other other
-}
-
-// parseQPS reads the sweep's limits, e.g. "0,200,100,50"; 0 is no limit.
-func parseQPS(s string) ([]int, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		q, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || q < 0 {
-			return nil, fmt.Errorf("bad QPS %q in the fairness sweep: want a number >= 0 (0: no limit)", f)
-		}
-		out = append(out, q)
-	}
-	return out, nil
 }
 
 // sweep converges c.sweepN fresh APIs once per limit in c.sweep, the other client beside

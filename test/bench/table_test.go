@@ -93,8 +93,11 @@ func TestHeadToHeadRow(t *testing.T) {
 	}
 	h.rounds = []h2hRound{{operator: 15 * s, floor: 10 * s, operatorAt: 700, floorAt: 1000}}
 	r.conv[0].h2h = h
-	if got := r.table(config{}); !strings.Contains(got, "**1.50x** (rounds 1.50x); when the first finished: operator 700, floor 1000 APIs converged | <= 1.2x floor | **no** |") {
-		t.Errorf("a slow round not shown as missing the target:\n%s", got)
+	r.conv[0].n = 5000
+	want = "| N=5000 head to head: operator / floor started together on the same plane, each on 5000 APIs of its own namespace (one round) | " +
+		"15.0 s / 10.0 s: **1.50x**; when the first finished: operator 700, floor 1000 APIs converged | <= 1.2x floor | **no** |"
+	if got := r.table(config{}); !strings.Contains(got, want) {
+		t.Errorf("a slow single round at N=5000: missing %q in\n%s", want, got)
 	}
 	r.conv[0].h2h = headToHead{}
 	if got := r.table(config{}); strings.Contains(got, "head to head") {
