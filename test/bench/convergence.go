@@ -196,11 +196,13 @@ func resetOperator(ctx context.Context, p *plane, apis []*odav1.ExposedAPI) erro
 // deleted, the APIs' statuses cleared, the Component's entries without URLs.
 func resetAPIs(ctx context.Context, p *plane, apis []*odav1.ExposedAPI, routes client.MatchingLabels) error {
 	ns := apis[0].Namespace
-	if err := p.admin.DeleteAllOf(ctx, &networkingv1.VirtualService{}, client.InNamespace(ns), routes); err != nil {
-		return err
-	}
-	err := parallel(len(apis), 16, func(i int) error {
-		return p.admin.Status().Patch(ctx, apis[i].DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"status":null}`)))
+	// The VirtualServices' delete beside the statuses': the API server deletes a
+	// collection's items one by one.
+	err := parallel(len(apis)+1, 16, func(i int) error {
+		if i == 0 {
+			return p.admin.DeleteAllOf(ctx, &networkingv1.VirtualService{}, client.InNamespace(ns), routes)
+		}
+		return p.admin.Status().Patch(ctx, apis[i-1].DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"status":null}`)))
 	})
 	if err != nil {
 		return err

@@ -62,7 +62,7 @@ func (c config) h2hRoundsAt(n int) int {
 // are deleted after, so that the figures after it see the plane as before.
 func timeHeadToHead(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAPI, rounds int) (headToHead, error) {
 	n, ns := len(apis), apis[0].Namespace+"-h2h"
-	say("N=%d: head to head, the operator and the floor started together (%d rounds)", n, rounds)
+	say("N=%d: head to head, the operator and the floor started together (rounds: %d)", n, rounds)
 	other, err := fixtures(ctx, p, ns, n)
 	if err != nil {
 		return headToHead{}, err
@@ -131,14 +131,15 @@ func h2hOnce(ctx context.Context, p *plane, c config, mine, floors []*odav1.Expo
 // APIs and their Component) and the VirtualServices written for them.
 func removeFixtures(ctx context.Context, p *plane, apis []*odav1.ExposedAPI) error {
 	ns := client.InNamespace(apis[0].Namespace)
-	for _, kind := range []client.Object{&odav1.ExposedAPI{}, &networkingv1.VirtualService{}, &discoveryv1.EndpointSlice{}, &odav1.Component{}} {
-		if err := p.admin.DeleteAllOf(ctx, kind, ns); err != nil {
-			return err
+	kinds := []client.Object{&odav1.ExposedAPI{}, &networkingv1.VirtualService{}, &discoveryv1.EndpointSlice{}, &odav1.Component{}}
+	// The collections' deletes beside the Services' (which serve no delete of a
+	// collection): the API server deletes a collection's items one by one.
+	return parallel(len(kinds)+len(apis), 16, func(i int) error {
+		if i < len(kinds) {
+			return p.admin.DeleteAllOf(ctx, kinds[i], ns)
 		}
-	}
-	// Services serve no delete of a collection.
-	return parallel(len(apis), 16, func(i int) error {
-		return client.IgnoreNotFound(p.admin.Delete(ctx, &corev1.Service{ObjectMeta: objectMeta(apis[i].Namespace, apis[i].Name)}))
+		api := apis[i-len(kinds)]
+		return client.IgnoreNotFound(p.admin.Delete(ctx, &corev1.Service{ObjectMeta: objectMeta(api.Namespace, api.Name)}))
 	})
 }
 
