@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,7 +69,7 @@ func main() {
 	c.root, _ = filepath.Abs(c.root)
 	c.assets = filepath.Join(c.root, "bin", "k8s")
 	c.binary = filepath.Join(c.root, "bin", "api-operator-istio")
-	if err := c.parseLists(sizes, h2hSizes, sweepQPS); err != nil {
+	if err := c.parseLists(sizes, h2hSizes, sweepQPS, flagSet("head-to-head")); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
@@ -109,8 +110,9 @@ func loadAverage() string {
 	return strings.Fields(string(raw))[0]
 }
 
-// parseLists reads the flags that are lists of numbers.
-func (c *config) parseLists(sizes, h2hSizes, sweepQPS string) error {
+// parseLists reads the flags that are lists of numbers. Head-to-head sizes given on the
+// command line must be among the sizes; the default's are timed where they are.
+func (c *config) parseLists(sizes, h2hSizes, sweepQPS string, h2hGiven bool) error {
 	var err error
 	if c.sizes, err = parseInts("size", sizes, 1); err != nil {
 		return err
@@ -120,6 +122,11 @@ func (c *config) parseLists(sizes, h2hSizes, sweepQPS string) error {
 	}
 	if c.h2hSizes, err = parseInts("head-to-head size", h2hSizes, 1); err != nil {
 		return err
+	}
+	for _, n := range c.h2hSizes {
+		if h2hGiven && !slices.Contains(c.sizes, n) {
+			return fmt.Errorf("head-to-head size %d is not one of the sizes %v: it would not be timed", n, c.sizes)
+		}
 	}
 	c.sweep, err = parseInts("QPS in the fairness sweep (0: no limit)", sweepQPS, 0)
 	return err
@@ -139,6 +146,13 @@ func parseInts(what, s string, least int) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// flagSet tells whether the command line gave the flag name.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func envOr(k, def string) string {

@@ -22,13 +22,15 @@ func TestParseInts(t *testing.T) {
 	assert.ErrorContains(t, err, `bad size "0": want a number >= 1`)
 }
 
-func TestParseListsWantsASize(t *testing.T) {
+func TestParseLists(t *testing.T) {
 	var c config
-	assert.ErrorContains(t, c.parseLists(" ", "1000", ""), "no sizes")
-	require.NoError(t, c.parseLists("500,1000", "", "25"))
+	assert.ErrorContains(t, c.parseLists(" ", "1000", "", false), "no sizes")
+	require.NoError(t, c.parseLists("500,1000", "", "25", false))
 	assert.Equal(t, []int{500, 1000}, c.sizes)
 	assert.Empty(t, c.h2hSizes)
 	assert.Equal(t, []int{25}, c.sweep)
+	require.NoError(t, c.parseLists("500,1000", "1000,5000", "", false), "the default's 5000 is skipped where it is not a size")
+	assert.ErrorContains(t, c.parseLists("500,1000", "1000,5000", "", true), "head-to-head size 5000 is not one of the sizes [500 1000]")
 }
 
 func TestHeadToHeadRoundsAt(t *testing.T) {
