@@ -45,7 +45,7 @@ type convergence struct {
 	floorCPU, operatorCPU cpuTimes
 	// what the API server served during the floor's (16 in flight) and the operator's runs
 	floorServed, operatorServed served
-	// the operator and the floor started together, at --head-to-head's size
+	// the operator and the floor started together, at one of --head-to-head's sizes
 	h2h headToHead
 }
 
