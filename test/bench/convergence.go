@@ -33,6 +33,7 @@ type convergence struct {
 	operator, floor  time.Duration
 	floorEvents      time.Duration // the floor with an Event per API as well; 0 when not run
 	floor16, floor64 time.Duration // the floor at floorInFlight and wideFloorInFlight; floor is the faster
+	wideAfter        bool          // floor64 ran after the operator, in a namespace of its own (floorsAround)
 	reads, writes    float64       // per ExposedAPI
 	peakRSS          float64
 	reconciles       string        // by controller and result, and work queue retries

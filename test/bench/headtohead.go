@@ -57,15 +57,20 @@ func (c config) h2hRoundsAt(n int) int {
 	return c.h2hRounds
 }
 
+// secondNamespace holds the same fixtures as ns for the runs that need a namespace of their
+// own beside it: the head-to-head floor's, and the wide floor after the operator's run.
+func secondNamespace(ns string) string { return ns + "-b" }
+
 // timeHeadToHead runs rounds rounds beside apis: the operator converges one namespace while
 // the floor writes the other, the two swapping each round. The second namespace's objects
-// are deleted after, so that the figures after it see the plane as before.
-func timeHeadToHead(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAPI, rounds int) (headToHead, error) {
-	n, ns := len(apis), apis[0].Namespace+"-h2h"
+// are deleted after, so that the figures after it see the plane as before; with keep its
+// APIs are left as the fixtures made them instead and returned, for floorsAround.
+func timeHeadToHead(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAPI, rounds int, keep bool) (headToHead, []*odav1.ExposedAPI, error) {
+	n, ns := len(apis), secondNamespace(apis[0].Namespace)
 	say("N=%d: head to head, the operator and the floor started together (rounds: %d)", n, rounds)
 	other, err := fixtures(ctx, p, ns, n)
 	if err != nil {
-		return headToHead{}, err
+		return headToHead{}, nil, err
 	}
 	var h headToHead
 	for r := range rounds {
@@ -74,18 +79,21 @@ func timeHeadToHead(ctx context.Context, p *plane, c config, apis []*odav1.Expos
 			mine, floors = other, apis
 		}
 		spare := "" // the last round's writes in ns go with it
-		if r == rounds-1 {
+		if r == rounds-1 && !keep {
 			spare = ns
 		}
 		round, err := h2hOnce(ctx, p, c, mine, floors, spare)
 		if err != nil {
-			return h, err
+			return h, nil, err
 		}
 		say("N=%d: head to head in %s: operator %s, floor %s: %.2fx; when the first finished, %d and %d APIs converged",
 			n, mine[0].Namespace, secs(round.operator), secs(round.floor), round.ratio(), round.operatorAt, round.floorAt)
 		h.rounds = append(h.rounds, round)
 	}
-	return h, removeFixtures(ctx, p, other)
+	if keep {
+		return h, other, nil
+	}
+	return h, nil, removeFixtures(ctx, p, other)
 }
 
 // h2hOnce times the operator on mine and the floor on floors, started together, and undoes

@@ -99,10 +99,12 @@ func run(ctx context.Context, c config) (*result, error) {
 // through both. Below the fairness size, where a run lasts seconds and one slow second
 // moves the ratio, it does so c.rounds times and keeps each figure's median; a middle
 // round times the operator before the floors (operatorFirst), since a run on a plane that
-// earlier runs have loaded tends to be slower. The last round times the operator last:
-// the full resync after the sizes needs the APIs it converged. At --head-to-head's sizes it
-// first times the two started together (timeHeadToHead), whose ratio the machine's swings
-// between one run and the next do not move.
+// earlier runs have loaded tends to be slower. The last round times the operator after
+// the plain floor: the full resync after the sizes needs the APIs it converged. At the
+// fairness size, one round, the wide floor comes after the operator, in a namespace of its
+// own (floorsAround). At --head-to-head's sizes it first times the two started together
+// (timeHeadToHead), whose ratio the machine's swings between one run and the next do not
+// move.
 func measure(ctx context.Context, p *plane, c config, n int, res *result) (convergence, error) {
 	ns := fmt.Sprintf("bench-%d", n)
 	say("N=%d: creating Services, EndpointSlices, ExposedAPIs and the Component", n)
@@ -112,8 +114,9 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 	}
 	fair := n == c.fairnessN
 	var h2h headToHead
+	var second []*odav1.ExposedAPI // at the fairness size, for floorsAround
 	if h2hRounds := c.h2hRoundsAt(n); h2hRounds > 0 {
-		if h2h, err = timeHeadToHead(ctx, p, c, apis, h2hRounds); err != nil {
+		if h2h, second, err = timeHeadToHead(ctx, p, c, apis, h2hRounds, fair); err != nil {
 			return convergence{}, err
 		}
 	}
@@ -128,10 +131,13 @@ func measure(ctx context.Context, p *plane, c config, n int, res *result) (conve
 		}
 		var conv convergence
 		reversed := operatorFirst(r, rounds)
-		if reversed {
+		switch {
+		case fair:
+			conv, err = floorsAround(ctx, p, c, apis, second, res)
+		case reversed:
 			conv, err = operatorThenFloors(ctx, p, c, apis, res)
-		} else {
-			conv, err = measureOnce(ctx, p, c, apis, res, fair, r == 0)
+		default:
+			conv, err = measureOnce(ctx, p, c, apis, res, r == 0)
 		}
 		if err != nil {
 			return conv, err
@@ -166,13 +172,47 @@ type floorRuns struct {
 }
 
 // measureOnce is one round of measure: the floors, then the operator.
-func measureOnce(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAPI, res *result, fair, first bool) (convergence, error) {
-	fl, err := timeFloors(ctx, p, c, apis, fair, first)
+func measureOnce(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAPI, res *result, first bool) (convergence, error) {
+	fl, err := timeFloors(ctx, p, c, apis, first)
 	if err != nil {
 		return convergence{}, err
 	}
-	conv, err := timeOperator(ctx, p, c, apis, res, fair, first, fl)
+	conv, err := timeOperator(ctx, p, c, apis, res, false, first, fl)
 	return withFloors(conv, fl), err
+}
+
+// floorsAround is the fairness size's one round: the plain floor, the operator, then the
+// wide floor on second's APIs (the same fixtures in a namespace of their own, made here if
+// no head-to-head round left them), which are deleted after. So the operator's run is not
+// the one on the plane the most runs have loaded (five identical floor runs in a row at
+// N = 5000 took from 32.1 to 47.0 s, 2026-12-04), and its APIs stay converged for the full
+// resync after the sizes.
+func floorsAround(ctx context.Context, p *plane, c config, apis, second []*odav1.ExposedAPI, res *result) (convergence, error) {
+	n := len(apis)
+	var err error
+	if second == nil {
+		if second, err = fixtures(ctx, p, secondNamespace(apis[0].Namespace), n); err != nil {
+			return convergence{}, err
+		}
+	}
+	fl, err := plainFloor(ctx, p, c, apis, true, true)
+	if err != nil {
+		return convergence{}, err
+	}
+	conv, err := timeOperator(ctx, p, c, apis, res, true, true, fl)
+	if err != nil {
+		return conv, err
+	}
+	say("N=%d: the floor with %d APIs in flight, after the operator, in %s", n, wideFloorInFlight, second[0].Namespace)
+	if err := p.settle(ctx); err != nil {
+		return conv, err
+	}
+	wide := floorWrites{name: "floorwide", inFlight: wideFloorInFlight}
+	if fl.wide, err = watchedFloor(ctx, p, wide, second, &counter{series: newSeries(time.Now())}); err != nil {
+		return conv, err
+	}
+	conv.wideAfter = true
+	return withFloors(conv, fl), removeFixtures(ctx, p, second)
 }
 
 // operatorThenFloors is a round that times the operator first; it leaves the APIs as the
@@ -185,7 +225,7 @@ func operatorThenFloors(ctx context.Context, p *plane, c config, apis []*odav1.E
 	if err := resetOperator(ctx, p, apis); err != nil {
 		return conv, err
 	}
-	fl, err := timeFloors(ctx, p, c, apis, false, false)
+	fl, err := timeFloors(ctx, p, c, apis, false)
 	return withFloors(conv, fl), err
 }
 
@@ -198,8 +238,30 @@ func withFloors(conv convergence, fl floorRuns) convergence {
 	return conv
 }
 
-// timeFloors times the floors of one round and removes what they wrote.
-func timeFloors(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAPI, fair, first bool) (floorRuns, error) {
+// timeFloors times the floors of one round below the fairness size and removes what they
+// wrote.
+func timeFloors(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAPI, first bool) (floorRuns, error) {
+	n := len(apis)
+	fl, err := plainFloor(ctx, p, c, apis, false, first)
+	if err != nil {
+		return fl, err
+	}
+	// Once, and not at the fairness size (floorsAround): there it would cost another minute
+	// and a half, and make bench is to finish within 15 minutes on two cores.
+	if n >= 1000 && first {
+		say("N=%d: the floor with an Event per API as well", n)
+		if fl.events, err = otherFloor(ctx, p, floorWrites{name: "floorev", events: true}, apis); err != nil {
+			return fl, err
+		}
+	}
+	say("N=%d: the floor with %d APIs in flight", n, wideFloorInFlight)
+	fl.wide, err = otherFloor(ctx, p, floorWrites{name: "floorwide", inFlight: wideFloorInFlight}, apis)
+	return fl, err
+}
+
+// plainFloor times the floor at floorInFlight and removes what it wrote; at the fairness
+// size with the other client beside it, after its idle baseline.
+func plainFloor(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAPI, fair, first bool) (floorRuns, error) {
 	n := len(apis)
 	var fl floorRuns
 	var err error
@@ -233,20 +295,7 @@ func timeFloors(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAP
 	if err != nil {
 		return fl, err
 	}
-	if err := removeFloor(ctx, p, plain, apis); err != nil {
-		return fl, err
-	}
-	// Once, at a size below the fairness one: there it would cost another minute and a
-	// half, and make bench is to finish within 15 minutes on two cores.
-	if n >= 1000 && n != c.fairnessN && first {
-		say("N=%d: the floor with an Event per API as well", n)
-		if fl.events, err = otherFloor(ctx, p, floorWrites{name: "floorev", events: true}, apis); err != nil {
-			return fl, err
-		}
-	}
-	say("N=%d: the floor with %d APIs in flight", n, wideFloorInFlight)
-	fl.wide, err = otherFloor(ctx, p, floorWrites{name: "floorwide", inFlight: wideFloorInFlight}, apis)
-	return fl, err
+	return fl, removeFloor(ctx, p, plain, apis)
 }
 
 // timeOperator times the operator with its default settings on a settled plane; at the

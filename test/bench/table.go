@@ -61,7 +61,11 @@ func (r *result) convergenceRows(t *tableWriter) {
 		}
 		h2hRows(t, cv)
 		if cv.floor64 > 0 {
-			t.row(fmt.Sprintf("N=%d: the floor with %d / %d APIs in flight (the faster is the floor above)", cv.n, floorInFlight, wideFloorInFlight),
+			order := ""
+			if cv.wideAfter {
+				order = fmt.Sprintf("; the %d before the operator's run, the %d after it, on as many APIs of a namespace of their own", floorInFlight, wideFloorInFlight)
+			}
+			t.row(fmt.Sprintf("N=%d: the floor with %d / %d APIs in flight (the faster is the floor above%s)", cv.n, floorInFlight, wideFloorInFlight, order),
 				fmt.Sprintf("%s / %s", secs(cv.floor16), secs(cv.floor64)), "-", nil)
 		}
 		if cv.floorEvents > 0 {

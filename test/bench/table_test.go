@@ -116,3 +116,18 @@ func TestSeriesValueAt(t *testing.T) {
 		}
 	}
 }
+
+func TestFloorRowSaysWhenTheWideFloorRanAfter(t *testing.T) {
+	s := time.Second
+	r := &result{conv: []convergence{{n: 5000, operator: 40 * s, floor16: 35 * s, floor64: 30 * s, floor: 30 * s}}}
+	before := "| N=5000: the floor with 16 / 64 APIs in flight (the faster is the floor above) | 35.0 s / 30.0 s |"
+	if got := r.table(config{}); !strings.Contains(got, before) {
+		t.Errorf("missing %q in\n%s", before, got)
+	}
+	r.conv[0].wideAfter = true
+	after := "| N=5000: the floor with 16 / 64 APIs in flight (the faster is the floor above; the 16 before the operator's run, " +
+		"the 64 after it, on as many APIs of a namespace of their own) | 35.0 s / 30.0 s |"
+	if got := r.table(config{}); !strings.Contains(got, after) {
+		t.Errorf("missing %q in\n%s", after, got)
+	}
+}
