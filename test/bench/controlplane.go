@@ -166,6 +166,7 @@ func (p *plane) warm(ctx context.Context) error {
 // API server (every five minutes) and its etcd operators do: each timed run then starts from
 // the same footing, not after the history every earlier run left.
 func (p *plane) settle(ctx context.Context) error {
+	start := time.Now()
 	endpoint := p.env.ControlPlane.Etcd.URL.String()
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
 	if err != nil {
@@ -181,6 +182,9 @@ func (p *plane) settle(ctx context.Context) error {
 	}
 	if _, err := cli.Defragment(ctx, endpoint); err != nil {
 		return fmt.Errorf("defragmenting etcd: %w", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		say("etcd compacted and defragmented in %s", d.Round(100*time.Millisecond))
 	}
 	return nil
 }
