@@ -35,6 +35,7 @@ type config struct {
 	webhookRequests      int
 	admissionCreates     int
 	concurrency          int
+	admissionBusy        bool
 	apiserverProfileN    int
 	operatorFlags        string
 	apiserverProfileSecs int
@@ -59,6 +60,7 @@ func main() {
 	flag.IntVar(&c.webhookRequests, "webhook-requests", 2000, "admission requests to the handlers called directly")
 	flag.IntVar(&c.admissionCreates, "admission-creates", 300, "ExposedAPI creates per admission figure")
 	flag.IntVar(&c.concurrency, "concurrency", 8, "concurrent admission requests")
+	flag.BoolVar(&c.admissionBusy, "admission-busy", false, "also time the creates one after another with the webhooks' replica the leader, reconciling each API (about 35 s)")
 	flag.IntVar(&c.apiserverProfileN, "apiserver-profile", 0, "the size at which the API server's CPU is profiled during the floor's and the operator's first runs (bin/bench-apiserver-*.pprof); 0: none")
 	flag.IntVar(&c.apiserverProfileSecs, "apiserver-profile-seconds", 15, "how long each API server profile lasts; the bench waits for it to end before going on")
 	flag.StringVar(&c.operatorFlags, "operator-flags", "", "flags added to the operator's convergence runs (the table says so); empty: its defaults")

@@ -175,6 +175,9 @@ func (r *result) admissionRows(t *tableWriter, c config) {
 		ms(a.conHook.p99-a.con.p99)), "-", nil)
 	t.row("the tail, one after another: handler p99 (server histogram); connections on the webhook port after; operator GC cycles",
 		fmt.Sprintf("%s; %s; %.0f", a.handlerP99, states(a.conns), a.gcCycles), "-", nil)
+	if a.busy.p50 == 0 {
+		return
+	}
 	t.row("one after another again, the replica the leader and reconciling each API created on the API server's two cores: without / with webhooks",
 		lat(a.busy)+" / "+lat(a.busyHook), "-", nil)
 	t.row("added by the webhooks then", fmt.Sprintf("p50 %s, p99 %s", ms(a.busyHook.p50-a.busy.p50), ms(a.busyHook.p99-a.busy.p99)), "-", nil)

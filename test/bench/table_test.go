@@ -131,3 +131,15 @@ func TestFloorRowSaysWhenTheWideFloorRanAfter(t *testing.T) {
 		t.Errorf("missing %q in\n%s", after, got)
 	}
 }
+
+func TestBusyAdmissionRowsOnlyWhenRun(t *testing.T) {
+	ms := time.Millisecond
+	r := &result{admission: admission{seq: latency{10 * ms, 14 * ms}, seqHook: latency{12 * ms, 30 * ms}}}
+	if got := r.table(config{}); strings.Contains(got, "the replica the leader") || strings.Contains(got, "added by the webhooks then") {
+		t.Errorf("rows of a run without --admission-busy:\n%s", got)
+	}
+	r.admission.busy, r.admission.busyHook = latency{10 * ms, 20 * ms}, latency{16 * ms, 45 * ms}
+	if got := r.table(config{}); !strings.Contains(got, "| added by the webhooks then | p50 6.0 ms, p99 25.0 ms |") {
+		t.Errorf("no busy rows with --admission-busy:\n%s", got)
+	}
+}

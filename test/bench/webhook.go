@@ -31,8 +31,8 @@ import (
 // admission are the admission figures: creates through the API server one after another
 // and at a fixed concurrency, without and with the webhooks registered, on an otherwise
 // idle plane: served by a replica that is not the leader (as the chart's second replica
-// is), so that nothing else runs. Then one after another again with the replica also
-// reconciling each API created, on the same two cores as the API server.
+// is), so that nothing else runs. With --admission-busy, one after another again with the
+// replica also reconciling each API created, on the same two cores as the API server.
 type admission struct {
 	direct                     latency
 	seq, seqHook, con, conHook latency
@@ -70,7 +70,7 @@ func webhookLatency(ctx context.Context, p *plane, c config, hooks []client.Obje
 	if err := holdLease(ctx, p); err != nil {
 		return a, err
 	}
-	if err := webhooksAlone(ctx, p, c, &a); err != nil {
+	if err := webhooksAlone(ctx, p, c, &a); err != nil || !c.admissionBusy {
 		return a, err
 	}
 	say("admission: %d creates one after another in each namespace, the replica also reconciling them", c.admissionCreates)
