@@ -124,17 +124,15 @@ func h2hOnce(ctx context.Context, p *plane, c config, mine, floors []*odav1.Expo
 	first := min(progress.start.Add(conv.operator).UnixNano(), floorEnd.UnixNano())
 	round.operatorAt = int(progress.valueAt(time.Duration(first - progress.start.UnixNano())))
 	round.floorAt = int(done.valueAt(time.Duration(first - done.start.UnixNano())))
-	// The two namespaces' undoing side by side: each waits mostly on one delete of a
-	// collection, which the API server works through a few items at a time.
-	return round, parallel(2, 2, func(i int) error {
-		switch {
-		case i == 0 && mine[0].Namespace != spare:
-			return resetOperator(ctx, p, mine)
-		case i == 1 && floors[0].Namespace != spare:
-			return removeFloor(ctx, p, plain, floors)
+	if mine[0].Namespace != spare {
+		if err := resetOperator(ctx, p, mine); err != nil {
+			return round, err
 		}
-		return nil
-	})
+	}
+	if floors[0].Namespace == spare {
+		return round, nil
+	}
+	return round, removeFloor(ctx, p, plain, floors)
 }
 
 // removeFixtures deletes what fixtures made for apis (their Services, EndpointSlices, the
