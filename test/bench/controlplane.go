@@ -54,6 +54,10 @@ func startPlane(c config) (*plane, error) {
 	args := env.ControlPlane.GetAPIServer().Configure()
 	args.Set("profiling", "true")
 	args.Set("delete-collection-workers", "8")
+	// A collection of 5000 deleted beside other cleanups took over the default minute on a
+	// slow afternoon, and the API server cut it off (2026-12-05 12:48). No timed request
+	// comes near it.
+	args.Set("request-timeout", "5m")
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, err
