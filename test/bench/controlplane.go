@@ -49,8 +49,8 @@ func startPlane(c config) (*plane, error) {
 		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join(c.root, "config", "webhook")}},
 	}
 	// Profiling is off in envtest's defaults; --apiserver-profile reads /debug/pprof.
-	// The bench's cleanups delete collections, which one worker (the default) deletes one
-	// item at a time: at N = 5000 the slowest part of each cleanup. No timed run deletes one.
+	// The bench's cleanups delete collections of up to 5000 items, which one worker (the
+	// default) deletes one at a time. No timed run deletes one.
 	args := env.ControlPlane.GetAPIServer().Configure()
 	args.Set("profiling", "true")
 	args.Set("delete-collection-workers", "8")
