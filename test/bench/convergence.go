@@ -141,6 +141,9 @@ const (
 	wideFloorInFlight = 64
 )
 
+// wideFloor is the floor at wideFloorInFlight.
+var wideFloor = floorWrites{name: "floorwide", inFlight: wideFloorInFlight}
+
 func (f floorWrites) concurrency() int {
 	if f.inFlight > 0 {
 		return f.inFlight

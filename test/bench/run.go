@@ -204,11 +204,7 @@ func floorsAround(ctx context.Context, p *plane, c config, apis, second []*odav1
 		return conv, err
 	}
 	say("N=%d: the floor with %d APIs in flight, after the operator, in %s", n, wideFloorInFlight, second[0].Namespace)
-	if err := p.settle(ctx); err != nil {
-		return conv, err
-	}
-	wide := floorWrites{name: "floorwide", inFlight: wideFloorInFlight}
-	if fl.wide, err = watchedFloor(ctx, p, wide, second, &counter{series: newSeries(time.Now())}); err != nil {
+	if fl.wide, err = settledFloor(ctx, p, wideFloor, second); err != nil {
 		return conv, err
 	}
 	conv.wideAfter = true
@@ -255,7 +251,7 @@ func timeFloors(ctx context.Context, p *plane, c config, apis []*odav1.ExposedAP
 		}
 	}
 	say("N=%d: the floor with %d APIs in flight", n, wideFloorInFlight)
-	fl.wide, err = otherFloor(ctx, p, floorWrites{name: "floorwide", inFlight: wideFloorInFlight}, apis)
+	fl.wide, err = otherFloor(ctx, p, wideFloor, apis)
 	return fl, err
 }
 
@@ -339,14 +335,19 @@ func timeOperator(ctx context.Context, p *plane, c config, apis []*odav1.Exposed
 
 // otherFloor times a variant of the floor on a settled plane and removes what it wrote.
 func otherFloor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAPI) (time.Duration, error) {
-	if err := p.settle(ctx); err != nil {
-		return 0, err
-	}
-	d, err := watchedFloor(ctx, p, f, apis, &counter{series: newSeries(time.Now())})
+	d, err := settledFloor(ctx, p, f, apis)
 	if err != nil {
 		return 0, err
 	}
 	return d, removeFloor(ctx, p, f, apis)
+}
+
+// settledFloor times a variant of the floor on a settled plane, leaving what it wrote.
+func settledFloor(ctx context.Context, p *plane, f floorWrites, apis []*odav1.ExposedAPI) (time.Duration, error) {
+	if err := p.settle(ctx); err != nil {
+		return 0, err
+	}
+	return watchedFloor(ctx, p, f, apis, &counter{series: newSeries(time.Now())})
 }
 
 // watchedFloor runs the floor under the same watcher as the operator's run has: its watches
