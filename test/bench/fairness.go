@@ -134,7 +134,7 @@ func durations(s []sample) []time.Duration {
 
 // quieter is the other client's idle baseline from two windows on the idle plane: for each
 // kind of request the window with the lower p99, its requests and errors those of both. A
-// 20 s window's p99 is its second-slowest GET, so one busy moment of a shared machine in it
+// 20 s window's p99 is its third-slowest GET, so one busy moment of a shared machine in it
 // could put the baseline at twice its usual tail and a loaded run within 3x of it.
 func quieter(a, b other) other {
 	q := other{reads: a.reads, readS: a.readS, writes: a.writes, writeS: a.writeS, requests: a.requests + b.requests, errs: a.errs + b.errs}

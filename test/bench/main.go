@@ -52,7 +52,7 @@ func main() {
 	flag.IntVar(&c.rounds, "rounds", 3, "rounds of the floor and operator runs below the fairness size, each figure their median")
 	flag.BoolVar(&c.ownLevel, "own-level", false, "also converge the fairness size with the chart's flowControl (the operator in its own APF priority level)")
 	flag.IntVar(&c.apfShares, "apf-shares", 0, "nominalConcurrencyShares for that run; 0: the chart's default")
-	flag.DurationVar(&c.idleWindow, "fairness-idle", 20*time.Second, "how long the other client runs on the idle plane")
+	flag.DurationVar(&c.idleWindow, "fairness-idle", 20*time.Second, "how long the other client runs on the idle plane, before the fairness size's floor and again at the end of the idle-writes window (at most half of it)")
 	flag.StringVar(&sweepQPS, "fairness-sweep", "25", "client-side limits (--kube-api-qps; 0: none) at which the operator converges fresh APIs beside the other client, e.g. '0,100,50,25'; empty skips it")
 	flag.IntVar(&c.sweepN, "fairness-sweep-size", 500, "the size of each fairness sweep run")
 	flag.DurationVar(&c.idle, "idle", 60*time.Second, "how long idle writes are counted after a full resync")

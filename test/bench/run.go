@@ -424,7 +424,7 @@ func idleAgain(ctx context.Context, p *plane, c config, res *result) error {
 		return err
 	}
 	first := res.fairness.idle
-	say("the other client on the idle plane again, the operator idle: p99 %s (GET), %s (ConfigMap); before the sizes' runs %s, %s",
+	say("the other client on the idle plane again, the operator idle: p99 %s (GET), %s (ConfigMap); the first window %s, %s",
 		ms(again.reads.p99), ms(again.writes.p99), ms(first.reads.p99), ms(first.writes.p99))
 	res.fairness.idle = quieter(first, again)
 	res.picture.idleRead, res.picture.idleWrt = res.fairness.idle.reads, res.fairness.idle.writes
