@@ -95,7 +95,10 @@ func main() {
 		os.Exit(1)
 	}
 	if len(res.picture.operator) > 0 {
-		if err := writeSVG(filepath.Join(dir, "convergence.svg"), res.picture); err != nil {
+		// The idle baseline is final only after the full resync's second window (idleAgain).
+		pic := res.picture
+		pic.idleRead, pic.idleWrt = res.fairness.idle.reads, res.fairness.idle.writes
+		if err := writeSVG(filepath.Join(dir, "convergence.svg"), pic); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

@@ -327,8 +327,7 @@ func timeOperator(ctx context.Context, p *plane, c config, apis []*odav1.Exposed
 		}
 		res.fairness.apf = apfAfter.since(apfBefore)
 		f := res.fairness
-		res.picture = picture{n: n, operator: progress.all(), floor: fl.done.all(), reads: f.operator.readS, writes: f.operator.writeS,
-			idleRead: f.idle.reads, idleWrt: f.idle.writes}
+		res.picture = picture{n: n, operator: progress.all(), floor: fl.done.all(), reads: f.operator.readS, writes: f.operator.writeS}
 	}
 	return conv, err
 }
@@ -427,7 +426,6 @@ func idleAgain(ctx context.Context, p *plane, c config, res *result) error {
 	say("the other client on the idle plane again, the operator idle: p99 %s (GET), %s (ConfigMap); the first window %s, %s",
 		ms(again.reads.p99), ms(again.writes.p99), ms(first.reads.p99), ms(first.writes.p99))
 	res.fairness.idle = quieter(first, again)
-	res.picture.idleRead, res.picture.idleWrt = res.fairness.idle.reads, res.fairness.idle.writes
 	return nil
 }
 
