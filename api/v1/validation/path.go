@@ -41,39 +41,37 @@ func isURL(p string) bool {
 }
 
 // DecodeUnreserved decodes the percent-escapes of unreserved characters (letters, digits,
-// '-', '.', '_', '~') until none is left: a decoded '%' followed by one can make another.
+// '-', '.', '_', '~') until none is left: a decoded character can complete an escape with
+// the '%' before it ("%%341" is "%41", then "A"). It takes one pass, so that a path of
+// nested escapes costs its length and not its length squared: each byte is appended, and
+// an escape the output then ends with is decoded in place, again while that makes another.
+// Escapes cannot overlap ('%' is not a hex digit), so this is the one result of decoding
+// them in any order.
 func DecodeUnreserved(p string) string {
-	for {
-		q := decodeUnreservedOnce(p)
-		if q == p {
-			return p
-		}
-		p = q
-	}
-}
-
-func decodeUnreservedOnce(p string) string {
 	if !strings.Contains(p, "%") {
 		return p
 	}
-	var b strings.Builder
+	out := make([]byte, 0, len(p))
 	for i := 0; i < len(p); i++ {
-		if c, ok := unreservedEscape(p, i); ok {
-			b.WriteByte(c)
-			i += 2
-			continue
+		out = append(out, p[i])
+		for {
+			c, ok := unreservedEscapeAtEnd(out)
+			if !ok {
+				break
+			}
+			out = append(out[:len(out)-3], c)
 		}
-		b.WriteByte(p[i])
 	}
-	return b.String()
+	return string(out)
 }
 
-// unreservedEscape tells whether p holds at i an escape of an unreserved character, and which.
-func unreservedEscape(p string, i int) (byte, bool) {
-	if p[i] != '%' || i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+// unreservedEscapeAtEnd tells whether b ends with an escape of an unreserved character, and which.
+func unreservedEscapeAtEnd(b []byte) (byte, bool) {
+	n := len(b)
+	if n < 3 || b[n-3] != '%' || !isHex(b[n-2]) || !isHex(b[n-1]) {
 		return 0, false
 	}
-	c := unhex(p[i+1])<<4 | unhex(p[i+2])
+	c := unhex(b[n-2])<<4 | unhex(b[n-1])
 	return c, isAlnum(c) || strings.IndexByte("-._~", c) >= 0
 }
 
