@@ -16,7 +16,7 @@ import (
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 )
 
-// +kubebuilder:rbac:groups=networking.istio.io,resources=destinationrules,verbs=list;watch;create;update;delete
+// +kubebuilder:rbac:groups=networking.istio.io,resources=destinationrules,verbs=get;list;watch;create;update;delete
 
 // destinationRuleSpec gives the API's implementation port the connection pool of a
 // long-lived API, or is nil for an API that does not stream. Port-level, so that other

@@ -40,6 +40,7 @@ var unexercised = map[harness.Access]string{
 	{Group: "", Resource: "events", Verb: "patch"}:                               "a repeated leader election event is patched",
 	{Group: "gateway.networking.k8s.io", Resource: "httproutes", Verb: "delete"}: "in VirtualService mode, only to remove the HTTPRoutes a former HTTPRoute mode left",
 	{Group: "gateway.networking.k8s.io", Resource: "httproutes", Verb: "get"}:    "an HTTPRoute outside our cache (a name collision) is read directly",
+	{Group: "networking.istio.io", Resource: "destinationrules", Verb: "get"}:    "a DestinationRule outside our cache (a name collision) is read directly",
 }
 
 // checkedByAdmission are grants the API server checks on another request than their own:

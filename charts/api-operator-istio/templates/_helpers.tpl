@@ -180,8 +180,9 @@ annotations:
   # The mesh VirtualServices of the internal segments' APIs, in either mode.
   verbs: ["get", "list", "watch", "create", "update", "delete"]
 {{- else }}
-  # VirtualServices of a former VirtualService mode are removed.
-  verbs: ["list", "watch", "delete"]
+  # VirtualServices of a former VirtualService mode are removed; one of another owner
+  # that held an API's name is read directly.
+  verbs: ["get", "list", "watch", "delete"]
 {{- end }}
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["httproutes"]
@@ -202,7 +203,7 @@ annotations:
 {{- end }}
 - apiGroups: ["networking.istio.io"]
   resources: ["destinationrules"]
-  verbs: ["list", "watch", "create", "update", "delete"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
 - apiGroups: ["monitoring.coreos.com"]
   resources: ["servicemonitors"]
   verbs: ["list", "watch", "create", "update", "delete"]
