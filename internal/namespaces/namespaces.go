@@ -28,15 +28,20 @@ type entry struct {
 func Parse(entries []string) (Selector, error) {
 	var s Selector
 	for _, raw := range entries {
-		e := entry{raw: raw, glob: strings.TrimPrefix(raw, "!"), negate: strings.HasPrefix(raw, "!")}
-		// Python's fnmatch writes a negated class [!...]; Go's path.Match writes [^...].
-		e.glob = strings.ReplaceAll(e.glob, "[!", "[^")
+		e := entry{raw: raw, glob: globOf(strings.TrimPrefix(raw, "!")), negate: strings.HasPrefix(raw, "!")}
 		if err := e.check(); err != nil {
 			return Selector{}, err
 		}
 		s.entries = append(s.entries, e)
 	}
 	return s, nil
+}
+
+// globOf writes a pattern of Python's fnmatch, as kopf reads it, in Go's path.Match syntax.
+// fnmatch has no escapes, so a backslash is itself; its class opening "[^" holds a '^',
+// and "[!" negates, which path.Match writes "[^".
+func globOf(pattern string) string {
+	return strings.NewReplacer(`\`, `\\`, "[^", `[\^`, "[!", "[^").Replace(pattern)
 }
 
 func (e entry) check() error {

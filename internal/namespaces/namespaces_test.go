@@ -19,6 +19,8 @@ func TestMatchesAsKopfDoes(t *testing.T) {
 		{[]string{"components", "!kube-*"}, []string{"components", "default"}, []string{"kube-system"}},
 		{[]string{"team-[ab]"}, []string{"team-a", "team-b"}, []string{"team-c", "team-ab"}},
 		{[]string{"team-[!a]"}, []string{"team-b"}, []string{"team-a"}},
+		// fnmatch has no "[^...]" negation: the class holds '^' (fnmatch.translate gives `team\-[\^ab]`).
+		{[]string{"team-[^ab]"}, []string{"team-a", "team-b"}, []string{"team-c"}},
 		{[]string{"ns-?"}, []string{"ns-1"}, []string{"ns-12", "ns-"}},
 		{nil, []string{"anything"}, nil},
 	}
@@ -62,6 +64,7 @@ func TestPatternsThatMatchNoNameAreRefused(t *testing.T) {
 		"[A-Z]*":      `namespace pattern "[A-Z]*" matches no namespace name`,
 		"!Kube-*":     `namespace pattern "!Kube-*" excludes nothing: the part after ! matches no namespace name`,
 		"team-[ab":    `namespace pattern "team-[ab" is not a valid glob: syntax error in pattern`,
+		`team\-a`:     `namespace pattern "team\\-a" matches no namespace name`, // fnmatch: a backslash is itself
 	}
 	for pattern, msg := range refused {
 		_, err := Parse([]string{"components", pattern})
