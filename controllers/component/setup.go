@@ -32,15 +32,17 @@ func parentRef(api *odav1.ExposedAPI) *metav1.OwnerReference {
 	return &refs[0]
 }
 
+// parentName is what ParentIndex indexes an ExposedAPI by.
+func parentName(o client.Object) []string {
+	if ref := parentRef(o.(*odav1.ExposedAPI)); ref != nil {
+		return []string{ref.Name}
+	}
+	return nil
+}
+
 // SetupWithManager registers the index and the controller.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
-	err := index.Add(ctx, mgr.GetCache(), &odav1.ExposedAPI{}, ParentIndex, index.Namespaced, func(o client.Object) []string {
-		if ref := parentRef(o.(*odav1.ExposedAPI)); ref != nil {
-			return []string{ref.Name}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := index.Add(ctx, mgr.GetCache(), &odav1.ExposedAPI{}, ParentIndex, index.Namespaced, parentName); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
