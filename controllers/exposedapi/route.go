@@ -48,6 +48,9 @@ type Route struct {
 	// object of another owner, a kind not installed, a gateway's refusal), not a wait: it is
 	// recorded as a Warning Event when the condition turns to it.
 	Refused bool
+	// Absent: no route object of the API's own is in place (another owner's holds its
+	// name, or the route kind is not installed), so the status must not describe one.
+	Absent bool
 	// Serves is the route key (routes.Route.Key) the route object serves, when its builder
 	// tells: an API whose spec became invalid keeps its route, and claims what it serves.
 	Serves string

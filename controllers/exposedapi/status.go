@@ -24,8 +24,8 @@ func (r *Reconciler) wantedStatus(api *odav1.ExposedAPI, obs *observed) odav1.Ex
 	st := *api.Status.DeepCopy()
 	st.Implementation = &odav1.ImplementationStatus{Ready: obs.ready}
 	switch {
-	case obs.owner != nil:
-		st.APIStatus = nil // the route was withdrawn or never made
+	case obs.owner != nil, obs.route.Absent:
+		st.APIStatus = nil // the route was withdrawn, never made, or is not ours
 	case obs.accepted() && obs.route.UID != "" && !obs.routeHeld:
 		st.APIStatus = apiStatus(api, obs)
 	}

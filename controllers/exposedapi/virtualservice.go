@@ -241,5 +241,5 @@ func (v virtualServices) routed(ctx context.Context, msg string) (Route, error) 
 }
 
 func (virtualServices) foreign(api *odav1.ExposedAPI) Route {
-	return Route{Refused: true, Programmed: cond(ConditionProgrammed, false, ReasonVirtualServiceNotOwned, NotControlled("VirtualService", api))}
+	return Route{Refused: true, Absent: true, Programmed: cond(ConditionProgrammed, false, ReasonVirtualServiceNotOwned, NotControlled("VirtualService", api))}
 }

@@ -245,10 +245,10 @@ func hostnames(host string) []gatewayv1.Hostname {
 }
 
 func notOwned(api *odav1.ExposedAPI) exposedapi.Route {
-	return exposedapi.Route{Refused: true, Programmed: programmed(false, "HTTPRouteNotOwned", exposedapi.NotControlled("HTTPRoute", api))}
+	return exposedapi.Route{Refused: true, Absent: true, Programmed: programmed(false, "HTTPRouteNotOwned", exposedapi.NotControlled("HTTPRoute", api))}
 }
 
 func crdsMissing() exposedapi.Route {
-	return exposedapi.Route{Refused: true, Programmed: programmed(false, ReasonCRDsMissing,
+	return exposedapi.Route{Refused: true, Absent: true, Programmed: programmed(false, ReasonCRDsMissing,
 		"the Gateway API kinds HTTPRoute, Gateway and GatewayClass (gateway.networking.k8s.io/v1) are not installed: install the Gateway API CRDs (standard channel), or set APIOPERATORISTIO_ROUTEAPI=VirtualService; the route is made as soon as they appear")}
 }

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
@@ -63,4 +65,43 @@ func TestForeignServiceMonitorGoes(t *testing.T) {
 	require.NoError(t, env.Client.Delete(ctx, foreign))
 	waitCondition(t, env, api, "Scraping", true, "ServiceMonitorProgrammed")
 	waitServiceMonitor(t, env, api, "/taken", 8080)
+}
+
+// TestForeignVirtualServiceReplacesTheRoute: the API's VirtualService is deleted and another
+// owner's takes its name while the operator is down. The API's route is gone, so its status
+// (R4.1: the VirtualService's uid, the url) and its Component entry (R5.1) stop describing it.
+func TestForeignVirtualServiceReplacesTheRoute(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env, ns := startComponents(t, set)
+		env.Implementation(t, ns, "impl", 8080, true)
+		comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}
+		require.NoError(t, env.Client.Create(ctx, comp))
+		api := ownedAPI(ns, "replaced", "/replaced", "impl", odav1.SegmentCore, "shop", comp.UID)
+		require.NoError(t, env.Client.Create(ctx, api))
+		env.PatchComponentStatus(t, comp, map[string]any{"coreAPIs": []any{map[string]any{"name": api.Name, "uid": string(api.UID)}}})
+		op := harness.StartOperator(t, env, harness.DefaultOptions())
+		waitEntry(t, env, ns, "shop", "coreAPIs", api, "https://20.0.0.1/replaced", true)
+		ours := virtualService(t, env, api, routeIs("*", "component-gateway", "/replaced", "impl", 8080))
+		op.Stop()
+
+		require.NoError(t, env.Client.Delete(ctx, ours))
+		foreign := &networkingv1VirtualService{}
+		foreign.Namespace, foreign.Name = ns, api.Name
+		foreign.Spec.Hosts = []string{"other.example.com"}
+		require.NoError(t, env.Client.Create(ctx, foreign))
+
+		harness.StartOperator(t, env, harness.DefaultOptions())
+		waitCondition(t, env, api, "Programmed", false, "VirtualServiceNotOwned")
+		got := getAPI(t, env, api)
+		if s := got.Status.APIStatus; s != nil && (s.UID == string(ours.UID) || s.URL != "") {
+			t.Errorf("apiStatus still describes the deleted VirtualService %s: %+v", ours.UID, *s)
+		}
+		harness.Eventually(t, "the Component entry no longer advertises the url", func() error {
+			if e := entryOf(env.ComponentStatus(t, ns, "shop"), "coreAPIs", string(api.UID)); e["url"] != nil {
+				return fmt.Errorf("entry %v", e)
+			}
+			return nil
+		})
+	})
 }
