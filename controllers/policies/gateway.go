@@ -26,8 +26,8 @@ import (
 
 // Token checks live in the ingress gateway's namespace, where an ownerReference to the
 // ExposedAPI cannot point: labels name the API, and a finalizer on it removes them.
-// +kubebuilder:rbac:groups=security.istio.io,resources=requestauthentications;authorizationpolicies,verbs=get;create;update;delete
-// +kubebuilder:rbac:groups=networking.istio.io,resources=envoyfilters,verbs=get;create;update;delete
+// +kubebuilder:rbac:groups=security.istio.io,resources=requestauthentications;authorizationpolicies,verbs=get;list;create;update;delete
+// +kubebuilder:rbac:groups=networking.istio.io,resources=envoyfilters,verbs=get;list;create;update;delete
 
 // Finalizer is on an ExposedAPI while it has token checks on the gateway.
 const Finalizer = "oda.tmforum.org/gateway-policies"
@@ -226,8 +226,10 @@ func (e *Extension) rateLimit(ctx context.Context, spec *odav1.ExposedAPISpec, m
 	if err != nil {
 		return gatewayWant{}, err
 	}
-	if err := e.ensureSharedFilter(ctx, meta.Namespace); err != nil {
-		return gatewayWant{}, err
+	shared, err := e.ensureSharedFilter(ctx, meta.Namespace)
+	// The route's filter is written all the same: it limits once the other's goes.
+	if err != nil || shared != nil {
+		return gatewayWant{objs: []client.Object{ef}, finding: shared}, err
 	}
 	per := "second"
 	if spec.RateLimit.Interval == "pm" {
@@ -352,9 +354,6 @@ func (e *Extension) removeGatewayObjects(ctx context.Context, api *odav1.Exposed
 	if err != nil {
 		return err
 	}
-	if len(all) == 0 {
-		logf.FromContext(ctx).Info("ingress gateway namespace unknown: the API's objects on the gateway are left in place", "labels", gatewayLabels(api))
-	}
 	for _, ns := range all {
 		if left, err := e.deleteUnwanted(ctx, api, ns, nil); err != nil {
 			return err
@@ -419,7 +418,9 @@ func (e *Extension) gatewayNamespace(ctx context.Context) (string, error) {
 // its chain. It limits nothing by itself, so it stays when the last rate-limited API goes.
 const SharedFilterName = "api-operator-istio-local-ratelimit"
 
-func (e *Extension) ensureSharedFilter(ctx context.Context, ns string) error {
+// ensureSharedFilter makes the gateway's shared filter; a finding instead when another
+// owner's holds its name: without ours the routes' rate limits limit nothing.
+func (e *Extension) ensureSharedFilter(ctx context.Context, ns string) (*finding, error) {
 	want := &networkingv1alpha3.EnvoyFilter{ObjectMeta: metav1.ObjectMeta{
 		Namespace: ns, Name: SharedFilterName, Labels: map[string]string{managedByLabel: managedBy},
 	}}
@@ -428,10 +429,17 @@ func (e *Extension) ensureSharedFilter(ctx context.Context, ns string) error {
 	err := e.APIReader.Get(ctx, client.ObjectKeyFromObject(want), stored)
 	switch {
 	case apierrors.IsNotFound(err):
-		return client.IgnoreAlreadyExists(e.Client.Create(ctx, want))
-	case err != nil || stored.Labels[managedByLabel] != managedBy || proto.Equal(&stored.Spec, &want.Spec):
-		return err
+		return nil, client.IgnoreAlreadyExists(e.Client.Create(ctx, want))
+	case err != nil:
+		return nil, err
+	case !sharedFilterOurs(stored):
+		return &finding{Field: "spec.rateLimit", Detail: exposedapi.InTheWay(kindOf(stored), ns, SharedFilterName)}, nil
+	case proto.Equal(&stored.Spec, &want.Spec):
+		return nil, nil
 	}
 	want.ResourceVersion = stored.ResourceVersion
-	return e.Client.Update(ctx, want)
+	return nil, e.Client.Update(ctx, want)
 }
+
+// sharedFilterOurs: the shared filter names no API, being every API's.
+func sharedFilterOurs(obj client.Object) bool { return obj.GetLabels()[managedByLabel] == managedBy }

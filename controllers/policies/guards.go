@@ -38,7 +38,7 @@ func (e *Extension) Unguarded(ctx context.Context, api *odav1.ExposedAPI, spec *
 			case apierrors.IsNotFound(err):
 			case err != nil:
 				return "", err
-			case !names(obj, api):
+			case !holds(obj, api):
 				return exposedapi.InTheWay(kindOf(obj), obj.GetNamespace(), obj.GetName()), nil
 			}
 		}
@@ -47,14 +47,24 @@ func (e *Extension) Unguarded(ctx context.Context, api *odav1.ExposedAPI, spec *
 }
 
 // guardKeys are empty objects under the names of the API's objects on the gateway at one
-// place.
+// place, the shared rate limit filter among them: the API's limit needs it.
 func (e *Extension) guardKeys(api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec, at place) []client.Object {
 	meta := metav1.ObjectMeta{Namespace: at.Namespace, Name: gatewayName(api)}
 	objs := e.tokenChecks(api, spec, at, &meta).objs
 	if e.Settings.RateLimit.Local(spec) {
-		objs = append(objs, &networkingv1alpha3.EnvoyFilter{ObjectMeta: meta})
+		shared := metav1.ObjectMeta{Namespace: at.Namespace, Name: SharedFilterName}
+		objs = append(objs, &networkingv1alpha3.EnvoyFilter{ObjectMeta: meta}, &networkingv1alpha3.EnvoyFilter{ObjectMeta: shared})
 	}
 	return objs
+}
+
+// holds tells whether obj, under one of the names guardKeys gives, is the operator's for
+// api.
+func holds(obj client.Object, api *odav1.ExposedAPI) bool {
+	if obj.GetName() == SharedFilterName {
+		return sharedFilterOurs(obj)
+	}
+	return names(obj, api)
 }
 
 // Guards: spec asks for token checks or a rate limit on the gateway.

@@ -3,11 +3,14 @@ package policies
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -130,18 +133,45 @@ func (e *Extension) ingressPlace(ctx context.Context, discover bool) (place, *fi
 }
 
 // namespaces are where the API's objects on the gateway may be, to remove them: in
-// HTTPRoute mode the Gateway's namespace and, when configured, the ingress gateway's.
+// HTTPRoute mode the Gateway's namespace and, when configured, the ingress gateway's;
+// otherwise the configured one, or wherever objects labelled as the API's are.
 func (e *Extension) namespaces(ctx context.Context, api *odav1.ExposedAPI) ([]string, error) {
 	if e.Kubernetes == nil {
-		ns, err := e.gatewayNamespace(ctx)
-		if ns == "" {
-			return nil, err
+		if e.Gateway.Namespace != "" {
+			return []string{e.Gateway.Namespace}, nil
 		}
-		return []string{ns}, err
+		return e.labelledNamespaces(ctx, api)
 	}
 	out := []string{e.Kubernetes.GatewayKey(api.Namespace).Namespace}
 	if ns := e.Gateway.Namespace; ns != "" && ns != out[0] {
 		out = append(out, ns)
+	}
+	return out, nil
+}
+
+// labelledNamespaces are the namespaces holding objects labelled as the API's, of the kinds
+// the settings let it manage. The namespace found from the ingress gateway Services is lost
+// while there are two of them or none, and changes when the one Service moves, while the
+// objects written there stay in force: removing them cannot depend on finding it again.
+func (e *Extension) labelledNamespaces(ctx context.Context, api *odav1.ExposedAPI) ([]string, error) {
+	managed, _ := e.gatewayKinds(metav1.ObjectMeta{})
+	var out []string
+	for _, obj := range managed {
+		gvk, err := apiutil.GVKForObject(obj, e.Client.Scheme())
+		if err != nil {
+			return nil, err
+		}
+		// Metadata only: the namespaces are all that is wanted of them.
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := e.APIReader.List(ctx, list, client.MatchingLabels(gatewayLabels(api))); err != nil {
+			return nil, err
+		}
+		for _, item := range list.Items {
+			if !slices.Contains(out, item.Namespace) {
+				out = append(out, item.Namespace)
+			}
+		}
 	}
 	return out, nil
 }

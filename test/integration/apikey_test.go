@@ -12,6 +12,7 @@ import (
 	typev1beta1 "istio.io/api/type/v1beta1"
 	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -295,4 +296,56 @@ func TestForeignObjectOnTheGateway(t *testing.T) {
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(foreign), ours))
 	assert.Equal(t, api.Name, ours.Labels["oda.tmforum.org/exposedapi-name"], "the API's own EnvoyFilter took its place")
 	waitCondition(t, env, api, "Ready", true, "Ready")
+}
+
+// TestTokenChecksGoWhileTheGatewayNamespaceIsUnknown: without --ingress-gateway-namespace
+// the token checks go where the one istio=ingressgateway Service is. Once a second one
+// appears (a canary gateway) that namespace is no longer known, and the API says so; the
+// checks already written stay in force, and deleting the API still removes them.
+func TestTokenChecksGoWhileTheGatewayNamespaceIsUnknown(t *testing.T) {
+	ctx := context.Background()
+	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) { o.JWTIssuer = issuer })
+	api := harness.API(ns, "shop", "/shop", "impl", 8080)
+	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	require.NoError(t, env.Client.Create(ctx, api))
+	authorizationPolicy(t, env, ns+".shop", denyWithoutToken(nil, "/shop*"))
+	waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced")
+
+	env.GatewayIn(t, "istio-ingress-canary", "20.0.0.2", "")
+	waitConditionSays(t, env, api, "PoliciesProgrammed", "the ingress gateway's namespace is not known")
+
+	require.NoError(t, env.Client.Delete(ctx, api))
+	harness.Eventually(t, "the API gone", func() error {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(api), &odav1.ExposedAPI{}); !isNotFound(err) {
+			return fmt.Errorf("still there (%v)", err)
+		}
+		return nil
+	})
+	key := client.ObjectKey{Namespace: "istio-system", Name: ns + ".shop"}
+	ap, ra := &securityv1.AuthorizationPolicy{}, &securityv1.RequestAuthentication{}
+	apErr, raErr := env.Client.Get(ctx, key, ap), env.Client.Get(ctx, key, ra)
+	assert.True(t, isNotFound(apErr), "the deleted API's DENY AuthorizationPolicy is left in force on the gateway: %v", ap.Spec.String())
+	assert.True(t, isNotFound(raErr), "the deleted API's RequestAuthentication is left on the gateway")
+}
+
+// TestTokenChecksFollowTheGatewayService: when the one istio=ingressgateway Service moves
+// to another namespace, the token checks are written there and go from where they were,
+// where they would still apply to any gateway pods left behind.
+func TestTokenChecksFollowTheGatewayService(t *testing.T) {
+	ctx := context.Background()
+	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) { o.JWTIssuer = issuer })
+	api := harness.API(ns, "shop", "/shop", "impl", 8080)
+	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	require.NoError(t, env.Client.Create(ctx, api))
+	authorizationPolicy(t, env, ns+".shop", denyWithoutToken(nil, "/shop*"))
+
+	old := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: "istio-ingressgateway"}}
+	require.NoError(t, env.Client.Delete(ctx, old))
+	env.GatewayIn(t, "istio-ingress", "20.0.0.2", "")
+	moved := client.ObjectKey{Namespace: "istio-ingress", Name: ns + ".shop"}
+	istioObject(t, env, &securityv1.AuthorizationPolicy{}, moved,
+		func(o *securityv1.AuthorizationPolicy) *securityapi.AuthorizationPolicy { return &o.Spec }, denyWithoutToken(nil, "/shop*"))
+	authorizationPolicy(t, env, ns+".shop", nil)
+	requestAuthentication(t, env, ns+".shop", nil)
+	waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced")
 }

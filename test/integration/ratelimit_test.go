@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	istioapi "istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -131,4 +133,34 @@ func TestLocalRateLimit(t *testing.T) {
 		envoyFilter(t, env, "components.shop", nil)
 		envoyFilter(t, env, "api-operator-istio-local-ratelimit", envoyFilterSpec(t, sharedFilter))
 	})
+}
+
+// TestForeignSharedRateLimitFilter: the routes' local rate limits work only while the
+// gateway's shared EnvoyFilter puts Envoy's local rate limit filter in its HTTP chain. One
+// of that name that is not the operator's is left alone and named, the limit reported not
+// in force, and a new route waits for it as for the API's own filter; once it goes, the
+// operator's takes its place.
+func TestForeignSharedRateLimitFilter(t *testing.T) {
+	ctx := context.Background()
+	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) { o.RateLimitMode, o.RefusedRetry = "local", time.Second })
+	foreign := &networkingv1alpha3.EnvoyFilter{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: "api-operator-istio-local-ratelimit"}}
+	require.NoError(t, env.Client.Create(ctx, foreign))
+
+	api := harness.API(ns, "shop", "/shop", "impl", 8080)
+	api.Spec.RateLimit = &odav1.RateLimit{Enabled: ptr.To(true), Limit: "10"}
+	require.NoError(t, env.Client.Create(ctx, api))
+	envoyFilter(t, env, ns+".shop", envoyFilterSpec(t, routeLimit("exposedapi:*/shop", 10, "1s")))
+
+	msg := waitCondition(t, env, api, "PoliciesProgrammed", false, "PolicyNotEnforced")
+	assert.Contains(t, msg, "spec.rateLimit (EnvoyFilter istio-system/api-operator-istio-local-ratelimit exists and is not controlled by this ExposedAPI")
+	msg = waitCondition(t, env, api, "Programmed", false, "RouteGuardsUnwritten")
+	assert.Contains(t, msg, "EnvoyFilter istio-system/api-operator-istio-local-ratelimit exists", "a new route waits for the shared filter")
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(foreign), foreign))
+	assert.Empty(t, foreign.Labels, "the foreign filter is left as it was")
+	assert.Empty(t, foreign.Spec.ConfigPatches, "the foreign filter is left as it was")
+
+	require.NoError(t, env.Client.Delete(ctx, foreign))
+	envoyFilter(t, env, "api-operator-istio-local-ratelimit", envoyFilterSpec(t, sharedFilter))
+	waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced")
+	waitCondition(t, env, api, "Ready", true, "Ready")
 }
