@@ -95,6 +95,25 @@ func (e *Extension) updateDestinationRule(ctx context.Context, api *odav1.Expose
 	return e.Client.Update(ctx, dr)
 }
 
+// streamOnGateway is f, not enforced when the API's route is on a Gateway of another
+// implementation than Istio's, whose proxies alone read a DestinationRule: it stays, for the
+// callers inside the mesh.
+func (e *Extension) streamOnGateway(ctx context.Context, api *odav1.ExposedAPI, f *finding) (*finding, error) {
+	if e.Kubernetes == nil || f == nil || !f.Enforced {
+		return f, nil
+	}
+	gw, err := e.Kubernetes.Gateway(ctx, api.Namespace)
+	if err != nil || gw == nil {
+		return f, err
+	}
+	class, err := e.Kubernetes.GatewayClass(ctx, gw.Spec.GatewayClassName)
+	if err != nil || class == nil || class.Spec.ControllerName == IstioGatewayController {
+		return f, err
+	}
+	return streamFinding(false, fmt.Sprintf("%s, for callers inside the mesh only: Gateway %s/%s is of GatewayClass %s, implemented by %s, which does not read it",
+		f.Detail, gw.Namespace, gw.Name, class.Name, class.Spec.ControllerName)), nil
+}
+
 func foreignDestinationRule(api *odav1.ExposedAPI) *finding {
 	return streamFinding(false, exposedapi.NotControlled("DestinationRule", api))
 }

@@ -71,6 +71,9 @@ func (e *Extension) Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *oda
 		findings = policy.InternalReport(spec)
 	}
 	f, err := e.ensureDestinationRule(ctx, api, spec)
+	if err == nil && !internal {
+		f, err = e.streamOnGateway(ctx, api, f)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -192,3 +192,27 @@ func keyVerifiedAPI(ns string) *odav1.ExposedAPI {
 	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
 	return api
 }
+
+// TestStreamDestinationRuleOnAnotherImplementation: on a Gateway of another
+// implementation's GatewayClass, which never reads Istio's DestinationRules, an mcp API's
+// connection pool is not in force for the callers through it: the API says so, and keeps
+// its DestinationRule for the callers inside the mesh.
+func TestStreamDestinationRuleOnAnotherImplementation(t *testing.T) {
+	ctx := context.Background()
+	env, ns := startGateways(t)
+	require.NoError(t, env.Client.Create(ctx, &gatewayv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "other"},
+		Spec: gatewayv1.GatewayClassSpec{ControllerName: "example.com/other-gateway"}}))
+	updateGateway(t, env, func(gw *gatewayv1.Gateway) { gw.Spec.GatewayClassName = "other" })
+	harness.StartOperator(t, env, httpRouteOptions("canvas/component-gateway"))
+
+	api := harness.API(ns, "assistant", "/assistant", "impl", 8080)
+	api.Spec.APIType = odav1.APITypeMCP
+	require.NoError(t, env.Client.Create(ctx, api))
+	httpRoute(t, env, api, anyHTTPRoute)
+	env.WriteRouteConditionsAs(t, client.ObjectKeyFromObject(api), "example.com/other-gateway",
+		harness.RouteCondition(gatewayv1.RouteConditionAccepted, true, "Accepted", ""))
+	msg := waitCondition(t, env, api, "PoliciesProgrammed", false, "PolicyNotEnforced")
+	assert.Contains(t, msg, "spec.apiType mcp (DestinationRule assistant: connect timeout")
+	assert.Contains(t, msg, "for callers inside the mesh only: Gateway canvas/component-gateway is of GatewayClass other, implemented by example.com/other-gateway")
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), &networkingv1.DestinationRule{}), "the DestinationRule stays")
+}
