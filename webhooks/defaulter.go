@@ -11,8 +11,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -37,6 +40,9 @@ func (Defaulter) Handle(_ context.Context, req admission.Request) admission.Resp
 		return admission.Allowed("")
 	}
 	out, warnings, err := defaulterOf(req)(req.Object.Raw)
+	if _, ok := err.(apierrors.APIStatus); ok {
+		return denied(err)
+	}
 	if err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
@@ -56,12 +62,46 @@ func defaulterOf(req admission.Request) func(raw []byte) ([]byte, []string, erro
 // Default returns the object raw normalised as R2.1 says, with a warning for each older
 // shape converted; anything it does not normalise is returned as it was.
 func Default(raw []byte) ([]byte, []string, error) {
-	return defaultSpec(raw, func(spec map[string]any) []string {
+	out, warnings, err := defaultSpec(raw, func(spec map[string]any) []string {
 		if s, ok := spec["segment"]; !ok || s == nil || s == "" {
 			spec["segment"] = odav1.SegmentCore
 		}
 		return defaultSpecification(spec)
 	})
+	if err == nil && runes(warnings) > warningBudget {
+		return nil, nil, droppedTooLong(raw, runes(warnings))
+	}
+	return out, warnings, err
+}
+
+// warningBudget is what Default's warnings may take. The API server cuts each warning of a
+// response to 256 characters once they pass 4096 in all, and drops those after
+// (k8s.io/apiserver/pkg/endpoints/filters/warning.go); the rest is left for the other
+// warnings of the response (the validator's, the API server's own).
+const warningBudget = 4096 - 1024
+
+func runes(warnings []string) int {
+	n := 0
+	for _, w := range warnings {
+		n += utf8.RuneCountInString(w)
+	}
+	return n
+}
+
+// droppedTooLong refuses a list whose entries after the first, which the v1 object cannot
+// keep, are too long to name in warnings the user will see in full: stored, they would be
+// lost without a trace (R2.1).
+func droppedTooLong(raw []byte, n int) error {
+	var obj struct {
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	_ = json.Unmarshal(raw, &obj)
+	return validation.ToStatusError(obj.Metadata.Name, field.ErrorList{field.Forbidden(field.NewPath("spec", "specification"), fmt.Sprintf(
+		"a list (an older shape) becomes the v1 object {url, version} of its first entry, and the entries after it are too long "+
+			"to name in a warning (it would take %d characters; the API server cuts a response's warnings past 4096), so they would be lost: "+
+			"write the v1 object {url, version} of the one specification this ExposedAPI exposes", n))})
 }
 
 // DefaultOlder normalises an object written in an older served version (v1beta3,
@@ -100,9 +140,9 @@ func defaultSpec(raw []byte, versioned func(spec map[string]any) []string) ([]by
 		// server's usual 422, naming spec.
 		return raw, nil, nil
 	}
-	for _, k := range []string{"path", "developerUI"} {
+	for k, normalize := range map[string]func(string) string{"path": validation.NormalizePath, "developerUI": validation.NormalizeDeveloperUI} {
 		if p, ok := spec[k].(string); ok && p != "" {
-			spec[k] = validation.NormalizePath(p)
+			spec[k] = normalize(p)
 		}
 	}
 	if t, ok := spec["apiType"].(string); ok {

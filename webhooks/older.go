@@ -1,11 +1,13 @@
 package webhooks
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
 )
 
@@ -41,8 +43,17 @@ func olderEntry(entry any, fld *field.Path) field.ErrorList {
 			// one object here), written back by a client that read it: nothing to fix.
 			return nil
 		}
-		u, _ := e["url"].(string)
-		return validation.ValidateSpecificationURL(u, fld.Child("url"))
+		return validation.ValidateSpecificationObject(specificationOf(e), fld)
 	}
 	return field.ErrorList{field.Invalid(fld, entry, "must be a URL (v1beta3) or an object {url, version} (v1beta4)")}
+}
+
+// specificationOf reads an entry as the operator's type does, so that a url or version that
+// is not a string is named as such rather than read as missing.
+func specificationOf(entry map[string]any) *odav1.Specification {
+	s := &odav1.Specification{}
+	if b, err := json.Marshal(entry); err == nil {
+		_ = s.UnmarshalJSON(b)
+	}
+	return s
 }

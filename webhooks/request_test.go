@@ -2,6 +2,9 @@ package webhooks
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -86,4 +89,66 @@ func TestOlderSpecificationEntries(t *testing.T) {
 	require.Len(t, errs, 2)
 	assert.Equal(t, "spec.specification[1].url: Required value: the URL of the API's specification document, e.g. https://example.com/api/openapi.yaml", errs[0].Error())
 	assert.Equal(t, "spec.specification[2]", errs[1].Field)
+}
+
+const objectWithoutPath = `{"apiVersion":"oda.tmforum.org/v1","kind":"ExposedAPI","metadata":{"name":"a","namespace":"n",` +
+	`"labels":{"oda.tmforum.org/componentName":"c"}},"spec":{"name":"a","apiType":"openapi","implementation":"impl",` +
+	`"port":8080,"segment":"coreFunction",`
+
+// TestSpecificationFieldOfTheWrongType (R2.2): our CRD leaves specification schemaless, so
+// a url or version that is not a string reaches the validator, which names it as written,
+// not as missing.
+func TestSpecificationFieldOfTheWrongType(t *testing.T) {
+	for name, c := range map[string]struct{ spec, want string }{
+		"url-number":      {`"specification":{"url":5}`, `spec.specification.url: Invalid value: 5: must be a string`},
+		"version-number":  {`"specification":{"url":"https://e.com/a.yaml","version":4}`, `spec.specification.version: Invalid value: 4: must be a string`},
+		"list-url-number": {`"specification":[{"url":5}]`, `spec.specification.url: Invalid value: 5: must be a string`},
+		"url-object":      {`"specification":{"url":{"x":1},"version":"v4"}`, `spec.specification.url: Invalid value: {"x":1}: must be a string`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			raw := objectWithoutPath + `"path":"/a",` + c.spec + `}}`
+			out, _, err := Default([]byte(raw))
+			require.NoError(t, err)
+			resp := (&Validator{}).Handle(context.Background(), request(admissionv1.Create, "v1", "", string(out)))
+			require.False(t, resp.Allowed, "a specification field that is not a string is refused")
+			require.NotNil(t, resp.Result)
+			assert.Contains(t, resp.Result.Message, c.want)
+			assert.NotContains(t, resp.Result.Message, "Required value", "the field was written")
+		})
+	}
+}
+
+// An entry of an older version's list is named as written, its fields too.
+func TestOlderSpecificationEntryOfTheWrongType(t *testing.T) {
+	errs := olderSpecification([]byte(`{"spec":{"specification":[{"url":"https://e.com/a"},{"url":5},{"url":"https://e.com/c","version":4}]}}`), nil)
+	require.Len(t, errs, 2)
+	assert.Equal(t, "spec.specification[1].url: Invalid value: 5: must be a string", errs[0].Error())
+	assert.Equal(t, "spec.specification[2].version: Invalid value: 4: must be a string", errs[1].Error())
+}
+
+// TestDroppedEntriesTooLongToWarn (R2.1, "never silently lost"): the entries a v1 object
+// cannot keep are named in a warning; when the API server would cut that warning short,
+// the write is refused instead.
+func TestDroppedEntriesTooLongToWarn(t *testing.T) {
+	list := func(n, size int) string {
+		var entries []string
+		for i := range n {
+			entries = append(entries, fmt.Sprintf(`{"url":"https://e.com/%d/%s.yaml","version":"v%d"}`, i, strings.Repeat("x", size), i))
+		}
+		return `"specification":[` + strings.Join(entries, ",") + `]}}`
+	}
+	raw := objectWithoutPath + `"path":"/a",` + list(12, 300)
+	resp := Defaulter{}.Handle(context.Background(), request(admissionv1.Create, "v1", "", raw))
+	require.False(t, resp.Allowed)
+	require.NotNil(t, resp.Result)
+	assert.Equal(t, int32(http.StatusUnprocessableEntity), resp.Result.Code)
+	assert.Contains(t, resp.Result.Message, `ExposedAPI.oda.tmforum.org "a" is invalid: spec.specification: Forbidden: a list (an older shape)`)
+
+	raw = objectWithoutPath + `"path":"/a",` + list(4, 300)
+	resp = Defaulter{}.Handle(context.Background(), request(admissionv1.Create, "v1", "", raw))
+	require.True(t, resp.Allowed, "entries a warning can name in full")
+	require.Len(t, resp.Warnings, 1)
+	for i := 1; i < 4; i++ {
+		assert.Contains(t, resp.Warnings[0], fmt.Sprintf("https://e.com/%d/", i))
+	}
 }

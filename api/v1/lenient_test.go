@@ -81,3 +81,18 @@ func BenchmarkDecodeStoredAPI(b *testing.B) {
 		}
 	}
 }
+
+// Our CRD leaves specification schemaless: a url or version that is not a string is listed
+// for validation to name, in the object and in the first entry of an older list alike.
+func TestDecodeSpecificationFieldsOfTheWrongType(t *testing.T) {
+	for in, want := range map[string][]MalformedField{
+		`{"url":5}`: {{Name: "url", Value: "5", Want: "a string"}},
+		`{"url":"https://e.com/a.yaml","version":4}`:     {{Name: "version", Value: "4", Want: "a string"}},
+		`[{"url":["x"]},{"url":"https://e.com/b.yaml"}]`: {{Name: "url", Value: `["x"]`, Want: "a string"}},
+		`{"url":"https://e.com/a.yaml","version":"v4"}`:  nil,
+	} {
+		var s Specification
+		require.NoError(t, s.UnmarshalJSON([]byte(in)))
+		assert.Equal(t, want, s.Malformed, in)
+	}
+}

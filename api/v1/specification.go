@@ -3,8 +3,6 @@ package v1
 import (
 	"bytes"
 	"encoding/json"
-
-	k8sjson "sigs.k8s.io/json"
 )
 
 // Specification locates the specification document of an API.
@@ -27,6 +25,9 @@ type Specification struct {
 	// Unknown is the stored value, in JSON, when it has none of the shapes above (a number,
 	// a boolean, or a list whose first entry is one or a list): validation refuses it.
 	Unknown string `json:"-"`
+	// Malformed are url and version when stored as something other than a string: our CRD
+	// leaves specification schemaless, so only validation can name them. They read as empty.
+	Malformed []MalformedField `json:"-"`
 }
 
 type specificationObject struct {
@@ -35,7 +36,8 @@ type specificationObject struct {
 }
 
 // UnmarshalJSON accepts the v1 object and every older shape; it never fails on a value of a
-// shape it does not know, which decodes as an empty specification.
+// shape it does not know, which decodes as an empty specification, nor on a field of the
+// wrong type, which is listed in Malformed.
 func (s *Specification) UnmarshalJSON(data []byte) error {
 	*s = Specification{}
 	data = bytes.TrimSpace(data)
@@ -47,7 +49,7 @@ func (s *Specification) UnmarshalJSON(data []byte) error {
 		// Case-sensitive, as the API server's schema and every other field: {"URL": ...}
 		// holds no url.
 		var o specificationObject
-		_ = k8sjson.UnmarshalCaseSensitivePreserveInts(data, &o)
+		s.Malformed = decodeFields(data, &o)
 		s.URL, s.Version = o.URL, o.Version
 	case '"':
 		s.Legacy = true
@@ -56,7 +58,7 @@ func (s *Specification) UnmarshalJSON(data []byte) error {
 		s.Legacy = true
 		items := listEntries(data)
 		if len(items) > 0 {
-			s.URL, s.Version, s.Unknown = items[0].URL, items[0].Version, items[0].Unknown
+			s.URL, s.Version, s.Unknown, s.Malformed = items[0].URL, items[0].Version, items[0].Unknown, items[0].Malformed
 			s.Dropped = items[1:]
 		}
 	default:

@@ -436,7 +436,7 @@ func (r *Reconciler) event(api *odav1.ExposedAPI, kind, reason, action, note str
 func normalised(in *odav1.ExposedAPISpec) odav1.ExposedAPISpec {
 	spec := *in.DeepCopy()
 	spec.Path = validation.NormalizePath(spec.Path)
-	spec.DeveloperUI = validation.NormalizePath(spec.DeveloperUI)
+	spec.DeveloperUI = validation.NormalizeDeveloperUI(spec.DeveloperUI)
 	spec.APIType = lower(spec.APIType)
 	if spec.Segment == "" {
 		spec.Segment = odav1.SegmentCore

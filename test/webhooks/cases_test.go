@@ -24,6 +24,11 @@ func badPath(field, value string, offset int, char string) string {
 	return field + `: Invalid value: ` + strconv.Quote(value) + `: character ` + char + ` at offset ` + strconv.Itoa(offset) + ` cannot be in a URI path prefix; ` + pathChars
 }
 
+func badTail(field, value string, offset int, char string) string {
+	return field + `: Invalid value: ` + strconv.Quote(value) + `: character ` + char + ` at offset ` + strconv.Itoa(offset) +
+		` cannot be in a URI query or fragment; use letters, digits, '-._~!$&'()*+,;=:@/?', one '#' before a fragment, or %-escapes`
+}
+
 const specURL = "must be an absolute http or https URL, e.g. https://example.com/api/openapi.yaml"
 
 const specURLRequired = "the URL of the API's specification document, e.g. https://example.com/api/openapi.yaml"
@@ -66,7 +71,8 @@ var badCases = []badCase{
 	{name: "devui-dots", spec: map[string]any{"developerUI": "/."}, want: `spec.developerUI: Invalid value: "/.": ` + dotsMsg},
 	{name: "devui-url", spec: map[string]any{"developerUI": "https://docs.example.com/ui"}, want: `spec.developerUI: Invalid value: "https://docs.example.com/ui": ` + urlMsg},
 	{name: "devui-space", spec: map[string]any{"developerUI": "/docs page"}, want: badPath("spec.developerUI", "/docs page", 5, "' '")},
-	{name: "devui-query", spec: map[string]any{"developerUI": "/docs?x=1"}, want: badPath("spec.developerUI", "/docs?x=1", 5, "'?'")},
+	{name: "devui-query-space", spec: map[string]any{"developerUI": "/docs?x=a b"}, want: badTail("spec.developerUI", "/docs?x=a b", 9, "' '")},
+	{name: "devui-two-fragments", spec: map[string]any{"developerUI": "/docs#a#b"}, want: badTail("spec.developerUI", "/docs#a#b", 7, "'#'")},
 	{name: "spec-ftp", spec: map[string]any{"specification": map[string]any{"url": "ftp://e.com/a.yaml"}}, want: `spec.specification.url: Invalid value: "ftp://e.com/a.yaml": ` + specURL},
 	{name: "spec-not-url", spec: map[string]any{"specification": map[string]any{"url": "not a url"}}, want: `spec.specification.url: Invalid value: "not a url": ` + specURL},
 	{name: "spec-relative", spec: map[string]any{"specification": map[string]any{"url": "/openapi.yaml"}}, want: `spec.specification.url: Invalid value: "/openapi.yaml": ` + specURL},

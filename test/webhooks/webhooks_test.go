@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -317,6 +318,96 @@ func TestSpecThatIsNotAnObject(t *testing.T) {
 			require.Error(t, err, name)
 			assert.True(t, apierrors.IsInvalid(err), "%s: a 422 Invalid, not %v", name, err)
 			assert.Contains(t, err.Error(), `ExposedAPI.oda.tmforum.org "`+name+`" is invalid: spec`, name)
+		}
+	})
+}
+
+// TestSpecificationFieldsOfTheWrongType (R2.2): the canvas CRD types specification.url and
+// .version as strings and its schema names the bad one; our CRD leaves specification
+// schemaless (R2.1), so the validating webhook names it, in the v1 object and in the first
+// entry of an older list alike. Either refusal names the field as written, not as missing.
+func TestSpecificationFieldsOfTheWrongType(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env := startWithWebhooks(t, set)
+		cases := map[string]struct {
+			value any
+			want  string
+		}{
+			"url-number":     {map[string]any{"url": int64(5)}, "spec.specification.url: Invalid value"},
+			"version-number": {map[string]any{"url": "https://e.com/a.yaml", "version": int64(4)}, "spec.specification.version: Invalid value"},
+		}
+		if set == harness.Generated {
+			// The canvas CRD refuses a list of objects while decoding, before any webhook (R2.1).
+			cases["list-url-number"] = struct {
+				value any
+				want  string
+			}{[]any{map[string]any{"url": int64(5)}}, "spec.specification.url: Invalid value: 5: must be a string"}
+		}
+		for name, c := range cases {
+			err := env.Client.Create(context.Background(), object(name, merged(map[string]any{"specification": c.value, "path": "/" + name}), nil))
+			require.Error(t, err, "%s: refused, as the canvas CRD refuses it", name)
+			assert.True(t, apierrors.IsInvalid(err), "%s: a 422 Invalid, not %v", name, err)
+			assert.Contains(t, err.Error(), c.want, name)
+			assert.NotContains(t, err.Error(), "Required value", "%s: the field was written", name)
+		}
+	})
+}
+
+// TestDeveloperUIWithQueryOrFragment (R2.1): a developer UI is often a page opened with a
+// query or a fragment (springdoc, Springfox). Its path is normalised as spec.path is; the
+// query and fragment are kept as written, and the status URL is the host and all of it.
+func TestDeveloperUIWithQueryOrFragment(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env := startWithWebhooks(t, set)
+		env.Gateway(t, "20.0.0.1", "")
+		env.Implementation(t, "components", "catalog", 8080, true)
+		ctx := context.Background()
+		for name, c := range map[string]struct{ written, stored string }{
+			"springfox": {"/swagger-ui.html#/", "/swagger-ui.html#/"},
+			"springdoc": {"swagger-ui//./index.html?configUrl=/v3/api-docs/swagger-config", "/swagger-ui/index.html?configUrl=/v3/api-docs/swagger-config"},
+		} {
+			obj := object(name, merged(map[string]any{"developerUI": c.written, "path": "/" + name}), nil)
+			require.NoError(t, env.Client.Create(ctx, obj), name)
+			assert.Equal(t, c.stored, obj.Object["spec"].(map[string]any)["developerUI"], name)
+			harness.Eventually(t, name+" developerUI in status", func() error {
+				got := object(name, nil, nil)
+				if err := env.Client.Get(ctx, client.ObjectKeyFromObject(got), got); err != nil {
+					return err
+				}
+				if ui, _, _ := unstructured.NestedString(got.Object, "status", "apiStatus", "developerUI"); ui != "https://20.0.0.1"+c.stored {
+					return fmt.Errorf("developerUI %q", ui)
+				}
+				return nil
+			})
+		}
+	})
+}
+
+// TestDroppedEntriesTooLongToWarn (R2.1: the entries after the first "kept as a warning,
+// never silently lost"): the API server cuts a response's warnings to 256 characters each
+// once they pass 4096 in all, so a list whose dropped entries that warning cannot name in
+// full is refused, and nothing is stored. A list of strings reaches the webhook on both CRD
+// sets; a list of objects only on ours.
+func TestDroppedEntriesTooLongToWarn(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env := startWithWebhooks(t, set)
+		c, warnings := env.WarningClient(t)
+		lists := map[string][]any{}
+		for i := range 12 {
+			url := fmt.Sprintf("https://specs.example.com/tmf-api/%03d/%s.yaml", i, strings.Repeat("x", 300))
+			lists["long-urls"] = append(lists["long-urls"], url)
+			if set == harness.Generated {
+				lists["long-objects"] = append(lists["long-objects"], map[string]any{"url": url, "version": fmt.Sprintf("v%d", i)})
+			}
+		}
+		for name, list := range lists {
+			obj := object(name, merged(map[string]any{"specification": list, "path": "/" + name}), nil)
+			err := c.Create(context.Background(), obj)
+			require.Error(t, err, name)
+			assert.True(t, apierrors.IsInvalid(err), "%s: a 422 Invalid, not %v", name, err)
+			assert.Contains(t, err.Error(), `is invalid: spec.specification: Forbidden: a list (an older shape) becomes the v1 object {url, version} of its first entry`, name)
+			assert.Empty(t, warnings.Take(), name)
+			assert.True(t, apierrors.IsNotFound(env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), object(name, nil, nil))), "%s: nothing stored", name)
 		}
 	})
 }

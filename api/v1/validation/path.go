@@ -26,6 +26,27 @@ func NormalizePath(p string) string {
 	return path.Clean("/" + p)
 }
 
+// NormalizeDeveloperUI normalises the path of a developerUI as NormalizePath does and keeps
+// its query and fragment as written: UIs are opened at a page with a query or a fragment
+// (springdoc's /swagger-ui/index.html?configUrl=..., Springfox's /swagger-ui.html#/),
+// which mean something only to the page, and cleaning them as a path would change it.
+func NormalizeDeveloperUI(ui string) string {
+	p, tail := SplitDeveloperUI(ui)
+	if p == "" && tail != "" {
+		return "/" + tail
+	}
+	return NormalizePath(p) + tail
+}
+
+// SplitDeveloperUI splits a developerUI at its first '?' or '#': the path, then the query
+// and fragment with the character that starts them.
+func SplitDeveloperUI(ui string) (path, tail string) {
+	if i := strings.IndexAny(ui, "?#"); i >= 0 {
+		return ui[:i], ui[i:]
+	}
+	return ui, ""
+}
+
 // dotsOnly tells whether p cleans to the root only by its "." and ".." segments.
 func dotsOnly(p string) bool {
 	return path.Clean("/"+p) == "/" && strings.Contains(p, ".")

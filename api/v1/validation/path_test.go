@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // TestNormalizePathDecodesUnreservedEscapes: the gateway decodes them before it routes and
@@ -74,4 +75,51 @@ func TestNormalizePathOfNestedEscapesIsOnePass(t *testing.T) {
 	assert.Equal(t, "/A", NormalizePath(p))
 	allocs := testing.AllocsPerRun(3, func() { DecodeUnreserved(p) })
 	assert.LessOrEqual(t, allocs, 2.0, "decoding %d bytes of nested escapes allocates once per pass", len(p))
+}
+
+// TestNormalizeDeveloperUI: the path is cleaned as spec.path is; the query and fragment the
+// UI page reads are kept as written (path.Clean would turn "#/" into "#").
+func TestNormalizeDeveloperUI(t *testing.T) {
+	for in, want := range map[string]string{
+		"/swagger-ui.html#/": "/swagger-ui.html#/",
+		"swagger-ui//./index.html?configUrl=/v3/api-docs/swagger-config": "/swagger-ui/index.html?configUrl=/v3/api-docs/swagger-config",
+		"/%64ocs/?a=%41//b#x/../y":                                       "/docs?a=%41//b#x/../y",
+		"?x=1":                                                           "/?x=1",
+		"#/":                                                             "/#/",
+		"/docs":                                                          "/docs",
+		"":                                                               "",
+		"https://e.com/ui?x=1":                                           "https://e.com/ui?x=1",
+	} {
+		assert.Equal(t, want, NormalizeDeveloperUI(in), in)
+	}
+}
+
+// The refusals that reach a user are tested through the API server in test/webhooks; these
+// are the edges of RFC 3986's query and fragment.
+func TestValidateDeveloperUI(t *testing.T) {
+	fld := field.NewPath("spec", "developerUI")
+	for _, ui := range []string{"/swagger-ui.html#/", "/swagger-ui/index.html?configUrl=/v3/api-docs/swagger-config",
+		"/ui?a=1&b=%20c?d/e#f?g/h:i@j", "/ui#", "/ui?", "/ui?#", "/", ""} {
+		assert.Empty(t, validateDeveloperUI(ui, fld), ui)
+	}
+	for ui, want := range map[string]string{
+		"/ui?a=b c":   `character ' ' at offset 7`,
+		"/ui#a#b":     `character '#' at offset 5`,
+		"/ui?a#b#c":   `character '#' at offset 7`,
+		"/ui?a=%zz":   `character '%' at offset 6`,
+		"/ui#\x7f":    `character '\x7f' at offset 4`,
+		"/ui?é":       `character 'é' at offset 4`,
+		"/ui?a=<b>":   `character '<' at offset 6`,
+		"/u i?x":      `character ' ' at offset 2 cannot be in a URI path prefix`,
+		"?x":          `must start with '/'`,
+		"/a//b?x=//":  `must be normalised (no '//', '.' or '..' segments, no trailing '/'): /a/b?x=//`,
+		"/..#/":       `names no path`,
+		"http://e/#x": `not a URL`,
+	} {
+		errs := validateDeveloperUI(ui, fld)
+		if assert.Len(t, errs, 1, ui) {
+			assert.Equal(t, ui, errs[0].BadValue, "the value as written")
+			assert.Contains(t, errs[0].Error(), want, ui)
+		}
+	}
 }

@@ -54,7 +54,7 @@ func ValidateSpec(spec *odav1.ExposedAPISpec, fld *field.Path) field.ErrorList {
 	errs = append(errs, validateAPIType(spec.APIType, fld.Child("apiType"))...)
 	errs = append(errs, validateImplementation(spec.Implementation, fld.Child("implementation"))...)
 	errs = append(errs, validatePath(spec.Path, fld.Child("path"), true)...)
-	errs = append(errs, validatePath(spec.DeveloperUI, fld.Child("developerUI"), false)...)
+	errs = append(errs, validateDeveloperUI(spec.DeveloperUI, fld.Child("developerUI"))...)
 	errs = append(errs, validatePort(spec.Port, fld.Child("port"))...)
 	errs = append(errs, validateHostname(spec.Hostname, fld.Child("hostname"))...)
 	errs = append(errs, validateSegment(spec.Segment, fld.Child("segment"))...)
@@ -141,34 +141,78 @@ func validatePort(p int32, fld *field.Path) field.ErrorList {
 // validatePath accepts what an Istio uri prefix match can hold: an absolute path of
 // unreserved, sub-delimiter, ':' and '@' characters and percent escapes.
 func validatePath(p string, fld *field.Path, required bool) field.ErrorList {
-	if p == "" {
-		if required {
-			return field.ErrorList{field.Required(fld, "the root path of the API, e.g. /tmf-api/productCatalogManagement/v4")}
-		}
-		return nil
+	if p == "" && required {
+		return field.ErrorList{field.Required(fld, "the root path of the API, e.g. /tmf-api/productCatalogManagement/v4")}
 	}
-	switch {
-	case isURL(p):
-		return field.ErrorList{field.Invalid(fld, p, "must be a path on the API's host, like /docs, not a URL: the operator makes the URL from the host")}
-	case dotsOnly(p):
-		return field.ErrorList{field.Invalid(fld, p, `names no path: its "." and ".." segments clean to "/", which routes every path of the host; write "/" if that is meant`)}
-	case !strings.HasPrefix(p, "/"):
-		return field.ErrorList{field.Invalid(fld, p, "must start with '/'")}
+	return validateURIPath(p, "", fld)
+}
+
+// validateDeveloperUI checks the path of a developerUI as validatePath does; its query and
+// fragment route nothing, so they need only be what a URI can hold there (RFC 3986).
+func validateDeveloperUI(ui string, fld *field.Path) field.ErrorList {
+	p, tail := SplitDeveloperUI(ui)
+	if errs := validateURIPath(p, tail, fld); len(errs) > 0 {
+		return errs
 	}
-	if NormalizePath(p) != p {
-		return field.ErrorList{field.Invalid(fld, p, fmt.Sprintf("must be normalised (no '//', '.' or '..' segments, no trailing '/'): %s", NormalizePath(p)))}
-	}
-	if i, r := badPathChar(p); i >= 0 {
-		return field.ErrorList{field.Invalid(fld, p, fmt.Sprintf("character %q at offset %d cannot be in a URI path prefix; use letters, digits, '-._~!$&'()*+,;=:@/' or %%-escapes", r, i))}
+	if i, r := badTailChar(tail); i >= 0 {
+		return field.ErrorList{field.Invalid(fld, ui, fmt.Sprintf("character %q at offset %d cannot be in a URI query or fragment; use letters, digits, '-._~!$&'()*+,;=:@/?', one '#' before a fragment, or %%-escapes", r, len(p)+i))}
 	}
 	return nil
 }
 
-func badPathChar(p string) (int, rune) {
-	for i, r := range p {
+// validateURIPath checks the path p, written followed by tail (a developerUI's query and
+// fragment): errors name the value as written.
+func validateURIPath(p, tail string, fld *field.Path) field.ErrorList {
+	written := p + tail
+	switch {
+	case written == "":
+		return nil
+	case isURL(p):
+		return field.ErrorList{field.Invalid(fld, written, "must be a path on the API's host, like /docs, not a URL: the operator makes the URL from the host")}
+	case dotsOnly(p):
+		return field.ErrorList{field.Invalid(fld, written, `names no path: its "." and ".." segments clean to "/", which routes every path of the host; write "/" if that is meant`)}
+	case !strings.HasPrefix(p, "/"):
+		return field.ErrorList{field.Invalid(fld, written, "must start with '/'")}
+	}
+	if NormalizePath(p) != p {
+		return field.ErrorList{field.Invalid(fld, written, fmt.Sprintf("must be normalised (no '//', '.' or '..' segments, no trailing '/'): %s", NormalizePath(p)+tail))}
+	}
+	if i, r := badURIChar(p, "-._~!$&'()*+,;=:@/"); i >= 0 {
+		return field.ErrorList{field.Invalid(fld, written, fmt.Sprintf("character %q at offset %d cannot be in a URI path prefix; use letters, digits, '-._~!$&'()*+,;=:@/' or %%-escapes", r, i))}
+	}
+	return nil
+}
+
+// badTailChar finds the first character a URI's query and fragment cannot hold in tail,
+// which starts with the '?' or '#' that opens it (RFC 3986): both hold a path's characters,
+// '/' and '?'; a query ends at the first '#', and a fragment holds no other.
+func badTailChar(tail string) (int, rune) {
+	if tail == "" {
+		return -1, 0
+	}
+	const chars = "-._~!$&'()*+,;=:@/?"
+	end := len(tail)
+	if i := strings.IndexByte(tail, '#'); tail[0] == '?' && i > 0 {
+		end = i
+	}
+	if i, r := badURIChar(tail[1:end], chars); i >= 0 {
+		return 1 + i, r
+	}
+	if end < len(tail) {
+		if i, r := badURIChar(tail[end+1:], chars); i >= 0 {
+			return end + 1 + i, r
+		}
+	}
+	return -1, 0
+}
+
+// badURIChar finds the first character of s that is not a letter, a digit, one of chars or
+// a percent escape.
+func badURIChar(s, chars string) (int, rune) {
+	for i, r := range s {
 		switch {
-		case r < 0x80 && (isAlnum(byte(r)) || strings.ContainsRune("-._~!$&'()*+,;=:@/", r)):
-		case r == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]):
+		case r < 0x80 && (isAlnum(byte(r)) || strings.ContainsRune(chars, r)):
+		case r == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
 		default:
 			return i, r
 		}
@@ -232,13 +276,19 @@ func validateSpecification(s *odav1.Specification, fld *field.Path) field.ErrorL
 	if s != nil && s.Unknown != "" {
 		return field.ErrorList{field.Invalid(fld, json.RawMessage(s.Unknown), "must be an object {url, version}, e.g. {\"url\": \"https://example.com/api/openapi.yaml\"}")}
 	}
-	if s == nil || (s.Legacy && s.URL == "") {
+	if s == nil || (s.Legacy && s.URL == "" && len(s.Malformed) == 0) {
 		// An older list stored on the canvas's CRD reads as v1 with its entries' fields
 		// pruned by the API server: nothing the user can see or fix in v1, and no route
 		// depends on it.
 		return nil
 	}
-	return ValidateSpecificationURL(s.URL, fld.Child("url"))
+	return ValidateSpecificationObject(s, fld)
+}
+
+// ValidateSpecificationObject checks one object {url, version} at fld. A field written as
+// something other than a string is named as such, not as missing: it reads as empty.
+func ValidateSpecificationObject(s *odav1.Specification, fld *field.Path) field.ErrorList {
+	return withMalformed(s.Malformed, fld, ValidateSpecificationURL(s.URL, fld.Child("url")))
 }
 
 // ValidateSpecificationURL checks the URL of an API's specification document, at fld.
