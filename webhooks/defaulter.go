@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -159,6 +160,9 @@ func decode(raw []byte) (map[string]any, error) {
 	var obj map[string]any
 	if err := dec.Decode(&obj); err != nil {
 		return nil, fmt.Errorf("the object is not a JSON object: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("the object is not a JSON object: data after it at offset %d", dec.InputOffset())
 	}
 	return obj, nil
 }
