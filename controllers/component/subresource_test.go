@@ -2,12 +2,10 @@ package component_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -34,7 +32,7 @@ func TestEntryWrittenAfterTheCRDLosesStatus(t *testing.T) {
 	has, err := w.HasSubresource(comp)
 	require.NoError(t, err)
 	require.True(t, has)
-	setComponentStatusSubresource(t, env, false)
+	env.SetStatusSubresource(t, "components", false)
 
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Client.Scheme(), Metrics: metricsserver.Options{BindAddress: "0"}})
 	require.NoError(t, err)
@@ -74,38 +72,4 @@ func componentWithAPI(t *testing.T, env *harness.Env, ns string) (*odav1.Compone
 	comp.Status.CoreAPIs = []odav1.ComponentAPIStatus{{Name: "a", UID: string(api.UID)}}
 	require.NoError(t, env.Client.Status().Update(ctx, comp))
 	return comp, api
-}
-
-// setComponentStatusSubresource makes every version of the Component CRD serve /status or
-// not, and waits until discovery says so.
-func setComponentStatusSubresource(t *testing.T, env *harness.Env, serves bool) {
-	ctx := context.Background()
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "components.oda.tmforum.org"}, crd))
-	for i := range crd.Spec.Versions {
-		crd.Spec.Versions[i].Subresources = nil
-		if serves {
-			crd.Spec.Versions[i].Subresources = &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{}}
-		}
-	}
-	require.NoError(t, env.Client.Update(ctx, crd))
-	dc := discovery.NewDiscoveryClientForConfigOrDie(env.Config)
-	harness.Eventually(t, fmt.Sprintf("discovery to say components/status is served: %v", serves), func() error {
-		list, err := dc.ServerResourcesForGroupVersion(odav1.GroupVersion.String())
-		if err != nil {
-			return err
-		}
-		for _, r := range list.APIResources {
-			if r.Name == "components/status" {
-				if serves {
-					return nil
-				}
-				return fmt.Errorf("still served")
-			}
-		}
-		if serves {
-			return fmt.Errorf("not served yet")
-		}
-		return nil
-	})
 }

@@ -304,11 +304,7 @@ func TestForeignObjectOnTheGateway(t *testing.T) {
 // checks already written stay in force, and deleting the API still removes them.
 func TestTokenChecksGoWhileTheGatewayNamespaceIsUnknown(t *testing.T) {
 	ctx := context.Background()
-	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) { o.JWTIssuer = issuer })
-	api := harness.API(ns, "shop", "/shop", "impl", 8080)
-	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
-	require.NoError(t, env.Client.Create(ctx, api))
-	authorizationPolicy(t, env, ns+".shop", denyWithoutToken(nil, "/shop*"))
+	env, ns, api := tokenCheckedShop(t)
 	waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced")
 
 	env.GatewayIn(t, "istio-ingress-canary", "20.0.0.2", "")
@@ -333,11 +329,7 @@ func TestTokenChecksGoWhileTheGatewayNamespaceIsUnknown(t *testing.T) {
 // where they would still apply to any gateway pods left behind.
 func TestTokenChecksFollowTheGatewayService(t *testing.T) {
 	ctx := context.Background()
-	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) { o.JWTIssuer = issuer })
-	api := harness.API(ns, "shop", "/shop", "impl", 8080)
-	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
-	require.NoError(t, env.Client.Create(ctx, api))
-	authorizationPolicy(t, env, ns+".shop", denyWithoutToken(nil, "/shop*"))
+	env, ns, api := tokenCheckedShop(t)
 
 	old := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: "istio-ingressgateway"}}
 	require.NoError(t, env.Client.Delete(ctx, old))
@@ -348,4 +340,15 @@ func TestTokenChecksFollowTheGatewayService(t *testing.T) {
 	authorizationPolicy(t, env, ns+".shop", nil)
 	requestAuthentication(t, env, ns+".shop", nil)
 	waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced")
+}
+
+// tokenCheckedShop starts the operator with a JWT issuer (no gateway namespace configured)
+// and makes an API with apiKeyVerification, returned once its checks are on the gateway.
+func tokenCheckedShop(t *testing.T) (*harness.Env, string, *odav1.ExposedAPI) {
+	env, ns := startWithImplAnd(t, harness.Generated, func(o *app.Options) { o.JWTIssuer = issuer })
+	api := harness.API(ns, "shop", "/shop", "impl", 8080)
+	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	require.NoError(t, env.Client.Create(context.Background(), api))
+	authorizationPolicy(t, env, ns+".shop", denyWithoutToken(nil, "/shop*"))
+	return env, ns, api
 }

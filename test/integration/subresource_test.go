@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -31,7 +30,7 @@ func TestStatusFollowsTheCRDsSubresource(t *testing.T) {
 	require.NoError(t, env.Client.Create(ctx, api))
 	waitAPIStatus(t, env, api, wantStatus{"https://20.0.0.1/api", "", "20.0.0.1"}, "Ready")
 	for i, serves := range []bool{true, false} {
-		setStatusSubresource(t, env, serves)
+		env.SetStatusSubresource(t, "exposedapis", serves)
 		ip := fmt.Sprintf("20.0.0.%d", i+2)
 		env.Gateway(t, ip, "")
 		waitAPIStatus(t, env, api, wantStatus{"https://" + ip + "/api", "", ip}, "Ready")
@@ -53,7 +52,7 @@ func TestStatusWriterNoticesANewSubresource(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, has)
 
-	setStatusSubresource(t, env, true)
+	env.SetStatusSubresource(t, "exposedapis", true)
 	write := func() error {
 		next := api.DeepCopy()
 		next.Status.Implementation = &odav1.ImplementationStatus{Ready: true}
@@ -65,38 +64,4 @@ func TestStatusWriterNoticesANewSubresource(t *testing.T) {
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), got))
 	require.NotNil(t, got.Status.Implementation)
 	assert.True(t, got.Status.Implementation.Ready)
-}
-
-// setStatusSubresource makes every version of the ExposedAPI CRD serve /status or not, and
-// waits until discovery says so.
-func setStatusSubresource(t *testing.T, env *harness.Env, serves bool) {
-	ctx := context.Background()
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "exposedapis.oda.tmforum.org"}, crd))
-	for i := range crd.Spec.Versions {
-		crd.Spec.Versions[i].Subresources = nil
-		if serves {
-			crd.Spec.Versions[i].Subresources = &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{}}
-		}
-	}
-	require.NoError(t, env.Client.Update(ctx, crd))
-	dc := discovery.NewDiscoveryClientForConfigOrDie(env.Config)
-	harness.Eventually(t, fmt.Sprintf("discovery to say exposedapis/status is served: %v", serves), func() error {
-		list, err := dc.ServerResourcesForGroupVersion(odav1.GroupVersion.String())
-		if err != nil {
-			return err
-		}
-		for _, r := range list.APIResources {
-			if r.Name == "exposedapis/status" {
-				if serves {
-					return nil
-				}
-				return fmt.Errorf("still served")
-			}
-		}
-		if serves {
-			return fmt.Errorf("not served yet")
-		}
-		return nil
-	})
 }
