@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -70,10 +71,16 @@ func (s *Scraper) ensureAnnotations(ctx context.Context, api *odav1.ExposedAPI, 
 	entry := apiEntry{Created: api.CreationTimestamp, Service: spec.Implementation, Path: spec.Path, Port: spec.Port}
 	keep := map[types.UID]bool{}
 	scrapedBy := map[string]int{} // for Prometheus: the other APIs whose path and port a pod shows
+	var unreadable []string
 	for i := range pods.Items {
 		pod := &pods.Items[i]
 		keep[pod.UID] = true
 		st, err := s.updatePod(ctx, pod, func(st *podState) { st.APIs[api.Name] = entry })
+		// One pod's record edited by hand must not stop the API's other pods, or its status.
+		if bad := (*unreadableRecord)(nil); errors.As(err, &bad) {
+			unreadable = append(unreadable, pod.Name)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -84,8 +91,18 @@ func (s *Scraper) ensureAnnotations(ctx context.Context, api *odav1.ExposedAPI, 
 	if err := s.cleanStale(ctx, api, keep); err != nil {
 		return nil, err
 	}
+	if len(unreadable) > 0 {
+		return cond(false, ReasonPodRecordUnreadable, fmt.Sprintf(
+			"%d of %d pod(s) of Service %s carry an annotation %s that is not the operator's record (edited by hand?): %s, left as they are and "+
+				"not annotated, since the operator cannot tell which of their annotations are its own; remove that annotation (and any prometheus.io "+
+				"or DataDog annotations it made) and the pod is annotated again",
+			len(unreadable), len(pods.Items), spec.Implementation, StateAnnotation, strings.Join(unreadable, ", "))), nil
+	}
 	return annotatedCondition(s.Pattern, spec.Implementation, len(pods.Items), scrapedBy), nil
 }
+
+// ReasonPodRecordUnreadable: a pod of the API's Service carries a record the operator cannot read.
+const ReasonPodRecordUnreadable = "PodRecordUnreadable"
 
 func annotatedCondition(pattern, svc string, pods int, scrapedBy map[string]int) *metav1.Condition {
 	if len(scrapedBy) == 0 {

@@ -43,7 +43,7 @@ func readState(pod *corev1.Pod) (*podState, error) {
 	raw, ok := pod.Annotations[StateAnnotation]
 	if ok {
 		if err := json.Unmarshal([]byte(raw), st); err != nil {
-			return nil, fmt.Errorf("pod %s/%s: annotation %s is not the operator's record (was it edited?): %w", pod.Namespace, pod.Name, StateAnnotation, err)
+			return nil, &unreadableRecord{pod: pod.Namespace + "/" + pod.Name, err: err}
 		}
 	}
 	if st.APIs == nil {
@@ -54,6 +54,20 @@ func readState(pod *corev1.Pod) (*podState, error) {
 	}
 	return st, nil
 }
+
+// unreadableRecord is a pod whose StateAnnotation is not the operator's record (edited by
+// hand, or written by another tool): without it the operator cannot tell which of the pod's
+// annotations are its own, or what they were before, so it leaves the pod as it is.
+type unreadableRecord struct {
+	pod string
+	err error
+}
+
+func (e *unreadableRecord) Error() string {
+	return fmt.Sprintf("pod %s: annotation %s is not the operator's record (was it edited?): %v", e.pod, StateAnnotation, e.err)
+}
+
+func (e *unreadableRecord) Unwrap() error { return e.err }
 
 // apiNames are the names of the APIs that scrape the pod, for the cache index.
 func apiNames(pod *corev1.Pod) []string {

@@ -154,7 +154,7 @@ func (s *Scraper) setFinalizer(ctx context.Context, api *odav1.ExposedAPI, on bo
 
 // refusals are the reasons of a False Scraping condition that a person has to act on; the
 // others are waits (for pods) or repeat the Accepted condition's refusal.
-var refusals = []string{"InvalidBasicAuth", "ServiceMonitorNotOwned", "ServiceMonitorCRDMissing", "PodsScrapedByAnotherAPI"}
+var refusals = []string{"InvalidBasicAuth", "ServiceMonitorNotOwned", "ServiceMonitorCRDMissing", "PodsScrapedByAnotherAPI", ReasonPodRecordUnreadable}
 
 // Refuses is exposedapi.Refuser: the refusals are recorded as Warning Events.
 func (s *Scraper) Refuses(c *metav1.Condition) bool {

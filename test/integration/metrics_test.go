@@ -16,6 +16,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -583,4 +584,29 @@ func TestServiceMonitorRemovedWhenNotAccepted(t *testing.T) {
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Port = 9100 })
 		waitServiceMonitor(t, env, api, "/metrics", 9100)
 	})
+}
+
+// TestUnreadablePodRecord: a pod whose record was edited by hand is left as it is and named,
+// while the API's other pods are annotated and its status written; once that annotation is
+// removed, the pod is annotated too.
+func TestUnreadablePodRecord(t *testing.T) {
+	ctx, ns := context.Background(), "components"
+	edited := map[string]string{"metrics.oda.tmforum.org/scraping": "not a record"}
+	env := startAnnotating(t, harness.Generated, app.PrometheusAnnotation, ns, map[string]map[string]string{"edited": edited, "fine": nil}, "shop")
+	api := metricsAPI(ns, "shop-metrics", "/metrics", "shop", 9090)
+	require.NoError(t, env.Client.Create(ctx, api))
+	ours := map[string]string{"prometheus.io/scrape": "true", "prometheus.io/path": "/metrics", "prometheus.io/port": "9090"}
+	waitScraped(t, env, ns, "fine", ours)
+	msg := waitCondition(t, env, api, "Scraping", false, "PodRecordUnreadable")
+	assert.Contains(t, msg, "1 of 2 pod(s) of Service shop")
+	assert.Contains(t, msg, ": edited, left as they are")
+	assert.Equal(t, edited, annotationsOf(t, env, ns, "edited"), "the pod is left as it is")
+	assertWarning(t, env, ns, api.Name, "PodRecordUnreadable") // a person has to act
+
+	pod := &corev1.Pod{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "edited"}, pod))
+	raw := []byte(`{"metadata":{"annotations":{"metrics.oda.tmforum.org/scraping":null}}}`)
+	require.NoError(t, env.Client.Patch(ctx, pod, client.RawPatch(types.MergePatchType, raw)))
+	waitScraped(t, env, ns, "edited", ours)
+	waitCondition(t, env, api, "Scraping", true, "PodsAnnotated")
 }
