@@ -476,15 +476,15 @@ func TestRouteAPIRendering(t *testing.T) {
 		{nil, "VirtualService", []string{"list", "watch", "delete"}, nil,
 			[]string{"get", "list", "watch", "create", "update", "delete"}, nil, nil},
 		{[]string{"routeAPI=HTTPRoute"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"}, nil,
-			[]string{"list", "watch", "delete"}, []string{releaseNS}, []string{"list", "watch"}},
+			[]string{"get", "list", "watch", "delete"}, []string{releaseNS}, []string{"list", "watch"}},
 		{[]string{"routeAPI=HTTPRoute", "componentGateway=component-gateway"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"},
-			[]string{"list", "watch"}, []string{"list", "watch", "delete"}, nil, []string{"list", "watch"}},
+			[]string{"list", "watch"}, []string{"get", "list", "watch", "delete"}, nil, []string{"list", "watch"}},
 		// Internal segments keep their mesh VirtualServices in HTTPRoute mode.
 		{[]string{"routeAPI=HTTPRoute", "internalSegments={managementFunction}"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"}, nil,
 			[]string{"get", "list", "watch", "create", "update", "delete"}, []string{releaseNS}, []string{"list", "watch"}},
 		// Token checks need no more of the GatewayClasses than the cache's.
 		{[]string{"routeAPI=HTTPRoute", "apiKeyVerification.jwtIssuer=https://idp.example.com"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"}, nil,
-			[]string{"list", "watch", "delete"}, []string{releaseNS}, []string{"list", "watch"}},
+			[]string{"get", "list", "watch", "delete"}, []string{releaseNS}, []string{"list", "watch"}},
 	} {
 		t.Run(c.env+strings.Join(c.sets, ","), func(t *testing.T) {
 			var gwRoles []string
