@@ -5,6 +5,7 @@ package policies
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -54,6 +55,12 @@ type Extension struct {
 	// MoveSettle is how long the token checks of a route that moved cover both sides of the
 	// move (see Widen); 0: 30 s.
 	MoveSettle time.Duration
+
+	// swept is, per API uid, the namespace its objects went to when they were last looked
+	// for everywhere else by label (labelledNamespaces): until the ingress gateway's
+	// namespace changes none can appear elsewhere, so that cluster-wide read is made once
+	// per API and move, not on every reconcile.
+	swept sync.Map
 }
 
 // Name names the extension in errors.

@@ -147,6 +147,10 @@ func (e *Extension) formerRouteServes(ctx context.Context, api *odav1.ExposedAPI
 // deleteElsewhere deletes the API's objects on the gateway in the namespaces they may be in
 // (a Gateway that changed, a former route API) other than where they go now.
 func (e *Extension) deleteElsewhere(ctx context.Context, api *odav1.ExposedAPI, places []place) error {
+	at := fmt.Sprint(places)
+	if done, ok := e.swept.Load(api.UID); ok && done == at {
+		return nil
+	}
 	all, err := e.namespaces(ctx, api)
 	if err != nil {
 		return err
@@ -158,6 +162,9 @@ func (e *Extension) deleteElsewhere(ctx context.Context, api *odav1.ExposedAPI, 
 		if _, err := e.deleteUnwanted(ctx, api, ns, nil); err != nil {
 			return err
 		}
+	}
+	if e.byLabel() {
+		e.swept.Store(api.UID, at)
 	}
 	return nil
 }
@@ -366,6 +373,7 @@ func (e *Extension) removeGatewayObjects(ctx context.Context, api *odav1.Exposed
 }
 
 func (e *Extension) dropFinalizer(ctx context.Context, api *odav1.ExposedAPI) error {
+	e.swept.Delete(api.UID)
 	if !controllerutil.ContainsFinalizer(api, Finalizer) {
 		return nil
 	}

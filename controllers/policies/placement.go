@@ -136,11 +136,11 @@ func (e *Extension) ingressPlace(ctx context.Context, discover bool) (place, *fi
 // HTTPRoute mode the Gateway's namespace and, when configured, the ingress gateway's;
 // otherwise the configured one, or wherever objects labelled as the API's are.
 func (e *Extension) namespaces(ctx context.Context, api *odav1.ExposedAPI) ([]string, error) {
-	if e.Kubernetes == nil {
-		if e.Gateway.Namespace != "" {
-			return []string{e.Gateway.Namespace}, nil
-		}
+	if e.byLabel() {
 		return e.labelledNamespaces(ctx, api)
+	}
+	if e.Kubernetes == nil {
+		return []string{e.Gateway.Namespace}, nil
 	}
 	out := []string{e.Kubernetes.GatewayKey(api.Namespace).Namespace}
 	if ns := e.Gateway.Namespace; ns != "" && ns != out[0] {
@@ -148,6 +148,10 @@ func (e *Extension) namespaces(ctx context.Context, api *odav1.ExposedAPI) ([]st
 	}
 	return out, nil
 }
+
+// byLabel: the API's objects on the gateway are found by their labels, the namespace being
+// neither configured nor a Gateway's.
+func (e *Extension) byLabel() bool { return e.Kubernetes == nil && e.Gateway.Namespace == "" }
 
 // labelledNamespaces are the namespaces holding objects labelled as the API's, of the kinds
 // the settings let it manage. The namespace found from the ingress gateway Services is lost
