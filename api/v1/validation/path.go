@@ -31,16 +31,16 @@ func NormalizePath(p string) string {
 // (springdoc's /swagger-ui/index.html?configUrl=..., Springfox's /swagger-ui.html#/),
 // which mean something only to the page, and cleaning them as a path would change it.
 func NormalizeDeveloperUI(ui string) string {
-	p, tail := SplitDeveloperUI(ui)
+	p, tail := splitDeveloperUI(ui)
 	if p == "" && tail != "" {
 		return "/" + tail
 	}
 	return NormalizePath(p) + tail
 }
 
-// SplitDeveloperUI splits a developerUI at its first '?' or '#': the path, then the query
+// splitDeveloperUI splits a developerUI at its first '?' or '#': the path, then the query
 // and fragment with the character that starts them.
-func SplitDeveloperUI(ui string) (path, tail string) {
+func splitDeveloperUI(ui string) (path, tail string) {
 	if i := strings.IndexAny(ui, "?#"); i >= 0 {
 		return ui[:i], ui[i:]
 	}

@@ -150,7 +150,7 @@ func validatePath(p string, fld *field.Path, required bool) field.ErrorList {
 // validateDeveloperUI checks the path of a developerUI as validatePath does; its query and
 // fragment route nothing, so they need only be what a URI can hold there (RFC 3986).
 func validateDeveloperUI(ui string, fld *field.Path) field.ErrorList {
-	p, tail := SplitDeveloperUI(ui)
+	p, tail := splitDeveloperUI(ui)
 	if errs := validateURIPath(p, tail, fld); len(errs) > 0 {
 		return errs
 	}
