@@ -59,7 +59,7 @@ func (s *Scraper) ensureAnnotations(ctx context.Context, api *odav1.ExposedAPI, 
 	err := s.Client.Get(ctx, client.ObjectKey{Namespace: api.Namespace, Name: spec.Implementation}, svc)
 	if apierrors.IsNotFound(err) || (err == nil && len(svc.Spec.Selector) == 0) {
 		return cond(false, "ServiceHasNoPods", fmt.Sprintf(
-			"Service %s does not exist or has no selector: no pods to annotate yet", spec.Implementation)), s.cleanStale(ctx, api, nil)
+			"Service %s does not exist or has no selector: no pods to annotate yet", spec.Implementation)), s.cleanStale(ctx, api, nil, nil)
 	}
 	if err != nil {
 		return nil, err
@@ -88,7 +88,7 @@ func (s *Scraper) ensureAnnotations(ctx context.Context, api *odav1.ExposedAPI, 
 			scrapedBy[first]++
 		}
 	}
-	if err := s.cleanStale(ctx, api, keep); err != nil {
+	if err := s.cleanStale(ctx, api, keep, nil); err != nil {
 		return nil, err
 	}
 	if len(unreadable) > 0 {
@@ -120,9 +120,10 @@ func annotatedCondition(pattern, svc string, pods int, scrapedBy map[string]int)
 		lost, pods, svc, strings.Join(names, ", ")))
 }
 
-// cleanStale takes api off the pods that carry it and are not in keep.
-func (s *Scraper) cleanStale(ctx context.Context, api *odav1.ExposedAPI, keep map[types.UID]bool) error {
-	marked, err := s.markedPods(ctx, api)
+// cleanStale takes api off the pods that carry it and are not in keep; direct, when not
+// nil, lists them instead of the cache.
+func (s *Scraper) cleanStale(ctx context.Context, api *odav1.ExposedAPI, keep map[types.UID]bool, direct client.Reader) error {
+	marked, err := s.markedPods(ctx, api, direct)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -106,26 +107,29 @@ func (s *Scraper) stop(ctx context.Context, api *odav1.ExposedAPI) error {
 
 // Finalize takes api off every pod that carries it (the pod then shows the remaining APIs,
 // or its own values again), then removes the finalizer. It needs neither the Service nor
-// the pods to exist any more.
+// the pods to exist any more. The pods are listed from the API server: the cache may not
+// yet have seen the write that annotated a pod, and once the finalizer is gone nothing
+// would take the API off that pod.
 func (s *Scraper) Finalize(ctx context.Context, api *odav1.ExposedAPI) error {
 	if !controllerutil.ContainsFinalizer(api, Finalizer) {
 		return nil
 	}
-	if err := s.cleanStale(ctx, api, nil); err != nil {
+	if err := s.cleanStale(ctx, api, nil, s.APIReader); err != nil {
 		return err
 	}
 	return s.setFinalizer(ctx, api, false)
 }
 
 // markedPods are the pods whose record names api: from the cache's index when the pattern
-// annotates pods (and so caches them), else listed from the API server.
-func (s *Scraper) markedPods(ctx context.Context, api *odav1.ExposedAPI) ([]*corev1.Pod, error) {
+// annotates pods (and so caches them) and direct is nil, else listed from direct, or from
+// the API server.
+func (s *Scraper) markedPods(ctx context.Context, api *odav1.ExposedAPI, direct client.Reader) ([]*corev1.Pod, error) {
 	var list corev1.PodList
-	if s.cachesPods() {
+	if s.cachesPods() && direct == nil {
 		if err := s.Client.List(ctx, &list, client.InNamespace(api.Namespace), client.MatchingFields{StateIndex: api.Name}); err != nil {
 			return nil, err
 		}
-	} else if err := s.APIReader.List(ctx, &list, client.InNamespace(api.Namespace)); err != nil {
+	} else if err := cmp.Or(direct, s.APIReader).List(ctx, &list, client.InNamespace(api.Namespace)); err != nil {
 		return nil, err
 	}
 	var out []*corev1.Pod
