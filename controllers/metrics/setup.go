@@ -91,14 +91,18 @@ func (s *Scraper) selects(ctx context.Context, api *odav1.ExposedAPI, pod client
 	return len(svc.Spec.Selector) > 0 && labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(pod.GetLabels()))
 }
 
-// PodChanged lets through pod events that can change what the scraper writes.
+// PodChanged lets through pod events that can change what the scraper writes: the
+// deletion of a pod that an API annotated changes that API's count of pods.
 func PodChanged() predicate.Predicate {
 	return predicate.Funcs{
 		UpdateFunc: func(e event.UpdateEvent) bool {
 			return !equality.Semantic.DeepEqual(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels()) ||
 				!equality.Semantic.DeepEqual(e.ObjectOld.GetAnnotations(), e.ObjectNew.GetAnnotations())
 		},
-		DeleteFunc: func(event.DeleteEvent) bool { return false },
+		DeleteFunc: func(e event.DeleteEvent) bool {
+			pod, ok := e.Object.(*corev1.Pod)
+			return ok && len(apiNames(pod)) > 0
+		},
 	}
 }
 

@@ -227,6 +227,12 @@ func TestPrometheusAnnotations(t *testing.T) {
 		env.UpdateAPI(t, api, func(api *odav1.ExposedAPI) { api.Spec.Path, api.Spec.Port = "/prom", 9100 })
 		want["prometheus.io/path"], want["prometheus.io/port"] = "/prom", "9100"
 		waitScraped(t, env, ns, "match", want)
+		waitScraped(t, env, ns, "later", want)
+		waitConditionSays(t, env, api, "Scraping", "2 pod(s) of Service shop-metrics")
+
+		// A scale-down: the condition counts the pods left.
+		require.NoError(t, env.Client.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "later"}}))
+		waitConditionSays(t, env, api, "Scraping", "1 pod(s) of Service shop-metrics")
 
 		// Annotations of others on the pod are never touched.
 		pod := &corev1.Pod{}
@@ -238,7 +244,6 @@ func TestPrometheusAnnotations(t *testing.T) {
 		require.NoError(t, env.Client.Delete(ctx, api))
 		waitGone(t, env, api)
 		waitAnnotations(t, env, ns, "match", map[string]string{"team/owner": "shop"})
-		waitAnnotations(t, env, ns, "later", nil)
 	})
 }
 
