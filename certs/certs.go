@@ -43,11 +43,12 @@ type Options struct {
 // its former CAs from other certificates.
 const selfManagedCAName = "api-operator-istio-webhook-ca"
 
-// source is what cert-manager's certificate sources have in common.
+// source is what cert-manager's certificate sources have in common. Not their Healthy:
+// FileCertificateSource reads its certificate there without its lock, a data race with its
+// reloads; GetCertificate takes the lock and fails the same way before the first load.
 type source interface {
 	manager.Runnable
 	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
-	Healthy() bool
 }
 
 // Provider serves the webhook certificate.
@@ -118,9 +119,6 @@ func (p *Provider) AddToManager(mgr manager.Manager) error {
 
 // Checker fails until a serving certificate is available.
 func (p *Provider) Checker(*http.Request) error {
-	if !p.source.Healthy() {
-		return fmt.Errorf("no webhook serving certificate yet")
-	}
 	if _, err := p.source.GetCertificate(nil); err != nil {
 		return fmt.Errorf("no webhook serving certificate yet: %w", err)
 	}

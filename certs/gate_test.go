@@ -15,7 +15,6 @@ import (
 type stubSource struct{ leaf *tls.Certificate }
 
 func (s *stubSource) Start(context.Context) error { return nil }
-func (s *stubSource) Healthy() bool               { return s.leaf != nil }
 func (s *stubSource) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	if s.leaf == nil {
 		return nil, errors.New("no certificate yet")
