@@ -95,10 +95,11 @@ func (i *caInjector) currentCA(ctx context.Context) (*x509.Certificate, error) {
 	return ca, nil
 }
 
-// inject patches only the caBundle of the entries whose bundle is not trustBundle's. Each patched
-// entry is addressed by its index, so the patch first tests that the entry there still has
-// the name read: if the configuration was reordered or changed since, the API server
-// refuses the whole patch and the next try reads it again.
+// inject patches only the caBundle of the entries whose bundle is not trustBundle's. The
+// patch first tests that the configuration still has the resourceVersion read: if it was
+// reordered (each entry is addressed by its index) or changed since, another replica's
+// newer CA written into a bundle for instance, the API server refuses the whole patch, which
+// would otherwise drop that CA, and the next try reads it again.
 func (i *caInjector) inject(ctx context.Context, cfg client.Object, name string, ca *x509.Certificate) error {
 	if name == "" {
 		return nil
@@ -110,16 +111,15 @@ func (i *caInjector) inject(ctx context.Context, cfg client.Object, name string,
 		return err
 	}
 	var ops []map[string]any
-	for n, w := range webhooksOf(cfg) {
-		if bundle := trustBundle(ca, w.bundle, time.Now()); !sameCerts(w.bundle, bundle) {
-			ops = append(ops,
-				map[string]any{"op": "test", "path": fmt.Sprintf("/webhooks/%d/name", n), "value": w.name},
-				map[string]any{"op": "add", "path": fmt.Sprintf("/webhooks/%d/clientConfig/caBundle", n), "value": bundle})
+	for n, found := range bundlesOf(cfg) {
+		if bundle := trustBundle(ca, found, time.Now()); !sameCerts(found, bundle) {
+			ops = append(ops, map[string]any{"op": "add", "path": fmt.Sprintf("/webhooks/%d/clientConfig/caBundle", n), "value": bundle})
 		}
 	}
 	if len(ops) == 0 {
 		return nil
 	}
+	ops = append([]map[string]any{{"op": "test", "path": "/metadata/resourceVersion", "value": cfg.GetResourceVersion()}}, ops...)
 	raw, err := json.Marshal(ops)
 	if err != nil {
 		return err
@@ -130,21 +130,17 @@ func (i *caInjector) inject(ctx context.Context, cfg client.Object, name string,
 	return nil
 }
 
-type webhookEntry struct {
-	name   string
-	bundle []byte
-}
-
-func webhooksOf(cfg client.Object) []webhookEntry {
-	var out []webhookEntry
+// bundlesOf returns the CA bundle of each webhook entry, in order.
+func bundlesOf(cfg client.Object) [][]byte {
+	var out [][]byte
 	switch c := cfg.(type) {
 	case *admissionregistrationv1.MutatingWebhookConfiguration:
 		for _, w := range c.Webhooks {
-			out = append(out, webhookEntry{w.Name, w.ClientConfig.CABundle})
+			out = append(out, w.ClientConfig.CABundle)
 		}
 	case *admissionregistrationv1.ValidatingWebhookConfiguration:
 		for _, w := range c.Webhooks {
-			out = append(out, webhookEntry{w.Name, w.ClientConfig.CABundle})
+			out = append(out, w.ClientConfig.CABundle)
 		}
 	}
 	return out

@@ -68,3 +68,33 @@ func entry(name string, bundle []byte) admissionregistrationv1.ValidatingWebhook
 		ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: ptr.To("https://" + name + "/validate"), CABundle: bundle},
 	}
 }
+
+// TestInjectRefusesAChangedBundle: between the injector's read and its patch, another
+// replica wrote a newer CA into the bundles (its Secret read came after a rotation this
+// one's did not see). The patch, computed from the read, must not land and drop that CA,
+// whose leaf the other replica is about to serve; read again, both CAs are kept.
+func TestInjectRefusesAChangedBundle(t *testing.T) {
+	env := harness.Start(t, harness.Generated)
+	ctx := context.Background()
+	older, newer := certs.NewTestCA(t), certs.NewTestCA(t)
+	require.NoError(t, env.Client.Create(ctx, webhookConfiguration(entry("a.example.org", nil), entry("b.example.org", nil))))
+	read := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "inject-test"}, read))
+	written := read.DeepCopy()
+	for i := range written.Webhooks {
+		written.Webhooks[i].ClientConfig.CABundle = certs.Encode(newer)
+	}
+	require.NoError(t, env.Client.Update(ctx, written))
+
+	err := certs.Inject(ctx, staleReader{read: read}, env.Client, &admissionregistrationv1.ValidatingWebhookConfiguration{}, read.Name, older)
+	require.Error(t, err, "a patch computed from a configuration changed since is refused")
+	got := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(read), got))
+	assert.Equal(t, written.Webhooks, got.Webhooks, "nothing written")
+
+	require.NoError(t, certs.Inject(ctx, env.Client, env.Client, &admissionregistrationv1.ValidatingWebhookConfiguration{}, read.Name, older))
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(read), got))
+	for _, w := range got.Webhooks {
+		assert.Equal(t, append(certs.Encode(older), certs.Encode(newer)...), w.ClientConfig.CABundle, "read again, both CAs: %s", w.Name)
+	}
+}
