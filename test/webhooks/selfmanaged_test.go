@@ -110,6 +110,11 @@ func watchServedUntil(t *testing.T, env *harness.Env) func() []string {
 // servedBy tells whether the webhook server now serves a certificate that bundle trusts.
 func servedBy(env *harness.Env, bundle []byte) error {
 	host, port, _ := env.WebhookServing()
+	return servedAt(host, port, bundle)
+}
+
+// servedAt tells whether the server at host and port serves a certificate bundle trusts.
+func servedAt(host string, port int, bundle []byte) error {
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(bundle) {
 		return fmt.Errorf("no certificate in the bundle")
@@ -145,4 +150,87 @@ func bundles(t *testing.T, env *harness.Env, mutating, validating string) [][]by
 	out, err := harness.CABundles(context.Background(), env.Client, mutating, validating)
 	require.NoError(t, err)
 	return out
+}
+
+// TestSelfManagedCASharedByReplicas: a second replica takes the CA of the Secret the first
+// made and serves a certificate the bundles trust; when the Secret is deleted (the way to
+// stop trusting a leaked CA), one new CA is made, and neither replica serves a certificate
+// the bundle in place does not trust on the way to serving one of it.
+func TestSelfManagedCASharedByReplicas(t *testing.T) {
+	ctx := context.Background()
+	env := harness.StartWithWebhooks(t, harness.Generated)
+	env.Namespace(t, "components")
+	env.Namespace(t, "operator")
+	require.NoError(t, harness.ClearCABundles(ctx, env.Client))
+	host, port, _ := env.WebhookServing()
+	replica := func(port int) *harness.Operator {
+		o := harness.DefaultOptions()
+		o.EnableWebhooks, o.WebhookHost, o.WebhookPort, o.WebhookCertDir = true, host, port, t.TempDir()
+		o.WebhookNamespace, o.CASecretName = "operator", "api-operator-istio-ca"
+		o.MutatingWebhookName, o.ValidatingWebhookName = harness.MutatingWebhookName, harness.ValidatingWebhookName
+		o.WebhookServiceName, o.WebhookExtraDNSNames = "api-operator-istio-webhook", []string{"localhost"}
+		o.LeaderElect, o.LeaderElectionNamespace = true, "operator"
+		return harness.StartOperator(t, env, o)
+	}
+	first := replica(port)
+	waitRefusedByWebhook(t, env)
+	checkReady(t, first)
+	secondPort := harness.FreePort(t)
+	second := replica(secondPort)
+	checkReady(t, second)
+	key := client.ObjectKey{Namespace: "operator", Name: "api-operator-istio-ca"}
+	secret := &corev1.Secret{}
+	require.NoError(t, env.Client.Get(ctx, key, secret))
+	old := secret.Data["ca.crt"]
+	require.NoError(t, servedAt(host, secondPort, old), "the second replica serves a leaf of the Secret's CA")
+
+	watched := watchServedAtUntil(t, env, port, secondPort)
+	require.NoError(t, env.Client.Delete(ctx, secret))
+	harness.Eventually(t, "both replicas serving a leaf of a new CA", func() error {
+		if err := env.Client.Get(ctx, key, secret); err != nil {
+			return err
+		}
+		if bytes.Equal(secret.Data["ca.crt"], old) {
+			return fmt.Errorf("no new CA yet")
+		}
+		for _, p := range []int{port, secondPort} {
+			if err := servedAt(host, p, secret.Data["ca.crt"]); err != nil {
+				return fmt.Errorf("port %d: %w", p, err)
+			}
+		}
+		return nil
+	})
+	require.Empty(t, watched(), "certificates served that the bundle in place did not trust")
+	for _, b := range bundles(t, env, harness.MutatingWebhookName, harness.ValidatingWebhookName) {
+		require.True(t, bytes.HasPrefix(b, secret.Data["ca.crt"]) && bytes.Contains(b, old), "the new CA, then the former")
+	}
+	waitRefusedByWebhook(t, env)
+}
+
+// watchServedAtUntil is watchServedUntil for the servers on each of ports.
+func watchServedAtUntil(t *testing.T, env *harness.Env, ports ...int) func() []string {
+	ctx, stop := context.WithCancel(context.Background())
+	host, _, _ := env.WebhookServing()
+	var failed []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			for _, p := range ports {
+				all, err := harness.CABundles(ctx, env.Client, harness.MutatingWebhookName, harness.ValidatingWebhookName)
+				if err == nil {
+					err = servedAt(host, p, all[len(all)-1])
+				}
+				if err != nil && ctx.Err() == nil {
+					failed = append(failed, fmt.Sprintf("port %d: %v", p, err))
+				}
+			}
+		}
+	}()
+	t.Cleanup(stop)
+	return func() []string {
+		stop()
+		<-done
+		return failed
+	}
 }
