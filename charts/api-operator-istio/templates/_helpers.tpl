@@ -117,6 +117,21 @@ canvas's umbrella chart puts them. */}}
 {{- end -}}
 {{/* "true" in HTTPRoute mode (routeAPI). */}}
 {{- define "aoi.httpRoutes" -}}{{ eq (.Values.routeAPI | default "VirtualService") "HTTPRoute" }}{{- end -}}
+{{/* "true" when the watched namespaces get a Role each: names only, and each of them there.
+A Role cannot be made in a namespace that does not exist yet, and the canvas's chart, which
+grants a ClusterRole, serves a namespace listed before it is created; so a list naming one
+that is missing at this install or upgrade gets the ClusterRole, as a pattern does. helm
+template has no cluster (lookup finds not even kube-system), and renders the Roles. */}}
+{{- define "aoi.rolePerNamespace" -}}
+{{- $watched := include "aoi.watchNamespaces" . | fromJsonArray -}}
+{{- if and $watched (not (include "aoi.namespacePatterns" .)) -}}
+{{- $missing := false -}}
+{{- if lookup "v1" "Namespace" "" "kube-system" -}}
+{{- range $watched }}{{ if not (lookup "v1" "Namespace" "" .) }}{{ $missing = true }}{{ end }}{{ end -}}
+{{- end -}}
+{{- not $missing -}}
+{{- end -}}
+{{- end -}}
 {{/* "true" when some watchNamespaces entry is a pattern: it needs cluster-wide watches. */}}
 {{- define "aoi.namespacePatterns" -}}
 {{- range include "aoi.watchNamespaces" . | fromJsonArray }}{{ if regexMatch "[*?\\[!\\\\]" . }}true{{ end }}{{ end -}}
