@@ -3,6 +3,7 @@ package helm
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
@@ -62,4 +64,26 @@ func routed(t *testing.T, env *harness.Env, api *odav1.ExposedAPI) {
 		}
 		return nil
 	})
+}
+
+// TestCanvasLogLevelsAsPythonReadsThem: the canvas's chart passes configmap.loglevel to
+// the Python operator, which takes any number as its level (int(LOGGING): 50 is
+// CRITICAL, 15 between DEBUG and INFO). Each renders as our dependency, reaches LOGGING as
+// given, and is a level the binary starts with; a value of ours that means the same level
+// agrees with it.
+func TestCanvasLogLevelsAsPythonReadsThem(t *testing.T) {
+	umbrella := umbrellaChart(t)
+	values := filepath.Join(testdata(t), "canvas-oda-values.yaml")
+	for level, ours := range map[string]string{"5": "debug", "15": "info", "25": "warn", "50": "error"} {
+		for _, set := range []string{"--set", "--set-string"} {
+			objs := renderDir(t, umbrella, "-f", values, set, "api-operator-istio.configmap.loglevel="+level)
+			got := envValue(container(t, objs), "LOGGING")
+			assert.Equal(t, level, got, "%s %s", set, level)
+			_, err := app.ParseLogLevel(got)
+			assert.NoError(t, err, level)
+		}
+		out, err := helm(t, "template", release, umbrella, "--namespace", canvasNS, "-f", values,
+			"--set", "api-operator-istio.configmap.loglevel="+level, "--set", "api-operator-istio.logLevel="+ours)
+		assert.NoError(t, err, "%s and %s: %s", level, ours, out)
+	}
 }

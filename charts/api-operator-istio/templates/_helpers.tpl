@@ -61,12 +61,14 @@ also delete the Gateway the routes name, when the release had made it. */ -}}
 {{- toJson (dict "watchNamespaces" "" "openmetricsImplementation" "ServiceMonitor" "logLevel" "info" "publicHostname" "" "componentGateway" ""
   "gateway.create" "true" "gateway.hostName" "*" "gateway.httpsRedirect" "true" "gateway.credentialName" "istio-ingress-cert") -}}
 {{- end -}}
-{{/* A setting as compared with the canvas's: a log level by its meaning (20 is info), an
-empty componentGateway as the chart's own Gateway. */}}
+{{/* A setting as compared with the canvas's: a log level by its meaning, a Python number
+as the binary reads it (up to 10 debug, 20 info, 30 warn, above that error), an empty
+componentGateway as the chart's own Gateway. */}}
 {{- define "aoi.comparable" -}}
 {{- $v := toString .value -}}
-{{- if eq .key "logLevel" -}}
-{{- get (dict "10" "debug" "20" "info" "30" "warn" "40" "error") $v | default $v -}}
+{{- if and (eq .key "logLevel") (regexMatch "^[0-9]+$" $v) -}}
+{{- $n := atoi $v -}}
+{{- if le $n 10 }}debug{{ else if le $n 20 }}info{{ else if le $n 30 }}warn{{ else }}error{{ end -}}
 {{- else if and (eq .key "componentGateway") (not $v) -}}
 {{- printf "%s/%s" .ns .gateway -}}
 {{- else -}}
