@@ -61,12 +61,14 @@ also delete the Gateway the routes name, when the release had made it. */ -}}
 {{- toJson (dict "watchNamespaces" "" "openmetricsImplementation" "ServiceMonitor" "logLevel" "info" "publicHostname" "" "componentGateway" ""
   "gateway.create" "true" "gateway.hostName" "*" "gateway.httpsRedirect" "true" "gateway.credentialName" "istio-ingress-cert") -}}
 {{- end -}}
-{{/* A setting as compared with the canvas's: a log level by its meaning (20 is info), an
-empty componentGateway as the chart's own Gateway. */}}
+{{/* A setting as compared with the canvas's: a log level by its meaning, a Python number
+as the binary reads it (up to 10 debug, 20 info, 30 warn, above that error), an empty
+componentGateway as the chart's own Gateway. */}}
 {{- define "aoi.comparable" -}}
 {{- $v := toString .value -}}
-{{- if eq .key "logLevel" -}}
-{{- get (dict "10" "debug" "20" "info" "30" "warn" "40" "error") $v | default $v -}}
+{{- if and (eq .key "logLevel") (regexMatch "^[0-9]+$" $v) -}}
+{{- $n := atoi $v -}}
+{{- if le $n 10 }}debug{{ else if le $n 20 }}info{{ else if le $n 30 }}warn{{ else }}error{{ end -}}
 {{- else if and (eq .key "componentGateway") (not $v) -}}
 {{- printf "%s/%s" .ns .gateway -}}
 {{- else -}}
@@ -117,6 +119,21 @@ canvas's umbrella chart puts them. */}}
 {{- end -}}
 {{/* "true" in HTTPRoute mode (routeAPI). */}}
 {{- define "aoi.httpRoutes" -}}{{ eq (.Values.routeAPI | default "VirtualService") "HTTPRoute" }}{{- end -}}
+{{/* "true" when the watched namespaces get a Role each: names only, and each of them there.
+A Role cannot be made in a namespace that does not exist yet, and the canvas's chart, which
+grants a ClusterRole, serves a namespace listed before it is created; so a list naming one
+that is missing at this install or upgrade gets the ClusterRole, as a pattern does. helm
+template has no cluster (lookup finds not even kube-system), and renders the Roles. */}}
+{{- define "aoi.rolePerNamespace" -}}
+{{- $watched := include "aoi.watchNamespaces" . | fromJsonArray -}}
+{{- if and $watched (not (include "aoi.namespacePatterns" .)) -}}
+{{- $missing := false -}}
+{{- if lookup "v1" "Namespace" "" "kube-system" -}}
+{{- range $watched }}{{ if not (lookup "v1" "Namespace" "" .) }}{{ $missing = true }}{{ end }}{{ end -}}
+{{- end -}}
+{{- not $missing -}}
+{{- end -}}
+{{- end -}}
 {{/* "true" when some watchNamespaces entry is a pattern: it needs cluster-wide watches. */}}
 {{- define "aoi.namespacePatterns" -}}
 {{- range include "aoi.watchNamespaces" . | fromJsonArray }}{{ if regexMatch "[*?\\[!\\\\]" . }}true{{ end }}{{ end -}}
