@@ -26,11 +26,13 @@ func (r *Reconciler) wantedStatus(api *odav1.ExposedAPI, obs *observed) odav1.Ex
 	switch {
 	case obs.owner != nil, obs.route.Absent:
 		st.APIStatus = nil // the route was withdrawn, never made, or is not ours
+	case len(obs.invalid) > 0 && obs.route.UID == "":
+		st.APIStatus = nil // the route an invalid spec kept is gone: nothing to reach
 	case obs.accepted() && obs.route.UID != "" && !obs.routeHeld:
 		st.APIStatus = apiStatus(api, obs)
 	}
-	// An invalid spec, or a route held as it is, keeps the last apiStatus: the route it
-	// describes is still in place.
+	// An invalid spec that keeps its route, or a route held as it is, keeps the last
+	// apiStatus: the route it describes is still in place.
 	for _, c := range r.conditions(api, obs) {
 		c.ObservedGeneration = api.Generation
 		meta.SetStatusCondition(&st.Conditions, c)

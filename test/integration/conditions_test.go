@@ -309,3 +309,35 @@ func TestRouteOwnedByWhatRoutes(t *testing.T) {
 		waitCondition(t, env, late, "Programmed", false, "NotAccepted")
 	})
 }
+
+// TestInvalidSpecWithoutItsRoute (R4.1, R5.1, webhooks off): an API whose spec became
+// invalid keeps its last route, and the status describes it; once that route is gone (a
+// hand deleted it), the status and the Component entry give no URL to reach it at.
+func TestInvalidSpecWithoutItsRoute(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env, ns := startWithImpl(t, set)
+		comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}
+		require.NoError(t, env.Client.Create(ctx, comp))
+		api := ownedAPI(ns, "kept", "/kept", "impl", "", "shop", comp.UID)
+		require.NoError(t, env.Client.Create(ctx, api))
+		env.PatchComponentStatus(t, comp, map[string]any{"coreAPIs": []any{map[string]any{"name": "kept", "uid": string(api.UID)}}})
+		waitEntry(t, env, ns, "shop", "coreAPIs", api, "https://20.0.0.1/kept", true)
+
+		env.UpdateAPI(t, api, func(a *odav1.ExposedAPI) { a.Spec.Port = 0 })
+		waitCondition(t, env, api, "Accepted", false, "InvalidSpec")
+		waitCondition(t, env, api, "Programmed", true, "VirtualServiceProgrammed")
+		vs := virtualService(t, env, api, routeIs("*", "component-gateway", "/kept", "impl", 8080))
+		waitEntry(t, env, ns, "shop", "coreAPIs", api, "https://20.0.0.1/kept", true)
+
+		require.NoError(t, env.Client.Delete(ctx, vs))
+		waitCondition(t, env, api, "Programmed", false, "NotAccepted")
+		env.WaitAPI(t, api, "no apiStatus", func(got *odav1.ExposedAPI) error {
+			if got.Status.APIStatus != nil {
+				return fmt.Errorf("apiStatus %+v describes a route that is gone", got.Status.APIStatus)
+			}
+			return nil
+		})
+		waitNoURL(t, env, ns, "shop", api, true)
+	})
+}
