@@ -2,6 +2,7 @@ package certs_test
 
 import (
 	"context"
+	"crypto/x509"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -42,14 +43,7 @@ func TestInjectRefusesAReorderedConfiguration(t *testing.T) {
 	reordered.Webhooks = []admissionregistrationv1.ValidatingWebhook{entry("b.example.org", other), entry("a.example.org", nil)}
 	require.NoError(t, env.Client.Update(ctx, reordered))
 
-	err := certs.Inject(ctx, staleReader{read: read}, env.Client, &admissionregistrationv1.ValidatingWebhookConfiguration{}, read.Name, ca)
-	require.Error(t, err, "a patch by index on a reordered configuration is refused")
-	got := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(read), got))
-	assert.Equal(t, reordered.Webhooks, got.Webhooks, "nothing written")
-
-	require.NoError(t, certs.Inject(ctx, env.Client, env.Client, &admissionregistrationv1.ValidatingWebhookConfiguration{}, read.Name, ca))
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(read), got))
+	got := injectFromStaleRead(t, env, read, reordered, ca, "a patch by index on a reordered configuration is refused")
 	for _, w := range got.Webhooks {
 		assert.Equal(t, ours, w.ClientConfig.CABundle, "read again, every entry has the bundle: %s", w.Name)
 	}
@@ -86,15 +80,24 @@ func TestInjectRefusesAChangedBundle(t *testing.T) {
 	}
 	require.NoError(t, env.Client.Update(ctx, written))
 
-	err := certs.Inject(ctx, staleReader{read: read}, env.Client, &admissionregistrationv1.ValidatingWebhookConfiguration{}, read.Name, older)
-	require.Error(t, err, "a patch computed from a configuration changed since is refused")
-	got := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(read), got))
-	assert.Equal(t, written.Webhooks, got.Webhooks, "nothing written")
-
-	require.NoError(t, certs.Inject(ctx, env.Client, env.Client, &admissionregistrationv1.ValidatingWebhookConfiguration{}, read.Name, older))
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(read), got))
+	got := injectFromStaleRead(t, env, read, written, older, "a patch computed from a configuration changed since is refused")
 	for _, w := range got.Webhooks {
 		assert.Equal(t, append(certs.Encode(older), certs.Encode(newer)...), w.ClientConfig.CABundle, "read again, both CAs: %s", w.Name)
 	}
+}
+
+// injectFromStaleRead injects ca from read after the configuration became stored: the
+// patch must be refused (why) with nothing written; injected again from a fresh read, it
+// lands. It returns the configuration then.
+func injectFromStaleRead(t *testing.T, env *harness.Env, read, stored *admissionregistrationv1.ValidatingWebhookConfiguration, ca *x509.Certificate, why string) *admissionregistrationv1.ValidatingWebhookConfiguration {
+	ctx := context.Background()
+	err := certs.Inject(ctx, staleReader{read: read}, env.Client, &admissionregistrationv1.ValidatingWebhookConfiguration{}, read.Name, ca)
+	require.Error(t, err, why)
+	got := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(read), got))
+	assert.Equal(t, stored.Webhooks, got.Webhooks, "nothing written")
+
+	require.NoError(t, certs.Inject(ctx, env.Client, env.Client, &admissionregistrationv1.ValidatingWebhookConfiguration{}, read.Name, ca))
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(read), got))
+	return got
 }
