@@ -5,6 +5,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -23,10 +24,15 @@ import (
 // ParentIndex indexes ExposedAPIs by the name of their parent Component.
 const ParentIndex = "exposedapi.parentComponent"
 
-// parentRef is the ExposedAPI's first ownerReference when it is a Component (R5.1).
+// parentRef is the ExposedAPI's first ownerReference when it is an ODA Component (R5.1).
+// Other groups have kinds named Component too (OAM's, for one): an API one of those owns
+// has no ODA parent, even where an ODA Component of the same name exists.
 func parentRef(api *odav1.ExposedAPI) *metav1.OwnerReference {
 	refs := api.OwnerReferences
 	if len(refs) == 0 || refs[0].Kind != "Component" {
+		return nil
+	}
+	if gv, err := schema.ParseGroupVersion(refs[0].APIVersion); err != nil || gv.Group != odav1.GroupVersion.Group {
 		return nil
 	}
 	return &refs[0]
