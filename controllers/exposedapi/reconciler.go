@@ -367,11 +367,10 @@ func (obs *observed) eachExtension(exts []Extension, do func(Extension) (*metav1
 	return nil
 }
 
-// RouteGuard is an Extension whose objects guard the API's route (token checks): while
-// they are there, an API being deleted loses its route first, so that no moment leaves the
-// route open without them.
+// RouteGuard is an Extension whose objects guard the API's route (token checks). An API
+// being deleted loses its route before its extensions finalize (finalize), so that no
+// moment leaves the route open without them.
 type RouteGuard interface {
-	GuardsRoute(api *odav1.ExposedAPI) bool
 	// Guards tells whether it makes objects that guard the route spec asks for.
 	Guards(api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) bool
 	// Unguarded names an object of another owner that holds the name of one of those
@@ -385,10 +384,13 @@ func Orphaning(api *odav1.ExposedAPI) bool {
 	return controllerutil.ContainsFinalizer(api, metav1.FinalizerOrphanDependents)
 }
 
-// finalize lets each extension undo its work on an API being deleted; children with an
-// ownerReference go by garbage collection, after the finalizers, except a guarded route.
+// finalize withdraws the routes of an API being deleted and lets each extension undo its
+// work. Garbage collection would remove the routes only once the API is gone, after every
+// finalizer: meanwhile the API's route would still serve beside the one of an API that
+// takes it over (routes.Winner passes over APIs being deleted), and a guarded route would
+// outlive its guards. Children orphaned on purpose stay.
 func (r *Reconciler) finalize(ctx context.Context, api *odav1.ExposedAPI) error {
-	if r.guarded(api) && !Orphaning(api) {
+	if !Orphaning(api) {
 		if err := r.withdrawOwnRoutes(ctx, api); err != nil {
 			return err
 		}
@@ -401,15 +403,6 @@ func (r *Reconciler) finalize(ctx context.Context, api *odav1.ExposedAPI) error 
 	return nil
 }
 
-func (r *Reconciler) guarded(api *odav1.ExposedAPI) bool {
-	for _, ext := range r.Extensions {
-		if g, ok := ext.(RouteGuard); ok && g.GuardsRoute(api) {
-			return true
-		}
-	}
-	return false
-}
-
 // withdrawOwnRoutes deletes the API's own routes of every kind, which garbage collection
 // would delete only once the API is gone.
 func (r *Reconciler) withdrawOwnRoutes(ctx context.Context, api *odav1.ExposedAPI) error {
@@ -419,7 +412,7 @@ func (r *Reconciler) withdrawOwnRoutes(ctx context.Context, api *odav1.ExposedAP
 	}
 	for _, b := range builders {
 		if _, err := b.Withdraw(ctx, api); err != nil {
-			return fmt.Errorf("removing the %s before the token checks that guard it: %w", b.Kind(), err)
+			return fmt.Errorf("withdrawing the %s of an API being deleted: %w", b.Kind(), err)
 		}
 	}
 	return nil

@@ -7,7 +7,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
@@ -15,11 +14,6 @@ import (
 
 // The token checks guard an API's route (exposedapi.RouteGuard): a new route is made only
 // once they are in force, and a route that moves is covered by them on both sides (move.go).
-
-// GuardsRoute: the API's token checks (and rate limit) are on the gateway.
-func (e *Extension) GuardsRoute(api *odav1.ExposedAPI) bool {
-	return controllerutil.ContainsFinalizer(api, Finalizer)
-}
 
 // Unguarded names an object of another owner that holds the name of one of the API's
 // objects on the gateway (token checks, rate limit), which are then not in force.

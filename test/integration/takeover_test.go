@@ -72,3 +72,35 @@ func TestLoserTakesOverWhenTheWinnerMoves(t *testing.T) {
 		waitEntry(t, env, ns, "shop", "coreAPIs", winner, "https://shop.example.com/shared", true)
 	})
 }
+
+// TestDeletedWinnerHeldByAFinalizer (R2.3, R3.3): a winner being deleted, but held by a
+// finalizer (another controller's, or ours while it takes metrics annotations off pods),
+// gives its route up at once: the loser takes the route over, and the winner's
+// VirtualService goes then rather than after the finalizer, so that two VirtualServices
+// never serve one path. Garbage collection (envtest runs none) would remove it only once the
+// API is gone.
+func TestDeletedWinnerHeldByAFinalizer(t *testing.T) {
+	ctx := context.Background()
+	env, ns := startWithImpl(t, harness.Generated)
+	const hold = "test.example.com/hold"
+	winner := harness.API(ns, "first", "/shared", "impl", 8080)
+	winner.Finalizers = []string{hold}
+	require.NoError(t, env.Client.Create(ctx, winner))
+	waitReady(t, env, winner, "https://20.0.0.1/shared")
+	loser := harness.API(ns, "second", "/shared", "impl", 8080)
+	require.NoError(t, env.Client.Create(ctx, loser))
+	servingRoute(t, env, ns, "/shared", []string{"first"}, loser, "RouteConflict")
+
+	require.NoError(t, env.Client.Delete(ctx, winner))
+	servingRoute(t, env, ns, "/shared", []string{"second"}, loser, "Valid")
+	waitReady(t, env, loser, "https://20.0.0.1/shared")
+	env.WaitAPI(t, winner, "still held by its finalizer", func(got *odav1.ExposedAPI) error {
+		if got.DeletionTimestamp == nil {
+			return fmt.Errorf("not being deleted")
+		}
+		return nil
+	})
+
+	env.UpdateAPI(t, winner, func(a *odav1.ExposedAPI) { a.Finalizers = nil })
+	waitGone(t, env, winner)
+}
