@@ -261,3 +261,14 @@ annotations:
   verbs: ["get", "create", "update", "delete"]
 {{- end }}
 {{- end -}}
+{{- /* aoi.image: with the canvas's global.image.registry set (a private registry the
+canvas's images are mirrored to), that registry takes the place of the repository's own (a
+first path segment with a dot or a colon, or localhost): the canvas's charts put it before
+their Docker Hub paths, so a mirror keeps each image's path without its registry. */}}
+{{- define "aoi.image" -}}
+{{- $repo := .Values.image.repository -}}
+{{- with dig "image" "registry" "" (.Values.global | default dict) -}}
+{{- $repo = printf "%s/%s" (trimSuffix "/" .) (regexReplaceAll "^(localhost|[^/]*[.:][^/]*)/" $repo "") -}}
+{{- end -}}
+{{- $repo }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
