@@ -19,6 +19,7 @@ import (
 
 	cmtls "github.com/cert-manager/cert-manager/pkg/server/tls"
 	"github.com/cert-manager/cert-manager/pkg/server/tls/authority"
+	admissionregistrationv1client "k8s.io/client-go/kubernetes/typed/admissionregistration/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -53,8 +54,10 @@ type source interface {
 
 // Provider serves the webhook certificate.
 type Provider struct {
-	source   source
-	injector *caInjector // nil when certificates are mounted
+	source source
+	// gate and injector are nil when certificates are mounted.
+	gate     *gatedSource
+	injector *caInjector
 }
 
 // New picks the mode: mounted files when CertDir holds them, else self-managed.
@@ -76,8 +79,12 @@ func New(cfg *rest.Config, r client.Reader, c client.Client, o Options) (*Provid
 		SecretNamespace: o.SecretNamespace, SecretName: o.SecretName, RESTConfig: cfg,
 		CommonName: selfManagedCAName,
 	}
+	watched, err := admissionregistrationv1client.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	gate := newGatedSource(&cmtls.DynamicSource{DNSNames: o.DNSNames, Authority: ca})
-	return &Provider{source: gate, injector: newCAInjector(r, c, ca, o, gate.trust)}, nil
+	return &Provider{source: gate, gate: gate, injector: newCAInjector(r, c, watched, ca, o, gate.trust)}, nil
 }
 
 func exists(path string) bool {
@@ -117,12 +124,24 @@ func (p *Provider) AddToManager(mgr manager.Manager) error {
 	return nil
 }
 
-// Checker fails until a serving certificate is available.
+// Checker fails until a serving certificate is available and, self-managed, until the
+// injector has seen its CA in every webhook entry once: before, the API server cannot verify
+// it and every admission call fails. A write failing later does not make it fail again, the
+// bundles most likely still holding the CA; a readiness flapping with the API server's
+// hiccups would only take replicas out of the Service.
 func (p *Provider) Checker(*http.Request) error {
-	if _, err := p.source.GetCertificate(nil); err != nil {
+	served, err := p.source.GetCertificate(nil)
+	if err != nil {
 		return fmt.Errorf("no webhook serving certificate yet: %w", err)
 	}
-	return nil
+	if p.gate == nil || p.gate.trustsCAOf(served) {
+		return nil
+	}
+	const notYet = "the webhook serving certificate's CA is not yet in the webhook configurations' CA bundles"
+	if err := p.injector.lastError(); err != nil {
+		return fmt.Errorf("%s: %w", notYet, err)
+	}
+	return errors.New(notYet)
 }
 
 // everyReplica runs in every replica, with the manager's other runnables: after the caches

@@ -61,6 +61,17 @@ func (g *gatedSource) trust(ca *x509.Certificate) {
 	}
 }
 
+// trustsCAOf tells whether leaf was signed by a CA ever seen in every bundle, settled or not.
+func (g *gatedSource) trustsCAOf(leaf *tls.Certificate) bool {
+	l := leafOf(leaf)
+	if l == nil {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.ContainsFunc(g.trusted, func(t trustedCA) bool { return l.CheckSignatureFrom(t.cert) == nil })
+}
+
 func (g *gatedSource) trusts(leaf *tls.Certificate) bool {
 	var settled []*x509.Certificate
 	for _, t := range g.trusted {

@@ -5,35 +5,48 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cert-manager/cert-manager/pkg/server/tls/authority"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	admissionregistrationv1client "k8s.io/client-go/kubernetes/typed/admissionregistration/v1"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations;validatingwebhookconfigurations,verbs=get;patch
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations;validatingwebhookconfigurations,verbs=get;list;watch;patch
 
 // caInjector writes the self-managed CA into the webhook configurations: at start, when the
-// CA rotates, and every resync in case a deploy tool reset it.
+// CA rotates, when a configuration changes (a deploy tool applied it again with an empty
+// caBundle), and every resync in case a watch missed it.
 type caInjector struct {
 	// reader reads the API server directly: a cache would watch every Secret.
 	reader client.Reader
 	client client.Client
-	ca     *authority.DynamicAuthority
-	opts   Options
-	resync time.Duration
+	// watched lists and watches the configurations, each by name, so that RBAC can grant
+	// list and watch on those names only.
+	watched admissionregistrationv1client.AdmissionregistrationV1Interface
+	ca      *authority.DynamicAuthority
+	opts    Options
+	resync  time.Duration
 	// trusted is told each CA found in every entry of both configurations.
 	trusted func(*x509.Certificate)
+
+	mu sync.Mutex
+	// lastErr is why the last injection failed, nil after one succeeded: readiness says it.
+	lastErr error
 }
 
-func newCAInjector(r client.Reader, c client.Client, ca *authority.DynamicAuthority, o Options, trusted func(*x509.Certificate)) *caInjector {
-	return &caInjector{reader: r, client: c, ca: ca, opts: o, resync: time.Minute, trusted: trusted}
+func newCAInjector(r client.Reader, c client.Client, w admissionregistrationv1client.AdmissionregistrationV1Interface, ca *authority.DynamicAuthority, o Options, trusted func(*x509.Certificate)) *caInjector {
+	return &caInjector{reader: r, client: c, watched: w, ca: ca, opts: o, resync: time.Minute, trusted: trusted}
 }
 
 // Start keeps the bundles in place until ctx ends.
@@ -41,13 +54,17 @@ func (i *caInjector) Start(ctx context.Context) error {
 	rotated := make(chan struct{}, 1)
 	i.ca.WatchRotation(rotated)
 	defer i.ca.StopWatchingRotation(rotated)
+	changed := make(chan struct{}, 1)
+	i.watch(ctx, changed)
 	log := logf.FromContext(ctx).WithName("ca-injector")
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	next := time.Now()
 	for {
 		if !time.Now().Before(next) {
-			if err := i.injectAll(ctx); err != nil {
+			err := i.injectAll(ctx)
+			i.setLastErr(err)
+			if err != nil {
 				log.Info("CA bundle not written yet, trying again", "reason", err.Error())
 				next = time.Now().Add(time.Second)
 			} else {
@@ -59,9 +76,57 @@ func (i *caInjector) Start(ctx context.Context) error {
 			return nil
 		case <-rotated:
 			next = time.Now()
+		case <-changed:
+			next = time.Now()
 		case <-tick.C:
 		}
 	}
+}
+
+// watch tells changed, without blocking, whenever either configuration is added, changed or
+// deleted, until ctx ends. Our own patches come back too, and find nothing to write.
+func (i *caInjector) watch(ctx context.Context, changed chan<- struct{}) {
+	notify := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	handler := toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { notify() },
+		UpdateFunc: func(any, any) { notify() },
+		DeleteFunc: func(any) { notify() },
+	}
+	for _, w := range []struct {
+		name, resource string
+		obj            runtime.Object
+	}{
+		{i.opts.MutatingWebhookName, "mutatingwebhookconfigurations", &admissionregistrationv1.MutatingWebhookConfiguration{}},
+		{i.opts.ValidatingWebhookName, "validatingwebhookconfigurations", &admissionregistrationv1.ValidatingWebhookConfiguration{}},
+	} {
+		if w.name == "" {
+			continue
+		}
+		_, informer := toolscache.NewInformerWithOptions(toolscache.InformerOptions{
+			ListerWatcher: toolscache.NewListWatchFromClient(i.watched.RESTClient(), w.resource, "", fields.OneTermEqualSelector("metadata.name", w.name)),
+			ObjectType:    w.obj,
+			Handler:       handler,
+		})
+		go informer.RunWithContext(ctx)
+	}
+}
+
+func (i *caInjector) setLastErr(err error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.lastErr = err
+}
+
+// lastError is why the last injection failed, if it did.
+func (i *caInjector) lastError() error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.lastErr
 }
 
 func (i *caInjector) injectAll(ctx context.Context) error {
