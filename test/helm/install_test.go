@@ -30,7 +30,10 @@ import (
 )
 
 const (
-	fullname      = release + "-api-operator-istio"
+	fullname = release + "-api-operator-istio"
+	// deployment is the operator's Deployment, named as the canvas's Python chart names its
+	// own (deployment.operatorName's default), whatever the release.
+	deployment    = "api-operator-istio"
 	webhookSvc    = fullname + "-webhook"
 	webhookDNS    = webhookSvc + "." + releaseNS + ".svc"
 	certSecret    = fullname + "-webhook-tls"
