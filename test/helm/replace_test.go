@@ -205,20 +205,15 @@ func assertDeploymentPatchedInPlace(t *testing.T, env *harness.Env, python *apps
 	assert.Equal(t, want.Args, c.Args)
 	assert.Empty(t, c.Command, "the Python container's command is gone")
 	assert.Empty(t, c.EnvFrom, "the Python container's ConfigMap environment is gone")
-	var all appsv1.DeploymentList
-	require.NoError(t, env.Client.List(context.Background(), &all, client.InNamespace(canvasNS)))
-	var names []string
-	for _, d := range all.Items {
-		names = append(names, d.Name)
-	}
-	assert.Equal(t, []string{deployment}, names, "one operator Deployment")
+	assert.Equal(t, []string{deployment}, deploymentNames(t, env, canvasNS), "one operator Deployment")
 }
 
 // renderedContainer is the operator's container as the umbrella chart renders it with the
 // canvas's values and sets.
 func renderedContainer(t *testing.T, umbrella string, sets []string) corev1.Container {
 	t.Helper()
-	return container(t, renderDir(t, umbrella, append([]string{"-f", filepath.Join(testdata(t), "canvas-oda-values.yaml")}, setArgs(sets)...)...))
+	args := []string{"--namespace", canvasNS, "-f", filepath.Join(testdata(t), "canvas-oda-values.yaml")}
+	return container(t, renderDir(t, umbrella, append(args, setArgs(sets)...)...))
 }
 
 // assertPythonOperatorGone: the upgrade removed what the canvas's chart installed, but for
