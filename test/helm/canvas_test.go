@@ -39,7 +39,7 @@ func installWithCanvasSettings(t *testing.T, set harness.CRDSet) {
 	helmInstall(t, admin, "certManager.enabled=false", "watchNamespaces={components,odacompns-*}", "logLevel=20")
 	gw := &networkingv1.Gateway{}
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: releaseNS, Name: "component-gateway"}, gw), "the chart's Gateway")
-	p := runDeployment(t, env, releaseNS, fullname)
+	p := runDeployment(t, env, releaseNS, deployment)
 
 	ns := env.Namespace(t, "odacompns-new")
 	env.Implementation(t, ns, "impl", 8080, true)
@@ -131,7 +131,7 @@ func find(t *testing.T, objs []*unstructured.Unstructured, kind, name string) *u
 
 func container(t *testing.T, objs []*unstructured.Unstructured) corev1.Container {
 	t.Helper()
-	dep := find(t, objs, "Deployment", fullname)
+	dep := find(t, objs, "Deployment", deployment)
 	cs, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
 	c := corev1.Container{}
 	require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(cs[0].(map[string]any), &c))

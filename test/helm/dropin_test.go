@@ -33,7 +33,7 @@ func TestHelmInstallNamedNamespaceCreatedLater(t *testing.T) {
 	env.GatewayIn(t, "istio-ingress", "30.0.0.1", "")
 	admin := env.Kubeconfig(t, "installer", "system:masters")
 	helmInstall(t, admin, "certManager.enabled=false", "watchNamespaces={components,team-later}")
-	p := runDeployment(t, env, releaseNS, fullname)
+	p := runDeployment(t, env, releaseNS, deployment)
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: fullname}, &rbacv1.ClusterRole{}))
 
 	ns := env.Namespace(t, "team-later")

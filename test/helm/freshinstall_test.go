@@ -106,6 +106,6 @@ func assertSelfManaged(t *testing.T, objs []*unstructured.Unstructured) {
 		assert.NotContains(t, []string{"Certificate", "Issuer"}, obj.GetKind(), obj.GetName())
 		assert.Empty(t, obj.GetAnnotations()["cert-manager.io/inject-ca-from"], "%s %s", obj.GetKind(), obj.GetName())
 	}
-	volumes, _, _ := unstructured.NestedSlice(find(t, objs, "Deployment", fullname).Object, "spec", "template", "spec", "volumes")
+	volumes, _, _ := unstructured.NestedSlice(find(t, objs, "Deployment", deployment).Object, "spec", "template", "spec", "volumes")
 	assert.Equal(t, map[string]any{}, volumes[0].(map[string]any)["emptyDir"])
 }

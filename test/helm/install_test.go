@@ -30,7 +30,10 @@ import (
 )
 
 const (
-	fullname      = release + "-api-operator-istio"
+	fullname = release + "-api-operator-istio"
+	// deployment is the operator's Deployment, named as the canvas's Python chart names its
+	// own (deployment.operatorName's default), whatever the release.
+	deployment    = "api-operator-istio"
 	webhookSvc    = fullname + "-webhook"
 	webhookDNS    = webhookSvc + "." + releaseNS + ".svc"
 	certSecret    = fullname + "-webhook-tls"
@@ -55,7 +58,7 @@ func TestHelmInstall(t *testing.T) {
 		runCertManager(t, env, admin)
 		helmInstall(t, admin, secureMetrics...)
 		ca := waitIssuedAndInjected(t, env)
-		p := runDeploymentLagging(t, env, releaseNS, fullname, renewalLag)
+		p := runDeploymentLagging(t, env, releaseNS, deployment, renewalLag)
 		assert.Equal(t, secretData(t, env, certSecret)["tls.crt"], servedPEM(t, p, ca))
 		assertMetricsSecured(t, env, p)
 		useThroughAPIServer(t, env, "cm")
@@ -65,7 +68,7 @@ func TestHelmInstall(t *testing.T) {
 	t.Run("self-managed", func(t *testing.T) {
 		env, admin := installEnv(t)
 		helmInstall(t, admin, append(secureMetrics, "certManager.enabled=false")...)
-		p := runDeployment(t, env, releaseNS, fullname)
+		p := runDeployment(t, env, releaseNS, deployment)
 		ca := webhookCABundle(t, env)
 		require.NotEmpty(t, ca, "the operator wrote its CA bundle")
 		servedPEM(t, p, ca)
@@ -103,16 +106,23 @@ func runCertManager(t *testing.T, env *harness.Env, kubeconfig string) {
 // helmInstall installs the chart as a user would, with one replica (one pod can be run
 // here) on free ports.
 func helmInstall(t *testing.T, kubeconfig string, sets ...string) {
-	args := []string{"install", release, chartDir(t), "--namespace", releaseNS, "--kubeconfig", kubeconfig,
+	out, err := installRelease(t, kubeconfig, release, sets...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "STATUS: deployed")
+}
+
+// installRelease is helmInstall of a release of another name, which may fail.
+func installRelease(t *testing.T, kubeconfig, name string, sets ...string) (string, error) {
+	return helmRelease(t, "install", kubeconfig, name, sets...)
+}
+
+// helmRelease runs helm install or upgrade as helmInstall does.
+func helmRelease(t *testing.T, verb, kubeconfig, name string, sets ...string) (string, error) {
+	args := []string{verb, name, chartDir(t), "--namespace", releaseNS, "--kubeconfig", kubeconfig,
 		"--set", "replicaCount=1", "--set", "watchNamespaces={components}",
 		"--set", "webhook.port=" + freePortString(t), "--set", "metrics.port=" + freePortString(t),
 		"--set", "healthProbe.port=" + freePortString(t)}
-	for _, s := range sets {
-		args = append(args, "--set", s)
-	}
-	out, err := helm(t, args...)
-	require.NoError(t, err, out)
-	require.Contains(t, out, "STATUS: deployed")
+	return helm(t, append(args, setArgs(sets)...)...)
 }
 
 func freePortString(t *testing.T) string { return strconv.Itoa(harness.FreePort(t)) }

@@ -241,7 +241,7 @@ func TestCertManagerAuto(t *testing.T) {
 			for i := range want {
 				assert.Equal(t, want[i].Object, got[i].Object, "%s %s", want[i].GetKind(), want[i].GetName())
 			}
-			volumes, _, _ := unstructured.NestedSlice(find(t, got, "Deployment", fullname).Object, "spec", "template", "spec", "volumes")
+			volumes, _, _ := unstructured.NestedSlice(find(t, got, "Deployment", deployment).Object, "spec", "template", "spec", "volumes")
 			if c.wanted == "true" {
 				assert.Equal(t, 6, certManagerKinds(got), "2 Issuers, 2 Certificates, 2 injected webhook configurations")
 				assert.Equal(t, map[string]any{"secretName": certSecret}, volumes[0].(map[string]any)["secret"])
@@ -270,6 +270,7 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"apiKeyVerification.jwksUri=idp/keys", "jwksUri"},
 		{"podDisruptionBudget.minAvailable=one", "minAvailable"},
 		{"certManager.enabled=maybe", "certManager/enabled"},
+		{"deployment.operatorName=API_Operator", "operatorName"},
 	} {
 		out, err := helm(t, "template", release, chartDir(t), "--set", c.set)
 		require.Error(t, err, c.set)
@@ -320,22 +321,65 @@ func TestValuesThatCannotWorkTogether(t *testing.T) {
 	}
 }
 
-// TestPodsCarryTheCanvasAppLabel: the operator's pods carry app=api-operator-istio, by which
-// the canvas's BDD kit lists them, outside the Deployment's selector (immutable, so an
-// upgrade from a chart without the label keeps working); podLabels may override it.
-func TestPodsCarryTheCanvasAppLabel(t *testing.T) {
-	labels := func(sets ...string) (pod, selector map[string]string) {
-		dep := find(t, render(t, sets...), "Deployment", fullname)
-		pod, _, _ = unstructured.NestedStringMap(dep.Object, "spec", "template", "metadata", "labels")
-		selector, _, _ = unstructured.NestedStringMap(dep.Object, "spec", "selector", "matchLabels")
-		return pod, selector
+// TestDeploymentNamedAsTheCanvasChart: the Deployment has the name and selector of the
+// canvas's Python chart's, app=api-operator-istio alone (the canvas's tooling finds it by
+// them, and an upgrade from that chart may patch it: a selector cannot change), whatever
+// the release; deployment.operatorName renames both. Its pods carry the chart's own
+// selector labels too, by which the Service, PodDisruptionBudget, PodMonitor and spread
+// constraint select them. A podLabels app, which would leave the pods unselected, is
+// refused unless it is that name; other podLabels are added.
+func TestDeploymentNamedAsTheCanvasChart(t *testing.T) {
+	for name, sets := range map[string][]string{
+		"api-operator-istio": {"metrics.podMonitor.enabled=true"},
+		"aoi-team-b":         {"metrics.podMonitor.enabled=true", "deployment.operatorName=aoi-team-b"},
+	} {
+		objs := renderRelease(t, "other", chartDir(t), setArgs(sets)...)
+		dep := find(t, objs, "Deployment", name)
+		selector, _, _ := unstructured.NestedStringMap(dep.Object, "spec", "selector", "matchLabels")
+		assert.Equal(t, map[string]string{"app": name}, selector, sets)
+		pod, _, _ := unstructured.NestedStringMap(dep.Object, "spec", "template", "metadata", "labels")
+		assert.Equal(t, map[string]string{"app": name, "app.kubernetes.io/name": "api-operator-istio", "app.kubernetes.io/instance": "other"}, pod, sets)
+		assertSelectsPods(t, objs, pod)
+		for _, obj := range objs {
+			if obj.GetKind() != "Deployment" {
+				assert.True(t, strings.HasPrefix(obj.GetName(), "other-api-operator-istio") || obj.GetKind() == "Gateway", "%s %s keeps the release's name", obj.GetKind(), obj.GetName())
+			}
+		}
 	}
-	pod, selector := labels()
-	assert.Equal(t, "api-operator-istio", pod["app"])
-	assert.NotContains(t, selector, "app")
-	pod, _ = labels("podLabels.app=mine", "podLabels.team=b")
-	assert.Equal(t, "mine", pod["app"])
+	pod, _, _ := unstructured.NestedStringMap(find(t, render(t, "podLabels.team=b", "podLabels.app=api-operator-istio"), "Deployment", deployment).Object,
+		"spec", "template", "metadata", "labels")
 	assert.Equal(t, "b", pod["team"])
+	assert.Equal(t, "api-operator-istio", pod["app"])
+	out, err := helm(t, "template", release, chartDir(t), "--set", "podLabels.app=mine")
+	require.Error(t, err)
+	assert.Contains(t, out, `podLabels.app is "mine" but the Deployment selects its pods by app=api-operator-istio: set deployment.operatorName instead`)
+}
+
+// assertSelectsPods: every label selector the chart renders but the Deployment's own
+// matches pods labelled so.
+func assertSelectsPods(t *testing.T, objs []*unstructured.Unstructured, pod map[string]string) {
+	t.Helper()
+	paths := map[string][]string{
+		"Service":             {"spec", "selector"},
+		"PodDisruptionBudget": {"spec", "selector", "matchLabels"},
+		"PodMonitor":          {"spec", "selector", "matchLabels"},
+	}
+	seen := map[string]bool{}
+	for _, obj := range objs {
+		path, ok := paths[obj.GetKind()]
+		if !ok {
+			continue
+		}
+		selector, _, _ := unstructured.NestedStringMap(obj.Object, path...)
+		require.NotEmpty(t, selector, obj.GetKind())
+		assert.Subset(t, pod, selector, "%s %s selects the operator's pods", obj.GetKind(), obj.GetName())
+		seen[obj.GetKind()] = true
+	}
+	assert.Len(t, seen, len(paths), "each kind rendered")
+	spread, _, _ := unstructured.NestedSlice(find(t, objs, "Deployment", pod["app"]).Object, "spec", "template", "spec", "topologySpreadConstraints")
+	require.Len(t, spread, 1)
+	selector, _, _ := unstructured.NestedStringMap(spread[0].(map[string]any), "labelSelector", "matchLabels")
+	assert.Subset(t, pod, selector, "the spread constraint counts the operator's pods")
 }
 
 // TestIstioBefore122Refused: a cluster that serves Istio's networking API at v1alpha3 but
@@ -388,10 +432,10 @@ func TestPodMonitorScrapesEveryReplica(t *testing.T) {
 		assert.NotEqual(t, "PodMonitor", obj.GetKind(), "none by default")
 	}
 	objs := render(t, valueSets["pod-monitor"]...)
-	monitor, deployment := find(t, objs, "PodMonitor", "canvas-api-operator-istio"), find(t, objs, "Deployment", "canvas-api-operator-istio")
+	monitor, dep := find(t, objs, "PodMonitor", "canvas-api-operator-istio"), find(t, objs, "Deployment", deployment)
 	assert.Equal(t, "kps", monitor.GetLabels()["release"])
 	selector, _, _ := unstructured.NestedStringMap(monitor.Object, "spec", "selector", "matchLabels")
-	podLabels, _, _ := unstructured.NestedStringMap(deployment.Object, "spec", "template", "metadata", "labels")
+	podLabels, _, _ := unstructured.NestedStringMap(dep.Object, "spec", "template", "metadata", "labels")
 	require.NotEmpty(t, selector)
 	for k, v := range selector {
 		assert.Equal(t, v, podLabels[k], "the PodMonitor selects the operator's pods by %s", k)

@@ -37,9 +37,11 @@ const canvasNS = "canvas"
 //   - before step 2, the upgrade fails on the component-gateway the old chart's hook made,
 //     and names it; the Python operator's Deployment is left running;
 //   - after it, the release adopts that Gateway (the same object, now ours), the Python
-//     operator's Deployment, ConfigMap and RBAC go, and our operator, run from the upgraded
-//     Deployment with the chart's RBAC alone, takes over the old API's VirtualService in
-//     place and admits a new API through its webhooks.
+//     operator's Deployment is patched in place into ours (its name and selector are the
+//     Python chart's, so the canvas's tooling finds it and the upgrade may patch it), its
+//     ConfigMap and RBAC go, and our operator, run from the upgraded Deployment with the
+//     chart's RBAC alone, takes over the old API's VirtualService in place and admits a new
+//     API through its webhooks.
 func TestReplacingTheCanvasChart(t *testing.T) {
 	ctx := context.Background()
 	env := harness.StartRoutingToEndpoints(t, harness.ODA)
@@ -57,24 +59,27 @@ func TestReplacingTheCanvasChart(t *testing.T) {
 	oldGateway := componentGateway(t, env)
 	require.Contains(t, oldGateway.Annotations, "helm.sh/hook", "the canvas's chart makes the Gateway in a hook")
 	before, pythonVS := pythonOperatorsAPI(t, env)
+	python := operatorDeployment(t, env)
+	require.Equal(t, "api-operator-istio", python.Spec.Template.Spec.Containers[0].Name, "the Python chart's container")
 
 	putDependency(t, umbrella, chartDir(t), "0.1.0")
-	out, err = canvasHelm(t, admin, "upgrade", umbrella, ourTestValues(t)...)
+	sets := ourTestValues(t)
+	out, err = canvasHelm(t, admin, "upgrade", umbrella, sets...)
 	require.Error(t, err, "step 2 skipped")
 	assert.Contains(t, out, `Gateway "component-gateway" in namespace "canvas" exists and cannot be imported into the current release`)
-	assert.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: canvasNS, Name: "api-operator-istio"}, &appsv1.Deployment{}),
-		"the Python operator still runs")
+	assert.Equal(t, python.Spec.Template.Spec, operatorDeployment(t, env).Spec.Template.Spec, "the Python operator still runs")
 
 	adoptComponentGateway(t, env)
-	out, err = canvasHelm(t, admin, "upgrade", umbrella, ourTestValues(t)...)
+	out, err = canvasHelm(t, admin, "upgrade", umbrella, sets...)
 	require.NoError(t, err, out)
 	gw := componentGateway(t, env)
 	assert.Equal(t, oldGateway.UID, gw.UID, "adopted, not replaced")
 	assert.Equal(t, renderedGatewaySpec(t, umbrella), asJSON(t, &gw.Spec),
 		"helm does not rewrite an object it adopts: the old one must already be what ours renders")
 	assertPythonOperatorGone(t, env)
+	assertDeploymentPatchedInPlace(t, env, python, renderedContainer(t, umbrella, sets))
 
-	p := runDeployment(t, env, canvasNS, fullname)
+	p := runDeployment(t, env, canvasNS, deployment)
 	vs := &networkingv1.VirtualService{}
 	env.WaitAPI(t, before, "the API routed by our operator", func(a *odav1.ExposedAPI) error {
 		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(before), vs); err != nil {
@@ -175,12 +180,48 @@ func adoptComponentGateway(t *testing.T, env *harness.Env) {
 	require.NoError(t, env.Client.Patch(context.Background(), componentGateway(t, env), client.RawPatch(types.MergePatchType, patch)))
 }
 
+// operatorDeployment is the Deployment both charts name api-operator-istio.
+func operatorDeployment(t *testing.T, env *harness.Env) *appsv1.Deployment {
+	t.Helper()
+	d := &appsv1.Deployment{}
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: canvasNS, Name: deployment}, d))
+	return d
+}
+
+// assertDeploymentPatchedInPlace: the Python operator's Deployment is now ours, the same
+// object (a selector cannot change, so one that did would have failed the upgrade, and a
+// Deployment of another name would have been created beside the deleted one), running our
+// container, and the only Deployment there.
+func assertDeploymentPatchedInPlace(t *testing.T, env *harness.Env, python *appsv1.Deployment, want corev1.Container) {
+	t.Helper()
+	ours := operatorDeployment(t, env)
+	assert.Equal(t, python.UID, ours.UID, "the Python operator's Deployment patched in place, not replaced")
+	assert.Equal(t, &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api-operator-istio"}}, ours.Spec.Selector,
+		"the Python chart's selector, unchanged")
+	require.Len(t, ours.Spec.Template.Spec.Containers, 1)
+	c := ours.Spec.Template.Spec.Containers[0]
+	assert.Equal(t, want.Name, c.Name)
+	assert.Equal(t, want.Image, c.Image)
+	assert.Equal(t, want.Args, c.Args)
+	assert.Empty(t, c.Command, "the Python container's command is gone")
+	assert.Empty(t, c.EnvFrom, "the Python container's ConfigMap environment is gone")
+	assert.Equal(t, []string{deployment}, deploymentNames(t, env, canvasNS), "one operator Deployment")
+}
+
+// renderedContainer is the operator's container as the umbrella chart renders it with the
+// canvas's values and sets.
+func renderedContainer(t *testing.T, umbrella string, sets []string) corev1.Container {
+	t.Helper()
+	args := []string{"--namespace", canvasNS, "-f", filepath.Join(testdata(t), "canvas-oda-values.yaml")}
+	return container(t, renderDir(t, umbrella, append(args, setArgs(sets)...)...))
+}
+
 // assertPythonOperatorGone: the upgrade removed what the canvas's chart installed, but for
-// its hook Job, which no release tracks (the README says to delete it).
+// its Deployment, which ours took over, and its hook Job, which no release tracks (the
+// README says to delete it).
 func assertPythonOperatorGone(t *testing.T, env *harness.Env) {
 	ctx := context.Background()
 	for _, obj := range []client.Object{
-		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: canvasNS, Name: "api-operator-istio"}},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: canvasNS, Name: "api-operator-istio-configmap"}},
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: canvasNS, Name: "apioperator-account"}},
 		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "apioperator-role-cluster"}},

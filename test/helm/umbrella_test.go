@@ -27,12 +27,16 @@ func TestAsTheCanvasDependency(t *testing.T) {
 		assert.Equal(t, want[i].Object, got[i].Object, "%s %s", want[i].GetKind(), want[i].GetName())
 	}
 	assert.Equal(t, "components,odacompns-*", envValue(container(t, got), "COMPONENT_NAMESPACE"), "the canvas's value reached the operator")
+	// The canvas's values misspell the canvas chart's deployment.operatorName (operatrorName):
+	// the Deployment keeps its default name, the Python chart's.
+	require.Contains(t, string(readFile(t, values)), "operatrorName: api-operator-istio")
+	find(t, got, "Deployment", "api-operator-istio")
 
 	// The canvas's values.yaml writes its pull secrets as bare names; a PodSpec wants
 	// {name: ...}, and a bare string there fails the upgrade at the API server.
 	got = renderDir(t, umbrella, "-f", values, "--set", "global.imagePullSecrets={regcred}",
 		"--set", "api-operator-istio.imagePullSecrets={own}", "--set", "api-operator-istio.imagePullSecrets[1].name=mapped")
-	secrets, _, _ := unstructured.NestedSlice(find(t, got, "Deployment", fullname).Object, "spec", "template", "spec", "imagePullSecrets")
+	secrets, _, _ := unstructured.NestedSlice(find(t, got, "Deployment", deployment).Object, "spec", "template", "spec", "imagePullSecrets")
 	assert.Equal(t, []any{map[string]any{"name": "own"}, map[string]any{"name": "mapped"}, map[string]any{"name": "regcred"}}, secrets)
 
 	out, err := helm(t, "template", release, umbrella, "--namespace", releaseNS, "-f", values,

@@ -9,6 +9,13 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
 {{- end -}}
+{{/* The operator's Deployment's name, and the app label its pods carry and it selects them
+by alone: as the canvas's Python chart has them (its deployment.operatorName), so that an
+upgrade from that chart patches its Deployment in place (a selector cannot change) and the
+canvas's tooling (kubectl logs deployment/api-operator-istio, its BDD kit's
+app=api-operator-istio) finds ours. Not the release's: two releases in one namespace set
+different ones. */}}
+{{- define "aoi.deploymentName" -}}{{ (.Values.deployment).operatorName | default "api-operator-istio" }}{{- end -}}
 {{- define "aoi.selector" -}}
 app.kubernetes.io/name: {{ include "aoi.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
