@@ -353,6 +353,13 @@ func TestDeploymentNamedAsTheCanvasChart(t *testing.T) {
 	out, err := helm(t, "template", release, chartDir(t), "--set", "podLabels.app=mine")
 	require.Error(t, err)
 	assert.Contains(t, out, `podLabels.app is "mine" but the Deployment selects its pods by app=api-operator-istio: set deployment.operatorName instead`)
+	// The Service, PodDisruptionBudget and PodMonitor select by the other two labels.
+	out, err = helm(t, "template", release, chartDir(t), "--set", "podLabels.app\\.kubernetes\\.io/instance=mine")
+	require.Error(t, err, out)
+	assert.Contains(t, out, `podLabels."app.kubernetes.io/instance" is "mine" but the chart's Service, PodDisruptionBudget and PodMonitor select the operator's pods by app.kubernetes.io/instance=canvas: leave it out`)
+	pod, _, _ = unstructured.NestedStringMap(find(t, render(t, "podLabels.app\\.kubernetes\\.io/name=api-operator-istio"), "Deployment", deployment).Object,
+		"spec", "template", "metadata", "labels")
+	assert.Equal(t, "api-operator-istio", pod["app.kubernetes.io/name"], "the same value is no conflict")
 }
 
 // assertSelectsPods: every label selector the chart renders but the Deployment's own
