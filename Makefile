@@ -5,7 +5,7 @@ SHELL := /usr/bin/env bash -o pipefail
 BIN            ?= $(CURDIR)/bin
 K8S_VERSION    ?= 1.37.2
 ENVTEST_ASSETS ?= $(BIN)/k8s
-GO_TEST_FLAGS  ?= -count=1 -timeout 30m
+GO_TEST_FLAGS  ?= -count=1 -timeout 50m
 export KUBEBUILDER_ASSETS := $(ENVTEST_ASSETS)
 export ENVTEST_K8S_VERSION := $(K8S_VERSION)
 
