@@ -118,6 +118,18 @@ func TestSpecificationFieldOfTheWrongType(t *testing.T) {
 	}
 }
 
+// A null first entry of a list is no shape of any version: read as an empty entry, it let
+// [null, "https://..."] be stored with its URL out of reach of the v1 object.
+func TestSpecificationListWithNullFirst(t *testing.T) {
+	raw := objectWithoutPath + `"path":"/a","specification":[null,"https://e.com/a.yaml"]}}`
+	out, _, err := Default([]byte(raw))
+	require.NoError(t, err)
+	resp := (&Validator{}).Handle(context.Background(), request(admissionv1.Create, "v1", "", string(out)))
+	require.False(t, resp.Allowed, "a list whose first entry is null is refused")
+	require.NotNil(t, resp.Result)
+	assert.Contains(t, resp.Result.Message, `spec.specification: Invalid value: null: must be an object {url, version}`)
+}
+
 // An entry of an older version's list is named as written, its fields too.
 func TestOlderSpecificationEntryOfTheWrongType(t *testing.T) {
 	errs := olderSpecification([]byte(`{"spec":{"specification":[{"url":"https://e.com/a"},{"url":5},{"url":"https://e.com/c","version":4}]}}`), nil)

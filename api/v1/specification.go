@@ -67,15 +67,17 @@ func (s *Specification) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// listEntries decodes the entries of an older list shape. An entry that is itself a list is
-// no shape of any version: it is Unknown, as a number or a boolean is.
+// listEntries decodes the entries of an older list shape. An entry that is itself a list,
+// or null, is no shape of any version: it is Unknown, as a number or a boolean is. A null
+// entry read as an empty one would let [null, "https://..."] pass validation and be stored
+// with its URL out of reach.
 func listEntries(data []byte) []Specification {
 	var raw []json.RawMessage
 	_ = json.Unmarshal(data, &raw)
 	items := make([]Specification, len(raw))
 	for i, r := range raw {
 		_ = items[i].UnmarshalJSON(r)
-		if r = bytes.TrimSpace(r); len(r) > 0 && r[0] == '[' {
+		if r = bytes.TrimSpace(r); len(r) > 0 && (r[0] == '[' || bytes.Equal(r, []byte("null"))) {
 			items[i].Unknown = string(r)
 		}
 	}

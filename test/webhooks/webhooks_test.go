@@ -288,6 +288,7 @@ func TestSpecificationOfNoKnownShape(t *testing.T) {
 		{"number", int64(42), `Invalid value: 42` + mustBe, `Invalid value: "integer"`},
 		{"list-of-numbers", []any{int64(42), "https://e.com/a.yaml"}, `Invalid value: 42` + mustBe, `Invalid value: "array"`},
 		{"list-of-lists", []any{[]any{"https://e.com/a.yaml"}}, `Invalid value: ["https://e.com/a.yaml"]` + mustBe, `Invalid value: "array"`},
+		{"list-null-first", []any{nil, "https://e.com/a.yaml"}, `Invalid value: null` + mustBe, `Invalid value: "array"`},
 	}
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		env := startWithWebhooks(t, set)
