@@ -77,13 +77,17 @@ func NewLogger(o *Options) (logr.Logger, error) {
 	return NewLoggerTo(o, os.Stderr)
 }
 
-// NewLoggerTo is zap through zapr at the configured level: JSON, one line per event.
+// NewLoggerTo is zap through zapr at the configured level, one line per event: JSON, or
+// the canvas's Python operators' lines (--log-format=canvas).
 func NewLoggerTo(o *Options, w io.Writer) (logr.Logger, error) {
 	lvl, err := ParseLogLevel(o.LogLevel)
 	if err != nil {
 		return logr.Discard(), err
 	}
 	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	if o.LogFormat == LogFormatCanvas {
+		enc = newCanvasEncoder()
+	}
 	core := zapcore.NewCore(enc, zapcore.AddSync(w), lvl)
 	return zapr.NewLogger(zap.New(core, zap.AddCaller())), nil
 }

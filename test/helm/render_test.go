@@ -254,6 +254,24 @@ func TestCertManagerAuto(t *testing.T) {
 	}
 }
 
+// TestLogFormatRendering: the chart's logFormat reaches the binary, json unless set.
+func TestLogFormatRendering(t *testing.T) {
+	for set, want := range map[string]string{"": "json", "logFormat=canvas": "canvas"} {
+		var sets []string
+		if set != "" {
+			sets = append(sets, set)
+		}
+		deployments := 0
+		for _, obj := range render(t, sets...) {
+			if obj.GetKind() == "Deployment" {
+				deployments++
+				assert.Contains(t, fmt.Sprint(obj.Object), "map[name:APIOPERATORISTIO_LOGFORMAT value:"+want+"]", set)
+			}
+		}
+		assert.Equal(t, 1, deployments, set)
+	}
+}
+
 func TestValuesSchemaRejects(t *testing.T) {
 	for _, c := range []struct{ set, want string }{
 		{"replicaCount=two", "replicaCount"},
@@ -262,6 +280,7 @@ func TestValuesSchemaRejects(t *testing.T) {
 		{"logLevel=25", "logLevel"},
 		{"internalSegments={managementFunction,metrics}", "internalSegments"},
 		{"routeAPI=Ingress", "routeAPI"},
+		{"logFormat=text", "logFormat"},
 		{"metrics.podMonitor.interval=often", "interval"},
 		// The built-in service-accounts FlowSchema (9000) would match the operator first.
 		{"flowControl.matchingPrecedence=9000", "matchingPrecedence"},

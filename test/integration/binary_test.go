@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,21 +39,11 @@ func TestBinary(t *testing.T) {
 	bin := harness.BuildOperator(t)
 	kubeconfig := env.Kubeconfig(t, "operator", "system:masters")
 
-	ctx, cancel := context.WithCancel(context.Background())
 	metrics := "127.0.0.1:" + strconv.Itoa(harness.FreePort(t))
-	cmd := exec.CommandContext(ctx, bin, "--kubeconfig", kubeconfig, "--enable-webhooks=false",
-		"--metrics-bind-address="+metrics, "--metrics-secure", "--health-probe-bind-address=0")
 	// LOGGING=10 is Python's debug: unlike the default (info) it shows in the log.
-	cmd.Env = append(os.Environ(), "APIOPERATORISTIO_COMPONENTGATEWAY=istio-system/public", "LOGGING=10", "COMPONENT_NAMESPACE="+ns)
-	stderr := &harness.LockedBuffer{}
-	cmd.Stderr = io.MultiWriter(harness.LogWriter(t), stderr)
-	require.NoError(t, cmd.Start())
-	// ProcessState is set only by Wait, so whether the process is still running is
-	// told by a Wait that has not returned.
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { cancel(); <-exited })
+	stderr, exited, waitErr := runBinary(t, bin, []string{"--kubeconfig", kubeconfig, "--enable-webhooks=false",
+		"--metrics-bind-address=" + metrics, "--metrics-secure", "--health-probe-bind-address=0"},
+		"APIOPERATORISTIO_COMPONENTGATEWAY=istio-system/public", "LOGGING=10", "COMPONENT_NAMESPACE="+ns)
 
 	// Created first, so that by the time the served API is ready it would have been
 	// reconciled too, were the operator not confined to COMPONENT_NAMESPACE.
@@ -74,8 +66,63 @@ func TestBinary(t *testing.T) {
 
 	select {
 	case <-exited:
-		t.Fatalf("the operator exited: %v", waitErr)
+		t.Fatalf("the operator exited: %v", *waitErr)
 	default:
+	}
+}
+
+// runBinary starts the operator's binary until the test ends; exited is closed, and
+// waitErr set, when it stops before that.
+func runBinary(t *testing.T, bin string, args []string, envs ...string) (stderr *harness.LockedBuffer, exited chan struct{}, waitErr *error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), envs...)
+	stderr = &harness.LockedBuffer{}
+	cmd.Stderr = io.MultiWriter(harness.LogWriter(t), stderr)
+	require.NoError(t, cmd.Start())
+	// ProcessState is set only by Wait, so whether the process is still running is
+	// told by a Wait that has not returned.
+	exited, waitErr = make(chan struct{}), new(error)
+	go func() { *waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cancel(); <-exited })
+	return stderr, exited, waitErr
+}
+
+// canvasLine is the line pattern of the canvas's log viewer, `kubectl canvaslogs`
+// (showlogtree.py's LINE_RX, tmforum-oda/oda-canvas source/utilities/canvas-log-viewer).
+var canvasLine = regexp.MustCompile(`^\[(?P<time>[-0-9 :,.]+)\]\s+(?P<logger>[^ ]+)\s+\[(?P<level>[A-Z]+)\s*\]\s+` +
+	`(\[(?P<component>[^|]*)\|(?P<resource>[^|]*)\|(?P<handler>[^|]*)\|(?P<function>[^\]]*)\]\s+(?P<subject>[^:]+):\s+|` +
+	`\[(?P<resourceonly>[^\]|]*)\]\s+|)(?P<message>.*)$`)
+
+// TestBinaryLogsForTheCanvasViewer: with --log-format=canvas (the chart's logFormat) every
+// line the binary writes is one the canvas's log viewer reads, and an API's reconcile is
+// filed under its component and resource, as the Python operator's are.
+func TestBinaryLogsForTheCanvasViewer(t *testing.T) {
+	env := harness.Start(t, harness.Generated)
+	ns := env.Namespace(t, "components")
+	env.Gateway(t, "20.0.0.1", "")
+	env.Implementation(t, ns, "impl", 8080, true)
+	bin := harness.BuildOperator(t)
+	kubeconfig := env.Kubeconfig(t, "operator", "system:masters")
+	stderr, _, _ := runBinary(t, bin, []string{"--kubeconfig", kubeconfig, "--enable-webhooks=false",
+		"--metrics-bind-address=0", "--health-probe-bind-address=0"},
+		"APIOPERATORISTIO_COMPONENTGATEWAY=istio-system/public", "LOGGING=10", "COMPONENT_NAMESPACE="+ns, "APIOPERATORISTIO_LOGFORMAT=canvas")
+
+	api := harness.API(ns, "viewed", "/viewed", "impl", 8080)
+	require.NoError(t, env.Client.Create(context.Background(), api))
+	waitReady(t, env, api, "https://20.0.0.1/viewed")
+	want := []string{api.Labels[odav1.ComponentNameLabel], "exposedapi/viewed", "exposedapi", "status written"}
+	require.Eventually(t, func() bool {
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			if m := canvasLine.FindStringSubmatch(line); m != nil && slices.Equal(m[5:8], want[:3]) && m[9] == want[3] {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, harness.Tick, "no line of the API's status write under [component|exposedapi/viewed|exposedapi|]")
+	for _, line := range strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n") {
+		assert.Regexp(t, canvasLine, line, "a line the canvas's log viewer does not read")
+		assert.False(t, strings.HasPrefix(line, "{"), "a JSON line: %s", line)
 	}
 }
 
