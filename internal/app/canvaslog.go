@@ -29,8 +29,8 @@ var LogFormats = []string{LogFormatJSON, LogFormatCanvas}
 //
 //	[2026-12-06 09:10:11,123] APIOperator          [INFO    ] [r1|exposedapi/r1-api|exposedapi|] status written: ready=true
 //
-// A line of no component leaves out the bracketed part, as the Python operators' own
-// lines outside a handler do.
+// A line of no component or resource leaves out the bracketed part, as the Python
+// operators' own lines outside a handler do.
 type canvasEncoder struct {
 	*zapcore.MapObjectEncoder
 }
@@ -72,9 +72,10 @@ func (e canvasEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) (*
 }
 
 // takeWhere is the "[component|resource|handler|function] " of a reconcile's line,
-// removing from kv the keys it names; empty when the line is of no component. The
-// reconcilers' loggers carry controller-runtime's keys (controller, controllerKind, name)
-// and the ExposedAPI reconciler's component.
+// removing from kv the keys it names; empty when the line is of neither a component nor a
+// resource. The reconcilers' loggers carry controller-runtime's keys (controller,
+// controllerKind, name) and, once the ExposedAPI reconciler has read the API, its
+// component: controller-runtime's own "Reconciler error" has the resource alone.
 func takeWhere(kv map[string]any) string {
 	kind, _ := kv["controllerKind"].(string)
 	name, _ := kv["name"].(string)
@@ -82,15 +83,15 @@ func takeWhere(kv map[string]any) string {
 	if component == "" && kind == "Component" {
 		component = name
 	}
-	if component == "" {
-		return ""
-	}
-	handler, _ := kv["controller"].(string)
 	resource := ""
 	if name != "" && kind != "" {
 		resource = strings.ToLower(kind) + "/" + name
 		delete(kv, "name")
 	}
+	if component == "" && resource == "" {
+		return ""
+	}
+	handler, _ := kv["controller"].(string)
 	for _, k := range []string{"component", "controller", "controllerGroup", "controllerKind", kind} {
 		delete(kv, k)
 	}

@@ -45,6 +45,8 @@ func TestCanvasLogFormat(t *testing.T) {
 		"namespace", "components", "name", "r1-productcatalog", "reconcileID", "a1b2").WithValues("component", "r1")
 	api.V(1).Info("status written", "ready", true)
 	api.Error(errors.New("conflict:\nthe object was modified"), "writing the VirtualService")
+	log.WithValues("controller", "exposedapi", "controllerKind", "ExposedAPI", "namespace", "components", "name", "r1-productcatalog").
+		Error(errors.New("boom"), "Reconciler error")
 	component := log.WithValues("controller", "component", "controllerGroup", "oda.tmforum.org", "controllerKind", "Component",
 		"Component", types.NamespacedName{Namespace: "components", Name: "r1"}, "namespace", "components", "name", "r1", "reconcileID", "c3")
 	component.Info("Component status written")
@@ -52,7 +54,7 @@ func TestCanvasLogFormat(t *testing.T) {
 	log.Info("starting", "namespaces", []string{"components"}, "publicHostname", "")
 
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-	require.Len(t, lines, 5, "one line per entry, an error of two lines included:\n%s", out.String())
+	require.Len(t, lines, 6, "one line per entry, an error of two lines included:\n%s", out.String())
 	var got []map[string]string
 	for _, line := range lines {
 		e := parseCanvasLine(line)
@@ -67,11 +69,13 @@ func TestCanvasLogFormat(t *testing.T) {
 	assert.Equal(t, "ERROR", got[1]["level"])
 	assert.Equal(t, "writing the VirtualService", got[1]["subject"])
 	assert.Contains(t, got[1]["message"], `error="conflict:\nthe object was modified"`)
+	assert.Equal(t, map[string]string{"component": "", "resource": "exposedapi/r1-productcatalog", "subject": "Reconciler error", "message": "error=boom namespace=components"},
+		pick(got[2], "component", "resource", "subject", "message"), "controller-runtime's own line of a reconcile: under the resource")
 	assert.Equal(t, map[string]string{"component": "r1", "resource": "component/r1", "handler": "component", "subject": "Component status written"},
-		pick(got[2], "component", "resource", "handler", "subject"), "a Component's reconcile is under its own name")
-	assert.Equal(t, map[string]string{"logger": "ca-injector", "component": "", "message": "CA bundle not written yet, trying again reason=\"not found\""},
-		pick(got[3], "logger", "component", "message"), "a line of no component has no bracketed part")
-	assert.Equal(t, `starting namespaces=["components"] publicHostname=""`, got[4]["message"])
+		pick(got[3], "component", "resource", "handler", "subject"), "a Component's reconcile is under its own name")
+	assert.Equal(t, map[string]string{"logger": "ca-injector", "component": "", "resource": "", "message": "CA bundle not written yet, trying again reason=\"not found\""},
+		pick(got[4], "logger", "component", "resource", "message"), "a line of no component has no bracketed part")
+	assert.Equal(t, `starting namespaces=["components"] publicHostname=""`, got[5]["message"])
 }
 
 func pick(m map[string]string, keys ...string) map[string]string {

@@ -144,7 +144,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.RouteAPI, "route-api", envOr("APIOPERATORISTIO_ROUTEAPI", VirtualService), "the route each API gets: "+strings.Join(RouteAPIs, " (Istio) or ")+" (Gateway API) (env APIOPERATORISTIO_ROUTEAPI)")
 	fs.StringVar(&o.IngressGatewayNamespace, "ingress-gateway-namespace", "", "namespace of the istio=ingressgateway Service; empty looks in all")
 	fs.StringVar(&o.LogLevel, "log-level", envOr("LOGGING", "info"), "debug, info, warn, error, or the Python levels 10, 20, 30, 40 (env LOGGING)")
-	fs.StringVar(&o.LogFormat, "log-format", envOr("APIOPERATORISTIO_LOGFORMAT", LogFormatJSON), "json (one object per line), or canvas: the lines of the canvas's Python operators, which `kubectl canvaslogs apiistio` shows as a tree (env APIOPERATORISTIO_LOGFORMAT)")
+	fs.StringVar(&o.LogFormat, "log-format", envOr("APIOPERATORISTIO_LOGFORMAT", LogFormatJSON), "json (one object per line), or canvas: the lines of the canvas's Python operators, which kubectl canvaslogs apiistio shows as a tree (env APIOPERATORISTIO_LOGFORMAT)")
 	// controller-runtime registers --kubeconfig on the process's flag set and reads it in
 	// ctrl.GetConfig; only a flag set without it gets ours.
 	if fs.Lookup("kubeconfig") == nil {
