@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/types"
@@ -34,10 +35,15 @@ func parseCanvasLine(line string) map[string]string {
 	return out
 }
 
-func TestCanvasLogFormat(t *testing.T) {
-	var out bytes.Buffer
-	log, err := NewLoggerTo(&Options{LogLevel: "debug", LogFormat: LogFormatCanvas}, &out)
+func canvasTestLogger(t *testing.T) (logr.Logger, *bytes.Buffer) {
+	out := &bytes.Buffer{}
+	log, err := NewLoggerTo(&Options{LogLevel: "debug", LogFormat: LogFormatCanvas}, out)
 	require.NoError(t, err)
+	return log, out
+}
+
+func TestCanvasLogFormat(t *testing.T) {
+	log, out := canvasTestLogger(t)
 	// The keys controller-runtime gives a reconciler's logger, and the component the
 	// ExposedAPI reconciler adds.
 	api := log.WithValues("controller", "exposedapi", "controllerGroup", "oda.tmforum.org", "controllerKind", "ExposedAPI",
@@ -87,9 +93,7 @@ func pick(m map[string]string, keys ...string) map[string]string {
 }
 
 func TestCanvasLogLevels(t *testing.T) {
-	var out bytes.Buffer
-	log, err := NewLoggerTo(&Options{LogLevel: "debug", LogFormat: LogFormatCanvas}, &out)
-	require.NoError(t, err)
+	log, out := canvasTestLogger(t)
 	log.V(1).Info("d")
 	log.Info("i")
 	log.Error(nil, "e")
