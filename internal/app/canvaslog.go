@@ -61,7 +61,7 @@ func (e canvasEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) (*
 		buf.AppendString(": ")
 		buf.AppendString(orDash(canvasPairs(kv)))
 	} else {
-		buf.AppendString(strings.TrimSpace(ent.Message + " " + canvasPairs(kv)))
+		buf.AppendString(strings.TrimSpace(oneLine(ent.Message) + " " + canvasPairs(kv)))
 	}
 	if ent.Stack != "" {
 		// On lines of their own, as a Python traceback: the viewer adds them to the entry.
@@ -103,13 +103,19 @@ func canvasField(s string) string {
 	return strings.NewReplacer("|", "_", "]", "_", "\n", " ").Replace(s)
 }
 
-// canvasSubject is the message up to where the viewer ends a subject, at its first colon:
-// the rest goes to the viewer's message, as it would anyway.
+// canvasSubject is the message on one line, without the leading colons that would leave
+// the viewer's subject empty. The viewer ends the subject at the first colon: the rest of a
+// message holding one goes to the viewer's message, before the key=value pairs.
 func canvasSubject(msg string) string {
-	if msg = strings.TrimLeft(strings.ReplaceAll(msg, "\n", " "), ": "); msg == "" {
+	if msg = strings.TrimLeft(oneLine(msg), ": "); msg == "" {
 		return "-"
 	}
 	return msg
+}
+
+// oneLine keeps a message on its line: a line after it would be read as more of it.
+func oneLine(s string) string {
+	return strings.ReplaceAll(s, "\n", " ")
 }
 
 func orDash(s string) string {

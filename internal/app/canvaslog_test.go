@@ -58,9 +58,10 @@ func TestCanvasLogFormat(t *testing.T) {
 	component.Info("Component status written")
 	log.WithName("ca-injector").Info("CA bundle not written yet, trying again", "reason", "not found")
 	log.Info("starting", "namespaces", []string{"components"}, "publicHostname", "")
+	log.Info("two\nlines")
 
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-	require.Len(t, lines, 6, "one line per entry, an error of two lines included:\n%s", out.String())
+	require.Len(t, lines, 7, "one line per entry, an error of two lines included:\n%s", out.String())
 	var got []map[string]string
 	for _, line := range lines {
 		e := parseCanvasLine(line)
@@ -82,6 +83,7 @@ func TestCanvasLogFormat(t *testing.T) {
 	assert.Equal(t, map[string]string{"logger": "ca-injector", "component": "", "resource": "", "message": "CA bundle not written yet, trying again reason=\"not found\""},
 		pick(got[4], "logger", "component", "resource", "message"), "a line of no component has no bracketed part")
 	assert.Equal(t, `starting namespaces=["components"] publicHostname=""`, got[5]["message"])
+	assert.Equal(t, "two lines", got[6]["message"], "a message on its one line")
 }
 
 func pick(m map[string]string, keys ...string) map[string]string {
