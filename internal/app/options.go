@@ -235,10 +235,14 @@ func (o *Options) validateRateLimit() error {
 	return nil
 }
 
-// ParseLogLevel reads a level by name or by Python's numbers (10 debug ... 40 error).
+// ParseLogLevel reads a level by name or by Python's numbers (10 debug ... 40 error). 0 is
+// Python's NOTSET: the canvas's operator then logs at its root logger's level, which kopf's
+// setup leaves at WARNING.
 func ParseLogLevel(s string) (zapcore.Level, error) {
 	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
 		switch {
+		case n == 0:
+			return zapcore.WarnLevel, nil
 		case n <= 10:
 			return zapcore.DebugLevel, nil
 		case n <= 20:

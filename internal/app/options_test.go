@@ -66,6 +66,7 @@ func TestUnknownPatternIsAnError(t *testing.T) {
 
 func TestLogLevels(t *testing.T) {
 	for in, want := range map[string]zapcore.Level{
+		"0": zapcore.WarnLevel, "-1": zapcore.DebugLevel, "5": zapcore.DebugLevel,
 		"10": zapcore.DebugLevel, "20": zapcore.InfoLevel, "30": zapcore.WarnLevel, "40": zapcore.ErrorLevel, "50": zapcore.ErrorLevel,
 		"debug": zapcore.DebugLevel, "INFO": zapcore.InfoLevel, "warn": zapcore.WarnLevel, "error": zapcore.ErrorLevel,
 	} {
