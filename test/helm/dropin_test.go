@@ -68,13 +68,13 @@ func routed(t *testing.T, env *harness.Env, api *odav1.ExposedAPI) {
 
 // TestCanvasLogLevelsAsPythonReadsThem: the canvas's chart passes configmap.loglevel to
 // the Python operator, which takes any number as its level (int(LOGGING): 50 is
-// CRITICAL, 15 between DEBUG and INFO). Each renders as our dependency, reaches LOGGING as
+// CRITICAL, 15 between DEBUG and INFO, 0 NOTSET: its root logger's WARNING). Each renders as our dependency, reaches LOGGING as
 // given, and is a level the binary starts with; a value of ours that means the same level
 // agrees with it.
 func TestCanvasLogLevelsAsPythonReadsThem(t *testing.T) {
 	umbrella := umbrellaChart(t)
 	values := filepath.Join(testdata(t), "canvas-oda-values.yaml")
-	for level, ours := range map[string]string{"5": "debug", "15": "info", "25": "warn", "50": "error"} {
+	for level, ours := range map[string]string{"0": "warn", "5": "debug", "15": "info", "25": "warn", "50": "error"} {
 		for _, set := range []string{"--set", "--set-string"} {
 			objs := renderDir(t, umbrella, "-f", values, set, "api-operator-istio.configmap.loglevel="+level)
 			got := envValue(container(t, objs), "LOGGING")

@@ -69,13 +69,13 @@ also delete the Gateway the routes name, when the release had made it. */ -}}
   "gateway.create" "true" "gateway.hostName" "*" "gateway.httpsRedirect" "true" "gateway.credentialName" "istio-ingress-cert") -}}
 {{- end -}}
 {{/* A setting as compared with the canvas's: a log level by its meaning, a Python number
-as the binary reads it (up to 10 debug, 20 info, 30 warn, above that error), an empty
+as the binary reads it (0 warn, up to 10 debug, 20 info, 30 warn, above that error), an empty
 componentGateway as the chart's own Gateway. */}}
 {{- define "aoi.comparable" -}}
 {{- $v := toString .value -}}
 {{- if and (eq .key "logLevel") (regexMatch "^[0-9]+$" $v) -}}
 {{- $n := atoi $v -}}
-{{- if le $n 10 }}debug{{ else if le $n 20 }}info{{ else if le $n 30 }}warn{{ else }}error{{ end -}}
+{{- if eq $n 0 }}warn{{ else if le $n 10 }}debug{{ else if le $n 20 }}info{{ else if le $n 30 }}warn{{ else }}error{{ end -}}
 {{- else if and (eq .key "componentGateway") (not $v) -}}
 {{- printf "%s/%s" .ns .gateway -}}
 {{- else -}}
@@ -107,7 +107,7 @@ canvas's umbrella chart puts them. */}}
 {{- with $dep.monitoredNamespaces }}{{ $_ := set $out "watchNamespaces" (regexSplit "\\s*,\\s*" (trim .) -1 | compact | join ",") }}{{ end -}}
 {{- with $dep.openMetricsImplementation }}{{ $_ := set $out "openmetricsImplementation" . }}{{ end -}}
 {{- if hasKey $dep "istioGateway" }}{{ $_ := set $out "gateway.create" (toString $dep.istioGateway) }}{{ end -}}
-{{- with $cm.loglevel }}{{ $_ := set $out "logLevel" (toString .) }}{{ end -}}
+{{- if not (kindIs "invalid" $cm.loglevel) }}{{ $_ := set $out "logLevel" (toString $cm.loglevel) }}{{ end -}}
 {{- with $cm.publicHostname }}{{ $_ := set $out "publicHostname" . }}{{ end -}}
 {{- with $cm.componentGateway }}{{ $_ := set $out "componentGateway" . }}{{ end -}}
 {{- range $k := list "hostName" "httpsRedirect" "credentialName" -}}
