@@ -58,6 +58,8 @@ type Provider struct {
 	// gate and injector are nil when certificates are mounted.
 	gate     *gatedSource
 	injector *caInjector
+	// mounted is nil when certificates are self-managed.
+	mounted *mountedBundles
 }
 
 // New picks the mode: mounted files when CertDir holds them, else self-managed.
@@ -70,7 +72,7 @@ func New(cfg *rest.Config, r client.Reader, c client.Client, o Options) (*Provid
 			CertPath:       filepath.Join(o.CertDir, o.CertName),
 			KeyPath:        filepath.Join(o.CertDir, o.KeyName),
 			UpdateInterval: o.FileCheckInterval,
-		}}, nil
+		}, mounted: &mountedBundles{reader: r, opts: o}}, nil
 	}
 	if o.SecretNamespace == "" || o.SecretName == "" || len(o.DNSNames) == 0 {
 		return nil, errors.New("self-managed webhook certificates need the CA Secret's namespace and name and the Service's DNS names")
@@ -124,17 +126,25 @@ func (p *Provider) AddToManager(mgr manager.Manager) error {
 	return nil
 }
 
-// Checker fails until a serving certificate is available and, self-managed, until the
-// injector has seen its CA in every webhook entry once: before, the API server cannot verify
-// it and every admission call fails. A write failing later does not make it fail again, the
+// Checker fails until a serving certificate is available and until every webhook entry's
+// CA bundle has verified it once (self-managed: the injector has seen its CA there; mounted:
+// cert-manager's cainjector has written it): before, the API server cannot verify it and
+// every admission call fails. A write failing later does not make it fail again, the
 // bundles most likely still holding the CA; a readiness flapping with the API server's
 // hiccups would only take replicas out of the Service.
-func (p *Provider) Checker(*http.Request) error {
+func (p *Provider) Checker(req *http.Request) error {
 	served, err := p.source.GetCertificate(nil)
 	if err != nil {
 		return fmt.Errorf("no webhook serving certificate yet: %w", err)
 	}
-	if p.gate == nil || p.gate.trustsCAOf(served) {
+	if p.mounted != nil {
+		ctx := context.Background()
+		if req != nil {
+			ctx = req.Context()
+		}
+		return p.mounted.check(ctx, served)
+	}
+	if p.gate.trustsCAOf(served) {
 		return nil
 	}
 	const notYet = "the webhook serving certificate's CA is not yet in the webhook configurations' CA bundles"

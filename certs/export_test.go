@@ -26,7 +26,11 @@ func SetResync(p *Provider, d time.Duration) { p.injector.resync = d }
 func Run(t *testing.T, p *Provider) {
 	ctx, cancel := context.WithCancel(logf.IntoContext(context.Background(), testr.New(t)))
 	var wg sync.WaitGroup
-	for _, r := range []interface{ Start(context.Context) error }{p.source, p.injector} {
+	runnables := []interface{ Start(context.Context) error }{p.source}
+	if p.injector != nil {
+		runnables = append(runnables, p.injector)
+	}
+	for _, r := range runnables {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -38,3 +42,6 @@ func Run(t *testing.T, p *Provider) {
 		wg.Wait()
 	})
 }
+
+// WritePair writes a self-signed serving certificate into dir as cert-manager mounts one.
+func WritePair(t *testing.T, dir string, serial int64) { writePair(t, dir, serial) }

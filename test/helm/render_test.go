@@ -254,6 +254,24 @@ func TestCertManagerAuto(t *testing.T) {
 	}
 }
 
+// TestWebhookConfigurationGrants: the operator reads its two webhook configurations in
+// either certificate mode (with cert-manager, readiness waits until cainjector has written
+// their bundles) and watches and patches them only when it keeps the CA itself.
+func TestWebhookConfigurationGrants(t *testing.T) {
+	for set, want := range map[string][]string{
+		"certManager.enabled=true":  {"get"},
+		"certManager.enabled=false": {"get", "list", "watch", "patch"},
+	} {
+		for _, obj := range render(t, set) {
+			if obj.GetKind() == "ClusterRole" && strings.HasSuffix(obj.GetName(), "-cluster") {
+				for _, resource := range []string{"mutatingwebhookconfigurations", "validatingwebhookconfigurations"} {
+					assert.ElementsMatch(t, want, verbsOf(t, obj, "admissionregistration.k8s.io", resource), "%s %s", set, resource)
+				}
+			}
+		}
+	}
+}
+
 // TestLogFormatRendering: the chart's logFormat reaches the binary, json unless set.
 func TestLogFormatRendering(t *testing.T) {
 	for set, want := range map[string]string{"": "json", "logFormat=canvas": "canvas"} {
