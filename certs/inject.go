@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	admissionregistrationv1client "k8s.io/client-go/kubernetes/typed/admissionregistration/v1"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -97,13 +96,7 @@ func (i *caInjector) watch(ctx context.Context, changed chan<- struct{}) {
 		UpdateFunc: func(any, any) { notify() },
 		DeleteFunc: func(any) { notify() },
 	}
-	for _, w := range []struct {
-		name, resource string
-		obj            runtime.Object
-	}{
-		{i.opts.MutatingWebhookName, "mutatingwebhookconfigurations", &admissionregistrationv1.MutatingWebhookConfiguration{}},
-		{i.opts.ValidatingWebhookName, "validatingwebhookconfigurations", &admissionregistrationv1.ValidatingWebhookConfiguration{}},
-	} {
+	for _, w := range i.opts.configurations() {
 		if w.name == "" {
 			continue
 		}
@@ -134,11 +127,10 @@ func (i *caInjector) injectAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := i.inject(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{}, i.opts.MutatingWebhookName, ca); err != nil {
-		return err
-	}
-	if err := i.inject(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{}, i.opts.ValidatingWebhookName, ca); err != nil {
-		return err
+	for _, c := range i.opts.configurations() {
+		if err := i.inject(ctx, c.obj, c.name, ca); err != nil {
+			return err
+		}
 	}
 	i.trusted(ca)
 	return nil
@@ -209,4 +201,19 @@ func bundlesOf(cfg client.Object) [][]byte {
 		}
 	}
 	return out
+}
+
+// webhookConfiguration is one of the operator's two webhook configurations: its name, its
+// resource, and an empty object of its type to read it into.
+type webhookConfiguration struct {
+	name, resource string
+	obj            client.Object
+}
+
+// configurations are the operator's two webhook configurations, each with a fresh object.
+func (o Options) configurations() []webhookConfiguration {
+	return []webhookConfiguration{
+		{o.MutatingWebhookName, "mutatingwebhookconfigurations", &admissionregistrationv1.MutatingWebhookConfiguration{}},
+		{o.ValidatingWebhookName, "validatingwebhookconfigurations", &admissionregistrationv1.ValidatingWebhookConfiguration{}},
+	}
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -31,13 +31,7 @@ func (m *mountedBundles) check(ctx context.Context, served *tls.Certificate) err
 	if m.reader == nil || m.seen.Load() {
 		return nil
 	}
-	for _, c := range []struct {
-		name string
-		obj  client.Object
-	}{
-		{m.opts.MutatingWebhookName, &admissionregistrationv1.MutatingWebhookConfiguration{}},
-		{m.opts.ValidatingWebhookName, &admissionregistrationv1.ValidatingWebhookConfiguration{}},
-	} {
+	for _, c := range m.opts.configurations() {
 		if c.name == "" {
 			continue
 		}
@@ -64,11 +58,11 @@ func (m *mountedBundles) check(ctx context.Context, served *tls.Certificate) err
 func verify(served *tls.Certificate, bundle []byte) error {
 	leaf := leafOf(served)
 	if leaf == nil {
-		return fmt.Errorf("no certificate served")
+		return errors.New("no certificate served")
 	}
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(bundle) {
-		return fmt.Errorf("the bundle holds no certificate")
+		return errors.New("the bundle holds no certificate")
 	}
 	intermediates := x509.NewCertPool()
 	for _, der := range served.Certificate[1:] {

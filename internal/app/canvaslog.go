@@ -99,9 +99,9 @@ func takeWhere(kv map[string]any) string {
 }
 
 // canvasField keeps a name from ending its bracketed field early.
-func canvasField(s string) string {
-	return strings.NewReplacer("|", "_", "]", "_", "\n", " ").Replace(s)
-}
+func canvasField(s string) string { return fieldBreaks.Replace(s) }
+
+var fieldBreaks = strings.NewReplacer("|", "_", "]", "_", "\n", " ")
 
 // canvasSubject is the message on one line, without the leading colons that would leave
 // the viewer's subject empty. The viewer ends the subject at the first colon: the rest of a
