@@ -48,7 +48,7 @@ func (Defaulter) Handle(_ context.Context, req admission.Request) admission.Resp
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	resp := admission.PatchResponseFromRaw(req.Object.Raw, out)
-	resp.Warnings = warnings
+	resp.Warnings = printables(warnings)
 	return resp
 }
 
@@ -235,8 +235,7 @@ func specificationObject(v any) map[string]any {
 func describe(entries []any) string {
 	parts := make([]string, len(entries))
 	for i, e := range entries {
-		b, _ := json.Marshal(e)
-		parts[i] = string(b)
+		parts[i] = asWritten(e)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -150,14 +150,6 @@ func denied(err error) admission.Response {
 	return admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{Allowed: false, Result: &status}}
 }
 
-func warningsOf(errs field.ErrorList) []string {
-	out := make([]string, len(errs))
-	for i, e := range errs {
-		out[i] = e.Error()
-	}
-	return out
-}
-
 // legacyWarnings reach a user whose object skipped the defaulter (an older shape stored as is).
 func legacyWarnings(api *odav1.ExposedAPI) []string {
 	if s := api.Spec.Specification; s != nil && s.Legacy {

@@ -112,6 +112,10 @@ func TestGoodAndLegacyExposedAPIs(t *testing.T) {
 				"spec.specification: converted from a string (an older shape) to the v1 object {url}"},
 			{"legacy-strings", []any{"https://e.com/a.yaml", "https://e.com/b.yaml"}, map[string]any{"url": "https://e.com/a.yaml"},
 				`spec.specification: converted from a list of 2 (an older shape) to the v1 object {url, version} of its first entry; dropped: "https://e.com/b.yaml"`},
+			// The API server drops a warning that holds a control character, DEL and NEL
+			// among them, which JSON leaves as they are; a URL's & is named as written.
+			{"legacy-control", []any{"https://e.com/a.yaml", "https://e.com/b\u007f\u0085.yaml?a=1&b=2"}, map[string]any{"url": "https://e.com/a.yaml"},
+				`spec.specification: converted from a list of 2 (an older shape) to the v1 object {url, version} of its first entry; dropped: "https://e.com/b\u007f\u0085.yaml?a=1&b=2"`},
 		}
 		if set == harness.Generated {
 			// The ODA CRD refuses a list of objects while decoding, before any webhook (R2.1).

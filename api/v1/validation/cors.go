@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 )
@@ -25,11 +26,27 @@ func validateCORS(c *odav1.CORS, fld *field.Path) field.ErrorList {
 			break
 		}
 	}
-	if c.AllowCredentials != nil && *c.AllowCredentials && slices.Contains(origins, "*") {
-		errs = append(errs, field.Invalid(fld.Child("allowCredentials"), true,
-			"cannot be true while allowOrigins is *: browsers refuse credentials with a wildcard origin"))
+	errs = append(errs, listsNothing(c.AllowOrigins, fld.Child("allowOrigins"), "origin", "*, any origin")...)
+	if ptr.Deref(c.AllowCredentials, false) {
+		switch {
+		case slices.Contains(origins, "*"):
+			errs = append(errs, field.Invalid(fld.Child("allowCredentials"), true,
+				"cannot be true while allowOrigins is *: browsers refuse credentials with a wildcard origin"))
+		case strings.TrimSpace(c.AllowOrigins) == "" && ptr.Deref(c.Enabled, false):
+			errs = append(errs, field.Invalid(fld.Child("allowCredentials"), true,
+				"cannot be true while allowOrigins is left out, which allows any origin (*): browsers refuse credentials with a wildcard origin; list the origins"))
+		}
 	}
 	return append(errs, validatePreflight(c.HandlePreflightRequests, fld.Child("handlePreflightRequests"))...)
+}
+
+// listsNothing refuses a comma-separated list that is not blank but has no entry (",", " , "):
+// a blank one takes the default, this one would give the route an empty list.
+func listsNothing(csv string, fld *field.Path, entry, blank string) field.ErrorList {
+	if strings.TrimSpace(csv) == "" || len(CSV(csv)) > 0 {
+		return nil
+	}
+	return field.ErrorList{field.Invalid(fld, csv, fmt.Sprintf("lists no %s: give at least one, or leave it out for the default (%s)", entry, blank))}
 }
 
 // MaxCORSMaxAge is the largest CORS max age in seconds: what the Gateway API's CORS filter
@@ -55,6 +72,8 @@ func validatePreflight(p *odav1.PreflightRequests, fld *field.Path) field.ErrorL
 			break
 		}
 	}
+	errs = append(errs, listsNothing(p.AllowMethods, fld.Child("allowMethods"), "method", "GET, POST, HEAD, OPTIONS")...)
+	errs = append(errs, listsNothing(p.AllowHeaders, fld.Child("allowHeaders"), "header", "the schema's default headers")...)
 	switch {
 	case p.MaxAge == nil:
 	case *p.MaxAge < 0:
