@@ -339,6 +339,10 @@ func TestValuesThatCannotWorkTogether(t *testing.T) {
 		{[]string{"replicaCount=3", "podDisruptionBudget.minAvailable=100%"}, "podDisruptionBudget.minAvailable 100% keeps all 3 replicas"},
 		// Kubernetes rounds a percentage up: 60% of 2 is 2.
 		{[]string{"podDisruptionBudget.minAvailable=60%"}, "podDisruptionBudget.minAvailable 60% keeps all 2 replicas"},
+		// The kubelet would kill a replica before its stop ended, the Lease unreleased.
+		{[]string{"shutdownDelay=1m"}, "terminationGracePeriodSeconds 45 does not cover shutdownDelay 1m and the operator's 30s graceful stop after it (90s in all)"},
+		{[]string{"shutdownDelay=1m30s", "terminationGracePeriodSeconds=120"}, "terminationGracePeriodSeconds 120 does not cover shutdownDelay 1m30s"},
+		{[]string{"terminationGracePeriodSeconds=30"}, "terminationGracePeriodSeconds 30 does not cover shutdownDelay 5s"},
 	} {
 		out, err := helm(t, append([]string{"template", release, chartDir(t)}, setArgs(c.sets)...)...)
 		require.Error(t, err, c.sets)
@@ -352,6 +356,8 @@ func TestValuesThatCannotWorkTogether(t *testing.T) {
 		{"replicaCount=1", "podDisruptionBudget.minAvailable=1"},
 		{"podDisruptionBudget.minAvailable=50%"},
 		{"replicaCount=3", "podDisruptionBudget.minAvailable=2"},
+		{"shutdownDelay=1m", "terminationGracePeriodSeconds=91"},
+		{"shutdownDelay=14500ms"},
 	} {
 		out, err := helm(t, append([]string{"template", release, chartDir(t)}, setArgs(sets)...)...)
 		assert.NoError(t, err, "%v: %s", sets, out)

@@ -96,6 +96,39 @@ func TestReplacingTheCanvasChart(t *testing.T) {
 	assertLog(t, p)
 }
 
+// TestRollbackToTheCanvasChartKeepsTheGateway: a rollback of the canvas release to a revision
+// with the canvas's own chart (README, Uninstalling) must leave component-gateway in place.
+// The release adopted it (step 2 above); the canvas's chart makes it only in a post-install
+// and post-upgrade hook, which a rollback does not run, so a release that deleted it would
+// leave every canvas API's VirtualService on a Gateway that no longer exists.
+func TestRollbackToTheCanvasChartKeepsTheGateway(t *testing.T) {
+	env := harness.StartRoutingToEndpoints(t, harness.ODA)
+	for _, ns := range []string{canvasNS, "components"} {
+		env.Namespace(t, ns)
+	}
+	admin := env.Kubeconfig(t, "installer", "system:masters")
+	umbrella := t.TempDir()
+	putDependency(t, umbrella, filepath.Join(testdata(t), "canvas-api-operator-istio"), "1.1.4")
+	completeHookJobs(t, env)
+	out, err := canvasHelm(t, admin, "install", umbrella)
+	require.NoError(t, err, out)
+	before := componentGateway(t, env)
+
+	putDependency(t, umbrella, chartDir(t), "0.1.0")
+	adoptComponentGateway(t, env)
+	out, err = canvasHelm(t, admin, "upgrade", umbrella, ourTestValues(t)...)
+	require.NoError(t, err, out)
+	require.Equal(t, before.UID, componentGateway(t, env).UID)
+
+	out, err = helm(t, "rollback", "canvas", "1", "--namespace", canvasNS, "--kubeconfig", admin, "--timeout", "2m")
+	require.NoError(t, err, out)
+	gw := &networkingv1.Gateway{}
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(before), gw),
+		"the Gateway every canvas VirtualService attaches to is still there after the rollback")
+	assert.Equal(t, before.UID, gw.UID)
+	assert.Equal(t, "api-operator-istio", operatorDeployment(t, env).Spec.Template.Spec.Containers[0].Name, "the Python operator is back")
+}
+
 // canvasHelm runs `helm verb` on the canvas release of the umbrella chart, with the canvas's
 // values and sets.
 func canvasHelm(t *testing.T, kubeconfig, verb, umbrella string, sets ...string) (string, error) {
@@ -173,9 +206,12 @@ func pythonOperatorsAPI(t *testing.T, env *harness.Env) (*odav1.ExposedAPI, *net
 	return api, vs
 }
 
-// adoptComponentGateway is the README's step 2, as kubectl annotate and label do it.
+// adoptComponentGateway is the README's step 2, as kubectl annotate and label do it. Helm
+// never patches an object it adopts (its manifest stands for the object's last state), so
+// the keep policy our chart's Gateway carries is put on by hand too.
 func adoptComponentGateway(t *testing.T, env *harness.Env) {
-	patch := []byte(`{"metadata":{"annotations":{"meta.helm.sh/release-name":"canvas","meta.helm.sh/release-namespace":"canvas"},` +
+	patch := []byte(`{"metadata":{"annotations":{"meta.helm.sh/release-name":"canvas","meta.helm.sh/release-namespace":"canvas",` +
+		`"helm.sh/resource-policy":"keep"},` +
 		`"labels":{"app.kubernetes.io/managed-by":"Helm"}}}`)
 	require.NoError(t, env.Client.Patch(context.Background(), componentGateway(t, env), client.RawPatch(types.MergePatchType, patch)))
 }

@@ -63,6 +63,7 @@ func TestCanvasKeysAgainstOursSetToDefault(t *testing.T) {
 		{[]string{"--set", "api-operator-istio.openmetricsImplementation=ServiceMonitor"},
 			`openmetricsImplementation is "ServiceMonitor" but the canvas chart's value for it is "PrometheusAnnotation": set one of them`},
 		{[]string{"-f", allNamespaces}, `watchNamespaces is "" but the canvas chart's value for it is "components,odacompns-*": set one of them`},
+		{[]string{"--set", "api-operator-istio.watchNamespaces={odacompns-*}"}, `watchNamespaces is "odacompns-*" but the canvas chart's value for it is "components,odacompns-*": set one of them`},
 		{[]string{"--set", "api-operator-istio.logLevel=debug"}, `logLevel is "debug" but the canvas chart's value for it is "20"`},
 		{[]string{"--set", "api-operator-istio.gateway.create=true", "--set", "api-operator-istio.deployment.istioGateway=false"},
 			`gateway.create is "true" but the canvas chart's value for it is "false"`},
@@ -85,6 +86,8 @@ func TestCanvasKeysAgainstOursSetToDefault(t *testing.T) {
 		{"--set", "api-operator-istio.logLevel=info"},
 		{"--set", "api-operator-istio.logLevel=20"},
 		{"--set", "api-operator-istio.openmetricsImplementation=PrometheusAnnotation"},
+		// The canvas's namespaces in another order: the same ones.
+		{"--set", "api-operator-istio.watchNamespaces={odacompns-*,components}"},
 		{"--set", "api-operator-istio.gateway.create=true", "--set", "api-operator-istio.gateway.hostName=*"},
 		// Empty is the chart's own Gateway: canvas/component-gateway when installed in canvas.
 		{"--set", "api-operator-istio.componentGateway="},
@@ -161,6 +164,21 @@ dependencies:
 
 func testdata(t *testing.T) string {
 	return filepath.Join(harness.RepoRoot(t), "test", "helm", "testdata")
+}
+
+// TestGatewayKept: the chart's component Gateway carries helm.sh/resource-policy: keep, so
+// that an uninstall, gateway.create turned off, or a rollback to the canvas's chart (which
+// makes it only in a hook a rollback does not run) leaves the Gateway every API's route
+// attaches to, as the canvas's chart leaves its own.
+func TestGatewayKept(t *testing.T) {
+	var gateways []string
+	for _, obj := range render(t) {
+		if obj.GetKind() == "Gateway" {
+			gateways = append(gateways, obj.GetName())
+			assert.Equal(t, "keep", obj.GetAnnotations()["helm.sh/resource-policy"], obj.GetName())
+		}
+	}
+	assert.Equal(t, []string{"component-gateway"}, gateways)
 }
 
 // TestCRDKept: the chart's CRD, when it installs one, carries helm.sh/resource-policy: keep

@@ -78,6 +78,11 @@ componentGateway as the chart's own Gateway. */}}
 {{- if eq $n 0 }}warn{{ else if le $n 10 }}debug{{ else if le $n 20 }}info{{ else if le $n 30 }}warn{{ else }}error{{ end -}}
 {{- else if and (eq .key "componentGateway") (not $v) -}}
 {{- printf "%s/%s" .ns .gateway -}}
+{{- else if eq .key "watchNamespaces" -}}
+{{- /* The same patterns in another order, or with spaces, are the same namespaces. */ -}}
+{{- $entries := list -}}
+{{- range splitList "," $v }}{{ with trim . }}{{ $entries = append $entries . }}{{ end }}{{ end -}}
+{{- $entries | uniq | sortAlpha | join "," -}}
 {{- else -}}
 {{- $v -}}
 {{- end -}}
@@ -278,4 +283,14 @@ their Docker Hub paths, so a mirror keeps each image's path without its registry
 {{- $repo = printf "%s/%s" (trimSuffix "/" .) (regexReplaceAll "^(localhost|[^/]*[.:][^/]*)/" $repo "") -}}
 {{- end -}}
 {{- $repo }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+{{/* The seconds of a Go duration as values.schema.json allows it (0, 5s, 1m30s, 500ms). */}}
+{{- define "aoi.seconds" -}}
+{{- $total := 0.0 -}}
+{{- $unit := dict "ns" 0.000000001 "us" 0.000001 "ms" 0.001 "s" 1.0 "m" 60.0 "h" 3600.0 -}}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h)" . -1 -}}
+{{- $n := regexFind "^[0-9]+(\\.[0-9]+)?" . -}}
+{{- $total = addf $total (mulf (float64 $n) (get $unit (trimPrefix $n .))) -}}
+{{- end -}}
+{{- $total -}}
 {{- end -}}
