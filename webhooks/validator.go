@@ -43,6 +43,8 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the ExposedAPI: %w", err))
 	}
 	errs := append(validation.ValidateExposedAPI(api), v.routeErrors(api)...)
+	// Admission only: the controller reports it on the Scraping condition, and routes the API.
+	errs = append(errs, validation.ValidateBasicAuth(&api.Spec, field.NewPath("spec", "basicAuth"))...)
 	if requestVersion(req) != odav1.GroupVersion.Version {
 		errs = olderSpecification(req.Object.Raw, errs)
 	}

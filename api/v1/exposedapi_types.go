@@ -1,6 +1,8 @@
 package v1
 
 import (
+	"strings"
+
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -12,6 +14,12 @@ const (
 	APITypeOpenMetrics = "openmetrics"
 	APITypeMCP         = "mcp"
 )
+
+// IsMetrics tells whether an apiType, in any case, asks for metrics scraping (R3.2).
+func IsMetrics(apiType string) bool {
+	t := strings.ToLower(apiType)
+	return t == APITypePrometheus || t == APITypeOpenMetrics
+}
 
 // Segments of a Component an ExposedAPI belongs to.
 const (

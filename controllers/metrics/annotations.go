@@ -84,7 +84,8 @@ func (s *Scraper) ensureAnnotations(ctx context.Context, api *odav1.ExposedAPI, 
 		if err != nil {
 			return nil, err
 		}
-		if first := st.ordered()[0]; s.Pattern == PrometheusAnnotation && first != api.Name {
+		// The pod shows the oldest API's path and port: this one is scraped too when they are its own.
+		if first := st.ordered()[0]; s.Pattern == PrometheusAnnotation && first != api.Name && !sameTarget(st.APIs[first], entry) {
 			scrapedBy[first]++
 		}
 	}
@@ -100,6 +101,8 @@ func (s *Scraper) ensureAnnotations(ctx context.Context, api *odav1.ExposedAPI, 
 	}
 	return annotatedCondition(s.Pattern, spec.Implementation, len(pods.Items), scrapedBy), nil
 }
+
+func sameTarget(a, b apiEntry) bool { return a.Path == b.Path && a.Port == b.Port }
 
 // ReasonPodRecordUnreadable: a pod of the API's Service carries a record the operator cannot read.
 const ReasonPodRecordUnreadable = "PodRecordUnreadable"

@@ -13,7 +13,6 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -65,8 +64,7 @@ func (s *Scraper) ConditionType() string { return ConditionScraping }
 
 // IsMetricsAPI tells whether spec asks for scraping.
 func IsMetricsAPI(spec *odav1.ExposedAPISpec) bool {
-	t := strings.ToLower(spec.APIType)
-	return t == odav1.APITypePrometheus || t == odav1.APITypeOpenMetrics
+	return odav1.IsMetrics(spec.APIType)
 }
 
 // Ensure sets up scraping for a metrics API by the active pattern and removes what other

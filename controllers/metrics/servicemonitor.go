@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -17,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
 )
 
@@ -32,8 +32,8 @@ func serviceMonitorSpec(spec *odav1.ExposedAPISpec) (monitoringv1.ServiceMonitor
 		Scheme:     ptr.To(monitoringv1.Scheme("http")),
 	}
 	if spec.BasicAuth != nil {
-		ba := &monitoringv1.BasicAuth{}
-		if err := json.Unmarshal(spec.BasicAuth.Raw, ba); err != nil {
+		ba, err := validation.BasicAuth(spec.BasicAuth.Raw)
+		if err != nil {
 			return monitoringv1.ServiceMonitorSpec{}, fmt.Errorf("spec.basicAuth is not a ServiceMonitor basicAuth: %w", err)
 		}
 		ep.BasicAuth = ba

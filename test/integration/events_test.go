@@ -107,7 +107,8 @@ func TestEventsForRefusedChildren(t *testing.T) {
 		assertEvent(t, env, ns, "taken", "ServiceMonitorNotOwned")
 
 		badAuth := metricsAPI(ns, "bad-auth", "/bad-auth", "web", 8080)
-		badAuth.Spec.BasicAuth = &apiextensionsv1.JSON{Raw: []byte(`{"username":"plain"}`)}
+		// A misspelt password: decoded loosely, a ServiceMonitor with an empty Secret name.
+		badAuth.Spec.BasicAuth = &apiextensionsv1.JSON{Raw: []byte(`{"username":{"name":"creds","key":"user"},"pasword":{"name":"creds","key":"pass"}}`)}
 		require.NoError(t, env.Client.Create(ctx, badAuth))
 		waitCondition(t, env, badAuth, "Scraping", false, "InvalidBasicAuth")
 		assertEvent(t, env, ns, "bad-auth", "InvalidBasicAuth")

@@ -470,6 +470,13 @@ func TestPrometheusAnnotationsSeveralAPIs(t *testing.T) {
 		assert.Contains(t, msg, "zz-old")
 		assertEvent(t, env, ns, young.Name, "PodsScrapedByAnotherAPI")
 		waitScraped(t, env, ns, "p1", merged(istioAnnotations(), map[string]string{"prometheus.io/path": "/metrics", "prometheus.io/port": "9090"}))
+		// An API at the oldest one's path and port (another host) is scraped all the same.
+		same := metricsAPI(ns, "mm-same", "/metrics", "shop", 9090)
+		same.Spec.Hostname = "same.example.com"
+		require.NoError(t, env.Client.Create(ctx, same))
+		waitCondition(t, env, same, "Scraping", true, "PodsAnnotated")
+		require.NoError(t, env.Client.Delete(ctx, same))
+		waitGone(t, env, same)
 		assertPodQuiet(t, env, ns, "p1")
 
 		require.NoError(t, env.Client.Delete(ctx, old))

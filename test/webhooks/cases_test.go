@@ -120,6 +120,10 @@ var badCases = []badCase{
 		want: `spec.CORS.handlePreflightRequests.allowMethods: Invalid value: ",": lists no method: give at least one, or leave it out for the default (GET, POST, HEAD, OPTIONS)`},
 	{name: "cors-headers-commas", spec: map[string]any{"CORS": map[string]any{"handlePreflightRequests": map[string]any{"allowHeaders": ",,"}}},
 		want: `spec.CORS.handlePreflightRequests.allowHeaders: Invalid value: ",,": lists no header: give at least one, or leave it out for the default (the schema's default headers)`},
+	// A metrics API's basicAuth becomes its ServiceMonitor's: a misspelt key would be lost.
+	{name: "basicauth-misspelt", spec: map[string]any{"apiType": "prometheus", "basicAuth": map[string]any{
+		"username": map[string]any{"name": "creds", "key": "user"}, "pasword": map[string]any{"name": "creds", "key": "pass"}}},
+		want: `spec.basicAuth: Invalid value: {"pasword":{"key":"pass","name":"creds"},"username":{"key":"user","name":"creds"}}: unknown field(s) pasword; the fields are username, password`},
 	{name: "cors-method-lower", spec: map[string]any{"CORS": map[string]any{"handlePreflightRequests": map[string]any{"allowMethods": "get"}}},
 		want: `spec.CORS.handlePreflightRequests.allowMethods: Invalid value: "get": each comma-separated entry must be an upper-case HTTP method like GET or POST: get`},
 	{name: "cors-method-space", spec: map[string]any{"CORS": map[string]any{"handlePreflightRequests": map[string]any{"allowMethods": "GET, PO ST"}}},
