@@ -44,18 +44,8 @@ const canvasNS = "canvas"
 //     API through its webhooks.
 func TestReplacingTheCanvasChart(t *testing.T) {
 	ctx := context.Background()
-	env := harness.StartRoutingToEndpoints(t, harness.ODA)
-	for _, ns := range []string{canvasNS, "components"} {
-		env.Namespace(t, ns)
-	}
+	env, admin, umbrella := canvasRelease(t)
 	env.GatewayIn(t, "istio-ingress", "30.0.0.1", "")
-	admin := env.Kubeconfig(t, "installer", "system:masters")
-	umbrella := t.TempDir()
-
-	putDependency(t, umbrella, filepath.Join(testdata(t), "canvas-api-operator-istio"), "1.1.4")
-	completeHookJobs(t, env)
-	out, err := canvasHelm(t, admin, "install", umbrella)
-	require.NoError(t, err, out)
 	oldGateway := componentGateway(t, env)
 	require.Contains(t, oldGateway.Annotations, "helm.sh/hook", "the canvas's chart makes the Gateway in a hook")
 	before, pythonVS := pythonOperatorsAPI(t, env)
@@ -64,7 +54,7 @@ func TestReplacingTheCanvasChart(t *testing.T) {
 
 	putDependency(t, umbrella, chartDir(t), "0.1.0")
 	sets := ourTestValues(t)
-	out, err = canvasHelm(t, admin, "upgrade", umbrella, sets...)
+	out, err := canvasHelm(t, admin, "upgrade", umbrella, sets...)
 	require.Error(t, err, "step 2 skipped")
 	assert.Contains(t, out, `Gateway "component-gateway" in namespace "canvas" exists and cannot be imported into the current release`)
 	assert.Equal(t, python.Spec.Template.Spec, operatorDeployment(t, env).Spec.Template.Spec, "the Python operator still runs")
@@ -102,21 +92,12 @@ func TestReplacingTheCanvasChart(t *testing.T) {
 // and post-upgrade hook, which a rollback does not run, so a release that deleted it would
 // leave every canvas API's VirtualService on a Gateway that no longer exists.
 func TestRollbackToTheCanvasChartKeepsTheGateway(t *testing.T) {
-	env := harness.StartRoutingToEndpoints(t, harness.ODA)
-	for _, ns := range []string{canvasNS, "components"} {
-		env.Namespace(t, ns)
-	}
-	admin := env.Kubeconfig(t, "installer", "system:masters")
-	umbrella := t.TempDir()
-	putDependency(t, umbrella, filepath.Join(testdata(t), "canvas-api-operator-istio"), "1.1.4")
-	completeHookJobs(t, env)
-	out, err := canvasHelm(t, admin, "install", umbrella)
-	require.NoError(t, err, out)
+	env, admin, umbrella := canvasRelease(t)
 	before := componentGateway(t, env)
 
 	putDependency(t, umbrella, chartDir(t), "0.1.0")
 	adoptComponentGateway(t, env)
-	out, err = canvasHelm(t, admin, "upgrade", umbrella, ourTestValues(t)...)
+	out, err := canvasHelm(t, admin, "upgrade", umbrella, ourTestValues(t)...)
 	require.NoError(t, err, out)
 	require.Equal(t, before.UID, componentGateway(t, env).UID)
 
@@ -127,6 +108,23 @@ func TestRollbackToTheCanvasChartKeepsTheGateway(t *testing.T) {
 		"the Gateway every canvas VirtualService attaches to is still there after the rollback")
 	assert.Equal(t, before.UID, gw.UID)
 	assert.Equal(t, "api-operator-istio", operatorDeployment(t, env).Spec.Template.Spec.Containers[0].Name, "the Python operator is back")
+}
+
+// canvasRelease installs the canvas release, the canvas's umbrella chart with the canvas's
+// own api-operator-istio chart (testdata) and values, on the canvas's CRDs; it returns the
+// plane, the installer's kubeconfig and the umbrella chart's directory.
+func canvasRelease(t *testing.T) (*harness.Env, string, string) {
+	env := harness.StartRoutingToEndpoints(t, harness.ODA)
+	for _, ns := range []string{canvasNS, "components"} {
+		env.Namespace(t, ns)
+	}
+	admin := env.Kubeconfig(t, "installer", "system:masters")
+	umbrella := t.TempDir()
+	putDependency(t, umbrella, filepath.Join(testdata(t), "canvas-api-operator-istio"), "1.1.4")
+	completeHookJobs(t, env)
+	out, err := canvasHelm(t, admin, "install", umbrella)
+	require.NoError(t, err, out)
+	return env, admin, umbrella
 }
 
 // canvasHelm runs `helm verb` on the canvas release of the umbrella chart, with the canvas's
