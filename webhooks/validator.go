@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"fmt"
+	"slices"
 	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -104,20 +105,22 @@ func decodeAPI(raw []byte, api *odav1.ExposedAPI) error {
 }
 
 // conflict refuses a route that another live ExposedAPI claims, as the controller counts
-// claims (routes.Claimants); on update only when the route itself changes, so that a loser
-// of an earlier race can still be edited.
+// claims (routes.Claimants). An update that keeps a route the API already claims is let
+// through, so that a loser of an earlier race can still be edited; one that makes a stored
+// invalid spec valid claims its route anew (an invalid spec without a route claims none).
 func (v *Validator) conflict(ctx context.Context, api, old *odav1.ExposedAPI) (*field.Error, error) {
 	route := v.route(api)
 	key := route.Key()
-	if old != nil && v.route(old).Key() == key {
-		return nil, nil
-	}
 	claimants, err := routes.Claimants(ctx, v.Reader, key, v.Served...)
 	if err != nil {
 		return nil, fmt.Errorf("looking up the routes of other ExposedAPIs: %w", err)
 	}
+	self := func(c odav1.ExposedAPI) bool { return c.Namespace == api.Namespace && c.Name == api.Name }
+	if old != nil && v.route(old).Key() == key && slices.ContainsFunc(claimants, self) {
+		return nil, nil
+	}
 	for _, c := range claimants {
-		if c.DeletionTimestamp != nil || (c.Namespace == api.Namespace && c.Name == api.Name) {
+		if c.DeletionTimestamp != nil || self(c) {
 			continue
 		}
 		return field.Invalid(field.NewPath("spec", "path"), api.Spec.Path, fmt.Sprintf(

@@ -81,6 +81,19 @@ func TestConflictCountsWhatRoutes(t *testing.T) {
 		waitAccepted(t, env, "early", "InvalidSpec")
 		require.NoError(t, env.Client.Create(ctx, object("late", merged(map[string]any{"path": "/z"}), nil)),
 			"an invalid spec with no VirtualService holds no route")
+		waitAccepted(t, env, "late", "Valid")
+		// Made valid, the older API would claim /z anew and take it from late.
+		early := object("early", nil, nil)
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(early), early); err != nil {
+				return err
+			}
+			early.Object["spec"].(map[string]any)["port"] = int64(8080)
+			early.SetLabels(map[string]string{"oda.tmforum.org/componentName": "shop"})
+			return env.Client.Update(ctx, early)
+		})
+		require.Error(t, err, "the fix of an invalid spec claims its route")
+		assert.Contains(t, err.Error(), `spec.path: Invalid value: "/z": route */z on gateway component-gateway is already exposed by ExposedAPI components/late`)
 	})
 }
 
