@@ -305,12 +305,20 @@ func (r *Reconciler) ensureRoute(ctx context.Context, api *odav1.ExposedAPI, obs
 	case refusedWrite(err):
 		obs.route, obs.routeRefused = refusedRoute(route.Kind(), api.Name, r.refusedRetry(), err), true
 		logf.FromContext(ctx).Info("route refused by the API server", "kind", route.Kind(), "reason", err.Error())
-		return true, nil
+		return true, r.markAbsent(ctx, api, obs, route)
 	case failedWrite(err):
 		obs.route, obs.routeWriteErr = failedRoute(route.Kind(), api.Name, err), err
-		return true, nil
+		return true, r.markAbsent(ctx, api, obs, route)
 	}
 	return err != nil || obs.route.UID == "", err
+}
+
+// markAbsent says, after a refused or failed write, whether a route written before is still
+// in place: the status keeps describing it only then (one deleted by hand is not).
+func (r *Reconciler) markAbsent(ctx context.Context, api *odav1.ExposedAPI, obs *observed, route RouteBuilder) error {
+	exists, err := route.Exists(ctx, api)
+	obs.route.Absent = err == nil && !exists
+	return err
 }
 
 // withdrawRoutes deletes the API's routes, of every kind: owner owns the route.

@@ -231,6 +231,9 @@ func (v virtualServices) routed(ctx context.Context, msg string) (Route, error) 
 	}
 	if obs.mesh != nil {
 		route.Programmed, route.Address = meshProgrammed(obs), obs.claim.Host
+		// A follower the leader's VirtualService does not route yet has no route to describe
+		// (its gateway one, if it moved in, is gone).
+		route.Absent = obs.vs == nil
 		return route, nil
 	}
 	in, err := v.r.ingress(ctx)
