@@ -3,8 +3,8 @@ package webhooks
 import (
 	"context"
 	"fmt"
-	"slices"
 	"net/http"
+	"slices"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
