@@ -214,8 +214,8 @@ func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*obser
 	if obs.vs, err = virtualService(ctx, r.Client, api); err != nil {
 		return nil, err
 	}
-	if obs.vs == nil && WasNotControlled(api, "VirtualService") {
-		if obs.vs, err = virtualService(ctx, r.APIReader, api); err != nil {
+	if obs.vs == nil && (WasNotControlled(api, "VirtualService") || len(obs.invalid) > 0) {
+		if err := r.uncachedVirtualService(ctx, api, obs); err != nil {
 			return nil, err
 		}
 	}
@@ -229,6 +229,11 @@ func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*obser
 			return nil, err
 		}
 	}
+	if obs.vs == nil && obs.owner != nil {
+		if err := r.uncachedVirtualService(ctx, api, obs); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.observeMesh(ctx, api, obs); err != nil {
 		return nil, err
 	}
@@ -236,6 +241,26 @@ func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*obser
 		obs.ready, err = r.implementationReady(ctx, api.Namespace, obs.spec.Implementation)
 	}
 	return obs, err
+}
+
+// uncachedVirtualService looks, past the cache, for a VirtualService of the API's name that
+// the cache cannot hold: another owner's, or one the canvas's Python operator made, without
+// our labels. It is looked for only where the API will not write its own, which adopts one
+// in place: for an invalid spec, whose Python-made VirtualService still routes and is
+// labelled here, so that the cache and the webhook count the route it serves; and for a
+// loser, whose VirtualService must be withdrawn.
+func (r *Reconciler) uncachedVirtualService(ctx context.Context, api *odav1.ExposedAPI, obs *observed) error {
+	vs, err := virtualService(ctx, r.APIReader, api)
+	if err != nil || vs == nil {
+		return err
+	}
+	obs.vs, obs.foreign = vs, !ownedBy(vs, api.UID)
+	if obs.foreign || len(obs.invalid) == 0 || labelsMatch(vs.Labels, childLabels(api)) {
+		return nil
+	}
+	vs = vs.DeepCopy()
+	AddChildLabels(vs, api)
+	return r.Client.Update(ctx, vs)
 }
 
 func (obs *observed) accepted() bool { return len(obs.invalid) == 0 && obs.owner == nil }

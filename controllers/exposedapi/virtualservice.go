@@ -193,6 +193,9 @@ func (v virtualServices) Withdraw(ctx context.Context, api *odav1.ExposedAPI) (b
 	if err != nil {
 		return false, err
 	}
+	if vs == nil && v.obs.vs != nil && v.obs.vs.Name == api.Name {
+		vs = v.obs.vs // one the cache cannot hold (uncachedVirtualService)
+	}
 	return v.r.withdrawRoute(ctx, api, vs)
 }
 
