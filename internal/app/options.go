@@ -118,6 +118,19 @@ func (o *Options) validatePublicHostname() error {
 	return nil
 }
 
+// listFlag sets *dst from a comma-separated flag: the first time it is given it replaces
+// the environment's value, and each time after that it adds to it, as kopf's -n does.
+func listFlag(dst *[]string) func(string) error {
+	given := false
+	return func(s string) error {
+		if !given {
+			*dst, given = nil, true
+		}
+		*dst = append(*dst, splitList(s)...)
+		return nil
+	}
+}
+
 // envOr is the environment's value of key, or def when it is unset or empty.
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
@@ -128,17 +141,11 @@ func envOr(key, def string) string {
 
 // AddFlags registers the flags on fs, with defaults from the environment.
 func (o *Options) AddFlags(fs *flag.FlagSet) {
-	fs.Func("namespaces", "comma-separated namespaces to serve, each a name or a kopf pattern (glob with *, ? or [...]; !glob for every namespace but those); empty serves all (env COMPONENT_NAMESPACE)", func(s string) error {
-		o.Namespaces = splitList(s)
-		return nil
-	})
+	fs.Func("namespaces", "comma-separated namespaces to serve, each a name or a kopf pattern (glob with *, ? or [...]; !glob for every namespace but those); given more than once, as kopf's -n, they add up; empty serves all (env COMPONENT_NAMESPACE)", listFlag(&o.Namespaces))
 	o.Namespaces = splitList(os.Getenv("COMPONENT_NAMESPACE"))
 	fs.StringVar(&o.ComponentGateway, "component-gateway", envOr("APIOPERATORISTIO_COMPONENTGATEWAY", "component-gateway"), "Gateway the routes attach to: Istio's for VirtualServices, the Gateway API's for HTTPRoutes; namespace/name, or a name in each API's namespace (env APIOPERATORISTIO_COMPONENTGATEWAY)")
 	fs.StringVar(&o.PublicHostname, "public-hostname", os.Getenv("APIOPERATORISTIO_PUBLICHOSTNAME"), "public host name or IPv4 that replaces the ingress address (env APIOPERATORISTIO_PUBLICHOSTNAME)")
-	fs.Func("internal-segments", "comma-separated segments ("+strings.Join(validation.Segments, ", ")+") whose APIs are routed inside the mesh only, at <implementation>.<namespace>.svc.cluster.local; empty publishes every API on the component gateway (env APIOPERATORISTIO_INTERNALSEGMENTS)", func(s string) error {
-		o.InternalSegments = splitList(s)
-		return nil
-	})
+	fs.Func("internal-segments", "comma-separated segments ("+strings.Join(validation.Segments, ", ")+") whose APIs are routed inside the mesh only, at <implementation>.<namespace>.svc.cluster.local; empty publishes every API on the component gateway (env APIOPERATORISTIO_INTERNALSEGMENTS)", listFlag(&o.InternalSegments))
 	o.InternalSegments = splitList(os.Getenv("APIOPERATORISTIO_INTERNALSEGMENTS"))
 	fs.StringVar(&o.OpenMetricsImplementation, "openmetrics-implementation", envOr("OPENMETRICS_IMPLEMENTATION", ServiceMonitor), "how metrics APIs are scraped: "+strings.Join(Patterns, ", ")+" (env OPENMETRICS_IMPLEMENTATION)")
 	fs.StringVar(&o.RouteAPI, "route-api", envOr("APIOPERATORISTIO_ROUTEAPI", VirtualService), "the route each API gets: "+strings.Join(RouteAPIs, " (Istio) or ")+" (Gateway API) (env APIOPERATORISTIO_ROUTEAPI)")
@@ -187,8 +194,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("invalid --route-api (env APIOPERATORISTIO_ROUTEAPI) %q: must be one of %s",
 			o.RouteAPI, strings.Join(RouteAPIs, ", "))
 	}
-	if o.ComponentGateway == "" {
-		return fmt.Errorf("--component-gateway (env APIOPERATORISTIO_COMPONENTGATEWAY) must not be empty")
+	if err := validateComponentGateway(o.ComponentGateway); err != nil {
+		return err
 	}
 	if err := o.validateInternalSegments(); err != nil {
 		return err
@@ -268,4 +275,26 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// validateComponentGateway refuses a Gateway reference no route can attach to: every API
+// would be routed to no gateway, and, without Istio's validation webhook, say Ready.
+func validateComponentGateway(gw string) error {
+	problem := ""
+	ns, name, qualified := strings.Cut(gw, "/")
+	if !qualified {
+		ns, name = "", gw
+	}
+	switch {
+	case gw == "":
+		problem = "it is empty"
+	case qualified && len(k8svalidation.IsDNS1123Label(ns)) > 0:
+		problem = fmt.Sprintf("namespace %q is not a namespace name (lower-case letters, digits and '-')", ns)
+	case len(k8svalidation.IsDNS1123Subdomain(name)) > 0:
+		problem = fmt.Sprintf("name %q is not a Gateway name (lower-case letters, digits, '-' and '.')", name)
+	}
+	if problem == "" {
+		return nil
+	}
+	return fmt.Errorf("invalid --component-gateway (env APIOPERATORISTIO_COMPONENTGATEWAY) %q: must be a Gateway's name or namespace/name, and %s", gw, problem)
 }

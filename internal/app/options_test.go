@@ -199,3 +199,32 @@ func TestPublicHostname(t *testing.T) {
 		assert.ErrorContains(t, o.Validate(), "invalid --public-hostname (env APIOPERATORISTIO_PUBLICHOSTNAME)", bad)
 	}
 }
+
+// The canvas runs the Python operator as `kopf run -n components -n odacompns-*`: repeated,
+// the flag adds up as kopf's -n does, the first time replacing the environment's value.
+func TestRepeatedListFlagsAddUp(t *testing.T) {
+	t.Setenv("COMPONENT_NAMESPACE", "from-env")
+	t.Setenv("APIOPERATORISTIO_INTERNALSEGMENTS", "")
+	o := parse(t, "--namespaces=components", "--namespaces=odacompns-*, team-a", "--internal-segments=managementFunction", "--internal-segments=securityFunction")
+	assert.Equal(t, []string{"components", "odacompns-*", "team-a"}, o.Namespaces)
+	assert.Equal(t, []string{"managementFunction", "securityFunction"}, o.InternalSegments)
+	assert.Equal(t, []string{"from-env"}, parse(t).Namespaces)
+}
+
+// A component gateway no route could attach to stops the start, naming the setting.
+func TestComponentGateway(t *testing.T) {
+	for _, good := range []string{"component-gateway", "canvas/component-gateway", "istio-ingress/gw.v2"} {
+		assert.NoError(t, parse(t, "--component-gateway="+good).Validate(), good)
+	}
+	for bad, want := range map[string]string{
+		"":                          "it is empty",
+		" canvas/component-gateway": `namespace " canvas" is not a namespace name`,
+		"Canvas/gateway":            `namespace "Canvas" is not a namespace name`,
+		"canvas/":                   `name "" is not a Gateway name`,
+		"a/b/c":                     `name "b/c" is not a Gateway name`,
+		"component gateway":         `name "component gateway" is not a Gateway name`,
+	} {
+		o := parse(t, "--component-gateway="+bad)
+		assert.ErrorContains(t, o.Validate(), `invalid --component-gateway (env APIOPERATORISTIO_COMPONENTGATEWAY) "`+bad+`": must be a Gateway's name or namespace/name, and `+want, bad)
+	}
+}

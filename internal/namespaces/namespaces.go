@@ -38,10 +38,62 @@ func Parse(entries []string) (Selector, error) {
 }
 
 // globOf writes a pattern of Python's fnmatch, as kopf reads it, in Go's path.Match syntax.
-// fnmatch has no escapes, so a backslash is itself; its class opening "[^" holds a '^',
-// and "[!" negates, which path.Match writes "[^".
+// fnmatch has no escapes, so a backslash is itself; a '[' with no closing ']' is itself too.
 func globOf(pattern string) string {
-	return strings.NewReplacer(`\`, `\\`, "[^", `[\^`, "[!", "[^").Replace(pattern)
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '\\':
+			b.WriteString(`\\`)
+		case '[':
+			class, n := classOf(pattern[i:])
+			if n == 0 {
+				b.WriteString(`\[`)
+				continue
+			}
+			b.WriteString(class)
+			i += n - 1
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// classOf reads the class p starts with as fnmatch does, and writes it in path.Match's
+// syntax; n is how many bytes of p it took, 0 when it has no closing ']'. In fnmatch "[!"
+// negates (path.Match's "[^"), a ']' first in the class and a '-' first or last are
+// themselves, and '^' is itself: path.Match needs those escaped.
+func classOf(p string) (class string, n int) {
+	j := 1
+	if j < len(p) && p[j] == '!' {
+		j++
+	}
+	if j < len(p) && p[j] == ']' {
+		j++
+	}
+	for j < len(p) && p[j] != ']' {
+		j++
+	}
+	if j >= len(p) {
+		return "", 0
+	}
+	body := p[1:j]
+	var b strings.Builder
+	b.WriteByte('[')
+	if strings.HasPrefix(body, "!") {
+		b.WriteByte('^')
+		body = body[1:]
+	}
+	for k := 0; k < len(body); k++ {
+		c := body[k]
+		if strings.IndexByte(`]\^[`, c) >= 0 || c == '-' && (k == 0 || k == len(body)-1) {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	b.WriteByte(']')
+	return b.String(), j + 1
 }
 
 func (e entry) check() error {
@@ -82,13 +134,12 @@ func witness(glob, star string) string {
 		case '?':
 			b.WriteByte('a')
 		case '[':
-			end := strings.IndexByte(glob[i+1:], ']')
+			end := classEnd(glob, i)
 			if end < 0 {
 				return ""
 			}
-			class := glob[i : i+end+2]
-			b.WriteByte(classMember(class))
-			i += end + 1
+			b.WriteByte(classMember(glob[i : end+1]))
+			i = end
 		case '\\':
 			if i+1 < len(glob) {
 				i++
@@ -99,6 +150,20 @@ func witness(glob, star string) string {
 		}
 	}
 	return b.String()
+}
+
+// classEnd is the index of the ']' that closes the class glob[i] opens, past escaped
+// characters; -1 for none.
+func classEnd(glob string, i int) int {
+	for j := i + 1; j < len(glob); j++ {
+		switch glob[j] {
+		case '\\':
+			j++
+		case ']':
+			return j
+		}
+	}
+	return -1
 }
 
 // classMember is a character of a name that the class matches, letters and digits first.
