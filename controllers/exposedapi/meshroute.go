@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	istioapi "istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -33,16 +34,16 @@ func (m *meshRoute) ledBy(api *odav1.ExposedAPI) bool { return m.leader().UID ==
 // observeMesh finds, for an accepted internal API, the members of its Service's mesh route;
 // for a follower, obs.vs becomes the leader's VirtualService once it routes the API, and its
 // own VirtualService (a gateway route it had, or a mesh route it led) goes. An API that is not
-// accepted drops the mesh VirtualService it led, so that the next member's takes over.
+// accepted, or no longer internal, drops the mesh VirtualService it led at once, so that the
+// next member's takes over and is never beside it (Istio would use one of the two), and so
+// that a route to the gateway is made anew, after what guards it (guardNewRoute). The
+// Service stays reachable on the mesh meanwhile, as without any mesh VirtualService.
 func (r *Reconciler) observeMesh(ctx context.Context, api *odav1.ExposedAPI, obs *observed) error {
 	own := obs.vs != nil && !obs.foreign
-	if !obs.accepted() {
+	if !obs.accepted() || !obs.claim.Internal {
 		if own && routes.MeshHost(obs.vs) != "" {
 			obs.stale, obs.vs = obs.vs, nil
 		}
-		return nil
-	}
-	if !obs.claim.Internal {
 		return nil
 	}
 	members, err := routes.MeshMembers(ctx, r.Client, obs.claim.Host)
@@ -56,6 +57,14 @@ func (r *Reconciler) observeMesh(ctx context.Context, api *odav1.ExposedAPI, obs
 	if obs.mesh.ledBy(api) {
 		return nil
 	}
+	if obs.vs == nil && neverReconciled(api) {
+		// The gateway VirtualService the Python operator made for it has none of our labels,
+		// so the cache cannot show it; a leader's is adopted when its create meets it.
+		if err := r.uncachedVirtualService(ctx, api, obs); err != nil {
+			return err
+		}
+		own = obs.vs != nil && !obs.foreign
+	}
 	if own {
 		obs.stale = obs.vs
 	}
@@ -68,6 +77,12 @@ func (r *Reconciler) observeMesh(ctx context.Context, api *odav1.ExposedAPI, obs
 	return err
 }
 
+// neverReconciled tells whether the API has no status of this operator's yet: one that
+// comes from the Python operator has only its apiStatus.
+func neverReconciled(api *odav1.ExposedAPI) bool {
+	return meta.FindStatusCondition(api.Status.Conditions, ConditionAccepted) == nil
+}
+
 // dropStale deletes the API's own VirtualService that observeMesh found it must not keep.
 func (r *Reconciler) dropStale(ctx context.Context, api *odav1.ExposedAPI, obs *observed) error {
 	if obs.stale == nil {
@@ -76,8 +91,11 @@ func (r *Reconciler) dropStale(ctx context.Context, api *odav1.ExposedAPI, obs *
 	deleted, err := r.withdrawRoute(ctx, api, obs.stale)
 	if deleted {
 		why := "not accepted"
-		if obs.mesh != nil {
+		switch {
+		case obs.mesh != nil:
 			why = "VirtualService " + obs.mesh.leader().Name + " routes the internal APIs of Service " + obs.spec.Implementation
+		case obs.accepted():
+			why = "the API left the internal segments; the next internal API of Service " + obs.spec.Implementation + " routes them on the mesh"
 		}
 		logf.FromContext(ctx).Info("VirtualService deleted: "+why, "virtualService", obs.stale.Name)
 	}

@@ -28,7 +28,7 @@ func internalSegmentsOptions() *app.Options {
 // TestInternalSegments (issue #18): an API of an internal segment is routed on the mesh
 // gateway at its Service's cluster name and published at that address, in its status and
 // its Component entry; a core API stays on the component gateway. Moving an API between
-// internal and external, by its segment or by the setting, updates the same VirtualService.
+// internal and external, by its segment or by the setting, moves its route.
 func TestInternalSegments(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		env := harness.Start(t, set)
@@ -60,21 +60,23 @@ func TestInternalSegments(t *testing.T) {
 		waitAPIStatus(t, env, mgmt, meshURL, "Ready")
 		waitEntry(t, env, ns, "shop", "coreAPIs", core, "https://20.0.0.1/shop/core", true)
 
-		// A segment made core moves the route to the gateway, in place; and back.
+		// A segment made core moves the route to the gateway: the mesh VirtualService goes
+		// and a gateway one is made (after what guards it, when something does); moved back,
+		// the gateway VirtualService becomes the mesh route in place.
 		env.UpdateAPI(t, mgmt, func(api *odav1.ExposedAPI) { api.Spec.Segment = odav1.SegmentCore })
 		moved := virtualService(t, env, mgmt, routeIs("*", "component-gateway", "/shop/mgmt", "mgmt", 9090))
-		assert.Equal(t, vs.UID, moved.UID, "the VirtualService is updated in place, not recreated")
+		assert.NotEqual(t, vs.UID, moved.UID, "the mesh VirtualService is not turned into the gateway route")
 		waitAPIStatus(t, env, mgmt, wantStatus{"https://20.0.0.1/shop/mgmt", "https://20.0.0.1/shop/mgmt/docs", "20.0.0.1"}, "Ready")
 		env.UpdateAPI(t, mgmt, func(api *odav1.ExposedAPI) { api.Spec.Segment = odav1.SegmentSecurity })
-		moved = virtualService(t, env, mgmt, meshIs(mesh, "mgmt", meshRoute("shop-mgmt", "/shop/mgmt", "mgmt", 9090)))
-		assert.Equal(t, vs.UID, moved.UID, "the VirtualService is updated in place, not recreated")
+		vs = virtualService(t, env, mgmt, meshIs(mesh, "mgmt", meshRoute("shop-mgmt", "/shop/mgmt", "mgmt", 9090)))
+		assert.Equal(t, moved.UID, vs.UID, "the VirtualService is updated in place, not recreated")
 		waitAPIStatus(t, env, mgmt, meshURL, "Ready")
 
-		// Without the setting (a restart), the internal API is back on the gateway, in place.
+		// Without the setting (a restart), the internal API is back on the gateway.
 		op.Stop()
 		harness.StartOperator(t, env, harness.DefaultOptions())
 		moved = virtualService(t, env, mgmt, routeIs("*", "component-gateway", "/shop/mgmt", "mgmt", 9090))
-		assert.Equal(t, vs.UID, moved.UID, "the VirtualService is updated in place, not recreated")
+		assert.NotEqual(t, vs.UID, moved.UID, "the mesh VirtualService is not turned into the gateway route")
 		waitAPIStatus(t, env, mgmt, wantStatus{"https://20.0.0.1/shop/mgmt", "https://20.0.0.1/shop/mgmt/docs", "20.0.0.1"}, "Ready")
 		waitEntry(t, env, ns, "shop", "managementAPIs", mgmt, "https://20.0.0.1/shop/mgmt", true)
 	})
@@ -198,16 +200,17 @@ func TestOneMeshVirtualServicePerService(t *testing.T) {
 		noVirtualService(t, env, metrics)
 		waitAPIStatus(t, env, metrics, metricsURL, "Ready")
 
-		// The oldest moved out keeps its VirtualService, now its gateway route; the next one
-		// makes the mesh VirtualService. Moved back in, it takes the mesh over again, in place.
+		// The oldest moved out drops its mesh VirtualService at once and gets a new gateway
+		// route; the next one makes the mesh VirtualService. Moved back in, it takes the mesh
+		// over again, in place.
 		env.UpdateAPI(t, events, func(api *odav1.ExposedAPI) { api.Spec.Segment = odav1.SegmentCore })
 		moved := virtualService(t, env, events, routeIs("*", "component-gateway", "/shop/events", "impl", 8080))
-		assert.Equal(t, vs.UID, moved.UID, "the VirtualService is updated in place, not recreated")
+		assert.NotEqual(t, vs.UID, moved.UID, "the mesh VirtualService is not turned into the gateway route")
 		virtualService(t, env, metrics, meshIs(mesh, "impl", metricsRoute))
 		waitAPIStatus(t, env, events, wantStatus{"https://20.0.0.1/shop/events", "", "20.0.0.1"}, "Ready")
 		env.UpdateAPI(t, events, func(api *odav1.ExposedAPI) { api.Spec.Segment = odav1.SegmentManagement })
-		moved = virtualService(t, env, events, meshIs(mesh, "impl", metricsRoute, eventsRoute))
-		assert.Equal(t, vs.UID, moved.UID, "the VirtualService is updated in place, not recreated")
+		inPlace := virtualService(t, env, events, meshIs(mesh, "impl", metricsRoute, eventsRoute))
+		assert.Equal(t, moved.UID, inPlace.UID, "the VirtualService is updated in place, not recreated")
 		noVirtualService(t, env, metrics)
 		waitAPIStatus(t, env, events, eventsURL, "Ready")
 
