@@ -214,7 +214,7 @@ func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*obser
 	if obs.vs, err = virtualService(ctx, r.Client, api); err != nil {
 		return nil, err
 	}
-	if obs.vs == nil && (WasNotControlled(api, "VirtualService") || len(obs.invalid) > 0) {
+	if obs.vs == nil && (WasNotControlled(api, "VirtualService") || len(obs.invalid) > 0 || r.takesOver(api)) {
 		if err := r.uncachedVirtualService(ctx, api, obs); err != nil {
 			return nil, err
 		}
@@ -243,19 +243,28 @@ func (r *Reconciler) observe(ctx context.Context, api *odav1.ExposedAPI) (*obser
 	return obs, err
 }
 
+// takesOver tells whether a VirtualService the canvas's Python operator made for the API may
+// be in place while the API gets a route of another kind (an HTTPRoute): the API has no
+// status of ours yet.
+func (r *Reconciler) takesOver(api *odav1.ExposedAPI) bool {
+	return r.Route != nil && neverReconciled(api)
+}
+
 // uncachedVirtualService looks, past the cache, for a VirtualService of the API's name that
 // the cache cannot hold: another owner's, or one the canvas's Python operator made, without
 // our labels. It is looked for only where the API will not write its own, which adopts one
-// in place: for an invalid spec, whose Python-made VirtualService still routes and is
-// labelled here, so that the cache and the webhook count the route it serves; and for a
-// loser, whose VirtualService must be withdrawn.
+// in place: for an invalid spec, whose Python-made VirtualService still routes; for a
+// loser, whose VirtualService must be withdrawn; and for an API taking a Python-made one
+// over with a route of another kind, which withdraws it once its own route serves, and
+// guards it on the ingress gateway meanwhile. One of the API's own is labelled here, so
+// that the cache, and the webhook, see the route it serves.
 func (r *Reconciler) uncachedVirtualService(ctx context.Context, api *odav1.ExposedAPI, obs *observed) error {
 	vs, err := virtualService(ctx, r.APIReader, api)
 	if err != nil || vs == nil {
 		return err
 	}
 	obs.vs, obs.foreign = vs, !ownedBy(vs, api.UID)
-	if obs.foreign || len(obs.invalid) == 0 || labelsMatch(vs.Labels, childLabels(api)) {
+	if obs.foreign || labelsMatch(vs.Labels, childLabels(api)) {
 		return nil
 	}
 	vs = vs.DeepCopy()
