@@ -35,9 +35,10 @@ func (Defaulter) Handle(_ context.Context, req admission.Request) admission.Resp
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return admission.Allowed("")
 	}
-	if req.Operation == admissionv1.Update && sameSpec(req.OldObject.Raw, req.Object.Raw) {
+	if req.Operation == admissionv1.Update && sameSpec(req.OldObject.Raw, asStored(req)) {
 		// R2.4: a write of status, labels or finalizers leaves the spec as stored, even one
-		// stored before the webhooks existed: no conversion, no new defaults.
+		// stored before the webhooks existed (and a v1beta4 list sent back whole, which the
+		// canvas CRD prunes as it did before): no conversion, no new defaults.
 		return admission.Allowed("")
 	}
 	out, warnings, err := defaulterOf(req)(req.Object.Raw)

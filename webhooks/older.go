@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/api/v1/validation"
@@ -56,4 +57,40 @@ func specificationOf(entry map[string]any) *odav1.Specification {
 		_ = s.UnmarshalJSON(b)
 	}
 	return s
+}
+
+// asStored is the request's object as the canvas CRD will store it, for comparing with the
+// stored object (R2.4). The CRD stores v1, whose schema holds one object at specification,
+// so the API server prunes every field of each object entry of a v1beta3 or v1beta4 list
+// (strings are kept), and it does so after the webhooks have seen the list whole. kubectl
+// apply sends that list back on every re-apply, url and version included: compared as
+// written, a re-apply that changes nothing, or only a label, read as a spec change and the
+// stored spec's problems refused it.
+func asStored(req admission.Request) []byte {
+	raw := req.Object.Raw
+	if requestVersion(req) == odav1.GroupVersion.Version {
+		return raw
+	}
+	obj, err := decode(raw)
+	if err != nil {
+		return raw
+	}
+	spec, _ := obj["spec"].(map[string]any)
+	list, ok := spec["specification"].([]any)
+	if !ok {
+		return raw
+	}
+	pruned := make([]any, len(list))
+	for i, entry := range list {
+		if isObject(entry) {
+			entry = map[string]any{}
+		}
+		pruned[i] = entry
+	}
+	spec["specification"] = pruned
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return raw
+	}
+	return out
 }

@@ -164,3 +164,62 @@ func TestDroppedEntriesTooLongToWarn(t *testing.T) {
 		assert.Contains(t, resp.Warnings[0], fmt.Sprintf("https://e.com/%d/", i))
 	}
 }
+
+// A v1beta4 ExposedAPI stored before the webhooks on the canvas CRD (storage v1: the fields
+// of the list's entries pruned), with a problem defaulting cannot fix (implementation not a
+// Service name) and a path never normalised.
+const storedBeta4 = `{"apiVersion":"oda.tmforum.org/v1","kind":"ExposedAPI","metadata":{"name":"a","namespace":"n","labels":{"oda.tmforum.org/componentName":"c"}},` +
+	`"spec":{"name":"a","apiType":"openapi","implementation":"Catalog_Svc","path":"/a/","port":8080,"specification":[{}]}}`
+
+// reappliedBeta4 is the manifest storedBeta4 was created from, with labels, as kubectl apply
+// sends it again: its three-way merge sends the list whole, url and version included, which
+// the API server prunes again only after the webhooks.
+func reappliedBeta4(labels, spec string) string {
+	return `{"apiVersion":"oda.tmforum.org/v1","kind":"ExposedAPI","metadata":{"name":"a","namespace":"n","labels":{` + labels + `}},` +
+		`"spec":{"name":"a","apiType":"openapi","implementation":"Catalog_Svc","port":8080,` + spec + `}}`
+}
+
+const beta4List = `"specification":[{"url":"https://e.com/a.yaml","version":"v4"}]`
+
+// TestReapplyOfAnOlderStoredSpec (R2.4, R2.5): re-applying the v1beta4 manifest a stored
+// object came from leaves the spec as stored, with or without a label added, so the stored
+// spec's problems are warnings and the defaulter changes nothing; a change the CRD keeps
+// is still validated, each entry named as written.
+func TestReapplyOfAnOlderStoredSpec(t *testing.T) {
+	ctx := context.Background()
+	const label = `"oda.tmforum.org/componentName":"c"`
+	for name, raw := range map[string]string{
+		"unchanged":           reappliedBeta4(label, `"path":"/a/",`+beta4List),
+		"a label added":       reappliedBeta4(label+`,"team":"x"`, `"path":"/a/",`+beta4List),
+		"the path normalised": reappliedBeta4(label, `"path":"/a",`+beta4List),
+		"another url":         reappliedBeta4(label, `"path":"/a/","specification":[{"url":"openapi.yaml"}]`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := (&Validator{}).Handle(ctx, request(admissionv1.Update, "v1beta4", storedBeta4, raw))
+			if !assert.True(t, resp.Allowed, "the spec stored after this write is the spec stored before it") {
+				t.Log(resp.Result.Message)
+			}
+			assert.Contains(t, strings.Join(resp.Warnings, "\n"), "spec.implementation", "the stored spec's problems are warnings")
+			resp = Defaulter{}.Handle(ctx, request(admissionv1.Update, "v1beta4", storedBeta4, raw))
+			require.True(t, resp.Allowed)
+			if name != "the path normalised" {
+				assert.Empty(t, resp.Patches, "the spec is left as stored")
+			}
+		})
+	}
+
+	unlabelled := strings.Replace(storedBeta4, `{"oda.tmforum.org/componentName":"c"}`, `{}`, 1)
+	resp := (&Validator{}).Handle(ctx, request(admissionv1.Update, "v1beta4", unlabelled, reappliedBeta4(`"team":"x"`, `"path":"/a/",`+beta4List)))
+	assert.True(t, resp.Allowed, "a stored object missing the component label, re-applied as it was (a GitOps sync)")
+
+	for name, c := range map[string]struct{ spec, want string }{
+		"another path":   {`"path":"/b",` + beta4List, "spec.implementation"},
+		"an entry added": {`"path":"/a/","specification":[{"url":"https://e.com/a.yaml"},{"url":"openapi.yaml"}]`, "spec.specification[1].url: Invalid value"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := (&Validator{}).Handle(ctx, request(admissionv1.Update, "v1beta4", storedBeta4, reappliedBeta4(label, c.spec)))
+			require.False(t, resp.Allowed, "a change the canvas CRD stores is validated")
+			assert.Contains(t, resp.Result.Message, c.want)
+		})
+	}
+}

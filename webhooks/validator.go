@@ -57,7 +57,7 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		}
 		// A valid update is admitted either way: only a refused one is worth defaulting the
 		// stored spec for.
-		if sameSpec(req.OldObject.Raw, req.Object.Raw) || len(errs) > 0 && unchangedByDefaulting(req) {
+		if sameSpec(req.OldObject.Raw, asStored(req)) || len(errs) > 0 && unchangedByDefaulting(req) {
 			return specUnchanged(api, old, errs)
 		}
 	}
@@ -85,7 +85,7 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 // the stored spec's problems.
 func unchangedByDefaulting(req admission.Request) bool {
 	old, _, err := defaulterOf(req)(req.OldObject.Raw)
-	return err == nil && sameSpec(old, req.Object.Raw)
+	return err == nil && sameSpec(old, asStored(req))
 }
 
 // routeErrors are what the API's route cannot hold: in HTTPRoute mode (host names only), an

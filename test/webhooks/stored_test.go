@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -190,4 +191,59 @@ func conditionMessage(t *testing.T, env *harness.Env, name, typ string) string {
 		}
 	}
 	return ""
+}
+
+// olderStored is a v1beta4 manifest with a problem the webhooks would refuse
+// (implementation is not a Service name); %s ends its labels.
+const olderStored = `apiVersion: oda.tmforum.org/v1beta4
+kind: ExposedAPI
+metadata:
+  name: %s
+  namespace: components
+  labels: {%s}
+spec:
+  name: catalog
+  apiType: openapi
+  implementation: Catalog_Svc
+  path: /%[1]s
+  port: 8080
+  specification:
+  - {url: "https://e.com/a.yaml", version: v4}
+`
+
+// TestOlderReapplyOfAStoredSpec (R2.4, R2.5): on the canvas CRD, a v1beta4 manifest applied
+// with kubectl before the operator is re-applied as it was, or with a label added (a GitOps
+// sync). kubectl sends the specification list whole, url and version included, which the
+// CRD prunes again when it stores it: the stored spec does not change, so its problems are
+// warnings, even the component label it never had.
+func TestOlderReapplyOfAStoredSpec(t *testing.T) {
+	env := harness.StartWithWebhooks(t, harness.ODA)
+	env.Namespace(t, "components")
+	apply := kubectlApply(t, env)
+	labelled := fmt.Sprintf(olderStored, "legacy", "oda.tmforum.org/componentName: shop")
+	unlabelled := fmt.Sprintf(olderStored, "nolabel", "team: x")
+	env.WithoutWebhooks(t, func() error {
+		out, err := apply(labelled + "---\n" + unlabelled)
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, out)
+		}
+		return nil
+	})
+	stored := specJSON(t, env, "legacy")
+	harness.StartOperator(t, env, harness.DefaultOptions())
+	require.NoError(t, harness.WaitForWebhook(context.Background(), env.Client, "components", harness.Wait))
+
+	out, err := apply(labelled)
+	require.NoError(t, err, "unchanged: %s", out)
+	assert.Contains(t, out, `spec.implementation: Invalid value: "Catalog_Svc"`, "the stored spec's problems are warnings")
+	out, err = apply(fmt.Sprintf(olderStored, "legacy", "oda.tmforum.org/componentName: shop, team: x"))
+	require.NoError(t, err, "a label added: %s", out)
+	assert.JSONEq(t, stored, specJSON(t, env, "legacy"), "the spec left as stored")
+	out, err = apply(unlabelled)
+	require.NoError(t, err, "stored without the component label, re-applied as it was: %s", out)
+	assert.Contains(t, out, "oda.tmforum.org/componentName")
+
+	out, err = apply(strings.Replace(labelled, "path: /legacy", "path: /moved", 1))
+	require.Error(t, err, "a change to the spec is validated")
+	assert.Contains(t, out, `spec.implementation: Invalid value: "Catalog_Svc"`)
 }
