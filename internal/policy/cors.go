@@ -3,8 +3,6 @@
 package policy
 
 import (
-	"net"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -65,7 +63,7 @@ func CORS(c *odav1.CORS) *istioapi.CorsPolicy {
 func origins(csv string) []*istioapi.StringMatch {
 	var out []*istioapi.StringMatch
 	for _, o := range validation.CSV(csv) {
-		o = origin(o)
+		o = validation.Origin(o)
 		scheme, domain, wildcard := strings.Cut(o, "://*.")
 		switch {
 		case o == "*":
@@ -84,33 +82,11 @@ func origins(csv string) []*istioapi.StringMatch {
 func wildcardOrigins(c *odav1.CORS) []string {
 	var out []string
 	for _, o := range validation.CSV(c.AllowOrigins) {
-		if strings.Contains(origin(o), "://*.") {
+		if strings.Contains(validation.Origin(o), "://*.") {
 			out = append(out, o)
 		}
 	}
 	return out
-}
-
-// origin is the spec's origin as a browser serialises its Origin header: scheme and host in
-// lower case, without the scheme's default port or a trailing "/" (admission allows them),
-// so that an exact match can meet it.
-func origin(o string) string {
-	o = strings.TrimSuffix(o, "/")
-	u, err := url.Parse(o)
-	if err != nil || u.Host == "" {
-		return o
-	}
-	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
-	if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
-		port = ""
-	}
-	switch {
-	case port != "":
-		host = net.JoinHostPort(host, port)
-	case strings.Contains(host, ":"):
-		host = "[" + host + "]" // an IPv6 address
-	}
-	return scheme + "://" + host
 }
 
 func or(s, def string) string {

@@ -1,8 +1,6 @@
 package policy
 
 import (
-	"strings"
-
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -11,8 +9,8 @@ import (
 )
 
 // GatewayCORS is the HTTPRoute rule's CORS filter (standard since Gateway API v1.5) for a
-// CORS block, with the same lists and defaults as CORS gives a VirtualService; nil when the
-// block is absent or disabled. A max age of 0 cannot be said there: it becomes the Gateway
+// CORS block, with the same lists and defaults as CORS gives a VirtualService, less repeats
+// (the CRD's lists are sets); nil when the block is absent or disabled. A max age of 0 cannot be said there: it becomes the Gateway
 // API's default of 5 s.
 func GatewayCORS(c *odav1.CORS) *gatewayv1.HTTPCORSFilter {
 	if !CORSEnabled(c) {
@@ -24,8 +22,8 @@ func GatewayCORS(c *odav1.CORS) *gatewayv1.HTTPCORSFilter {
 	if ptr.Deref(c.AllowCredentials, false) {
 		f.AllowCredentials = ptr.To(true)
 	}
-	for _, o := range validation.CSV(or(c.AllowOrigins, DefaultAllowOrigins)) {
-		f.AllowOrigins = append(f.AllowOrigins, gatewayv1.CORSOrigin(origin(o)))
+	for _, o := range validation.GatewayOrigins(or(c.AllowOrigins, DefaultAllowOrigins)) {
+		f.AllowOrigins = append(f.AllowOrigins, gatewayv1.CORSOrigin(o))
 	}
 	pre := c.HandlePreflightRequests
 	if pre == nil {
@@ -34,10 +32,10 @@ func GatewayCORS(c *odav1.CORS) *gatewayv1.HTTPCORSFilter {
 	if !ptr.Deref(pre.Enabled, true) {
 		return f
 	}
-	for _, m := range validation.CSV(or(pre.AllowMethods, DefaultAllowMethods)) {
-		f.AllowMethods = append(f.AllowMethods, gatewayv1.HTTPMethodWithWildcard(strings.ToUpper(m)))
+	for _, m := range validation.GatewayMethods(or(pre.AllowMethods, DefaultAllowMethods)) {
+		f.AllowMethods = append(f.AllowMethods, gatewayv1.HTTPMethodWithWildcard(m))
 	}
-	for _, h := range validation.CSV(or(pre.AllowHeaders, DefaultAllowHeaders)) {
+	for _, h := range validation.GatewayHeaders(or(pre.AllowHeaders, DefaultAllowHeaders)) {
 		f.AllowHeaders = append(f.AllowHeaders, gatewayv1.HTTPHeaderName(h))
 	}
 	if age := ptr.Deref(pre.MaxAge, DefaultMaxAge); age > 0 {

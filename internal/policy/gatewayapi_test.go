@@ -28,6 +28,18 @@ func TestGatewayCORS(t *testing.T) {
 		MaxAge:           5,
 	}, GatewayCORS(&odav1.CORS{Enabled: ptr.To(true), AllowOrigins: "https://a.example/, https://b.example", AllowCredentials: ptr.To(true),
 		HandlePreflightRequests: &odav1.PreflightRequests{Enabled: ptr.To(false)}}), "origins split, preflight answers off")
+
+	repeats := &odav1.CORS{Enabled: ptr.To(true), AllowOrigins: "https://A.example, http://b.example, https://a.example:443, https://a.example/",
+		HandlePreflightRequests: &odav1.PreflightRequests{AllowMethods: "GET, POST, GET", AllowHeaders: "Content-Type, X-Id, content-type"}}
+	assert.Equal(t, &gatewayv1.HTTPCORSFilter{
+		AllowOrigins: []gatewayv1.CORSOrigin{"https://a.example", "http://b.example"},
+		AllowMethods: []gatewayv1.HTTPMethodWithWildcard{"GET", "POST"},
+		AllowHeaders: []gatewayv1.HTTPHeaderName{"Content-Type", "X-Id"},
+		MaxAge:       1800,
+	}, GatewayCORS(repeats), "repeats left out, once normalised and whatever a header's case: the CRD's lists are sets")
+	vs := CORS(repeats)
+	assert.Len(t, vs.AllowOrigins, 4, "a VirtualService's lists are as written")
+	assert.Len(t, vs.AllowMethods, 3, "a VirtualService's lists are as written")
 }
 
 func TestGatewayTimeouts(t *testing.T) {

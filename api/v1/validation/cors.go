@@ -3,6 +3,7 @@ package validation
 import (
 	"fmt"
 	"math"
+	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -94,6 +95,28 @@ func CSV(s string) []string {
 		}
 	}
 	return out
+}
+
+// Origin is the spec's origin as a browser serialises its Origin header: scheme and host in
+// lower case, without the scheme's default port or a trailing "/" (admission allows them),
+// so that an exact match can meet it.
+func Origin(o string) string {
+	o = strings.TrimSuffix(o, "/")
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return o
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+		port = ""
+	}
+	switch {
+	case port != "":
+		host = net.JoinHostPort(host, port)
+	case strings.Contains(host, ":"):
+		host = "[" + host + "]" // an IPv6 address
+	}
+	return scheme + "://" + host
 }
 
 // originProblem says what is wrong with an allowOrigins entry; "" for none. A * elsewhere
