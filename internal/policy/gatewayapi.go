@@ -10,8 +10,8 @@ import (
 
 // GatewayCORS is the HTTPRoute rule's CORS filter (standard since Gateway API v1.5) for a
 // CORS block, with the same lists and defaults as CORS gives a VirtualService, less repeats
-// (the CRD's lists are sets); nil when the block is absent or disabled. A max age of 0 cannot be said there: it becomes the Gateway
-// API's default of 5 s.
+// (the CRD's lists are sets); nil when the block is absent or disabled. A max age of 0
+// cannot be said there: it becomes the Gateway API's default of 5 s.
 func GatewayCORS(c *odav1.CORS) *gatewayv1.HTTPCORSFilter {
 	if !CORSEnabled(c) {
 		return nil
