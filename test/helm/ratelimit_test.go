@@ -2,6 +2,8 @@ package helm
 
 import (
 	"flag"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,4 +89,27 @@ func TestShutdownDelayFitsTheGracePeriod(t *testing.T) {
 		return
 	}
 	t.Fatal("no Deployment rendered")
+}
+
+// TestLargeNumbersReachTheBinaryAsWritten: Helm reads a number of a values file as a float,
+// which prints as 1e+06 from a million on; the binary's whole-number settings refused that
+// at start and the pod crash-looped. What the schema lets through starts.
+func TestLargeNumbersReachTheBinaryAsWritten(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "values.yaml")
+	require.NoError(t, os.WriteFile(f, []byte(
+		"streams: {connectTimeout: 1000000, idleTimeout: 2147483647}\nkubeAPI: {qps: 1000000, burst: 1000000}\n"), 0o600))
+	c := container(t, renderDir(t, chartDir(t), "-f", f))
+	for _, e := range c.Env {
+		if e.ValueFrom == nil {
+			t.Setenv(e.Name, e.Value)
+		}
+	}
+	o := parseFlags(t, c.Args...)
+	require.NoError(t, o.Validate())
+	assert.Equal(t, 1000000, o.KubeAPIBurst)
+
+	require.NoError(t, os.WriteFile(f, []byte("streams: {idleTimeout: 2147483648}\n"), 0o600))
+	out, err := helm(t, "template", release, chartDir(t), "-f", f)
+	require.Error(t, err, "a timeout the binary cannot hold")
+	assert.Contains(t, out, "streams")
 }
