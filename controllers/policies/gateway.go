@@ -2,6 +2,8 @@ package policies
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"reflect"
 	"slices"
@@ -14,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8svalidation "k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -51,7 +54,21 @@ type Gateway struct {
 func gatewayName(api *odav1.ExposedAPI) string { return api.Namespace + "." + api.Name }
 
 func gatewayLabels(api *odav1.ExposedAPI) map[string]string {
-	return map[string]string{managedByLabel: managedBy, APINamespaceLabel: api.Namespace, APINameLabel: api.Name}
+	return map[string]string{managedByLabel: managedBy, APINamespaceLabel: api.Namespace, APINameLabel: nameLabelValue(api.Name)}
+}
+
+// nameLabelValue is the APINameLabel value of an API: its name, or, past the 63 characters
+// of a label value (an object name may have 253, and Canvas names <component>-<api> often
+// pass 63), its first 52 characters and 10 hex digits of a sha256 of all of it, unique for
+// all that. A name that fits is kept as it is, so that the objects earlier versions wrote
+// (only those could be written) are still found as the API's. A name is a DNS subdomain,
+// so one that fits is a valid label value.
+func nameLabelValue(name string) string {
+	if len(name) <= k8svalidation.LabelValueMaxLength {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return name[:52] + "-" + hex.EncodeToString(sum[:])[:10]
 }
 
 func keyFinding(ok bool, detail string) *finding {
@@ -315,7 +332,7 @@ func specOf(obj client.Object) proto.Message {
 
 func names(obj client.Object, api *odav1.ExposedAPI) bool {
 	l := obj.GetLabels()
-	return l[APINamespaceLabel] == api.Namespace && l[APINameLabel] == api.Name && l[managedByLabel] == managedBy
+	return l[APINamespaceLabel] == api.Namespace && l[APINameLabel] == nameLabelValue(api.Name) && l[managedByLabel] == managedBy
 }
 
 // gatewayKinds are the kinds of the objects an API may have on the gateway under the
