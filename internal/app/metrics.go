@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -91,6 +93,21 @@ func (m *metricsWiring) watches(r *exposedapi.Reconciler) func(*builder.Builder)
 	}
 }
 
+// removeServiceMonitors removes what the ServiceMonitor pattern left, trying again until it
+// is done or the operator stops: it runs once, when the kind turns up (at start, at a
+// failover), which is when the API server may be failing, and a failed try left them to be
+// scraped beside the annotations until the next restart.
+func (m *metricsWiring) removeServiceMonitors(ctx context.Context) {
+	retry := wait.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.1, Steps: 8, Cap: time.Minute}
+	_ = retry.DelayFunc().Until(ctx, true, false, func(ctx context.Context) (bool, error) {
+		err := m.scraper.RemoveServiceMonitors(ctx)
+		if err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "removing the ServiceMonitors of the ServiceMonitor pattern; trying again")
+		}
+		return err == nil, nil
+	})
+}
+
 // onCRDChange acts when a monitoring.coreos.com CRD changes and that changes whether
 // ServiceMonitors are served: the annotation patterns remove the ServiceMonitors a former
 // pattern left; the ServiceMonitor pattern starts watching them and wakes every metrics API.
@@ -102,9 +119,7 @@ func (m *metricsWiring) onCRDChange(ctx context.Context, group string) {
 	log := ctrl.LoggerFrom(ctx)
 	if m.scraper.Pattern != metrics.ServiceMonitor {
 		if served && changed {
-			if err := m.scraper.RemoveServiceMonitors(ctx); err != nil {
-				log.Error(err, "removing the ServiceMonitors of the ServiceMonitor pattern; they stay until the next restart")
-			}
+			go m.removeServiceMonitors(ctx)
 		}
 		return
 	}

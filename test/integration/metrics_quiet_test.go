@@ -6,13 +6,17 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -174,5 +178,69 @@ func TestStartFetchesDiscoveryOnce(t *testing.T) {
 		}
 		t.Logf("%d requests for the discovery document with %d CRDs", len(documents), len(crds.Items))
 		assert.LessOrEqual(t, len(documents), 6, "requests for /api and /apis at start, with %d CRDs", len(crds.Items))
+	})
+}
+
+// TestServiceMonitorsLeftAreRemovedOnceAllowed: the annotation patterns remove what the
+// ServiceMonitor pattern left once, when the kind turns up (at start, at a failover), when
+// the API server may be failing: a removal that fails is tried again until it is done.
+func TestServiceMonitorsLeftAreRemovedOnceAllowed(t *testing.T) {
+	ctx := context.Background()
+	env, ns := webPlane(t, harness.Generated, harness.ServiceMonitorCRD(t))
+	env.Pod(t, ns, "p1", map[string]string{"app": "web"})
+	m := metricsAPI(ns, "m", "/metrics", "web", 8080)
+	require.NoError(t, env.Client.Create(ctx, m))
+	stale := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "m"},
+		Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "http"}}}}
+	require.NoError(t, controllerutil.SetControllerReference(m, stale, env.Client.Scheme()))
+	require.NoError(t, env.Client.Create(ctx, stale))
+	refuseDeletes(t, env, stale)
+
+	o := harness.DefaultOptions()
+	o.OpenMetricsImplementation = app.PrometheusAnnotation
+	harness.StartOperator(t, env, o)
+	waitCondition(t, env, m, "Scraping", true, "PodsAnnotated")
+	time.Sleep(2 * time.Second)
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(stale), &monitoringv1.ServiceMonitor{}), "its delete is refused")
+
+	allow(t, env, "refuse-deletes")
+	waitGone(t, env, stale)
+}
+
+// refuseDeletes has the API server refuse to delete any object of obj's kind in its
+// namespace, with a ValidatingAdmissionPolicy named refuse-deletes, until allow.
+func refuseDeletes(t *testing.T, env *harness.Env, obj client.Object) {
+	t.Helper()
+	ctx := context.Background()
+	gvk, err := env.Client.GroupVersionKindFor(obj)
+	require.NoError(t, err)
+	mapping, err := env.Client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+	require.NoError(t, err)
+	rule := admissionv1.Rule{APIGroups: []string{gvk.Group}, APIVersions: []string{"*"}, Resources: []string{mapping.Resource.Resource}}
+	policy := &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "refuse-deletes"},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionv1.RuleWithOperations{Operations: []admissionv1.OperationType{admissionv1.Delete}, Rule: rule},
+			}}},
+			Validations: []admissionv1.Validation{{Expression: "false", Message: refusal}},
+		},
+	}
+	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: policy.Name},
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName: policy.Name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
+			MatchResources: &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
+				MatchLabels: map[string]string{"kubernetes.io/metadata.name": obj.GetNamespace()}}},
+		},
+	}
+	require.NoError(t, env.Client.Create(ctx, policy))
+	require.NoError(t, env.Client.Create(ctx, binding))
+	harness.Eventually(t, "the policy in force", func() error {
+		if err := env.Client.Delete(ctx, obj, client.DryRunAll); err == nil || !strings.Contains(err.Error(), refusal) {
+			return fmt.Errorf("deleting %s: %v", obj.GetName(), err)
+		}
+		return nil
 	})
 }
