@@ -3,6 +3,8 @@ package policies
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 	istioapi "istio.io/api/networking/v1alpha3"
@@ -14,35 +16,74 @@ import (
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/controllers/exposedapi"
+	"github.com/oda-canvas/api-operator-istio/internal/policy"
 )
 
 // +kubebuilder:rbac:groups=networking.istio.io,resources=destinationrules,verbs=get;list;watch;create;update;delete
 
-// destinationRuleSpec gives the API's implementation port the connection pool of a
-// long-lived API, or is nil for an API that does not stream. Port-level, so that other
-// ports of the Service keep their settings.
-func (e *Extension) destinationRuleSpec(spec *odav1.ExposedAPISpec) *istioapi.DestinationRule {
+// destinationRuleSpec gives the implementation ports of the API and of every other
+// long-lived API of its Service the connection pool of a long-lived API, or is nil for an
+// API that does not stream. Port-level, so that other ports of the Service keep their
+// settings. Each such API has its own DestinationRule for the Service, and Istio takes the
+// traffic policy of the oldest alone (pilot's mergeDestinationRule merges subsets only):
+// each holds the ports of all, so that the one Istio takes covers every API's.
+func (e *Extension) destinationRuleSpec(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*istioapi.DestinationRule, error) {
 	tp := e.Settings.Streams.TrafficPolicy(spec)
 	if tp == nil {
-		return nil
+		return nil, nil
 	}
-	return &istioapi.DestinationRule{Host: spec.Implementation, TrafficPolicy: &istioapi.TrafficPolicy{
-		PortLevelSettings: []*istioapi.TrafficPolicy_PortTrafficPolicy{{
-			Port:           &istioapi.PortSelector{Number: uint32(spec.Port)},
+	ports, err := e.streamPorts(ctx, api, spec)
+	if err != nil {
+		return nil, err
+	}
+	dr := &istioapi.DestinationRule{Host: spec.Implementation, TrafficPolicy: &istioapi.TrafficPolicy{}}
+	for _, port := range ports {
+		dr.TrafficPolicy.PortLevelSettings = append(dr.TrafficPolicy.PortLevelSettings, &istioapi.TrafficPolicy_PortTrafficPolicy{
+			Port:           &istioapi.PortSelector{Number: port},
 			ConnectionPool: tp.ConnectionPool,
-		}},
-	}}
+		})
+	}
+	return dr, nil
+}
+
+// streamPorts are the implementation ports of the API and of the other long-lived APIs of
+// its Service, in order, each once.
+func (e *Extension) streamPorts(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) ([]uint32, error) {
+	var list odav1.ExposedAPIList
+	if err := e.Client.List(ctx, &list, client.InNamespace(api.Namespace), client.UnsafeDisableDeepCopy,
+		client.MatchingFields{exposedapi.ImplementationIndex: spec.Implementation}); err != nil {
+		return nil, err
+	}
+	ports := []uint32{uint32(spec.Port)}
+	for i := range list.Items {
+		other := &list.Items[i]
+		if other.UID != api.UID && other.DeletionTimestamp == nil && streams(other.Spec) {
+			ports = append(ports, uint32(other.Spec.Port))
+		}
+	}
+	slices.Sort(ports)
+	return slices.Compact(ports), nil
+}
+
+// streams tells whether a spec as stored asks for a long-lived API's connection pool on a
+// port that can hold one.
+func streams(spec odav1.ExposedAPISpec) bool {
+	spec.APIType = strings.ToLower(spec.APIType)
+	return policy.Streams(&spec) && spec.Port >= 1 && spec.Port <= 65535
 }
 
 // ensureDestinationRule creates, updates or deletes the API's DestinationRule and says
 // what is in force, or nil when the spec needs none.
 func (e *Extension) ensureDestinationRule(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*finding, error) {
-	want := e.destinationRuleSpec(spec)
+	want, err := e.destinationRuleSpec(ctx, api, spec)
+	if err != nil {
+		return nil, err
+	}
 	if want == nil {
 		return nil, e.deleteDestinationRule(ctx, api)
 	}
 	dr := &networkingv1.DestinationRule{}
-	err := e.Client.Get(ctx, client.ObjectKeyFromObject(api), dr)
+	err = e.Client.Get(ctx, client.ObjectKeyFromObject(api), dr)
 	if apierrors.IsNotFound(err) && exposedapi.WasNotControlled(api, "DestinationRule") {
 		err = e.APIReader.Get(ctx, client.ObjectKeyFromObject(api), dr)
 	}

@@ -13,7 +13,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -177,7 +179,31 @@ func (e *Extension) announce(api *odav1.ExposedAPI, c *metav1.Condition, finding
 
 type finding = policy.Finding
 
-// Watches adds the watches of the objects made here to the ExposedAPI controller.
+// Watches adds the watches of the objects made here to the ExposedAPI controller. A
+// DestinationRule's change wakes the other long-lived APIs of its Service too, whose own
+// hold its port (streamPorts).
 func (e *Extension) Watches(b *builder.Builder) *builder.Builder {
-	return b.Owns(&networkingv1.DestinationRule{})
+	return b.Owns(&networkingv1.DestinationRule{}).
+		Watches(&networkingv1.DestinationRule{}, handler.EnqueueRequestsFromMapFunc(e.streamingAPIsOfHost))
+}
+
+// streamingAPIsOfHost are the long-lived APIs of the Service a DestinationRule is for.
+func (e *Extension) streamingAPIsOfHost(ctx context.Context, o client.Object) []reconcile.Request {
+	dr, ok := o.(*networkingv1.DestinationRule)
+	if !ok {
+		return nil
+	}
+	var list odav1.ExposedAPIList
+	if err := e.Client.List(ctx, &list, client.InNamespace(dr.Namespace), client.UnsafeDisableDeepCopy,
+		client.MatchingFields{exposedapi.ImplementationIndex: dr.Spec.Host}); err != nil {
+		logf.FromContext(ctx).Error(err, "listing ExposedAPIs from the cache")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		if streams(list.Items[i].Spec) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return reqs
 }

@@ -49,6 +49,38 @@ func streamRule(host string, port uint32, connect, idle time.Duration) *istioapi
 	}}
 }
 
+// streamRules is streamRule for several ports of one host, in order.
+func streamRules(host string, connect, idle time.Duration, ports ...uint32) *istioapi.DestinationRule {
+	dr := streamRule(host, ports[0], connect, idle)
+	for _, port := range ports[1:] {
+		dr.TrafficPolicy.PortLevelSettings = append(dr.TrafficPolicy.PortLevelSettings, streamRule(host, port, connect, idle).TrafficPolicy.PortLevelSettings...)
+	}
+	return dr
+}
+
+// TestMCPStreamsOnOneService: Istio takes the traffic policy of only the oldest of the
+// DestinationRules for one host, so each long-lived API's holds the ports of every other
+// long-lived API of its Service: the one Istio takes covers them all, as they come and go.
+func TestMCPStreamsOnOneService(t *testing.T) {
+	ctx := context.Background()
+	env, ns := startWithImplAnd(t, harness.Generated, nil)
+	connect, idle := 60*time.Second, 900*time.Second
+	a := harness.API(ns, "mcp-a", "/a", "impl", 8080)
+	a.Spec.APIType = odav1.APITypeMCP
+	require.NoError(t, env.Client.Create(ctx, a))
+	destinationRule(t, env, a, streamRule("impl", 8080, connect, idle))
+
+	b := harness.API(ns, "mcp-b", "/b", "impl", 9090)
+	b.Spec.APIType = odav1.APITypeMCP
+	require.NoError(t, env.Client.Create(ctx, b))
+	destinationRule(t, env, b, streamRules("impl", connect, idle, 8080, 9090))
+	destinationRule(t, env, a, streamRules("impl", connect, idle, 8080, 9090))
+
+	env.UpdateAPI(t, b, func(api *odav1.ExposedAPI) { api.Spec.APIType = odav1.APITypeOpenAPI })
+	destinationRule(t, env, b, nil)
+	destinationRule(t, env, a, streamRule("impl", 8080, connect, idle))
+}
+
 // TestMCPStreams: an mcp API's route has no timeout and no retries, and a DestinationRule
 // it owns gives its implementation port the canvas's connect and idle timeouts; it follows
 // the port, and goes when the API is no longer mcp. Another API gets neither.
