@@ -46,11 +46,17 @@ func parentName(o client.Object) []string {
 	return nil
 }
 
-// SetupWithManager registers the index and the controller.
-func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
-	if err := index.Add(ctx, mgr.GetCache(), &odav1.ExposedAPI{}, ParentIndex, index.Namespaced, parentName); err != nil {
-		return err
-	}
+// AddIndex registers the index of ExposedAPIs by parent. It must precede the manager's
+// start, which SetupWithManager may not: the ExposedAPI informer takes no index once it runs.
+func AddIndex(ctx context.Context, mgr ctrl.Manager) error {
+	return index.Add(ctx, mgr.GetCache(), &odav1.ExposedAPI{}, ParentIndex, index.Namespaced, parentName)
+}
+
+// SetupWithManager registers the controller, once AddIndex has registered the index and
+// the Component kind is served: a watch of a kind that is not served never syncs, and
+// controller-runtime's cache-sync timeout then stops the whole manager. Set up after the
+// manager's start, the controller starts at once (on the leader).
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("component").
 		WithOptions(opts).

@@ -303,15 +303,20 @@ func (op *Operator) setupControllers(o *Options) error {
 	if err := gw.setController(r); err != nil {
 		return err
 	}
-	comps := &component.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Status: op.Status}
-	if err := comps.SetupWithManager(ctx, mgr, controllerOptions(o)); err != nil {
-		return fmt.Errorf("setting up the Component controller: %w", err)
+	comps, err := newComponentWiring(ctx, mgr, op.discovery,
+		&component.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Status: op.Status}, controllerOptions(o))
+	if err != nil {
+		return err
+	}
+	if err := comps.setup(ctx); err != nil {
+		return err
 	}
 	crds := &crdwatch.Reconciler{Client: mgr.GetClient(), Discovery: op.discovery, OnChange: []func(context.Context, string){
 		func(_ context.Context, group string) { op.Status.Forget(group) },
 		m.onCRDChange,
 		gw.onCRDChange,
 		func(ctx context.Context, group string) { kinds.onCRDChange(ctx, group, r) },
+		comps.onCRDChange,
 	}}
 	if err := crds.SetupWithManager(mgr, controllerOptions(o)); err != nil {
 		return err
