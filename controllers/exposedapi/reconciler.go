@@ -125,7 +125,8 @@ type observed struct {
 	extRefused []string
 	extTrouble extensionTrouble
 	// routeHeld: the route in place is kept as it is while what guards it cannot cover
-	// the change (guardMove); the status keeps describing it.
+	// the change (guardMove), or a route of another kind is kept while the new one is not
+	// programmed (holdFormerRoute); the status keeps describing it.
 	routeHeld bool
 	// settle is how long the guards stay widened over a route's move.
 	settle time.Duration
@@ -294,7 +295,32 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 		}
 		return r.withdrawExtensions(ctx, api, obs)
 	}
-	return r.program(ctx, api, obs, route, others)
+	if err := r.program(ctx, api, obs, route, others); err != nil {
+		return err
+	}
+	return r.holdFormerRoute(ctx, api, obs, others)
+}
+
+// holdFormerRoute keeps the status describing the API's route of another kind (of a former
+// --route-api, or of the side of the mesh it moved from) while that route is kept because
+// the new one is not programmed (not accepted by the Gateway, refused, held back): the API
+// is still reachable there, and its URL stays true. The Programmed condition says why the
+// new route is not in place.
+func (r *Reconciler) holdFormerRoute(ctx context.Context, api *odav1.ExposedAPI, obs *observed, others []RouteBuilder) error {
+	if obs.route.Programmed.Status == metav1.ConditionTrue {
+		return nil
+	}
+	for _, other := range others {
+		former, err := other.Status(ctx, api)
+		if err != nil {
+			return err
+		}
+		if !former.Absent && former.UID != "" && former.Programmed.Status == metav1.ConditionTrue {
+			obs.routeHeld, obs.route.Absent = true, false
+			return nil
+		}
+	}
+	return nil
 }
 
 // program makes the route of an accepted spec, and the extensions' children: before a new
