@@ -85,7 +85,7 @@ func TestOlderSpecificationEntries(t *testing.T) {
 	errs := olderSpecification([]byte(`{"spec":{"specification":[{},{}]}}`), nil)
 	assert.Empty(t, errs, "entries whose fields the canvas CRD pruned when it stored them are written back as they were read")
 
-	errs = olderSpecification([]byte(`{"spec":{"specification":["https://e.com/a",{"version":"v5"},["x"]]}}`), nil)
+	errs = olderSpecification([]byte(`{"spec":{"specification":["https://e.com/a",{"URL":"https://e.com/b"},["x"]]}}`), nil)
 	require.Len(t, errs, 2)
 	assert.Equal(t, "spec.specification[1].url: Required value: the URL of the API's specification document, e.g. https://example.com/api/openapi.yaml", errs[0].Error())
 	assert.Equal(t, "spec.specification[2]", errs[1].Field)

@@ -77,7 +77,6 @@ var badCases = []badCase{
 	{name: "spec-not-url", spec: map[string]any{"specification": map[string]any{"url": "not a url"}}, want: `spec.specification.url: Invalid value: "not a url": ` + specURL},
 	{name: "spec-relative", spec: map[string]any{"specification": map[string]any{"url": "/openapi.yaml"}}, want: `spec.specification.url: Invalid value: "/openapi.yaml": ` + specURL},
 	{name: "spec-no-host", spec: map[string]any{"specification": map[string]any{"url": "https://"}}, want: `spec.specification.url: Invalid value: "https://": ` + specURL},
-	{name: "spec-no-url", spec: map[string]any{"specification": map[string]any{"version": "v4"}}, want: "spec.specification.url: Required value: " + specURLRequired},
 	{name: "spec-empty-object", spec: map[string]any{"specification": map[string]any{}}, want: "spec.specification.url: Required value: " + specURLRequired},
 	// Keys are case-sensitive, as the schema's: "URL" is no url (the canvas's CRD prunes it).
 	{name: "spec-upper-case-key", spec: map[string]any{"specification": map[string]any{"URL": "https://e.com/a.yaml"}}, want: "spec.specification.url: Required value: " + specURLRequired},

@@ -90,7 +90,7 @@ spec:
   implementation: catalog
   path: /beta4-bad
   port: 8080
-  specification: [{url: "https://e.com/a.yaml"}, {url: "openapi.yaml"}, {version: v5}]
+  specification: [{url: "https://e.com/a.yaml"}, {url: "openapi.yaml"}, {url: ""}]
 `
 
 // TestOlderVersionsThroughKubectl (R2.5): the canvas CRD serves v1beta3 and v1beta4 with no

@@ -93,6 +93,12 @@ func TestGoodAndLegacyExposedAPIs(t *testing.T) {
 		assert.Empty(t, warnings.Take())
 		assert.Equal(t, want.Object["spec"], good.Object["spec"], "a good object is stored untouched")
 
+		// The canvas's component operator writes {version} alone for an API its Component
+		// gives a version and no specification URL.
+		versionOnly := object("version-only", merged(map[string]any{"path": "/version-only", "specification": map[string]any{"version": "v4"}}), nil)
+		require.NoError(t, c.Create(ctx, versionOnly), "a specification of a version alone")
+		assert.Empty(t, warnings.Take())
+
 		normalised := object("normalised", merged(map[string]any{"path": "%63atalog//v4/./x/%2e%2E/", "apiType": "OpenAPI",
 			"developerUI": "/%64ocs/", "segment": nil}), nil)
 		require.NoError(t, c.Create(ctx, normalised))

@@ -286,8 +286,13 @@ func validateSpecification(s *odav1.Specification, fld *field.Path) field.ErrorL
 }
 
 // ValidateSpecificationObject checks one object {url, version} at fld. A field written as
-// something other than a string is named as such, not as missing: it reads as empty.
+// something other than a string is named as such, not as missing: it reads as empty. A
+// version alone is taken, as the canvas's CRD takes it: the canvas's component operator
+// writes {version} for an API its Component gives a version and no specification URL.
 func ValidateSpecificationObject(s *odav1.Specification, fld *field.Path) field.ErrorList {
+	if s.URL == "" && s.Version != "" {
+		return withMalformed(s.Malformed, fld, nil)
+	}
 	return withMalformed(s.Malformed, fld, ValidateSpecificationURL(s.URL, fld.Child("url")))
 }
 
