@@ -257,7 +257,8 @@ func TestHTTPRouteVerdictOfTheClassController(t *testing.T) {
 }
 
 // TestRouteAPISwitch: restarted with the other --route-api, the operator makes each API's
-// new route before it deletes the old one, both ways.
+// new route before it deletes the old one, both ways; the status describes the old route
+// while it is kept.
 func TestRouteAPISwitch(t *testing.T) {
 	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
 		ctx := context.Background()
@@ -279,6 +280,8 @@ func TestRouteAPISwitch(t *testing.T) {
 		hr := httpRoute(t, env, api, anyHTTPRoute)
 		assert.Equal(t, wantedHTTPRoute(ns, "component-gateway", "/shop", "impl", 8080), hr.Spec)
 		keeps(t, env, vs, "the VirtualService, while the gateway has not accepted the HTTPRoute")
+		// Meanwhile the API is reached through the VirtualService: the status keeps its URL.
+		assert.Equal(t, "https://20.0.0.1/shop", apiURL(t, env, api), "the URL while the VirtualService still routes the API")
 		env.JudgeRoute(t, client.ObjectKeyFromObject(api), true, "Accepted", "")
 		waitGone(t, env, vs)
 		assertCreatedBeforeDeleted(t, op, "httproutes", "virtualservices")
@@ -291,6 +294,16 @@ func TestRouteAPISwitch(t *testing.T) {
 		assertCreatedBeforeDeleted(t, op, "virtualservices", "httproutes")
 		waitReady(t, env, api, "https://20.0.0.1/shop")
 	})
+}
+
+// apiURL is the URL in the API's status, "" for none.
+func apiURL(t *testing.T, env *harness.Env, api *odav1.ExposedAPI) string {
+	t.Helper()
+	got := getAPI(t, env, api)
+	if got.Status.APIStatus == nil {
+		return ""
+	}
+	return got.Status.APIStatus.URL
 }
 
 // keeps asserts that obj is still there a while later: long enough for the reconciles that

@@ -15,7 +15,6 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -217,26 +216,7 @@ func refuseDeletes(t *testing.T, env *harness.Env, obj client.Object) {
 	mapping, err := env.Client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
 	require.NoError(t, err)
 	rule := admissionv1.Rule{APIGroups: []string{gvk.Group}, APIVersions: []string{"*"}, Resources: []string{mapping.Resource.Resource}}
-	policy := &admissionv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "refuse-deletes"},
-		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			FailurePolicy: ptr.To(admissionv1.Fail),
-			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
-				RuleWithOperations: admissionv1.RuleWithOperations{Operations: []admissionv1.OperationType{admissionv1.Delete}, Rule: rule},
-			}}},
-			Validations: []admissionv1.Validation{{Expression: "false", Message: refusal}},
-		},
-	}
-	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: policy.Name},
-		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName: policy.Name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
-			MatchResources: &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
-				MatchLabels: map[string]string{"kubernetes.io/metadata.name": obj.GetNamespace()}}},
-		},
-	}
-	require.NoError(t, env.Client.Create(ctx, policy))
-	require.NoError(t, env.Client.Create(ctx, binding))
+	enforce(t, env, "refuse-deletes", []admissionv1.OperationType{admissionv1.Delete}, rule, "false", obj.GetNamespace())
 	harness.Eventually(t, "the policy in force", func() error {
 		if err := env.Client.Delete(ctx, obj, client.DryRunAll); err == nil || !strings.Contains(err.Error(), refusal) {
 			return fmt.Errorf("deleting %s: %v", obj.GetName(), err)

@@ -136,15 +136,26 @@ func allowRoutes(t *testing.T, env *harness.Env) { allow(t, env, "refuse-routes"
 func refuse(t *testing.T, env *harness.Env, name string, rule admissionv1.Rule, expression string, probe client.Object) {
 	t.Helper()
 	ctx := context.Background()
+	enforce(t, env, name, []admissionv1.OperationType{admissionv1.Create, admissionv1.Update}, rule, expression, probe.GetNamespace())
+	harness.Eventually(t, "the policy in force", func() error {
+		if err := env.Client.Create(ctx, probe, client.DryRunAll); err == nil || !strings.Contains(err.Error(), refusal) {
+			return fmt.Errorf("%T %s: %v", probe, probe.GetName(), err)
+		}
+		return nil
+	})
+}
+
+// enforce has the API server refuse the operations ops on rule's objects in namespace
+// unless expression holds, with a ValidatingAdmissionPolicy and its binding named name.
+func enforce(t *testing.T, env *harness.Env, name string, ops []admissionv1.OperationType, rule admissionv1.Rule, expression, namespace string) {
+	t.Helper()
+	ctx := context.Background()
 	policy := &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
 			FailurePolicy: ptr.To(admissionv1.Fail),
 			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
-				RuleWithOperations: admissionv1.RuleWithOperations{
-					Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
-					Rule:       rule,
-				},
+				RuleWithOperations: admissionv1.RuleWithOperations{Operations: ops, Rule: rule},
 			}}},
 			Validations: []admissionv1.Validation{{Expression: expression, Message: refusal}},
 		},
@@ -154,17 +165,11 @@ func refuse(t *testing.T, env *harness.Env, name string, rule admissionv1.Rule, 
 		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
 			PolicyName: policy.Name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
 			MatchResources: &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
-				MatchLabels: map[string]string{"kubernetes.io/metadata.name": probe.GetNamespace()}}},
+				MatchLabels: map[string]string{"kubernetes.io/metadata.name": namespace}}},
 		},
 	}
 	require.NoError(t, env.Client.Create(ctx, policy))
 	require.NoError(t, env.Client.Create(ctx, binding))
-	harness.Eventually(t, "the policy in force", func() error {
-		if err := env.Client.Create(ctx, probe, client.DryRunAll); err == nil || !strings.Contains(err.Error(), refusal) {
-			return fmt.Errorf("%T %s: %v", probe, probe.GetName(), err)
-		}
-		return nil
-	})
 }
 
 // allow removes refuse's policy name.
