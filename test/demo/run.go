@@ -79,8 +79,9 @@ func Run(ctx context.Context, o Options, out io.Writer) (*Result, error) {
 	if res.Kubeconfig, err = writeKubeconfig(env, dir); err != nil {
 		return nil, err
 	}
-	printNext(out, res.Kubeconfig, filepath.Join(o.Root, "bin", "k8s", "kubectl"), o.Root)
 	if !o.Exit {
+		// Only while the control plane runs: on exit it and that kubeconfig are gone.
+		printNext(out, res.Kubeconfig, filepath.Join(o.Root, "bin", "k8s", "kubectl"), o.Root)
 		say(out, "running until Ctrl-C")
 		<-ctx.Done()
 		say(out, "stopping the operator and the control plane, removing %s", dir)

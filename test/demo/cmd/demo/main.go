@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -13,7 +14,7 @@ import (
 )
 
 func main() {
-	exit := flag.Bool("exit", os.Getenv("DEMO_EXIT") != "", "stop once the table is printed (env DEMO_EXIT)")
+	exit := flag.Bool("exit", envTrue("DEMO_EXIT"), "stop once the table is printed (env DEMO_EXIT)")
 	root := flag.String("root", ".", "the repository")
 	logFile := flag.String("log", "", "file for the operator's logs (default: not kept)")
 	routeAPI := flag.String("route-api", os.Getenv("DEMO_ROUTE_API"), "the operator's --route-api: VirtualService (default) or HTTPRoute (env DEMO_ROUTE_API)")
@@ -35,4 +36,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
+}
+
+// envTrue tells whether the environment variable is set to something other than a false
+// value (0, false, as strconv reads them).
+func envTrue(name string) bool {
+	v := os.Getenv(name)
+	on, err := strconv.ParseBool(v)
+	return v != "" && (err != nil || on)
 }
