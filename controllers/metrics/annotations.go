@@ -99,6 +99,10 @@ func (s *Scraper) ensureAnnotations(ctx context.Context, api *odav1.ExposedAPI, 
 				"or DataDog annotations it made) and the pod is annotated again",
 			len(unreadable), len(pods.Items), spec.Implementation, StateAnnotation, strings.Join(unreadable, ", "))), nil
 	}
+	if len(pods.Items) == 0 {
+		return cond(false, "ServiceHasNoPods", fmt.Sprintf(
+			"Service %s selects no pods: none to annotate yet; each one it selects is annotated as it comes", spec.Implementation)), nil
+	}
 	return annotatedCondition(s.Pattern, spec.Implementation, len(pods.Items), scrapedBy), nil
 }
 

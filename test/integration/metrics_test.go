@@ -234,6 +234,13 @@ func TestPrometheusAnnotations(t *testing.T) {
 		require.NoError(t, env.Client.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "later"}}))
 		waitConditionSays(t, env, api, "Scraping", "1 pod(s) of Service shop-metrics")
 
+		// Down to none: nothing is scraped, as when the Service is missing; a new pod is annotated.
+		require.NoError(t, env.Client.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "match"}}))
+		waitCondition(t, env, api, "Scraping", false, "ServiceHasNoPods")
+		env.Pod(t, ns, "match", map[string]string{"app": "shop", "tier": "api", "extra": "x"})
+		waitScraped(t, env, ns, "match", want)
+		waitCondition(t, env, api, "Scraping", true, "PodsAnnotated")
+
 		// Annotations of others on the pod are never touched.
 		pod := &corev1.Pod{}
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "match"}, pod))
