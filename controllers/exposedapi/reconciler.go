@@ -301,13 +301,14 @@ func (r *Reconciler) act(ctx context.Context, api *odav1.ExposedAPI, obs *observ
 	return r.holdFormerRoute(ctx, api, obs, others)
 }
 
-// holdFormerRoute keeps the status describing the API's route of another kind (of a former
-// --route-api, or of the side of the mesh it moved from) while that route is kept because
-// the new one is not programmed (not accepted by the Gateway, refused, held back): the API
-// is still reachable there, and its URL stays true. The Programmed condition says why the
-// new route is not in place.
+// holdFormerRoute keeps the status describing the API's route of another kind (its
+// VirtualService, or the HTTPRoute of the side of the mesh it moved from) while that route
+// is kept because the new one is not programmed (not accepted by the Gateway, refused, held
+// back): the API is still reachable there, and its URL stays true. The Programmed condition
+// says why the new route is not in place. In HTTPRoute mode only: in VirtualService mode no
+// Gateway is watched, so a former HTTPRoute's acceptance cannot be judged.
 func (r *Reconciler) holdFormerRoute(ctx context.Context, api *odav1.ExposedAPI, obs *observed, others []RouteBuilder) error {
-	if obs.route.Programmed.Status == metav1.ConditionTrue {
+	if r.Route == nil || obs.route.Programmed.Status == metav1.ConditionTrue {
 		return nil
 	}
 	for _, other := range others {

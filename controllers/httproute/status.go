@@ -59,6 +59,12 @@ func (b *Builder) GatewayClass(ctx context.Context, name gatewayv1.ObjectName) (
 func (b *Builder) route(ctx context.Context, c *Caches, api *odav1.ExposedAPI, hr *gatewayv1.HTTPRoute) (exposedapi.Route, error) {
 	gw := b.GatewayKey(api.Namespace)
 	r := exposedapi.Route{UID: hr.UID, Serves: b.servedKey(hr)}
+	if c.Gateways == nil {
+		// VirtualService mode watches no Gateway: a former HTTPRoute is not judged.
+		r.Programmed = programmed(false, ReasonNotYetAccepted, fmt.Sprintf(
+			"HTTPRoute %s is not judged: Gateways are watched in HTTPRoute mode only", hr.Name))
+		return r, nil
+	}
 	gateway := &gatewayv1.Gateway{}
 	err := c.Gateways.Get(ctx, gw, gateway)
 	switch {
