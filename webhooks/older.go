@@ -17,12 +17,7 @@ import (
 // spec.specification[1].url for an object. Read as v1, the list is its first entry alone,
 // under a path (spec.specification.url) that those versions do not have.
 func olderSpecification(raw []byte, errs field.ErrorList) field.ErrorList {
-	obj, err := decode(raw)
-	if err != nil {
-		return errs
-	}
-	spec, _ := obj["spec"].(map[string]any)
-	list, ok := spec["specification"].([]any)
+	_, list, ok := specificationList(raw)
 	if !ok {
 		return errs
 	}
@@ -71,12 +66,7 @@ func asStored(req admission.Request) []byte {
 	if requestVersion(req) == odav1.GroupVersion.Version {
 		return raw
 	}
-	obj, err := decode(raw)
-	if err != nil {
-		return raw
-	}
-	spec, _ := obj["spec"].(map[string]any)
-	list, ok := spec["specification"].([]any)
+	obj, list, ok := specificationList(raw)
 	if !ok {
 		return raw
 	}
@@ -87,10 +77,21 @@ func asStored(req admission.Request) []byte {
 		}
 		pruned[i] = entry
 	}
-	spec["specification"] = pruned
+	obj["spec"].(map[string]any)["specification"] = pruned
 	out, err := json.Marshal(obj)
 	if err != nil {
 		return raw
 	}
 	return out
+}
+
+// specificationList is the decoded object and its spec.specification, when that is a list.
+func specificationList(raw []byte) (map[string]any, []any, bool) {
+	obj, err := decode(raw)
+	if err != nil {
+		return nil, nil, false
+	}
+	spec, _ := obj["spec"].(map[string]any)
+	list, ok := spec["specification"].([]any)
+	return obj, list, ok
 }
