@@ -77,5 +77,13 @@ func demo(t *testing.T, routeAPI string) {
 	assert.Contains(t, refused["invalid-cors"], "spec.CORS.allowCredentials: Invalid value: true")
 	assert.Len(t, refused, 4)
 	assert.Contains(t, out.String(), "EXPOSEDAPI")
-	assert.Contains(t, out.String(), "apply -f "+root+"/config/samples/invalid/")
+	assert.NotContains(t, out.String(), "Try next", "on exit the control plane and its kubeconfig are gone")
+}
+
+// TestTryNext: the commands printed while the demo runs name its kubeconfig and samples.
+func TestTryNext(t *testing.T) {
+	var out bytes.Buffer
+	printNext(&out, "/tmp/demo/kubeconfig", "/repo/bin/k8s/kubectl", "/repo")
+	assert.Contains(t, out.String(), "export KUBECONFIG=/tmp/demo/kubeconfig")
+	assert.Contains(t, out.String(), "/repo/bin/k8s/kubectl --kubeconfig /tmp/demo/kubeconfig apply -f /repo/config/samples/invalid/")
 }
