@@ -112,10 +112,7 @@ func TestAnnotationPatternsCacheNoServiceMonitors(t *testing.T) {
 		require.NoError(t, env.Client.Create(ctx, m))
 		// What the ServiceMonitor pattern left (in the Python operator's form, no labels of
 		// ours), for the one list to find.
-		stale := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "m"},
-			Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "http"}}}}
-		require.NoError(t, controllerutil.SetControllerReference(m, stale, env.Client.Scheme()))
-		require.NoError(t, env.Client.Create(ctx, stale))
+		stale := pythonServiceMonitor(t, env, m, "http")
 		o := harness.DefaultOptions()
 		o.OpenMetricsImplementation = app.DataDogAnnotation
 		op := harness.StartOperator(t, env, o)
@@ -189,10 +186,7 @@ func TestServiceMonitorsLeftAreRemovedOnceAllowed(t *testing.T) {
 	env.Pod(t, ns, "p1", map[string]string{"app": "web"})
 	m := metricsAPI(ns, "m", "/metrics", "web", 8080)
 	require.NoError(t, env.Client.Create(ctx, m))
-	stale := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "m"},
-		Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "http"}}}}
-	require.NoError(t, controllerutil.SetControllerReference(m, stale, env.Client.Scheme()))
-	require.NoError(t, env.Client.Create(ctx, stale))
+	stale := pythonServiceMonitor(t, env, m, "http")
 	refuseDeletes(t, env, stale)
 
 	o := harness.DefaultOptions()
@@ -204,6 +198,17 @@ func TestServiceMonitorsLeftAreRemovedOnceAllowed(t *testing.T) {
 
 	allow(t, env, "refuse-deletes")
 	waitGone(t, env, stale)
+}
+
+// pythonServiceMonitor creates the ServiceMonitor the ServiceMonitor pattern left for api in
+// the Python operator's form: named after it, adopted by it, none of our labels.
+func pythonServiceMonitor(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, port string) *monitoringv1.ServiceMonitor {
+	t.Helper()
+	sm := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: api.Namespace, Name: api.Name},
+		Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: port}}}}
+	require.NoError(t, controllerutil.SetControllerReference(api, sm, env.Client.Scheme()))
+	require.NoError(t, env.Client.Create(context.Background(), sm))
+	return sm
 }
 
 // refuseDeletes has the API server refuse to delete any object of obj's kind in its

@@ -18,7 +18,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/internal/app"
@@ -319,10 +318,7 @@ func TestPatternSwitchOnRestart(t *testing.T) {
 		// One the Python operator made: adopted by its ExposedAPI, none of our labels.
 		legacyAPI := metricsAPI(ns, "legacy", "/legacy", "shop-metrics", 9090)
 		require.NoError(t, env.Client.Create(ctx, legacyAPI))
-		legacy := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "legacy"},
-			Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}
-		require.NoError(t, controllerutil.SetControllerReference(legacyAPI, legacy, env.Client.Scheme()))
-		require.NoError(t, env.Client.Create(ctx, legacy))
+		legacy := pythonServiceMonitor(t, env, legacyAPI, "metrics")
 		other := &monitoringv1.ServiceMonitor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "not-an-apis"},
 			Spec: monitoringv1.ServiceMonitorSpec{Endpoints: []monitoringv1.Endpoint{{Port: "metrics"}}}}
 		require.NoError(t, env.Client.Create(ctx, other))
