@@ -117,7 +117,7 @@ func (s *Scraper) deleteServiceMonitor(ctx context.Context, api *odav1.ExposedAP
 // ExposedAPI their controller, and they carry none of our labels), which would have the
 // pods scraped twice. One list per watched namespace when the kind turns up (at start
 // too), rather than a cache of every ServiceMonitor in the cluster or a lookup per
-// reconcile.
+// reconcile. A kind no longer served (its CRD removed meanwhile) leaves none to remove.
 func (s *Scraper) RemoveServiceMonitors(ctx context.Context) error {
 	namespaces := s.Namespaces.Names()
 	if namespaces == nil {
@@ -125,7 +125,11 @@ func (s *Scraper) RemoveServiceMonitors(ctx context.Context) error {
 	}
 	for _, ns := range namespaces {
 		var list monitoringv1.ServiceMonitorList
-		if err := s.APIReader.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		err := s.APIReader.List(ctx, &list, client.InNamespace(ns))
+		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 		for i := range list.Items {

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/controllers/metrics"
 	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
@@ -228,4 +229,32 @@ func refuseDeletes(t *testing.T, env *harness.Env, obj client.Object) {
 		}
 		return nil
 	})
+}
+
+// TestNoServiceMonitorsLeftOnceTheKindGoes: with the ServiceMonitor kind not served (never,
+// or its CRD removed since the client last used it) there are none to remove, so the removal
+// is done and not tried again for good.
+func TestNoServiceMonitorsLeftOnceTheKindGoes(t *testing.T) {
+	ctx := context.Background()
+	env := harness.Start(t, harness.Generated)
+	scraper := &metrics.Scraper{Client: env.Client, APIReader: env.Client, Pattern: app.PrometheusAnnotation}
+	require.NoError(t, scraper.RemoveServiceMonitors(ctx), "the kind was never served")
+
+	crds := harness.ReadCRDs(t, harness.ServiceMonitorCRD(t))
+	for _, crd := range crds {
+		require.NoError(t, env.Client.Create(ctx, crd))
+	}
+	harness.Eventually(t, "the ServiceMonitor kind served", func() error {
+		return env.Client.List(ctx, &monitoringv1.ServiceMonitorList{})
+	})
+	for _, crd := range crds {
+		require.NoError(t, env.Client.Delete(ctx, crd))
+	}
+	harness.Eventually(t, "the ServiceMonitor kind gone", func() error {
+		if err := env.Client.List(ctx, &monitoringv1.ServiceMonitorList{}); err == nil {
+			return fmt.Errorf("still served")
+		}
+		return nil
+	})
+	require.NoError(t, scraper.RemoveServiceMonitors(ctx), "the kind's CRD was removed")
 }
