@@ -556,9 +556,10 @@ func deploymentEnv(t *testing.T, name string, sets ...string) string {
 // TestRouteAPIRendering: the setting reaches the operator, and the RBAC follows it: the
 // HTTPRoute mode may write HTTPRoutes and read the component Gateway (in its namespace,
 // or in each served one for a bare name) and, cluster-wide, the GatewayClasses, through a
-// cache (no get: nothing reads one directly), the VirtualService mode only remove HTTPRoutes
-// a former HTTPRoute mode left; with internal segments, the HTTPRoute mode writes their
-// mesh VirtualServices.
+// cache (no get: nothing reads one directly), and label the Python operator's
+// VirtualServices it removes; the VirtualService mode only remove HTTPRoutes a former
+// HTTPRoute mode left; with internal segments, the HTTPRoute mode writes their mesh
+// VirtualServices.
 func TestRouteAPIRendering(t *testing.T) {
 	for _, c := range []struct {
 		sets                     []string
@@ -570,15 +571,15 @@ func TestRouteAPIRendering(t *testing.T) {
 		{nil, "VirtualService", []string{"list", "watch", "delete"}, nil,
 			[]string{"get", "list", "watch", "create", "update", "delete"}, nil, nil},
 		{[]string{"routeAPI=HTTPRoute"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"}, nil,
-			[]string{"get", "list", "watch", "delete"}, []string{releaseNS}, []string{"list", "watch"}},
+			[]string{"get", "list", "watch", "update", "delete"}, []string{releaseNS}, []string{"list", "watch"}},
 		{[]string{"routeAPI=HTTPRoute", "componentGateway=component-gateway"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"},
-			[]string{"list", "watch"}, []string{"get", "list", "watch", "delete"}, nil, []string{"list", "watch"}},
+			[]string{"list", "watch"}, []string{"get", "list", "watch", "update", "delete"}, nil, []string{"list", "watch"}},
 		// Internal segments keep their mesh VirtualServices in HTTPRoute mode.
 		{[]string{"routeAPI=HTTPRoute", "internalSegments={managementFunction}"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"}, nil,
 			[]string{"get", "list", "watch", "create", "update", "delete"}, []string{releaseNS}, []string{"list", "watch"}},
 		// Token checks need no more of the GatewayClasses than the cache's.
 		{[]string{"routeAPI=HTTPRoute", "apiKeyVerification.jwtIssuer=https://idp.example.com"}, "HTTPRoute", []string{"get", "list", "watch", "create", "update", "delete"}, nil,
-			[]string{"get", "list", "watch", "delete"}, []string{releaseNS}, []string{"list", "watch"}},
+			[]string{"get", "list", "watch", "update", "delete"}, []string{releaseNS}, []string{"list", "watch"}},
 	} {
 		t.Run(c.env+strings.Join(c.sets, ","), func(t *testing.T) {
 			var gwRoles []string

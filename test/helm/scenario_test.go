@@ -36,32 +36,37 @@ type scenario struct {
 	comp     *odav1.Component
 	a, b     *odav1.ExposedAPI
 	m        *odav1.ExposedAPI
-	// old is the VirtualService of a former VirtualService mode, planted in HTTPRoute mode
-	// for API oldAPI.
-	old    *networkingv1.VirtualService
-	oldAPI *odav1.ExposedAPI
+	// olds are VirtualServices planted in HTTPRoute mode, which it removes: one of a former
+	// VirtualService mode and one the Python operator made, each for its API in oldAPIs.
+	olds    []*networkingv1.VirtualService
+	oldAPIs []*odav1.ExposedAPI
 }
 
 func newScenario(t *testing.T, env *harness.Env, routeAPI string) *scenario {
 	env.Gateway(t, "20.0.0.1", "")
-	var planted *networkingv1.VirtualService
-	var old *odav1.ExposedAPI
+	s := &scenario{t: t, env: env, routeAPI: routeAPI}
 	if routeAPI == app.HTTPRoute {
 		env.ComponentGateway(t, releaseNS, "component-gateway", "20.0.0.1", 80)
-		// A VirtualService of a former VirtualService mode, which this mode removes.
-		old = harness.API(ns, "old", "/old", "impl", 8080)
-		require.NoError(t, env.Client.Create(context.Background(), old))
-		vs := &networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "old",
-			Labels: map[string]string{"app.kubernetes.io/managed-by": "api-operator-istio"}}}
-		require.NoError(t, controllerutil.SetControllerReference(old, vs, app.Scheme()))
-		require.NoError(t, env.Client.Create(context.Background(), vs))
-		planted = vs
+		s.plantVirtualService("old", map[string]string{"app.kubernetes.io/managed-by": "api-operator-istio"})
+		s.plantVirtualService("py", nil) // the Python operator's carry none of our labels
 	}
 	env.Implementation(t, ns, "impl", 8080, true)
 	env.Pod(t, ns, "impl-0", map[string]string{"app": "impl"})
 	comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}
 	require.NoError(t, env.Client.Create(context.Background(), comp))
-	return &scenario{t: t, env: env, comp: comp, routeAPI: routeAPI, old: planted, oldAPI: old}
+	s.comp = comp
+	return s
+}
+
+// plantVirtualService makes an API and, before the operator runs, a VirtualService it
+// controls with the labels.
+func (s *scenario) plantVirtualService(name string, labels map[string]string) {
+	api := harness.API(ns, name, "/"+name, "impl", 8080)
+	require.NoError(s.t, s.env.Client.Create(context.Background(), api))
+	vs := &networkingv1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels}}
+	require.NoError(s.t, controllerutil.SetControllerReference(api, vs, app.Scheme()))
+	require.NoError(s.t, s.env.Client.Create(context.Background(), vs))
+	s.olds, s.oldAPIs = append(s.olds, vs), append(s.oldAPIs, api)
 }
 
 func (s *scenario) owned(name, path, apiType string) *odav1.ExposedAPI {
@@ -94,11 +99,11 @@ func (s *scenario) routesAndServiceMonitor() {
 	s.waitCondition(s.a, "Ready", "Ready")
 	s.waitCondition(s.b, "Ready", "Ready")
 	s.waitCondition(s.m, "Scraping", "ServiceMonitorProgrammed")
-	if s.old != nil {
-		// Nothing else waits on this removal: missing, or refused, it would go unseen. It
-		// waits for the gateway to accept the HTTPRoute that replaces it.
-		s.accept(s.oldAPI)
-		s.waitGone(s.old)
+	// Nothing else waits on these removals: missing, or refused, they would go unseen. Each
+	// waits for the gateway to accept the HTTPRoute that replaces it.
+	s.accept(s.oldAPIs...)
+	for _, vs := range s.olds {
+		s.waitGone(vs)
 	}
 	harness.Eventually(t, "the Component entry", func() error {
 		st := env.ComponentStatus(t, ns, "shop")

@@ -209,9 +209,10 @@ annotations:
   # The mesh VirtualServices of the internal segments' APIs, in either mode.
   verbs: ["get", "list", "watch", "create", "update", "delete"]
 {{- else }}
-  # VirtualServices of a former VirtualService mode are removed; one of another owner
-  # that held an API's name is read directly.
-  verbs: ["get", "list", "watch", "delete"]
+  # VirtualServices of a former VirtualService mode are removed; one the Python operator
+  # made is labelled first, so that it is watched until its API's HTTPRoute replaces it;
+  # one of another owner that held an API's name is read directly.
+  verbs: ["get", "list", "watch", "update", "delete"]
 {{- end }}
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["httproutes"]
