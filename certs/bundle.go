@@ -45,18 +45,16 @@ func superseded(c *x509.Certificate, all []*x509.Certificate, now time.Time) boo
 
 // sameCerts tells whether two bundles hold the same certificates, in any order: replicas
 // that see the CA rotate at different moments put it first at different moments, and must
-// not undo each other's writes. A bundle holding anything but certificates is never the same.
+// not undo each other's writes. A bundle holding anything but certificates is never the same,
+// nor one holding a certificate twice in place of another.
 func sameCerts(a, b []byte) bool {
 	da, db := certBlocks(a), certBlocks(b)
-	if da == nil || db == nil || len(da) != len(db) {
+	if da == nil || db == nil {
 		return false
 	}
-	for _, d := range da {
-		if !slices.ContainsFunc(db, func(e []byte) bool { return bytes.Equal(d, e) }) {
-			return false
-		}
-	}
-	return true
+	slices.SortFunc(da, bytes.Compare)
+	slices.SortFunc(db, bytes.Compare)
+	return slices.EqualFunc(da, db, bytes.Equal)
 }
 
 // certBlocks returns the DER blocks of a bundle of PEM certificates, or nil when it is empty

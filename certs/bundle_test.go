@@ -34,6 +34,7 @@ func TestSameCerts(t *testing.T) {
 	b := encode(newTestCA(t, selfManagedCAName, now, now.Add(time.Hour)).cert)
 	assert.True(t, sameCerts(join(a, b), join(b, a)), "order does not matter")
 	assert.False(t, sameCerts(a, join(a, b)))
+	assert.False(t, sameCerts(join(a, a), join(a, b)), "a certificate twice is not another one")
 	assert.False(t, sameCerts(join(a, []byte("junk")), a), "trailing junk is rewritten")
 	assert.False(t, sameCerts(nil, nil), "an empty bundle always gets one")
 }
