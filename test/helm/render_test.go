@@ -621,6 +621,26 @@ func verbsOf(t *testing.T, role *unstructured.Unstructured, group, resource stri
 	return verbs
 }
 
+// TestServiceMonitorGrantsFollowThePattern: the annotation patterns only remove the
+// ServiceMonitors the ServiceMonitor pattern left (as the canvas's own key sets them too).
+func TestServiceMonitorGrantsFollowThePattern(t *testing.T) {
+	for sets, want := range map[string][]string{
+		"openmetricsImplementation=ServiceMonitor":                  {"list", "watch", "create", "update", "delete"},
+		"openmetricsImplementation=PrometheusAnnotation":            {"list", "delete"},
+		"deployment.openMetricsImplementation=DataDogAnnotation":    {"list", "delete"},
+		"deployment.openMetricsImplementation=PrometheusAnnotation": {"list", "delete"},
+	} {
+		roles := 0
+		for _, obj := range render(t, sets) {
+			if obj.GetKind() == "ClusterRole" && !strings.HasSuffix(obj.GetName(), "-cluster") {
+				roles++
+				assert.Equal(t, want, verbsOf(t, obj, "monitoring.coreos.com", "servicemonitors"), sets)
+			}
+		}
+		assert.Equal(t, 1, roles, sets)
+	}
+}
+
 // TestEachReleaseLeadsOnItsOwnLease: the binary reads the chart's arguments as a Lease named
 // after the release, so that two releases in one namespace do not share one leader.
 func TestEachReleaseLeadsOnItsOwnLease(t *testing.T) {

@@ -236,7 +236,12 @@ annotations:
   verbs: ["get", "list", "watch", "create", "update", "delete"]
 - apiGroups: ["monitoring.coreos.com"]
   resources: ["servicemonitors"]
+{{- if eq (include "aoi.settings" . | fromJson).openmetricsImplementation "ServiceMonitor" }}
   verbs: ["list", "watch", "create", "update", "delete"]
+{{- else }}
+  # The annotation patterns only remove what the ServiceMonitor pattern left.
+  verbs: ["list", "delete"]
+{{- end }}
 - apiGroups: [""]
   resources: ["services"]
   verbs: ["list", "watch"]
