@@ -93,6 +93,7 @@ func (s *Scraper) ensureAnnotations(ctx context.Context, api *odav1.ExposedAPI, 
 		return nil, err
 	}
 	if len(unreadable) > 0 {
+		slices.Sort(unreadable) // the cache lists in no order: the same pods, the same message
 		return cond(false, ReasonPodRecordUnreadable, fmt.Sprintf(
 			"%d of %d pod(s) of Service %s carry an annotation %s that is not the operator's record (edited by hand?): %s, left as they are and "+
 				"not annotated, since the operator cannot tell which of their annotations are its own; remove that annotation (and any prometheus.io "+
