@@ -86,7 +86,9 @@ type Extension interface {
 	// Accepted condition's. Its condition is reported as Ensure's is.
 	Withdraw(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec, reason string) (*metav1.Condition, error)
 	// Finalize undoes what cannot be garbage collected, when the API is being deleted.
-	Finalize(ctx context.Context, api *odav1.ExposedAPI) error
+	// orphaned: the API's children are left in place (kubectl delete --cascade=orphan),
+	// its route among them, which keeps serving.
+	Finalize(ctx context.Context, api *odav1.ExposedAPI, orphaned bool) error
 }
 
 // Refuser is an Extension whose False conditions may be refusals: a person has to act
@@ -447,29 +449,56 @@ type RouteGuard interface {
 	Unguarded(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (string, error)
 }
 
-// Orphaning tells whether api is being deleted with its children left in place (kubectl
-// delete --cascade=orphan): its route stays, and what guards it too.
-func Orphaning(api *odav1.ExposedAPI) bool {
-	return controllerutil.ContainsFinalizer(api, metav1.FinalizerOrphanDependents)
-}
-
 // finalize withdraws the routes of an API being deleted and lets each extension undo its
 // work. Garbage collection would remove the routes only once the API is gone, after every
 // finalizer: meanwhile the API's route would still serve beside the one of an API that
 // takes it over (routes.Winner passes over APIs being deleted), and a guarded route would
-// outlive its guards. Children orphaned on purpose stay.
+// outlive its guards. Children orphaned on purpose stay: the route, and what guards it too.
 func (r *Reconciler) finalize(ctx context.Context, api *odav1.ExposedAPI) error {
-	if !Orphaning(api) {
+	orphaned, err := r.orphaned(ctx, api)
+	if err != nil {
+		return err
+	}
+	if !orphaned {
 		if err := r.withdrawOwnRoutes(ctx, api); err != nil {
 			return err
 		}
 	}
 	for _, ext := range r.Extensions {
-		if err := ext.Finalize(ctx, api); err != nil {
+		if err := ext.Finalize(ctx, api, orphaned); err != nil {
 			return fmt.Errorf("%s: %w", ext.Name(), err)
 		}
 	}
 	return nil
+}
+
+// orphaned tells whether api is being deleted with its children left in place (kubectl
+// delete --cascade=orphan). While the garbage collector orphans them, the orphan finalizer
+// says so; once it is done, that finalizer is gone, and the route it orphaned (our labels,
+// no controller) says so: the operator may not have seen the finalizer (it was restarting,
+// or its own finalizer patch lost the race with the garbage collector's), and the route
+// serves on all the same. The route is read from the API server: the API's event, after the
+// garbage collector's last write, can reach us before the route's.
+func (r *Reconciler) orphaned(ctx context.Context, api *odav1.ExposedAPI) (bool, error) {
+	if controllerutil.ContainsFinalizer(api, metav1.FinalizerOrphanDependents) {
+		return true, nil
+	}
+	spec := normalised(&api.Spec)
+	route, _ := r.routeBuilders(&observed{spec: spec, claim: r.Routes.Route(api.Namespace, &spec)})
+	orphaned, err := route.Orphaned(ctx, api)
+	if err != nil {
+		return false, fmt.Errorf("reading the %s of an API being deleted: %w", route.Kind(), err)
+	}
+	if orphaned {
+		logf.FromContext(ctx).Info("route orphaned by the garbage collector: it stays, and what guards it too", "kind", route.Kind())
+	}
+	return orphaned, nil
+}
+
+// OrphanedRoute tells whether route, under api's name, is the API's own that the garbage
+// collector orphaned: it carries the API's child labels but no controller.
+func OrphanedRoute(route metav1.Object, api *odav1.ExposedAPI) bool {
+	return metav1.GetControllerOf(route) == nil && labelsMatch(route.GetLabels(), childLabels(api))
 }
 
 // withdrawOwnRoutes deletes the API's own routes of every kind, which garbage collection

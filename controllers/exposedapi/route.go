@@ -33,6 +33,9 @@ type RouteBuilder interface {
 	// Taken tells the same from the API server, which also holds the objects of other
 	// owners that the cache leaves out.
 	Taken(ctx context.Context, api *odav1.ExposedAPI) (bool, error)
+	// Orphaned tells from the API server whether the API's route object of the kind was
+	// orphaned by the garbage collector (OrphanedRoute), for an API being deleted.
+	Orphaned(ctx context.Context, api *odav1.ExposedAPI) (bool, error)
 }
 
 // Route is an API's route as its RouteBuilder found or left it.

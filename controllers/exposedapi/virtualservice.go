@@ -213,6 +213,14 @@ func (v virtualServices) Taken(ctx context.Context, api *odav1.ExposedAPI) (bool
 	return true, nil
 }
 
+func (v virtualServices) Orphaned(ctx context.Context, api *odav1.ExposedAPI) (bool, error) {
+	vs, err := virtualService(ctx, v.r.APIReader, api)
+	if err != nil || vs == nil {
+		return false, err
+	}
+	return OrphanedRoute(vs, api), nil
+}
+
 func (v virtualServices) Status(ctx context.Context, api *odav1.ExposedAPI) (Route, error) {
 	switch {
 	case v.obs.foreign:

@@ -141,6 +141,19 @@ func (b *Builder) Taken(ctx context.Context, api *odav1.ExposedAPI) (bool, error
 	return hr != nil, err
 }
 
+// Orphaned tells whether the API server holds the API's HTTPRoute, orphaned by the garbage
+// collector; none can be while the kind is not served.
+func (b *Builder) Orphaned(ctx context.Context, api *odav1.ExposedAPI) (bool, error) {
+	if b.caches.Load() == nil {
+		return false, nil
+	}
+	hr, err := b.get(ctx, b.APIReader, api)
+	if err != nil || hr == nil {
+		return false, err
+	}
+	return exposedapi.OrphanedRoute(hr, api), nil
+}
+
 func (b *Builder) get(ctx context.Context, r client.Reader, api *odav1.ExposedAPI) (*gatewayv1.HTTPRoute, error) {
 	hr := &gatewayv1.HTTPRoute{}
 	err := r.Get(ctx, client.ObjectKeyFromObject(api), hr)

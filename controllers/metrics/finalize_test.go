@@ -51,7 +51,7 @@ func TestFinalizeCleansPodsTheCacheHasNotSeen(t *testing.T) {
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(pod), pod))
 	require.Equal(t, "true", pod.Annotations[metrics.PrometheusScrape], "the pod is annotated")
 
-	require.NoError(t, s.Finalize(ctx, api))
+	require.NoError(t, s.Finalize(ctx, api, false))
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(pod), pod))
 	assert.Empty(t, pod.Annotations, "the API's annotations and record are gone from the pod")
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), api))

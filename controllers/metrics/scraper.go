@@ -76,7 +76,7 @@ func (s *Scraper) Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1
 	if s.Pattern != ServiceMonitor {
 		return s.ensureAnnotations(ctx, api, spec)
 	}
-	if err := s.Finalize(ctx, api); err != nil {
+	if err := s.release(ctx, api); err != nil {
 		return nil, err
 	}
 	return s.ensureServiceMonitor(ctx, api, spec)
@@ -100,15 +100,21 @@ func (s *Scraper) stop(ctx context.Context, api *odav1.ExposedAPI) error {
 	if err := s.deleteServiceMonitor(ctx, api); err != nil {
 		return err
 	}
-	return s.Finalize(ctx, api)
+	return s.release(ctx, api)
 }
 
-// Finalize takes api off every pod that carries it (the pod then shows the remaining APIs,
+// Finalize releases the pods of an API being deleted, whether or not its children are
+// orphaned: the pods are not its children.
+func (s *Scraper) Finalize(ctx context.Context, api *odav1.ExposedAPI, _ bool) error {
+	return s.release(ctx, api)
+}
+
+// release takes api off every pod that carries it (the pod then shows the remaining APIs,
 // or its own values again), then removes the finalizer. It needs neither the Service nor
 // the pods to exist any more. The pods are listed from the API server: the cache may not
 // yet have seen the write that annotated a pod, and once the finalizer is gone nothing
 // would take the API off that pod.
-func (s *Scraper) Finalize(ctx context.Context, api *odav1.ExposedAPI) error {
+func (s *Scraper) release(ctx context.Context, api *odav1.ExposedAPI) error {
 	if !controllerutil.ContainsFinalizer(api, Finalizer) {
 		return nil
 	}

@@ -123,9 +123,9 @@ func (e *Extension) Withdraw(ctx context.Context, api *odav1.ExposedAPI, _ *odav
 }
 
 // Finalize removes the objects on the gateway; the DestinationRule goes with its
-// owner. Children being orphaned keep the route, and with it its token checks.
-func (e *Extension) Finalize(ctx context.Context, api *odav1.ExposedAPI) error {
-	if exposedapi.Orphaning(api) {
+// owner. Orphaned children keep the route, and with it its token checks.
+func (e *Extension) Finalize(ctx context.Context, api *odav1.ExposedAPI, orphaned bool) error {
+	if orphaned {
 		logf.FromContext(ctx).Info("children orphaned: the objects on the gateway stay with the route", "labels", gatewayLabels(api))
 		return e.dropFinalizer(ctx, api)
 	}

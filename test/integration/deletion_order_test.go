@@ -7,15 +7,19 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
+	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
@@ -70,4 +74,67 @@ func deleteAt(reqs []*http.Request, suffix string) int {
 	return slices.IndexFunc(reqs, func(r *http.Request) bool {
 		return r.Method == http.MethodDelete && strings.HasSuffix(r.URL.Path, suffix)
 	})
+}
+
+// TestOrphanedRouteKeepsItsTokenChecks: deleted with its children orphaned, an API whose
+// route the garbage collector has already orphaned (ownerReferences off, then the orphan
+// finalizer) before the operator looks at it (the operator restarting, or slower) still
+// leaves its token checks with the route, which keeps serving: no orphan finalizer is left
+// to say so, the route itself does.
+func TestOrphanedRouteKeepsItsTokenChecks(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		env, ns := startComponents(t, set)
+		env.Implementation(t, ns, "impl", 8080, true)
+		o := harness.DefaultOptions()
+		o.JWTIssuer, o.JWKSURI = issuer, "https://idp.example.com/certs"
+		keepsChecksOrphaned(t, env, o, harness.API(ns, "kept", "/kept", "impl", 8080), &networkingv1VirtualService{},
+			client.ObjectKey{Namespace: "istio-system", Name: ns + ".kept"})
+	})
+	t.Run("HTTPRoute", func(t *testing.T) {
+		env, ns := startGateways(t)
+		keepsChecksOrphaned(t, env, withChecks(httpRouteOptions("canvas/component-gateway")), keyVerifiedAPI(ns), &gatewayv1.HTTPRoute{},
+			client.ObjectKey{Namespace: "canvas", Name: ns + ".shop"})
+	})
+}
+
+// keepsChecksOrphaned creates api with token checks (at checks) and its route of route's
+// kind, deletes it with its children orphaned while the operator is stopped, does what the
+// garbage collector does, and checks that, once the operator is back and the API gone, the
+// route and its checks are still in place.
+func keepsChecksOrphaned(t *testing.T, env *harness.Env, o *app.Options, api *odav1.ExposedAPI, route client.Object, checks client.ObjectKey) {
+	ctx := context.Background()
+	api.Spec.APIKeyVerification = &odav1.APIKeyVerification{Enabled: ptr.To(true)}
+	op := harness.StartOperator(t, env, o)
+	require.NoError(t, env.Client.Create(ctx, api))
+	waitCondition(t, env, api, "PoliciesProgrammed", true, "PoliciesEnforced")
+	waitChild(t, env, api, route, func(client.Object) error { return nil })
+	op.Stop()
+
+	require.NoError(t, env.Client.Delete(ctx, api, client.PropagationPolicy("Orphan")))
+	orphanChildren(t, env, api, route)
+
+	harness.StartOperator(t, env, o)
+	waitGone(t, env, api)
+	time.Sleep(time.Second) // what the operator would delete, it deletes before the API goes
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), route), "the orphaned route stays")
+	assert.Empty(t, route.GetOwnerReferences())
+	assert.NoError(t, env.Client.Get(ctx, checks, &securityv1.RequestAuthentication{}), "and its token checks with it")
+	assert.NoError(t, env.Client.Get(ctx, checks, &securityv1.AuthorizationPolicy{}), "and its token checks with it")
+}
+
+// orphanChildren does what the garbage collector does for an API deleted with the orphan
+// propagation policy, which envtest does not run: it takes the ownerReferences off the
+// API's children (route, of its kind, is the one checked here) and then the orphan
+// finalizer off the API.
+func orphanChildren(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, route client.Object) {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), route))
+	require.NotEmpty(t, route.GetOwnerReferences())
+	route.SetOwnerReferences(nil)
+	require.NoError(t, env.Client.Update(ctx, route))
+	got := &odav1.ExposedAPI{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), got))
+	require.True(t, controllerutil.RemoveFinalizer(got, metav1.FinalizerOrphanDependents))
+	require.NoError(t, env.Client.Update(ctx, got))
 }
