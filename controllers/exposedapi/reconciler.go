@@ -63,7 +63,7 @@ type Reconciler struct {
 	// place; with Route set, the VirtualServices of the APIs not kept inside the mesh are
 	// removed.
 	FormerRoutes []RouteBuilder
-	// Extensions make further children (metrics scraping) once the route is accepted.
+	// Extensions make further children (metrics scraping, token checks) for an accepted API.
 	Extensions []Extension
 	// RefusedRetry is how long a reconcile whose route the API server refused, or that a
 	// child of another owner holds up, waits to try again; 0 means a minute.
@@ -327,7 +327,8 @@ func (r *Reconciler) holdFormerRoute(ctx context.Context, api *odav1.ExposedAPI,
 }
 
 // program makes the route of an accepted spec, and the extensions' children: before a new
-// route (guardNewRoute), after one in place.
+// route (guardNewRoute), after one in place; those that do not guard the route also while it
+// cannot be written (besideUnwrittenRoute).
 func (r *Reconciler) program(ctx context.Context, api *odav1.ExposedAPI, obs *observed, route RouteBuilder, others []RouteBuilder) error {
 	fresh, err := r.newRoute(ctx, route, api, obs)
 	if err != nil {
@@ -338,10 +339,10 @@ func (r *Reconciler) program(ctx context.Context, api *odav1.ExposedAPI, obs *ob
 		guard = r.guardNewRoute
 	}
 	if ok, err := guard(ctx, route, api, obs); !ok || err != nil {
-		return err
+		return r.besideUnwrittenRoute(ctx, api, obs, fresh, err)
 	}
 	if done, err := r.ensureRoute(ctx, api, obs, route); done || err != nil {
-		return err
+		return r.besideUnwrittenRoute(ctx, api, obs, fresh, err)
 	}
 	// A route of another kind (of a former --route-api, or of the side of the mesh the API
 	// moved from) goes only once the new one is programmed: an HTTPRoute the gateway has not
@@ -359,8 +360,35 @@ func (r *Reconciler) program(ctx context.Context, api *odav1.ExposedAPI, obs *ob
 	return r.runExtensions(ctx, api, obs)
 }
 
-// ensureRoute writes the API's route. It is done, with nothing more to do, when the write
-// was refused or failed (obs says so) or the route is not the API's own.
+// besideUnwrittenRoute runs the extensions that do not guard the route (metrics scraping)
+// when the route was not written: held back by its guards, refused, failed, or held by
+// another owner's. What they make does not depend on the route, and a switch of their
+// settings (the Uninstalling drain to ServiceMonitor) must reach every accepted API, or
+// what a former setting left, and its finalizer, would stay for good. The RouteGuards do
+// not run: they follow the route, which stays as it was. A new route's extensions all ran
+// before it (guardNewRoute); err, from before, is returned as it is.
+func (r *Reconciler) besideUnwrittenRoute(ctx context.Context, api *odav1.ExposedAPI, obs *observed, fresh bool, err error) error {
+	if err != nil || fresh {
+		return err
+	}
+	return obs.eachExtension(notGuards(r.Extensions), func(ext Extension) (*metav1.Condition, error) {
+		return ext.Ensure(ctx, api, &obs.spec)
+	})
+}
+
+// notGuards are the extensions that are not RouteGuards.
+func notGuards(exts []Extension) []Extension {
+	var out []Extension
+	for _, ext := range exts {
+		if _, ok := ext.(RouteGuard); !ok {
+			out = append(out, ext)
+		}
+	}
+	return out
+}
+
+// ensureRoute writes the API's route. It is done, with nothing more to do for the route,
+// when the write was refused or failed (obs says so) or the route is not the API's own.
 func (r *Reconciler) ensureRoute(ctx context.Context, api *odav1.ExposedAPI, obs *observed, route RouteBuilder) (bool, error) {
 	var err error
 	obs.route, err = route.Ensure(ctx, api, &obs.spec)

@@ -186,3 +186,42 @@ func getAPI(t *testing.T, env *harness.Env, api *odav1.ExposedAPI) *odav1.Expose
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(api), got))
 	return got
 }
+
+// TestScrapingGoesOnWhileRouteRefused: scraping does not depend on the route, so an API
+// whose route write the API server refuses still gets the metrics pattern's work done. The
+// Uninstalling drain (a switch from PrometheusAnnotation to ServiceMonitor) takes such an
+// API's annotations and metrics finalizer off as any other's, and its Scraping condition
+// tells of the new pattern, while Programmed still says the route is refused.
+func TestScrapingGoesOnWhileRouteRefused(t *testing.T) {
+	ctx := context.Background()
+	env := harness.Start(t, harness.Generated, harness.ServiceMonitorCRD(t))
+	ns := env.Namespace(t, "components")
+	env.Gateway(t, "20.0.0.1", "")
+	env.Service(t, ns, "shop-metrics", map[string]string{"app": "shop"})
+	env.Pod(t, ns, "p1", map[string]string{"app": "shop"})
+	api := metricsAPI(ns, "refused-metrics", "/metrics", "shop-metrics", 9090)
+	require.NoError(t, env.Client.Create(ctx, api))
+
+	o := harness.DefaultOptions()
+	o.OpenMetricsImplementation = app.PrometheusAnnotation
+	op := harness.StartOperator(t, env, o)
+	waitScraped(t, env, ns, "p1", map[string]string{"prometheus.io/scrape": "true", "prometheus.io/path": "/metrics",
+		"prometheus.io/port": "9090"})
+	virtualService(t, env, api, routeIs("*", "component-gateway", "/metrics", "shop-metrics", 9090))
+	op.Stop()
+
+	refuseRoutes(t, env, ns)
+	setPath(t, env, api, "/moved")
+	harness.StartOperator(t, env, harness.DefaultOptions())
+	waitCondition(t, env, api, "Programmed", false, "RouteRefused")
+	waitCondition(t, env, api, "Scraping", true, "ServiceMonitorProgrammed")
+	waitServiceMonitor(t, env, api, "/moved", 9090)
+	waitAnnotations(t, env, ns, "p1", nil)
+	harness.Eventually(t, "metrics finalizer removed", func() error {
+		if f := getAPI(t, env, api).Finalizers; len(f) > 0 {
+			return fmt.Errorf("finalizers %v", f)
+		}
+		return nil
+	})
+	waitCondition(t, env, api, "Programmed", false, "RouteRefused")
+}
