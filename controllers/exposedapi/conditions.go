@@ -31,6 +31,9 @@ const (
 	ReasonNotProgrammed          = "NotProgrammed"
 	ReasonNoIngressAddress       = "NoIngressAddress"
 	ReasonImplementationNotReady = "ImplementationNotReady"
+	// ReasonDeleting: the API is being deleted and its route is withdrawn, while another
+	// controller's finalizer keeps the API.
+	ReasonDeleting = "Deleting"
 )
 
 // Settled tells whether this operator has reconciled api at its current generation and

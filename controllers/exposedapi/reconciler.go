@@ -497,7 +497,25 @@ func (r *Reconciler) finalize(ctx context.Context, api *odav1.ExposedAPI) error 
 			return fmt.Errorf("%s: %w", ext.Name(), err)
 		}
 	}
-	return nil
+	if orphaned {
+		return nil // the route stays, and the status describing it
+	}
+	return r.writeWithdrawn(ctx, api)
+}
+
+// writeWithdrawn says in the status of an API being deleted that its route is gone, when
+// a finalizer of another controller keeps the API: until that controller lets it go, the
+// status, and the Component entry that follows it, would keep a URL that nothing routes
+// (another API may have taken the route over). The extensions have taken our finalizers
+// off (api is as they left it), so any finalizer left is another's; with none left the API
+// server has deleted the API, and no write is made: the usual deletion costs none. A write
+// that conflicts or finds the API gone does not hold the deletion up (patchStatus).
+func (r *Reconciler) writeWithdrawn(ctx context.Context, api *odav1.ExposedAPI) error {
+	if len(api.Finalizers) == 0 {
+		return nil
+	}
+	_, err := r.patchStatus(ctx, api, withdrawnStatus(api), nil)
+	return err
 }
 
 // orphaned tells whether api is being deleted with its children left in place (kubectl

@@ -136,7 +136,13 @@ func cond(t string, ok bool, reason, msg string) metav1.Condition {
 
 // writeStatus writes the status obs calls for once, and only when it changed.
 func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, obs *observed) (ctrl.Result, error) {
-	want := r.wantedStatus(api, obs)
+	return r.patchStatus(ctx, api, r.wantedStatus(api, obs), obs.refusals())
+}
+
+// patchStatus writes want as api's status, only when it changed; refusals are the condition
+// types recorded as Warning Events when they turn False (recordRefusals). A write that
+// conflicts, or finds the API gone, is left to the event of the newer object.
+func (r *Reconciler) patchStatus(ctx context.Context, api *odav1.ExposedAPI, want odav1.ExposedAPIStatus, refusals []string) (ctrl.Result, error) {
 	if equality.Semantic.DeepEqual(api.Status, want) {
 		return ctrl.Result{}, nil
 	}
@@ -159,7 +165,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, api *odav1.ExposedAPI, obs
 		return ctrl.Result{Requeue: true}, nil
 	}
 	if err == nil {
-		r.recordRefusals(api, api.Status.Conditions, want.Conditions, obs.refusals())
+		r.recordRefusals(api, api.Status.Conditions, want.Conditions, refusals)
 		if next.ResourceVersion != api.ResourceVersion {
 			// A write that stored nothing makes no version for the cache to catch up to.
 			r.writes.wrote(client.ObjectKeyFromObject(api), api.ResourceVersion, next.ResourceVersion)
@@ -210,6 +216,21 @@ func note(msg string) string {
 		cut--
 	}
 	return msg[:cut] + more
+}
+
+// withdrawnStatus is the status of an API being deleted whose route was withdrawn (finalize),
+// told as a conflict loser's is: no apiStatus, so no URL (nor Component entry url), and
+// Programmed and Ready False. The other conditions stay as they were.
+func withdrawnStatus(api *odav1.ExposedAPI) odav1.ExposedAPIStatus {
+	st := *api.Status.DeepCopy()
+	st.APIStatus = nil
+	obs := &observed{route: Route{Absent: true, Programmed: cond(ConditionProgrammed, false, ReasonDeleting,
+		"the ExposedAPI is being deleted: its route is withdrawn, while a finalizer of another controller keeps the ExposedAPI")}}
+	for _, c := range []metav1.Condition{obs.route.Programmed, readyCondition(obs, obs.route.Programmed)} {
+		c.ObservedGeneration = api.Generation
+		meta.SetStatusCondition(&st.Conditions, c)
+	}
+	return st
 }
 
 func lower(s string) string { return strings.ToLower(s) }

@@ -138,3 +138,35 @@ func orphanChildren(t *testing.T, env *harness.Env, api *odav1.ExposedAPI, route
 	require.True(t, controllerutil.RemoveFinalizer(got, metav1.FinalizerOrphanDependents))
 	require.NoError(t, env.Client.Update(ctx, got))
 }
+
+// TestHeldAPISaysItsRouteIsGone: an API being deleted loses its route at once, even while
+// another controller's finalizer holds it; its status then says so (not Programmed, not
+// Ready, no URL), and its Component entry loses its url, rather than point at a route that
+// nothing serves (and that another API may have taken over).
+func TestHeldAPISaysItsRouteIsGone(t *testing.T) {
+	harness.EachCRDSet(t, func(t *testing.T, set harness.CRDSet) {
+		ctx := context.Background()
+		env, ns := startComponents(t, set)
+		env.Implementation(t, ns, "impl", 8080, true)
+		harness.StartOperator(t, env, harness.DefaultOptions())
+		comp := &odav1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}}
+		require.NoError(t, env.Client.Create(ctx, comp))
+		api := ownedAPI(ns, "held", "/held", "impl", odav1.SegmentCore, "shop", comp.UID)
+		api.Finalizers = []string{"example.com/hold"}
+		require.NoError(t, env.Client.Create(ctx, api))
+		env.PatchComponentStatus(t, comp, map[string]any{"coreAPIs": []any{map[string]any{"name": "held", "uid": string(api.UID)}}})
+		waitEntry(t, env, ns, "shop", "coreAPIs", api, "https://20.0.0.1/held", true)
+
+		require.NoError(t, env.Client.Delete(ctx, api))
+		waitGone(t, env, &networkingv1VirtualService{ObjectMeta: api.ObjectMeta})
+		waitCondition(t, env, api, "Programmed", false, "Deleting")
+		waitCondition(t, env, api, "Ready", false, "NotProgrammed")
+		got := getAPI(t, env, api)
+		assert.Nil(t, got.Status.APIStatus, "no URL: nothing routes it")
+		assert.Equal(t, []string{"example.com/hold"}, got.Finalizers, "the other controller's finalizer holds it")
+		waitNoURL(t, env, ns, "shop", api, true) // ready follows the implementation
+
+		env.UpdateAPI(t, api, func(a *odav1.ExposedAPI) { a.Finalizers = nil })
+		waitGone(t, env, api)
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -100,6 +101,8 @@ func TestDeletedWinnerHeldByAFinalizer(t *testing.T) {
 		}
 		return nil
 	})
+	waitCondition(t, env, winner, "Programmed", false, "Deleting")
+	assert.Nil(t, getAPI(t, env, winner).Status.APIStatus, "the URL is the loser's now")
 
 	env.UpdateAPI(t, winner, func(a *odav1.ExposedAPI) { a.Finalizers = nil })
 	waitGone(t, env, winner)
