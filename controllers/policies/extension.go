@@ -63,6 +63,9 @@ type Extension struct {
 	// namespace changes none can appear elsewhere, so that cluster-wide read is made once
 	// per API and move, not on every reconcile.
 	swept sync.Map
+	// handed is, per API uid, what Widen read of its objects on the gateway, for Ensure
+	// of the same reconcile (handedOn).
+	handed sync.Map
 }
 
 // Name names the extension in errors.
@@ -74,6 +77,7 @@ func (e *Extension) ConditionType() string { return ConditionPoliciesProgrammed 
 // Ensure makes the policy objects the spec asks for, removes those it no longer asks for,
 // and reports.
 func (e *Extension) Ensure(ctx context.Context, api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec) (*metav1.Condition, error) {
+	ctx = withHandedOn(ctx, e.takeHandedOn(ctx, api))
 	internal := e.Routes.Route(api.Namespace, spec).Internal
 	findings := policy.Report(spec, e.Settings)
 	if internal {

@@ -300,8 +300,7 @@ func wildcardDetail(spec *odav1.ExposedAPISpec, host string) string {
 // applyGatewayObject creates want or updates the stored object to it; an object of that
 // name that does not name this API is left alone and reported.
 func (e *Extension) applyGatewayObject(ctx context.Context, api *odav1.ExposedAPI, want client.Object, field string) (*finding, error) {
-	stored := want.DeepCopyObject().(client.Object)
-	err := e.APIReader.Get(ctx, client.ObjectKeyFromObject(want), stored)
+	stored, err := e.readGatewayObject(ctx, want)
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, e.Client.Create(ctx, want)
@@ -391,6 +390,7 @@ func (e *Extension) removeGatewayObjects(ctx context.Context, api *odav1.Exposed
 
 func (e *Extension) dropFinalizer(ctx context.Context, api *odav1.ExposedAPI) error {
 	e.swept.Delete(api.UID)
+	e.handed.Delete(api.UID)
 	if !controllerutil.ContainsFinalizer(api, Finalizer) {
 		return nil
 	}

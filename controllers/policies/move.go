@@ -47,6 +47,7 @@ func (e *Extension) Widen(ctx context.Context, api *odav1.ExposedAPI, spec *odav
 	if err != nil || f != nil {
 		return 0, err
 	}
+	handOn := e.startHandOn(ctx, api)
 	var left time.Duration
 	for _, at := range places {
 		objs, err := e.movable(api, spec, at)
@@ -54,7 +55,7 @@ func (e *Extension) Widen(ctx context.Context, api *odav1.ExposedAPI, spec *odav
 			return 0, err
 		}
 		for _, want := range objs {
-			d, err := e.widen(ctx, api, want)
+			d, err := e.widen(ctx, api, want, handOn)
 			if err != nil {
 				return 0, err
 			}
@@ -83,9 +84,13 @@ func (e *Extension) movable(api *odav1.ExposedAPI, spec *odav1.ExposedAPISpec, a
 	return objs, nil
 }
 
-func (e *Extension) widen(ctx context.Context, api *odav1.ExposedAPI, want client.Object) (time.Duration, error) {
+// widen widens one object, handing what is stored on to Ensure (see handedOn).
+func (e *Extension) widen(ctx context.Context, api *odav1.ExposedAPI, want client.Object, handOn *handedOn) (time.Duration, error) {
 	stored := reflect.New(reflect.TypeOf(want).Elem()).Interface().(client.Object)
 	err := e.APIReader.Get(ctx, client.ObjectKeyFromObject(want), stored)
+	if err == nil {
+		handOn.keep(stored)
+	}
 	if apierrors.IsNotFound(err) || err == nil && !names(stored, api) {
 		return 0, nil // nothing of ours to widen: Ensure makes it, or reports what is in the way
 	}
@@ -101,7 +106,11 @@ func (e *Extension) widen(ctx context.Context, api *odav1.ExposedAPI, want clien
 	}
 	wide.SetAnnotations(map[string]string{widenedAnnotation: time.Now().UTC().Format(time.RFC3339)})
 	wide.SetResourceVersion(stored.GetResourceVersion())
-	return e.moveSettle(), e.Client.Update(ctx, wide)
+	if err := e.Client.Update(ctx, wide); err != nil {
+		return 0, err
+	}
+	handOn.keep(wide) // as the API server stored it
+	return e.moveSettle(), nil
 }
 
 // stillMoving tells whether stored is a widened object that covers want, and is to stay
