@@ -43,6 +43,9 @@ const StateIndex = "pod.metricsAPIs"
 // MetricsAPIIndex indexes the ExposedAPIs that are metrics APIs.
 const MetricsAPIIndex = "exposedapi.metrics"
 
+// SelectorIndex indexes Services by one pair of their selector, "key=value".
+const SelectorIndex = "service.selectorPair"
+
 // Scraper is the ExposedAPI reconciler's extension for metrics APIs.
 type Scraper struct {
 	Client client.Client
