@@ -2,11 +2,18 @@ package metrics_test
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
@@ -56,4 +63,99 @@ func TestFinalizeCleansPodsTheCacheHasNotSeen(t *testing.T) {
 	assert.Empty(t, pod.Annotations, "the API's annotations and record are gone from the pod")
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(api), api))
 	assert.NotContains(t, api.Finalizers, metrics.Finalizer)
+}
+
+// countingTransport counts the bytes of the API server's answers.
+type countingTransport struct {
+	http.RoundTripper
+	bytes *atomic.Int64
+}
+
+func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.RoundTripper.RoundTrip(req)
+	if err == nil {
+		resp.Body = countingBody{resp.Body, c.bytes}
+	}
+	return resp, err
+}
+
+type countingBody struct {
+	io.ReadCloser
+	bytes *atomic.Int64
+}
+
+func (b countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.bytes.Add(int64(n))
+	return n, err
+}
+
+// TestFinalizeReadsPodsAsMetadata: finalizing a metrics API lists its namespace's pods
+// from the API server, once per API (at each deletion, and for each API in the drain of a
+// switch to ServiceMonitor). It read them whole; the record and the annotations it edits
+// are metadata, and reading only that is a fraction of the bytes.
+func TestFinalizeReadsPodsAsMetadata(t *testing.T) {
+	ctx := t.Context()
+	env := harness.Start(t, harness.Generated)
+	ns := env.Namespace(t, "shop")
+	var env20 []corev1.EnvVar
+	for i := range 20 {
+		env20 = append(env20, corev1.EnvVar{Name: fmt.Sprintf("SETTING_%d", i), Value: strings.Repeat("v", 100)})
+	}
+	for i := range 20 {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("p%d", i), Labels: map[string]string{"app": "shop"}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example/app:1", Env: env20}}}}
+		require.NoError(t, env.Client.Create(ctx, pod))
+	}
+	env.Service(t, ns, "shop-metrics", map[string]string{"app": "shop"})
+	var read atomic.Int64
+	cfg := rest.CopyConfig(env.Config)
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt, &read} }
+	direct, err := client.New(cfg, client.Options{Scheme: env.Client.Scheme()})
+	require.NoError(t, err)
+
+	// The first request also discovers the API: the pods whole are the second's bytes.
+	var whole corev1.PodList
+	require.NoError(t, direct.List(ctx, &whole, client.InNamespace(ns)))
+	read.Store(0)
+	require.NoError(t, direct.List(ctx, &whole, client.InNamespace(ns)))
+	wholeBytes := read.Load()
+
+	s := &metrics.Scraper{Client: env.Client, APIReader: direct, Pattern: metrics.ServiceMonitor}
+	for i := range 3 {
+		api := harness.API(ns, fmt.Sprintf("metrics-%d", i), "/metrics", "shop-metrics", 9090)
+		api.Spec.APIType = odav1.APITypePrometheus
+		api.Finalizers = []string{metrics.Finalizer}
+		require.NoError(t, env.Client.Create(ctx, api))
+		read.Store(0)
+		require.NoError(t, s.Finalize(ctx, api))
+		t.Logf("finalizing an API read %d bytes from the API server; the namespace's %d pods whole are %d bytes", read.Load(), len(whole.Items), wholeBytes)
+		assert.Less(t, read.Load(), wholeBytes/2, "a finalizer reads the namespace's pods whole")
+	}
+}
+
+// TestFinalizeKeepsTheOtherAPIsDataDogCheck: under the DataDog pattern, finalizing one of
+// two APIs on a pod leaves the pod the other's check, under the key named after its first
+// container, which is not metadata.
+func TestFinalizeKeepsTheOtherAPIsDataDogCheck(t *testing.T) {
+	ctx := t.Context()
+	env := harness.Start(t, harness.Generated)
+	ns := env.Namespace(t, "shop")
+	pod := env.Pod(t, ns, "p1", map[string]string{"app": "shop"})
+	env.Service(t, ns, "shop-metrics", map[string]string{"app": "shop"})
+	s := &metrics.Scraper{Client: laggingCache{env.Client}, APIReader: env.Client, Pattern: metrics.DataDogAnnotation}
+	var apis []*odav1.ExposedAPI
+	for _, name := range []string{"first", "second"} {
+		api := harness.API(ns, name, "/"+name, "shop-metrics", 9090)
+		api.Spec.APIType = odav1.APITypePrometheus
+		require.NoError(t, env.Client.Create(ctx, api))
+		_, err := s.Ensure(ctx, api, &api.Spec)
+		require.NoError(t, err)
+		apis = append(apis, api)
+	}
+	require.NoError(t, s.Finalize(ctx, apis[0]))
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(pod), pod))
+	check := pod.Annotations["ad.datadoghq.com/app.checks"]
+	assert.Contains(t, check, "/second", "the other API's check stays")
+	assert.NotContains(t, check, "/first")
 }

@@ -15,6 +15,7 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -131,12 +132,11 @@ func (s *Scraper) release(ctx context.Context, api *odav1.ExposedAPI) error {
 // annotates pods (and so caches them) and direct is nil, else listed from direct, or from
 // the API server.
 func (s *Scraper) markedPods(ctx context.Context, api *odav1.ExposedAPI, direct client.Reader) ([]*corev1.Pod, error) {
+	if !s.cachesPods() || direct != nil {
+		return s.listMarked(ctx, api, cmp.Or(direct, s.APIReader))
+	}
 	var list corev1.PodList
-	if s.cachesPods() && direct == nil {
-		if err := s.Client.List(ctx, &list, client.InNamespace(api.Namespace), client.MatchingFields{StateIndex: api.Name}); err != nil {
-			return nil, err
-		}
-	} else if err := cmp.Or(direct, s.APIReader).List(ctx, &list, client.InNamespace(api.Namespace)); err != nil {
+	if err := s.Client.List(ctx, &list, client.InNamespace(api.Namespace), client.MatchingFields{StateIndex: api.Name}); err != nil {
 		return nil, err
 	}
 	var out []*corev1.Pod
@@ -144,6 +144,38 @@ func (s *Scraper) markedPods(ctx context.Context, api *odav1.ExposedAPI, direct 
 		if slices.Contains(apiNames(&list.Items[i]), api.Name) {
 			out = append(out, &list.Items[i])
 		}
+	}
+	return out, nil
+}
+
+// listMarked lists the namespace's pods from r as metadata only: the record, and the
+// annotations it edits, are metadata, and this runs once per API at each finalizer (all of
+// them in the drain of a switch to ServiceMonitor), where whole pods cost the namespace's
+// specs and statuses each time. The DataDog key names the pod's first container, so under
+// that pattern the few pods that carry api are read whole.
+func (s *Scraper) listMarked(ctx context.Context, api *odav1.ExposedAPI, r client.Reader) ([]*corev1.Pod, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
+	if err := r.List(ctx, list, client.InNamespace(api.Namespace)); err != nil {
+		return nil, err
+	}
+	var out []*corev1.Pod
+	for i := range list.Items {
+		pod := &corev1.Pod{ObjectMeta: list.Items[i].ObjectMeta}
+		if !slices.Contains(apiNames(pod), api.Name) {
+			continue
+		}
+		if s.Pattern == DataDogAnnotation {
+			pod = &corev1.Pod{}
+			err := r.Get(ctx, client.ObjectKeyFromObject(&list.Items[i]), pod)
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, pod)
 	}
 	return out, nil
 }
