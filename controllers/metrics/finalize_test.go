@@ -128,7 +128,7 @@ func TestFinalizeReadsPodsAsMetadata(t *testing.T) {
 		api.Finalizers = []string{metrics.Finalizer}
 		require.NoError(t, env.Client.Create(ctx, api))
 		read.Store(0)
-		require.NoError(t, s.Finalize(ctx, api))
+		require.NoError(t, s.Finalize(ctx, api, false))
 		t.Logf("finalizing an API read %d bytes from the API server; the namespace's %d pods whole are %d bytes", read.Load(), len(whole.Items), wholeBytes)
 		assert.Less(t, read.Load(), wholeBytes/2, "a finalizer reads the namespace's pods whole")
 	}
@@ -153,7 +153,7 @@ func TestFinalizeKeepsTheOtherAPIsDataDogCheck(t *testing.T) {
 		require.NoError(t, err)
 		apis = append(apis, api)
 	}
-	require.NoError(t, s.Finalize(ctx, apis[0]))
+	require.NoError(t, s.Finalize(ctx, apis[0], false))
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(pod), pod))
 	check := pod.Annotations["ad.datadoghq.com/app.checks"]
 	assert.Contains(t, check, "/second", "the other API's check stays")
