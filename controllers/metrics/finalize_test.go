@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,9 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/controllers/metrics"
@@ -136,7 +140,8 @@ func TestFinalizeReadsPodsAsMetadata(t *testing.T) {
 
 // TestFinalizeKeepsTheOtherAPIsDataDogCheck: under the DataDog pattern, finalizing one of
 // two APIs on a pod leaves the pod the other's check, under the key named after its first
-// container, which is not metadata.
+// container, which is not metadata; with the operator's RBAC (config/rbac, which grants no
+// more than the chart on pods), which has no get of a pod.
 func TestFinalizeKeepsTheOtherAPIsDataDogCheck(t *testing.T) {
 	ctx := t.Context()
 	env := harness.Start(t, harness.Generated)
@@ -153,9 +158,32 @@ func TestFinalizeKeepsTheOtherAPIsDataDogCheck(t *testing.T) {
 		require.NoError(t, err)
 		apis = append(apis, api)
 	}
+	operator := asOperator(t, env)
+	s = &metrics.Scraper{Client: laggingCache{operator}, APIReader: operator, Pattern: metrics.DataDogAnnotation}
 	require.NoError(t, s.Finalize(ctx, apis[0], false))
 	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(pod), pod))
 	check := pod.Annotations["ad.datadoghq.com/app.checks"]
 	assert.Contains(t, check, "/second", "the other API's check stays")
 	assert.NotContains(t, check, "/first")
+}
+
+// asOperator is a client of a user bound to the ClusterRole of config/rbac/role.yaml, the
+// kubebuilder markers' RBAC.
+func asOperator(t *testing.T, env *harness.Env) client.Client {
+	t.Helper()
+	ctx := t.Context()
+	raw, err := os.ReadFile(filepath.Join(harness.RepoRoot(t), "config", "rbac", "role.yaml"))
+	require.NoError(t, err)
+	role := &rbacv1.ClusterRole{}
+	require.NoError(t, yaml.Unmarshal(raw, role))
+	role.Name = "operator"
+	require.NoError(t, env.Client.Create(ctx, role))
+	require.NoError(t, env.Client.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "operator"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "operator"}}}))
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "operator"}
+	c, err := client.New(cfg, client.Options{Scheme: env.Client.Scheme()})
+	require.NoError(t, err)
+	return c
 }

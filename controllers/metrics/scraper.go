@@ -15,7 +15,6 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -152,32 +151,28 @@ func (s *Scraper) markedPods(ctx context.Context, api *odav1.ExposedAPI, direct 
 // annotations it edits, are metadata, and this runs once per API at each finalizer (all of
 // them in the drain of a switch to ServiceMonitor), where whole pods cost the namespace's
 // specs and statuses each time. The DataDog key names the pod's first container, so under
-// that pattern the few pods that carry api are read whole.
+// that pattern they are listed whole (a get of each pod is not granted).
 func (s *Scraper) listMarked(ctx context.Context, api *odav1.ExposedAPI, r client.Reader) ([]*corev1.Pod, error) {
-	list := &metav1.PartialObjectMetadataList{}
-	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
-	if err := r.List(ctx, list, client.InNamespace(api.Namespace)); err != nil {
-		return nil, err
-	}
-	var out []*corev1.Pod
-	for i := range list.Items {
-		pod := &corev1.Pod{ObjectMeta: list.Items[i].ObjectMeta}
-		if !slices.Contains(apiNames(pod), api.Name) {
-			continue
+	var pods []*corev1.Pod
+	if s.Pattern == DataDogAnnotation {
+		var list corev1.PodList
+		if err := r.List(ctx, &list, client.InNamespace(api.Namespace)); err != nil {
+			return nil, err
 		}
-		if s.Pattern == DataDogAnnotation {
-			pod = &corev1.Pod{}
-			err := r.Get(ctx, client.ObjectKeyFromObject(&list.Items[i]), pod)
-			if apierrors.IsNotFound(err) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
+		for i := range list.Items {
+			pods = append(pods, &list.Items[i])
 		}
-		out = append(out, pod)
+	} else {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
+		if err := r.List(ctx, list, client.InNamespace(api.Namespace)); err != nil {
+			return nil, err
+		}
+		for i := range list.Items {
+			pods = append(pods, &corev1.Pod{ObjectMeta: list.Items[i].ObjectMeta})
+		}
 	}
-	return out, nil
+	return slices.DeleteFunc(pods, func(pod *corev1.Pod) bool { return !slices.Contains(apiNames(pod), api.Name) }), nil
 }
 
 func (s *Scraper) cachesPods() bool { return s.Pattern != ServiceMonitor }
