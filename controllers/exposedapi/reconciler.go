@@ -514,7 +514,11 @@ func (r *Reconciler) writeWithdrawn(ctx context.Context, api *odav1.ExposedAPI) 
 	if len(api.Finalizers) == 0 {
 		return nil
 	}
-	_, err := r.patchStatus(ctx, api, withdrawnStatus(api), nil)
+	var extTypes []string
+	for _, ext := range r.Extensions {
+		extTypes = append(extTypes, ext.ConditionType())
+	}
+	_, err := r.patchStatus(ctx, api, withdrawnStatus(api, extTypes), nil)
 	return err
 }
 

@@ -220,13 +220,21 @@ func note(msg string) string {
 
 // withdrawnStatus is the status of an API being deleted whose route was withdrawn (finalize),
 // told as a conflict loser's is: no apiStatus, so no URL (nor Component entry url), and
-// Programmed and Ready False. The other conditions stay as they were.
-func withdrawnStatus(api *odav1.ExposedAPI) odav1.ExposedAPIStatus {
+// Programmed and Ready False; so are the extensions' conditions (extTypes), whose work is
+// undone by now or goes with the API.
+func withdrawnStatus(api *odav1.ExposedAPI, extTypes []string) odav1.ExposedAPIStatus {
 	st := *api.Status.DeepCopy()
 	st.APIStatus = nil
 	obs := &observed{route: Route{Absent: true, Programmed: cond(ConditionProgrammed, false, ReasonDeleting,
 		"the ExposedAPI is being deleted: its route is withdrawn, while a finalizer of another controller keeps the ExposedAPI")}}
-	for _, c := range []metav1.Condition{obs.route.Programmed, readyCondition(obs, obs.route.Programmed)} {
+	conds := []metav1.Condition{obs.route.Programmed, readyCondition(obs, obs.route.Programmed)}
+	for _, t := range extTypes {
+		if meta.FindStatusCondition(st.Conditions, t) != nil {
+			conds = append(conds, cond(t, false, ReasonDeleting,
+				"the ExposedAPI is being deleted: what this condition reported is undone, or goes with the ExposedAPI"))
+		}
+	}
+	for _, c := range conds {
 		c.ObservedGeneration = api.Generation
 		meta.SetStatusCondition(&st.Conditions, c)
 	}

@@ -161,6 +161,7 @@ func TestHeldAPISaysItsRouteIsGone(t *testing.T) {
 		waitGone(t, env, &networkingv1VirtualService{ObjectMeta: api.ObjectMeta})
 		waitCondition(t, env, api, "Programmed", false, "Deleting")
 		waitCondition(t, env, api, "Ready", false, "NotProgrammed")
+		waitCondition(t, env, api, "PoliciesProgrammed", false, "Deleting") // nothing enforced now
 		got := getAPI(t, env, api)
 		assert.Nil(t, got.Status.APIStatus, "no URL: nothing routes it")
 		assert.Equal(t, []string{"example.com/hold"}, got.Finalizers, "the other controller's finalizer holds it")
