@@ -7,12 +7,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	odav1 "github.com/oda-canvas/api-operator-istio/api/v1"
 	"github.com/oda-canvas/api-operator-istio/controllers/metrics"
-	"github.com/oda-canvas/api-operator-istio/internal/app"
 	"github.com/oda-canvas/api-operator-istio/test/harness"
 )
 
@@ -34,13 +32,8 @@ func TestUnreadablePodsNamedInOrder(t *testing.T) {
 	api.Finalizers = []string{metrics.Finalizer}
 	require.NoError(t, env.Client.Create(ctx, api))
 
-	c, err := cache.New(env.Config, cache.Options{Scheme: app.Scheme()})
-	require.NoError(t, err)
-	require.NoError(t, c.IndexField(ctx, &corev1.Pod{}, metrics.StateIndex, func(client.Object) []string { return nil }))
-	go func() { _ = c.Start(ctx) }()
-	require.True(t, c.WaitForCacheSync(ctx))
-	cl, err := client.New(env.Config, client.Options{Scheme: app.Scheme(), Cache: &client.CacheOptions{Reader: c}})
-	require.NoError(t, err)
+	s, cl := scraperOnCache(t, env)
+	waitForCache(t, env, cl, ns)
 	harness.Eventually(t, "the pods cached", func() error {
 		var l corev1.PodList
 		if err := cl.List(ctx, &l, client.InNamespace(ns)); err != nil || len(l.Items) != 6 {
@@ -48,7 +41,6 @@ func TestUnreadablePodsNamedInOrder(t *testing.T) {
 		}
 		return nil
 	})
-	s := &metrics.Scraper{Client: cl, APIReader: env.Client, Pattern: metrics.PrometheusAnnotation}
 	for range 20 {
 		cond, err := s.Ensure(ctx, api, &api.Spec)
 		require.NoError(t, err)
